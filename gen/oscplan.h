@@ -1,0 +1,34 @@
+/*
+** oscplan.h -- building a plan from a chain of stages: divisibility, the
+** receptive-field sums, stride/padding placement, shapes and cost.
+** Every mode ends here, so every plan obeys the same rules.
+*/
+#ifndef OSCPLAN_H
+#define OSCPLAN_H
+
+#include "osconv.h"
+
+/* Chain given as (out_channels, groups, k_h, k_w) per stage; out_channels 0
+** as in osc_stage_spec. Checks the chain against the layer (divisibility,
+** receptive field, final width, channel coverage) and fills `out` with
+** shapes, placement and cost. Messages name the stage ("stage 2: ...").  */
+osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
+                          const osc_stage_spec *chain, osc_plan *out,
+                          osc_error *err);
+
+/* Output size of one dimension of a stage (floor division, PyTorch). */
+int osc_conv_out(int in, int k, int stride, int pad);
+
+/* Cost of a stage, in the objective's unit (weights, or MACs per image). */
+int64_t osc_stage_params(const osc_stage *s);
+int64_t osc_stage_macs(const osc_stage *s);
+/* objective value of a whole plan */
+int64_t osc_plan_cost(const osc_plan *p, osc_objective obj);
+
+/* Short human form of a chain: "3x1/g8 -> 1x3/g8". */
+void osc_plan_describe(const osc_plan *p, char *buf, size_t size);
+
+/* A 64-bit hash of the plan's structure (layer shape, stages, flags). */
+uint64_t osc_plan_hash(const osc_plan *p);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+** osconv.h -- public API of osconv: describe a convolution layer, plan its
+** optimal separable form, and get a callable, shape-specialized kernel.
+**
+** Tensors are NCHW float32. Weights follow PyTorch: for each stage of a plan,
+** [C_i][C_{i-1}/g_i][k_h][k_w], stages concatenated, then the bias (if any).
+** Every function that can fail returns an osc_status and fills an osc_error
+** (which may be NULL) with a message a person can act on.
+*/
+#ifndef OSCONV_H
+#define OSCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OSC_VERSION "0.1.0"
+#define OSC_MAX_STAGES 16   /* longest chain a plan may hold */
+#define OSC_MAX_WIDTHS 8    /* extra internal widths a layer may offer */
+#define OSC_NAME_MAX 64
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum osc_status {
+  OSC_OK = 0,
+  OSC_EINVAL,    /* a layer, plan or argument is not valid */
+  OSC_ENOMEM,    /* an allocation failed */
+  OSC_ECONFIG,   /* a config script failed or declared something wrong */
+  OSC_ELIMIT,    /* a sandbox limit (instructions, memory) was hit */
+  OSC_ENOPLAN,   /* no chain satisfies the constraints */
+  OSC_EIO,       /* a file could not be read or written */
+  OSC_EJIT,      /* the JIT compiler is missing or rejected the source */
+  OSC_EINTERNAL  /* an invariant broke: a bug in osconv */
+} osc_status;
+
+typedef struct osc_error {
+  osc_status code;
+  char msg[1024];
+} osc_error;
+
+const char *osc_status_name(osc_status s);
+
+/* ---- the layer a user asks for (SPEC.md) ------------------------------- */
+
+typedef enum osc_mode {
+  OSC_MODE_CONVENTIONAL = 0, /* one dense (or grouped) KxK stage */
+  OSC_MODE_DEPTHWISE,        /* depthwise KxK, then pointwise 1x1 */
+  OSC_MODE_SPATIAL,          /* K_h x 1, then 1 x K_w */
+  OSC_MODE_OPTIMAL,          /* cheapest chain of at most max_stages */
+  OSC_MODE_FIXED,            /* the chain the user wrote out */
+  OSC_MODE_COUNT
+} osc_mode;
+
+typedef enum osc_objective { OSC_OBJ_MACS = 0, OSC_OBJ_PARAMS } osc_objective;
+typedef enum osc_activation { OSC_ACT_NONE = 0, OSC_ACT_RELU } osc_activation;
+
+/* One stage of a user-written (fixed) chain. out_channels 0 means "the
+** layer's out_channels" for the last stage and "in_channels" otherwise. */
+typedef struct osc_stage_spec {
+  int out_channels, groups, k_h, k_w;
+} osc_stage_spec;
+
+typedef struct osc_layer {
+  char name[OSC_NAME_MAX];
+  int in_channels, out_channels, in_h, in_w;
+  int k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+  int groups;               /* of the original layer; >1 only as conventional */
+  int bias;                 /* 0 or 1 */
+  osc_activation act;
+  osc_mode mode;
+  int max_stages;           /* optimal mode: 1..OSC_MAX_STAGES */
+  osc_objective objective;
+  int n_widths;             /* extra internal widths the search may use */
+  int widths[OSC_MAX_WIDTHS];
+  int n_fixed;              /* fixed mode: the chain */
+  osc_stage_spec fixed[OSC_MAX_STAGES];
+  const char *file;         /* where it was declared, for messages; may be NULL */
+  int line;
+} osc_layer;
+
+/* Defaults: stride 1, no padding, groups 1, no bias, no activation,
+** mode optimal, max_stages 2, objective macs. Sizes stay 0: set them. */
+void osc_layer_init(osc_layer *l);
+osc_status osc_layer_validate(const osc_layer *l, osc_error *err);
+int osc_layer_out_h(const osc_layer *l);
+int osc_layer_out_w(const osc_layer *l);
+
+const char *osc_mode_name(osc_mode m);
+int osc_mode_from_name(const char *s, osc_mode *out);        /* 0 on success */
+const char *osc_objective_name(osc_objective o);
+int osc_objective_from_name(const char *s, osc_objective *out);
+
+/* ---- plans: a chain of grouped convolutions ------------------------------
+** Stage i maps c_in -> c_out with `groups` groups and a k_h x k_w kernel.
+** Its output channels are then shuffled with `groups` groups (view as
+** (groups, c_out/groups), transpose, flatten) unless it is the last stage.
+** Placement rule for stride and padding, per spatial dimension: the whole
+** padding goes on the first stage with extent (k > 1) in that dimension and
+** the stride on the last one; stages in between run unpadded ("valid") on
+** the larger intermediate. A dimension with K = 1 puts both on stage 1.
+** The chain is then exactly a K_h x K_w convolution at every output, borders
+** included. */
+
+typedef struct osc_stage {
+  int c_in, c_out, groups, k_h, k_w;
+  int stride_h, stride_w, pad_h, pad_w;
+  int h_in, w_in, h_out, w_out;
+} osc_stage;
+
+typedef struct osc_plan {
+  osc_layer layer;          /* the layer this plan replaces */
+  osc_mode mode;            /* the mode that made it */
+  int n_stages;
+  osc_stage stage[OSC_MAX_STAGES];
+  int64_t macs;             /* multiply-accumulates per image (1 MAC = 2 FLOPs) */
+  int64_t params;           /* weights, plus the bias if the layer has one */
+} osc_plan;
+
+/* Plan a layer in its own mode (layer->mode). */
+osc_status osc_plan_layer(const osc_layer *l, osc_plan *out, osc_error *err);
+/* Plan a layer in another mode (used for the baselines a table compares). */
+osc_status osc_plan_layer_mode(const osc_layer *l, osc_mode mode,
+                               osc_plan *out, osc_error *err);
+
+/* Sizes in floats, for one image. */
+size_t osc_plan_input_size(const osc_plan *p);
+size_t osc_plan_output_size(const osc_plan *p);
+size_t osc_plan_weights_size(const osc_plan *p);   /* stages, then bias */
+size_t osc_plan_scratch_size(const osc_plan *p);   /* intermediates */
+size_t osc_plan_stage_weights_offset(const osc_plan *p, int stage);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
