@@ -1,0 +1,257 @@
+/*
+** cmd_plan.c -- `osconv plan CONFIG [--json] [--explain LAYER]`: the chain
+** chosen for every layer beside the paper's baselines, network totals,
+** and, for one layer, what the search weighed.
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osccli.h"
+#include "oscconfig.h"
+#include "oscjson.h"
+#include "oscplan.h"
+#include "oscsearch.h"
+
+/* The baselines every layer is compared with, in table order. */
+static const osc_mode baseline_modes[] = {OSC_MODE_CONVENTIONAL, OSC_MODE_DEPTHWISE,
+                                          OSC_MODE_SPATIAL};
+#define N_BASELINES 3
+
+typedef struct layer_plans {
+  osc_plan chosen;
+  osc_plan base[N_BASELINES];
+  int has_base[N_BASELINES];
+} layer_plans;
+
+typedef struct totals { int64_t macs, params, conv_macs, conv_params; } totals;
+
+static int plan_all(const osc_layer *l, layer_plans *lp, osc_error *err) {
+  if (osc_plan_layer(l, &lp->chosen, err)) return 1;
+  for (int b = 0; b < N_BASELINES; b++) {
+    osc_error ignored;
+    lp->has_base[b] = osc_plan_layer_mode(l, baseline_modes[b], &lp->base[b], &ignored) == 0;
+  }
+  return 0;
+}
+
+/* "118.0M" style, so columns stay narrow and readable */
+static const char *human(int64_t v, char *buf) {
+  static const char *const unit[] = {"", "K", "M", "G", "T"};
+  double d = (double)v;
+  int u = 0;
+  while (d >= 1000.0 && u < 4) { d /= 1000.0; u++; }
+  if (u == 0) sprintf(buf, "%" PRId64, v);
+  else sprintf(buf, "%.*f%s", d < 10 ? 2 : 1, d, unit[u]);
+  return buf;
+}
+
+static double ratio(int64_t base, int64_t v) { return v ? (double)base / (double)v : 0.0; }
+
+static void print_layer(const osc_layer *l, const layer_plans *lp) {
+  const osc_plan *p = &lp->chosen;
+  char a[32], b[32];
+  printf("\nlayer %s (line %d): %d -> %d channels, %dx%d -> %dx%d, kernel %dx%d, "
+         "stride %dx%d, padding %dx%d%s%s\n",
+         l->name, l->line, l->in_channels, l->out_channels, l->in_h, l->in_w,
+         osc_layer_out_h(l), osc_layer_out_w(l), l->k_h, l->k_w, l->stride_h, l->stride_w,
+         l->pad_h, l->pad_w, l->bias ? ", bias" : "", l->act == OSC_ACT_RELU ? ", relu" : "");
+  printf("  mode %s", osc_mode_name(p->mode));
+  if (p->mode == OSC_MODE_OPTIMAL)
+    printf(" (max_stages %d, objective %s)", l->max_stages, osc_objective_name(l->objective));
+  printf("\n  %-5s %-11s %6s %7s %6s %7s %11s %10s %10s %s\n", "stage", "channels", "groups",
+         "kernel", "stride", "padding", "out size", "MACs", "params", "then");
+  for (int i = 0; i < p->n_stages; i++) {
+    const osc_stage *s = &p->stage[i];
+    char ch[24], k[16], st[16], pd[16], sz[24], then[32] = "";
+    snprintf(ch, sizeof ch, "%d->%d", s->c_in, s->c_out);
+    snprintf(k, sizeof k, "%dx%d", s->k_h, s->k_w);
+    snprintf(st, sizeof st, "%dx%d", s->stride_h, s->stride_w);
+    snprintf(pd, sizeof pd, "%dx%d", s->pad_h, s->pad_w);
+    snprintf(sz, sizeof sz, "%dx%d", s->h_out, s->w_out);
+    if (i + 1 < p->n_stages && s->groups > 1) snprintf(then, sizeof then, "shuffle(%d)", s->groups);
+    printf("  %-5d %-11s %6d %7s %6s %7s %11s %10s %10s %s\n", i + 1, ch, s->groups, k, st, pd,
+           sz, human(osc_stage_macs(s), a), human(osc_stage_params(s), b), then);
+  }
+  printf("  %-14s %10s MACs %10s params\n", "this plan", human(p->macs, a), human(p->params, b));
+  for (int i = 0; i < N_BASELINES; i++) {
+    if (!lp->has_base[i]) {
+      printf("  %-14s %10s\n", osc_mode_name(baseline_modes[i]), "n/a");
+      continue;
+    }
+    printf("  %-14s %10s MACs %10s params   plan is %.2fx fewer MACs\n",
+           osc_mode_name(baseline_modes[i]), human(lp->base[i].macs, a),
+           human(lp->base[i].params, b), ratio(lp->base[i].macs, p->macs));
+  }
+}
+
+static void add_totals(totals *t, const layer_plans *lp) {
+  t->macs += lp->chosen.macs;
+  t->params += lp->chosen.params;
+  t->conv_macs += lp->base[0].macs;
+  t->conv_params += lp->base[0].params;
+}
+
+static void print_totals(const osc_network *net, const totals *t) {
+  char a[32], b[32], c[32], d[32];
+  printf("\nnetwork %s totals: %s MACs, %s params; conventional %s MACs, %s params; "
+         "reduction %.2fx MACs, %.2fx params (1 MAC = 2 FLOPs, per image)\n",
+         net->name, human(t->macs, a), human(t->params, b), human(t->conv_macs, c),
+         human(t->conv_params, d), ratio(t->conv_macs, t->macs),
+         ratio(t->conv_params, t->params));
+}
+
+static json_t *cost_json(const osc_plan *p) {
+  return json_pack("{s:I, s:I}", "macs", (json_int_t)p->macs, "params", (json_int_t)p->params);
+}
+
+static json_t *layer_json(const osc_layer *l, const layer_plans *lp) {
+  json_t *o = osc_json_layer(l), *base = json_object();
+  for (int i = 0; i < N_BASELINES; i++)
+    json_object_set_new(base, osc_mode_name(baseline_modes[i]),
+                        lp->has_base[i] ? cost_json(&lp->base[i]) : json_null());
+  json_object_set_new(o, "plan", osc_json_plan(&lp->chosen));
+  json_object_set_new(o, "baselines", base);
+  json_object_set_new(o, "reduction",
+                      json_pack("{s:f, s:f}", "macs", ratio(lp->base[0].macs, lp->chosen.macs),
+                                "params", ratio(lp->base[0].params, lp->chosen.params)));
+  return o;
+}
+
+static json_t *totals_json(const totals *t) {
+  return json_pack("{s:I, s:I, s:I, s:I, s:f, s:f}", "macs", (json_int_t)t->macs, "params",
+                   (json_int_t)t->params, "conventional_macs", (json_int_t)t->conv_macs,
+                   "conventional_params", (json_int_t)t->conv_params, "reduction_macs",
+                   ratio(t->conv_macs, t->macs), "reduction_params",
+                   ratio(t->conv_params, t->params));
+}
+
+/* Plan every layer first, so an error prints nothing but the error. */
+static int plan_config(const osc_config *cfg, layer_plans **out, osc_error *err) {
+  int total = 0, k = 0;
+  for (int n = 0; n < cfg->n_networks; n++) total += cfg->networks[n].n_layers;
+  *out = calloc((size_t)(total ? total : 1), sizeof **out);
+  if (!*out) { osc_error_set(err, OSC_ENOMEM, "out of memory"); return 1; }
+  for (int n = 0; n < cfg->n_networks; n++)
+    for (int i = 0; i < cfg->networks[n].n_layers; i++)
+      if (plan_all(&cfg->networks[n].layers[i], &(*out)[k++], err)) return 1;
+  return 0;
+}
+
+static int print_json(const osc_config *cfg, const layer_plans *lp) {
+  json_t *root = json_pack("{s:s, s:s, s:{s:s, s:s}}", "osconv", OSC_VERSION, "config", cfg->file,
+                           "units", "macs", "multiply-accumulates per image (1 MAC = 2 FLOPs)",
+                           "params", "weights, plus bias where the layer has one");
+  json_t *nets = json_array();
+  int k = 0, rc;
+  for (int n = 0; n < cfg->n_networks; n++) {
+    const osc_network *net = &cfg->networks[n];
+    json_t *layers = json_array();
+    totals t = {0, 0, 0, 0};
+    for (int i = 0; i < net->n_layers; i++, k++) {
+      json_array_append_new(layers, layer_json(&net->layers[i], &lp[k]));
+      add_totals(&t, &lp[k]);
+    }
+    json_array_append_new(nets, json_pack("{s:s, s:i, s:o, s:o}", "name", net->name, "batch",
+                                          net->batch, "layers", layers, "totals",
+                                          totals_json(&t)));
+  }
+  json_object_set_new(root, "networks", nets);
+  rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? 1 : 0;
+  putchar('\n');
+  json_decref(root);
+  return rc ? osc_cli_fail("could not write JSON (out of memory?)") : 0;
+}
+
+static void print_tables(const osc_config *cfg, const layer_plans *lp) {
+  int k = 0;
+  for (int n = 0; n < cfg->n_networks; n++) {
+    const osc_network *net = &cfg->networks[n];
+    totals t = {0, 0, 0, 0};
+    printf("network %s: %d layers, batch %d (MACs and params per image)\n", net->name,
+           net->n_layers, net->batch);
+    for (int i = 0; i < net->n_layers; i++, k++) {
+      print_layer(&net->layers[i], &lp[k]);
+      add_totals(&t, &lp[k]);
+    }
+    print_totals(net, &t);
+    if (n + 1 < cfg->n_networks) putchar('\n');
+  }
+}
+
+static void print_candidate(const osc_plan *p, int rank) {
+  char chain[512], a[32], b[32];
+  osc_plan_describe(p, chain, sizeof chain);
+  printf("    %d. %-40s %10s MACs %10s params\n", rank, chain, human(p->macs, a),
+         human(p->params, b));
+}
+
+static int explain(const osc_config *cfg, const char *name) {
+  const osc_network *net;
+  const osc_layer *l = osc_config_find_layer(cfg, name, &net);
+  osc_search_report *rep;
+  osc_plan best;
+  osc_error err;
+  if (!l) return osc_cli_fail("%s: no layer named '%s'", cfg->file, name);
+  if (!(rep = calloc(1, sizeof *rep))) return osc_cli_fail("out of memory");
+  osc_layer copy = *l;
+  copy.mode = OSC_MODE_OPTIMAL;
+  copy.groups = 1;
+  if (l->groups > 1) {
+    free(rep);
+    return osc_cli_fail("%s:%d: layer '%s' is grouped (groups %d): only 'conventional' applies, "
+                        "there is no search to explain", cfg->file, l->line, l->name, l->groups);
+  }
+  if (osc_search_optimal(&copy, rep, &best, &err)) {
+    free(rep);
+    return osc_cli_fail("%s", err.msg);
+  }
+  printf("layer %s: %d -> %d, kernel %dx%d, objective %s, max_stages %d (layer mode: %s)\n",
+         l->name, l->in_channels, l->out_channels, l->k_h, l->k_w,
+         osc_objective_name(l->objective), l->max_stages, osc_mode_name(l->mode));
+  printf("valid chain: fan-in product >= %d, kernels spanning %dx%d, groups dividing widths; "
+         "ties: fewer stages, then %s\n",
+         l->in_channels, l->k_h, l->k_w,
+         l->objective == OSC_OBJ_MACS ? "fewer params" : "fewer MACs");
+  for (int n = 1; n <= rep->max_stages; n++) {
+    const osc_search_level *lv = &rep->level[n];
+    printf("\n  %d stage%s:\n", n, n > 1 ? "s" : "");
+    if (lv->n_best == 0) printf("    no valid chain\n");
+    for (int i = 0; i < lv->n_best; i++) print_candidate(&lv->best[i], i + 1);
+    printf("    rejected: %" PRId64 " by channel coverage (fan-in product too small), %" PRId64
+           " by the coverage walk, %" PRId64 " by receptive field, %" PRId64
+           " by divisibility; %" PRId64 " branches pruned by the cost bound\n",
+           lv->rejected_coverage, lv->rejected_structure, lv->rejected_field,
+           lv->rejected_divisibility, lv->pruned_bound);
+  }
+  printf("\nchosen: ");
+  print_candidate(&best, 1);
+  free(rep);
+  return 0;
+}
+
+int osc_cmd_plan(int argc, char **argv) {
+  const char *path = NULL, *explain_layer = NULL;
+  int json = 0, rc = 0;
+  osc_config_options opt = {0, 0, 0};
+  osc_config *cfg;
+  osc_error err;
+  layer_plans *lp = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--explain") && i + 1 < argc) explain_layer = argv[++i];
+    else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
+    else if (argv[i][0] == '-' || path) return osc_cli_usage("plan");
+    else path = argv[i];
+  }
+  if (!path) return osc_cli_usage("plan");
+  if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  if (explain_layer) rc = explain(cfg, explain_layer);
+  else if (plan_config(cfg, &lp, &err)) rc = osc_cli_fail("%s", err.msg);
+  else if (json) rc = print_json(cfg, lp);
+  else print_tables(cfg, lp);
+  free(lp);
+  osc_config_free(cfg);
+  return rc;
+}
