@@ -1,5 +1,23 @@
 /*
 ** oscsearch.h -- the exact search for the cheapest valid chain (optimal mode).
+**
+** Search space: chains of 1..max_stages stages; internal widths from
+** osc_layer_width_candidates(); stage i has g_i groups (g_i divides both of
+** its widths) and a k_h x k_w kernel whose extents sum to the layer's kernel;
+** stride and padding placed by osc_plan_build's rule.
+**
+** Order of chains: the objective, then fewer stages, then the other metric
+** (params when optimizing macs and back), then the stages compared first to
+** last, each by (internal width ascending, groups ascending, kernel height
+** descending, kernel width descending) -- so the N = 2 optimum of SPEC.md
+** comes out as K x 1 -> 1 x K.
+**
+** Method: a dynamic program over (stages left, width, kernel extent used so
+** far in each dimension, channel coverage still missing) gives, for every
+** partial chain, the exact cheapest completion under the fan-in product
+** rule; a best-first branch and bound per stage count adds it to the cost
+** so far, and every complete chain is verified by the structural coverage
+** walk before it counts.
 */
 #ifndef OSCSEARCH_H
 #define OSCSEARCH_H
@@ -8,15 +26,22 @@
 
 #define OSC_SEARCH_TOP 3   /* candidates kept per stage count, for --explain */
 
-/* What the search saw, per stage count, for `osconv plan --explain`. */
+/* What the search saw, per stage count, for `osconv plan --explain`.
+** The rejection counters count candidate stages the branch and bound looked
+** at, as if it enumerated every (width, groups, k_h, k_w) per stage. */
 typedef struct osc_search_level {
   int n_best;                         /* how many of best[] are filled */
   osc_plan best[OSC_SEARCH_TOP];      /* cheapest chains with exactly this many stages */
-  int64_t rejected_coverage;          /* complete chains whose fan-in cannot reach all inputs */
-  int64_t rejected_structure;         /* passed the product formula, failed the walk */
-  int64_t rejected_field;             /* kernel splits that overshoot the receptive field */
-  int64_t rejected_divisibility;      /* group counts that do not divide both widths */
+  int64_t rejected_coverage;          /* stages after which the remaining stages cannot
+                                         reach all inputs (fan-in product) */
+  int64_t rejected_structure;         /* complete chains that passed the product formula
+                                         but failed the structural walk */
+  int64_t rejected_field;             /* kernels that overshoot the receptive field (or, on
+                                         the last stage, do not complete it) */
+  int64_t rejected_divisibility;      /* divisors of a stage's input width that do not
+                                         divide its output width */
   int64_t pruned_bound;               /* branches cut because they cannot beat the best */
+  int64_t nodes;                      /* partial chains the branch and bound expanded */
 } osc_search_level;
 
 typedef struct osc_search_report {
@@ -24,9 +49,10 @@ typedef struct osc_search_report {
   osc_search_level level[OSC_MAX_STAGES + 1];   /* index = stage count */
 } osc_search_report;
 
-/* Find the optimum of l->objective over chains of 1..l->max_stages stages.
-** Ties: fewer stages, then the other metric (params for macs and back),
-** then a fixed order. `report` may be NULL. */
+/* Find the optimum of l->objective over chains of 1..l->max_stages stages
+** (l->groups must be 1). `report` may be NULL. OSC_ELIMIT when the layer's
+** search space is too large to search exactly (huge kernels with many
+** stages and widths); OSC_EINVAL when a cost does not fit 64 bits. */
 osc_status osc_search_optimal(const osc_layer *l, osc_search_report *report,
                               osc_plan *out, osc_error *err);
 
