@@ -95,7 +95,8 @@ typedef struct search {
   uint64_t path_key[OSC_MAX_STAGES];
   osc_stage_spec path[OSC_MAX_STAGES];
   top_chain top[OSC_SEARCH_TOP];
-  int n_top;
+  int n_top, keep;                /* chains kept: OSC_SEARCH_TOP, or 1 without a report */
+  int overflow;                   /* some chain's cost did not fit 64 bits */
   osc_search_level *lv;
   osc_status status;              /* OSC_ENOMEM or OSC_ELIMIT stops the walk */
 } search;
@@ -290,9 +291,9 @@ static uint64_t stage_key(int w, int g, int kh, int kw) {
 /* 1 if no chain through this candidate can enter the top list: its bound,
 ** then its stages (path[0..depth-1], then key), lose to the last kept one. */
 static int beaten(const search *s, int depth, pair total, uint64_t key) {
-  const top_chain *last = &s->top[OSC_SEARCH_TOP - 1];
+  const top_chain *last = &s->top[s->keep - 1];
   int c;
-  if (s->n_top < OSC_SEARCH_TOP) return 0;
+  if (s->n_top < s->keep) return 0;
   if ((c = pair_cmp(total, last->cost))) return c > 0;
   for (int i = 0; i < depth; i++)
     if (s->path_key[i] != last->key[i]) return s->path_key[i] > last->key[i];
@@ -336,6 +337,11 @@ static int add_kids(search *s, int depth, int t, int w, int eh, int ew, int r, p
         k.acc = pair_add(acc, stage_cost(s, o[i].chan, k1, k2, k.eh, k.ew));
         k.total = pair_add(k.acc, b);
         k.key = stage_key(w2, k.g, k1, k2);
+        if (k.total.p >= COST_MAX) {   /* no completion fits 64 bits */
+          s->overflow = 1;
+          s->lv->pruned_bound++;
+          continue;
+        }
         if (beaten(s, depth, k.total, k.key)) { s->lv->pruned_bound++; continue; }
         if (push_kid(s, &s->kids[depth], &k)) return -1;
       }
@@ -344,7 +350,7 @@ static int add_kids(search *s, int depth, int t, int w, int eh, int ew, int r, p
 }
 
 static void keep_chain(search *s, pair cost) {
-  int at = s->n_top < OSC_SEARCH_TOP ? s->n_top : OSC_SEARCH_TOP - 1;
+  int at = s->n_top < s->keep ? s->n_top : s->keep - 1;
   /* beaten() let it through, so it belongs before the last kept entry */
   while (at > 0) {
     const top_chain *prev = &s->top[at - 1];
@@ -352,18 +358,25 @@ static void keep_chain(search *s, pair cost) {
     while (!c && i < s->n && s->path_key[i] == prev->key[i]) i++;
     if (!c && i < s->n) c = s->path_key[i] < prev->key[i] ? -1 : 1;
     if (c > 0) break;
-    if (at < OSC_SEARCH_TOP) s->top[at] = *prev;
+    if (at < s->keep) s->top[at] = *prev;
     at--;
   }
   s->top[at].cost = cost;
   memcpy(s->top[at].key, s->path_key, sizeof s->path_key);
   memcpy(s->top[at].spec, s->path, sizeof s->path);
-  if (s->n_top < OSC_SEARCH_TOP) s->n_top++;
+  if (s->n_top < s->keep) s->n_top++;
 }
 
-/* A complete chain: the product rule held; the structural walk decides. */
+static int fits(pair c) { return c.p < COST_MAX && c.s < COST_MAX; }
+
+/* A complete chain: the product rule held; the structural walk decides.
+** A chain whose cost does not fit 64 bits cannot be a plan: it is skipped. */
 static void leaf(search *s, pair cost) {
   int c[OSC_MAX_STAGES + 1], g[OSC_MAX_STAGES];
+  if (!fits(cost)) {
+    s->overflow = 1;
+    return;
+  }
   c[0] = s->l->in_channels;
   for (int i = 0; i < s->n; i++) {
     c[i + 1] = s->path[i].out_channels;
@@ -418,8 +431,6 @@ static osc_status build(const search *s, int n, const top_chain *c, osc_plan *ou
   return OSC_OK;
 }
 
-static int fits(pair c) { return c.p < COST_MAX && c.s < COST_MAX; }
-
 static osc_status search_stage_count(search *s, int n, top_chain *best, int *n_best,
                                      osc_error *err) {
   s->n = n;
@@ -466,7 +477,7 @@ static void teardown(search *s) {
 static osc_status report_level(const search *s, int n, const top_chain *top, int n_top,
                                osc_search_level *lv, osc_error *err) {
   lv->n_best = 0;
-  for (int i = 0; i < n_top && fits(top[i].cost); i++) {
+  for (int i = 0; i < n_top; i++) {
     osc_status st = build(s, n, &top[i], &lv->best[lv->n_best], err);
     if (st) return st;
     lv->n_best++;
@@ -492,13 +503,14 @@ static osc_status run(search *s, osc_search_report *rep, osc_plan *out, osc_erro
     }
     if (rep && (st = report_level(s, n, top, n_top, s->lv, err))) return st;
   }
+  if (!best_n && s->overflow)
+    return osc_error_layer(err, OSC_EINVAL, s->l,
+                           "the layer is too large: the cost of every chain of at most %d "
+                           "stages overflows 64 bits", s->l->max_stages);
   if (!best_n)
     return osc_error_layer(err, OSC_ENOPLAN, s->l,
                            "no chain of at most %d stages covers every input channel",
                            s->l->max_stages);
-  if (!fits(best.cost))
-    return osc_error_layer(err, OSC_EINVAL, s->l,
-                           "the layer is too large: its cost does not fit in 64 bits");
   return build(s, best_n, &best, out, err);
 }
 
@@ -516,6 +528,7 @@ osc_status osc_search_optimal(const osc_layer *l, osc_search_report *report,
                            "the optimal search needs an ungrouped layer (groups %d)",
                            l->groups);
   st = setup(&s, l, err);
+  s.keep = report ? OSC_SEARCH_TOP : 1;
   if (!st) st = run(&s, report, out, err);
   teardown(&s);
   return st;

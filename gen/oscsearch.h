@@ -50,9 +50,11 @@ typedef struct osc_search_report {
 } osc_search_report;
 
 /* Find the optimum of l->objective over chains of 1..l->max_stages stages
-** (l->groups must be 1). `report` may be NULL. OSC_ELIMIT when the layer's
-** search space is too large to search exactly (huge kernels with many
-** stages and widths); OSC_EINVAL when a cost does not fit 64 bits. */
+** (l->groups must be 1). `report` may be NULL (then only the best chain per
+** stage count is tracked, which is faster). A chain whose MACs or params do
+** not fit 64 bits is not a plan and is skipped; OSC_EINVAL when every chain
+** is. OSC_ELIMIT when the layer's search space is too large to search
+** exactly (kernels near 64 with many stages and widths). */
 osc_status osc_search_optimal(const osc_layer *l, osc_search_report *report,
                               osc_plan *out, osc_error *err);
 
