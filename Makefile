@@ -76,3 +76,37 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# ---- runtime: libtcc kept W^X, the shared library, install ------------------
+# Position-independent objects, so the same ones make libosconv.so.
+CFLAGS += -fPIC
+# tcc_relocate makes the code pages read+write+execute. libtcc's calls to
+# mprotect are renamed to osc_jit_mprotect (runtime/oscjit.c), which keeps
+# them read+write; the JIT switches to read+execute itself. The renamed
+# libtcc goes into libosconv.a, so -ltcc is never what links.
+TCC_A ?= /usr/lib/x86_64-linux-gnu/libtcc.a
+$(BUILD)/tcc-wx.o: | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	ld -r --whole-archive $(TCC_A) -o $@.tmp
+	objcopy --redefine-sym mprotect=osc_jit_mprotect $@.tmp $@ && rm -f $@.tmp
+$(BUILD)/libosconv.a: $(BUILD)/tcc-wx.o
+
+# Only osc_* is exported; libtcc's globals (tok, file, ...) stay inside.
+$(BUILD)/libosconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o runtime/osconv.map
+	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,--version-script=runtime/osconv.map \
+	  $(filter-out -ltcc,$(LDLIBS))
+
+OSC_PC_VERSION = $(shell sed -n 's/^\#define OSC_VERSION "\(.*\)"/\1/p' runtime/osconv.h)
+install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osconv.pc.in
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/osconv $(DESTDIR)$(PREFIX)/bin/osconv
+	install -m 644 runtime/osconv.h $(DESTDIR)$(PREFIX)/include/osconv.h
+	install -m 644 $(BUILD)/libosconv.a $(DESTDIR)$(PREFIX)/lib/libosconv.a
+	install -m 755 $(BUILD)/libosconv.so $(DESTDIR)$(PREFIX)/lib/libosconv.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(OSC_PC_VERSION)|g' runtime/osconv.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/osconv.pc
+
+# Install into a temporary prefix and build examples/app.c against it.
+.PHONY: test-install
+test-install:
+	sh scripts/test-install.sh $(BUILD)

@@ -132,6 +132,81 @@ size_t osc_plan_weights_size(const osc_plan *p);   /* stages, then bias */
 size_t osc_plan_scratch_size(const osc_plan *p);   /* intermediates */
 size_t osc_plan_stage_weights_offset(const osc_plan *p, int stage);
 
+/* ---- kernels: a plan compiled to code, ready to run ------------------------
+** osc_kernel_create emits the plan's C (the same source `osconv gen` writes),
+** compiles it in memory with libtcc and returns an opaque handle. Nothing to
+** initialize first. A kernel is immutable once made: any number of threads
+** may run the same kernel at once (each with its own scratch, or NULL).
+** Compiled code is shared through a process-wide cache keyed by a hash of the
+** source, the backend and the compiler flags, so the same plan asked for
+** twice compiles once; kernels keep their code alive after it is evicted.
+** Environment: OSCONV_CACHE=0 turns the cache off; OSCONV_VERBOSE=1 prints
+** one line per kernel made (plan, cache hit or miss, compile time, code size,
+** backend, and why it fell back); OSCONV_TCC_LIB_PATH names the directory
+** holding libtcc1.a and include/ (default /usr/lib/x86_64-linux-gnu/tcc).
+** JIT code is mapped read+write while libtcc relocates it, then read+execute:
+** never both; its data is read-only, as kernels keep no mutable state. */
+
+typedef enum osc_backend {
+  OSC_BACKEND_JIT = 0,    /* the generated C, compiled by libtcc */
+  OSC_BACKEND_REFERENCE   /* plain loops interpreting the plan: slow, always there */
+} osc_backend;
+
+const char *osc_backend_name(osc_backend b);   /* "jit", "reference" */
+
+/* All zero (or a NULL pointer) means the defaults. */
+typedef struct osc_kernel_options {
+  osc_backend backend;       /* what to build; default JIT */
+  int allow_fallback;        /* 1: when the JIT fails, return a reference kernel
+                                (osc_kernel_backend says so) instead of OSC_EJIT */
+  int no_cache;              /* 1: compile privately, bypassing the cache */
+  const char *tcc_lib_path;  /* NULL: $OSCONV_TCC_LIB_PATH, else the default */
+} osc_kernel_options;
+
+typedef struct osc_kernel osc_kernel;
+
+/* Compile `p` (a plan from osc_plan_layer; it is copied). Fails with
+** OSC_EINVAL for a plan that osc_plan_layer could not have made, OSC_EJIT
+** when libtcc is missing or rejects the source (unless allow_fallback),
+** OSC_ENOMEM. *out is NULL on failure. */
+osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
+                             osc_kernel **out, osc_error *err);
+
+/* Run n >= 0 images: in holds n * osc_plan_input_size floats, out n *
+** osc_plan_output_size, weights osc_plan_weights_size (shared by all images).
+** scratch holds osc_plan_scratch_size(plan) floats, reused for every image,
+** and must not be shared by concurrent runs; NULL makes the call allocate
+** (and free) its own, which can fail with OSC_ENOMEM. */
+osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
+                          const float *weights, float *scratch, osc_error *err);
+
+void osc_kernel_free(osc_kernel *k);   /* NULL is fine */
+
+osc_backend osc_kernel_backend(const osc_kernel *k);
+const osc_plan *osc_kernel_plan(const osc_kernel *k);
+
+typedef struct osc_kernel_info {
+  osc_backend backend;
+  int cache_hit;          /* 1: the code came from the cache */
+  double emit_ms;         /* generating the source */
+  double compile_ms;      /* libtcc; 0 on a cache hit */
+  size_t code_size;       /* bytes mapped for the code; 0 for the reference */
+  const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
+} osc_kernel_info;
+
+void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info);
+
+/* The process-wide cache. */
+typedef struct osc_cache_stats {
+  uint64_t compiles;          /* libtcc runs, cached or not */
+  uint64_t compile_failures;
+  uint64_t hits, misses, evictions;
+  size_t entries, code_bytes; /* what the cache holds now */
+} osc_cache_stats;
+
+void osc_cache_get_stats(osc_cache_stats *s);
+void osc_cache_clear(void);   /* drop every entry; kernels keep theirs */
+
 #ifdef __cplusplus
 }
 #endif

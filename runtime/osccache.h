@@ -1,0 +1,45 @@
+/*
+** osccache.h -- the process-wide kernel cache: compiled code keyed by a hash
+** of what determines it (the source, the backend, the compiler flags), so
+** the same plan asked for twice compiles once. Bounded (entries and code
+** bytes, least recently used goes first); entries are refcounted, so an
+** evicted entry a kernel still holds stays valid until that kernel is freed.
+*/
+#ifndef OSCCACHE_H
+#define OSCCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oscjit.h"
+#include "osconv.h"
+
+typedef struct osc_key {
+  uint64_t hi, lo;   /* XXH3 128-bit */
+} osc_key;
+
+/* The key of a kernel, the one an AOT build of the same source would use:
+** XXH3-128 over the source, the entry symbol, the backend and the flags. */
+osc_key osc_kernel_key(const char *source, const char *symbol, osc_backend backend,
+                       const char *flags);
+/* "0123...": 32 hex digits, for messages and file names; buf >= 33 bytes. */
+void osc_key_hex(const osc_key *k, char *buf);
+
+typedef struct osc_code osc_code;   /* compiled code, refcounted */
+
+void *osc_code_entry(const osc_code *c);
+size_t osc_code_size(const osc_code *c);
+void osc_code_release(osc_code *c);
+
+/* The code for `key`: from the cache (*hit = 1), or compiled from `source`
+** (*hit = 0) and, if use_cache, inserted. Several threads asking for the same
+** key at once compile it once. Failed compiles are not cached. */
+osc_status osc_cache_get(const osc_key *key, int use_cache, const char *source,
+                         const char *symbol, const char *lib_path, osc_code **out,
+                         int *hit, osc_error *err);
+
+/* Test hook: bounds of the cache (0 = the default: 256 entries, 64 MiB).
+** Shrinking evicts at once. */
+void osc_cache_set_limits(size_t max_entries, size_t max_bytes);
+
+#endif

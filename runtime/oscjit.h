@@ -1,0 +1,61 @@
+/*
+** oscjit.h -- compiling one C translation unit in memory with libtcc.
+** libtcc 0.9.27 keeps global state, so every use of it is serialized by one
+** process-wide lock. Code lands in pages we map ourselves: read+write while
+** libtcc copies and relocates, then read+execute; never both at once (see
+** osc_jit_mprotect). The code's data shares those pages and is read-only.
+*/
+#ifndef OSCJIT_H
+#define OSCJIT_H
+
+#include <stddef.h>
+
+#include "osconv.h"
+
+#define OSC_TCC_DEBIAN_LIB_PATH "/usr/lib/x86_64-linux-gnu/tcc"
+
+typedef struct osc_jit_code {
+  void *mem;     /* our mapping: code and its data, read+execute */
+  size_t size;   /* bytes mapped, whole pages */
+  void *entry;   /* address of the requested symbol */
+} osc_jit_code;
+
+/* The directory libtcc needs (libtcc1.a and include/): `path` if not NULL,
+** else $OSCONV_TCC_LIB_PATH, else the Debian path. Checks that it holds
+** both and says what is missing. *out points at `path`, the environment or
+** a constant. */
+osc_status osc_jit_lib_path(const char *path, const char **out, osc_error *err);
+
+/* The compiler options in force: part of every cache key. */
+const char *osc_jit_flags(void);
+
+/* Compile `source`, link it (against libtcc1.a in lib_path and the libc /
+** libm functions generated kernels may call, nothing else) and return the
+** mapping with the address of `symbol`. Messages carry libtcc's
+** "<string>:LINE: error: ..." plus the offending source line. */
+osc_status osc_jit_compile(const char *source, const char *symbol, const char *lib_path,
+                           osc_jit_code **out, osc_error *err);
+void osc_jit_code_free(osc_jit_code *c);
+
+/* The lock osc_jit_compile takes, for callers that need more done under it
+** (the cache's compile-once rule); compile with osc_jit_compile_locked then. */
+void osc_jit_lock(void);
+void osc_jit_unlock(void);
+osc_status osc_jit_compile_locked(const char *source, const char *symbol,
+                                  const char *lib_path, osc_jit_code **out,
+                                  osc_error *err);
+
+/* libtcc's own calls to mprotect are renamed to this one at build time
+** (objcopy --redefine-sym, see the Makefile): tcc_relocate asks for
+** read+write+execute on the code pages; while we relocate, that request is
+** narrowed to read+write and we switch to read+execute afterwards. Calls
+** from anyone else's use of libtcc pass through unchanged. */
+int osc_jit_mprotect(void *addr, size_t len, int prot);
+
+/* Test hooks: requests for write+execute libtcc made (narrowed, so 0 is not
+** a sign of anything wrong, just of the redirection not being linked in), and
+** mprotect calls this module let through with write+execute (must stay 0). */
+long osc_jit_wx_narrowed(void);
+long osc_jit_wx_granted(void);
+
+#endif

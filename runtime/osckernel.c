@@ -1,0 +1,239 @@
+/*
+** osckernel.c -- the public kernel API: check the plan, emit its source,
+** get the code (cache or JIT), fall back to the reference if allowed.
+*/
+#include "oscrt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "oscbuf.h"
+#include "osccache.h"
+#include "oscemit.h"
+#include "oscerr.h"
+#include "oscfallback.h"
+#include "oscfault.h"
+#include "oscjit.h"
+#include "oscplan.h"
+
+/* Until gen/oscemit.c lands: link without it, fail cleanly at run time. */
+#pragma weak osc_emit_layer
+
+struct osc_kernel {
+  osc_plan plan;
+  osc_code *code;            /* JIT only; shared with the cache */
+  osc_kernel_fn fn;          /* JIT only */
+  size_t scratch_floats;
+  osc_kernel_info info;
+  char fallback[sizeof ((osc_error *)0)->msg];
+};
+
+const char *osc_backend_name(osc_backend b) {
+  switch (b) {
+  case OSC_BACKEND_JIT: return "jit";
+  case OSC_BACKEND_REFERENCE: return "reference";
+  }
+  return "?";
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int env_flag(const char *name, int dflt) {
+  const char *v = getenv(name);
+  if (!v || !*v) return dflt;
+  return strcmp(v, "0") != 0;
+}
+
+/* ---- checking a plan ----------------------------------------------------------- */
+
+osc_status osc_kernel_check_plan(const osc_plan *p, osc_error *err) {
+  osc_stage_spec chain[OSC_MAX_STAGES];
+  osc_layer l;
+  osc_plan again;
+  osc_status st;
+  if (!p) return osc_error_set(err, OSC_EINVAL, "kernel: no plan given");
+  if (p->n_stages < 1 || p->n_stages > OSC_MAX_STAGES)
+    return osc_error_layer(err, OSC_EINVAL, &p->layer,
+                           "the plan has %d stages; a plan has 1 to %d", p->n_stages,
+                           OSC_MAX_STAGES);
+  l = p->layer;
+  l.mode = p->mode;
+  if ((st = osc_layer_validate(&l, err))) return st;
+  for (int i = 0; i < p->n_stages; i++)
+    chain[i] = (osc_stage_spec){p->stage[i].c_out, p->stage[i].groups, p->stage[i].k_h,
+                                p->stage[i].k_w};
+  /* rebuilding from the chain recomputes shapes, placement and cost */
+  if ((st = osc_plan_build(&l, p->mode, p->n_stages, chain, &again, err))) return st;
+  for (int i = 0; i < p->n_stages; i++)
+    if (memcmp(&again.stage[i], &p->stage[i], sizeof again.stage[i]) != 0)
+      return osc_error_layer(err, OSC_EINVAL, &p->layer,
+                             "stage %d of the plan does not follow from its layer "
+                             "(was the plan changed after osc_plan_layer?)", i + 1);
+  if (again.macs != p->macs || again.params != p->params)
+    return osc_error_layer(err, OSC_EINVAL, &p->layer,
+                           "the plan's cost does not match its stages");
+  return OSC_OK;
+}
+
+/* ---- source ----------------------------------------------------------------------- */
+
+osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err) {
+  osc_emit_options eo = {OSC_JIT_PREFIX, 1};
+  osc_plan anon = *p;
+  osc_buf buf;
+  osc_status st;
+  *out = NULL;
+  if (!osc_emit_layer)
+    return osc_error_set(err, OSC_EJIT, "kernel: the emitter is not linked in");
+  /* the code depends on the structure only: same plan, same bytes, one compile */
+  memset(anon.layer.name, 0, sizeof anon.layer.name);
+  anon.layer.file = NULL;
+  anon.layer.line = 0;
+  osc_buf_init(&buf);
+  st = osc_emit_layer(&anon, &eo, &buf, err);
+  if (!st && !(*out = osc_buf_take(&buf)))
+    st = osc_error_set(err, OSC_ENOMEM, "kernel: out of memory emitting the source");
+  osc_buf_free(&buf);
+  return st;
+}
+
+/* ---- making kernels ----------------------------------------------------------------- */
+
+static void verbose(const osc_kernel *k) {
+  char plan[256];
+  const osc_kernel_info *i = &k->info;
+  if (!env_flag("OSCONV_VERBOSE", 0)) return;
+  osc_plan_describe(&k->plan, plan, sizeof plan);
+  if (i->backend == OSC_BACKEND_JIT)
+    fprintf(stderr,
+            "osconv: kernel '%s' %s [%s]: jit, cache %s, emit %.2f ms, compile %.2f ms, "
+            "code %zu bytes\n",
+            k->plan.layer.name, plan, osc_mode_name(k->plan.mode),
+            i->cache_hit ? "hit" : "miss", i->emit_ms, i->compile_ms, i->code_size);
+  else
+    fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s\n", k->plan.layer.name,
+            plan, osc_mode_name(k->plan.mode), i->fallback ? " (fallback: " : "",
+            i->fallback ? i->fallback : "", i->fallback ? ")" : "");
+}
+
+static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
+                      const osc_kernel_options *o, osc_error *err) {
+  const char *lib;
+  osc_key key;
+  double t0;
+  osc_status st;
+  int use_cache = !o->no_cache && env_flag("OSCONV_CACHE", 1);
+  if ((st = osc_jit_lib_path(o->tcc_lib_path, &lib, err))) return st;
+  key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, osc_jit_flags());
+  t0 = now_ms();
+  st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
+                     err);
+  if (st) return st;
+  k->info.compile_ms = k->info.cache_hit ? 0 : now_ms() - t0;
+  k->info.code_size = osc_code_size(k->code);
+  k->info.backend = OSC_BACKEND_JIT;
+  k->fn = (osc_kernel_fn)osc_code_entry(k->code);
+  return OSC_OK;
+}
+
+/* Source given: `source`/`symbol`; else emitted from the plan. */
+static osc_status create(const osc_plan *p, const char *source, const char *symbol,
+                         const osc_kernel_options *opt, osc_kernel **out, osc_error *err) {
+  static const osc_kernel_options defaults;
+  const osc_kernel_options *o = opt ? opt : &defaults;
+  char *emitted = NULL;
+  osc_kernel *k;
+  osc_error why;
+  osc_status st;
+  double t0;
+  if (!out) return osc_error_set(err, OSC_EINVAL, "kernel: no place for the result");
+  *out = NULL;
+  if (o->backend != OSC_BACKEND_JIT && o->backend != OSC_BACKEND_REFERENCE)
+    return osc_error_set(err, OSC_EINVAL, "kernel: unknown backend %d", (int)o->backend);
+  if ((st = osc_kernel_check_plan(p, err))) return st;
+  if (!(k = osc_rt_calloc(1, sizeof *k)))
+    return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
+  k->plan = *p;
+  k->scratch_floats = osc_plan_scratch_size(p);
+  k->info.backend = OSC_BACKEND_REFERENCE;
+  st = OSC_OK;
+  if (o->backend == OSC_BACKEND_JIT) {
+    osc_error_clear(&why);
+    t0 = now_ms();
+    if (!source && !(st = osc_kernel_source(p, &emitted, &why))) {
+      source = emitted;
+      symbol = OSC_JIT_SYMBOL;
+    }
+    k->info.emit_ms = emitted ? now_ms() - t0 : 0;
+    if (!st) st = jit(k, source, symbol, o, &why);
+    free(emitted);
+    if (st && o->allow_fallback && st != OSC_ENOMEM) {
+      snprintf(k->fallback, sizeof k->fallback, "%s", why.msg);
+      k->info.fallback = k->fallback;
+      st = OSC_OK;
+    } else if (st) {
+      if (err) *err = why;
+      free(k);
+      return st;
+    }
+  }
+  verbose(k);
+  *out = k;
+  return OSC_OK;
+}
+
+osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
+                             osc_kernel **out, osc_error *err) {
+  return create(p, NULL, NULL, opt, out, err);
+}
+
+osc_status osc_kernel_create_from_source(const osc_plan *p, const char *source,
+                                         const char *symbol,
+                                         const osc_kernel_options *opt,
+                                         osc_kernel **out, osc_error *err) {
+  if (!source || !symbol) {
+    if (out) *out = NULL;
+    return osc_error_set(err, OSC_EINVAL, "kernel: no source or symbol given");
+  }
+  return create(p, source, symbol, opt, out, err);
+}
+
+/* ---- running, asking, freeing ---------------------------------------------------------- */
+
+osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
+                          const float *weights, float *scratch, osc_error *err) {
+  float *own = NULL;
+  if (!k) return osc_error_set(err, OSC_EINVAL, "kernel: no kernel given");
+  if (n < 0)
+    return osc_error_set(err, OSC_EINVAL, "kernel: batch size %d is negative", n);
+  if (n == 0) return OSC_OK;
+  if (!in || !out || !weights)
+    return osc_error_set(err, OSC_EINVAL, "kernel: input, output and weights are required");
+  if (!scratch && k->scratch_floats) {
+    if (!(scratch = own = osc_rt_malloc(k->scratch_floats * sizeof *scratch)))
+      return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory for %zu floats of scratch",
+                           k->scratch_floats);
+  }
+  if (k->fn)
+    k->fn(n, in, out, weights, scratch);
+  else
+    osc_fallback_run(&k->plan, n, in, out, weights, scratch);
+  free(own);
+  return OSC_OK;
+}
+
+void osc_kernel_free(osc_kernel *k) {
+  if (!k) return;
+  osc_code_release(k->code);
+  free(k);
+}
+
+osc_backend osc_kernel_backend(const osc_kernel *k) { return k->info.backend; }
+const osc_plan *osc_kernel_plan(const osc_kernel *k) { return &k->plan; }
+void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info) { *info = k->info; }

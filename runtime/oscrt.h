@@ -1,0 +1,33 @@
+/*
+** oscrt.h -- internals of the kernel API that tests and tools reach for.
+*/
+#ifndef OSCRT_H
+#define OSCRT_H
+
+#include "osconv.h"
+
+/* The entry symbol a JIT kernel's source must define, and the emitter
+** prefix that produces it. */
+#define OSC_JIT_PREFIX "osc_jit"
+#define OSC_JIT_SYMBOL OSC_JIT_PREFIX "_n"
+
+/* Signature of every generated <prefix>_n. */
+typedef void (*osc_kernel_fn)(int n, const float *in, float *out, const float *weights,
+                              float *scratch);
+
+/* osc_kernel_create with the source given instead of emitted; `symbol` is
+** the <prefix>_n function to call. For tests of the JIT itself (bad source,
+** AOT comparisons) and tools; the plan still gives the sizes. */
+osc_status osc_kernel_create_from_source(const osc_plan *p, const char *source,
+                                         const char *symbol,
+                                         const osc_kernel_options *opt,
+                                         osc_kernel **out, osc_error *err);
+
+/* The source osc_kernel_create compiles for `p` (caller frees). */
+osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err);
+
+/* Checks that `p` is a plan osc_plan_layer could have made (shapes and costs
+** consistent with its layer and stages). */
+osc_status osc_kernel_check_plan(const osc_plan *p, osc_error *err);
+
+#endif

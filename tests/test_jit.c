@@ -1,0 +1,266 @@
+/*
+** test_jit.c -- the libtcc wrapper: code runs, pages are never W+X, errors
+** carry the source line, the runtime directory is checked, compiles from
+** many threads at once are safe, and JIT code computes bit for bit what the
+** AOT build of the same source computes (gcc -O2 -ffp-contract=off).
+*/
+#define _DEFAULT_SOURCE   /* setenv, mkdtemp */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osc_test.h"
+#include "oscerr.h"
+#include "oscfault.h"
+#include "oscplan.h"
+#include "oscjit.h"
+#include "oscrt.h"
+#include "rt_test.h"
+
+static const char *lib(void) { return OSC_TCC_DEBIAN_LIB_PATH; }
+
+typedef void (*axpy_fn)(int n, float a, const float *x, float *y);
+
+static const char axpy_src[] =
+    "static const float bias[2] = {0.5f, -0.25f};\n"
+    "void axpy(int n, float a, const float *x, float *y) {\n"
+    "  float tmp[16] = {0};   /* tcc calls memset for this */\n"
+    "  for (int i = 0; i < n; i++) { tmp[i & 15] = a * x[i]; y[i] += tmp[i & 15] + bias[i & 1]; }\n"
+    "}\n";
+
+/* The protections of the mapping holding `addr`, as "r-xp", from /proc. */
+static void protection_of(const void *addr, char perms[5]) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  strcpy(perms, "????");
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char p[5];
+    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && (uintptr_t)addr >= lo &&
+        (uintptr_t)addr < hi) {
+      memcpy(perms, p, 5);
+      break;
+    }
+  }
+  if (f) fclose(f);
+}
+
+static void test_compile_and_run(void) {
+  osc_jit_code *c = NULL;
+  osc_error err;
+  float x[20], y[20];
+  char perms[5];
+  long narrowed = osc_jit_wx_narrowed();
+  CU_ASSERT_EQUAL_FATAL(osc_jit_compile(axpy_src, "axpy", lib(), &c, &err), OSC_OK);
+  for (int i = 0; i < 20; i++) { x[i] = (float)i; y[i] = 1.0f; }
+  ((axpy_fn)c->entry)(20, 2.0f, x, y);
+  for (int i = 0; i < 20; i++) CU_ASSERT_EQUAL(y[i], 1.0f + 2.0f * i + (i % 2 ? -0.25f : 0.5f));
+  /* the code is read+execute, not writable; libtcc's own request for
+  ** read+write+execute was narrowed (the redirection is linked in) */
+  protection_of(c->entry, perms);
+  CU_ASSERT_STRING_EQUAL(perms, "r-xp");
+  protection_of((char *)c->mem + c->size - 1, perms);
+  CU_ASSERT_STRING_EQUAL(perms, "r-xp");
+  CU_ASSERT(osc_jit_wx_narrowed() > narrowed);
+  CU_ASSERT_EQUAL(osc_jit_wx_granted(), 0);
+  CU_ASSERT_EQUAL((uintptr_t)c->mem % (uintptr_t)sysconf(_SC_PAGESIZE), 0);
+  osc_jit_code_free(c);
+}
+
+static void test_compile_error_names_line(void) {
+  const char *src = "void f(int n) {\n  int a = n;\n  a = a + nowhere;\n}\n";
+  osc_jit_code *c = (osc_jit_code *)1;
+  osc_error err;
+  CU_ASSERT_EQUAL(osc_jit_compile(src, "f", lib(), &c, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NULL(c);
+  CU_ASSERT_EQUAL(err.code, OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "<string>:3:"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "a = a + nowhere;"));
+}
+
+static void test_link_errors(void) {
+  osc_jit_code *c = NULL;
+  osc_error err;
+  /* libc beyond the whitelist is not there: a link error, named */
+  CU_ASSERT_EQUAL(osc_jit_compile("int printf(const char *, ...);\n"
+                                  "void f(void) { printf(\"hi\"); }\n",
+                                  "f", lib(), &c, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "undefined symbol 'printf'"));
+  /* compiles and links, but the entry point is missing */
+  CU_ASSERT_EQUAL(osc_jit_compile("void g(void) {}\n", "f", lib(), &c, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'f'"));
+  CU_ASSERT_PTR_NULL(c);
+}
+
+static void test_lib_path(void) {
+  const char *got = NULL;
+  char dir[] = "/tmp/osc-tcclib-XXXXXX", path[64];
+  osc_error err;
+  FILE *f;
+  CU_ASSERT_EQUAL(osc_jit_lib_path(NULL, &got, &err), OSC_OK);
+  CU_ASSERT_STRING_EQUAL(got, OSC_TCC_DEBIAN_LIB_PATH);
+  CU_ASSERT_EQUAL(osc_jit_lib_path("/nonexistent/tcc", &got, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/tcc"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "libtcc1.a"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "include/"));
+  /* the environment decides when the options do not */
+  setenv("OSCONV_TCC_LIB_PATH", "/nonexistent/env", 1);
+  CU_ASSERT_EQUAL(osc_jit_lib_path(NULL, &got, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/env"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "OSCONV_TCC_LIB_PATH"));
+  CU_ASSERT_EQUAL(osc_jit_lib_path(OSC_TCC_DEBIAN_LIB_PATH, &got, &err), OSC_OK);
+  unsetenv("OSCONV_TCC_LIB_PATH");
+  /* half a directory: says exactly what is missing */
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/libtcc1.a", dir);
+  f = fopen(path, "w");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  fclose(f);
+  CU_ASSERT_EQUAL(osc_jit_lib_path(dir, &got, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "has no include/"));
+  CU_ASSERT_PTR_NULL(strstr(err.msg, "no libtcc1.a"));
+  remove(path);
+  rmdir(dir);
+}
+
+static void test_out_of_memory(void) {
+  osc_jit_code *c = NULL;
+  osc_error err;
+  int failures = 0;
+  /* each allocation the wrapper makes, failed in turn */
+  for (int after = 0; after < 10; after++) {
+    osc_status st;
+    osc_rt_fault_inject(after);
+    st = osc_jit_compile(axpy_src, "axpy", lib(), &c, &err);
+    osc_rt_fault_inject(-1);
+    if (st == OSC_OK) break;
+    CU_ASSERT_EQUAL(st, OSC_ENOMEM);
+    CU_ASSERT_PTR_NULL(c);
+    failures++;
+  }
+  CU_ASSERT_EQUAL(failures, 2);   /* the record, then the code pages */
+  CU_ASSERT_PTR_NOT_NULL(c);
+  osc_jit_code_free(c);
+}
+
+/* ---- many threads ---------------------------------------------------------- */
+
+#define THREADS 4
+#define PER_THREAD 6
+
+static int worker_bad;
+
+/* Each thread compiles distinct functions `scale_<t>_<i>` returning x*(t*100+i). */
+static void *compile_worker(void *arg) {
+  int t = (int)(intptr_t)arg;
+  for (int i = 0; i < PER_THREAD; i++) {
+    char src[256], name[32];
+    osc_jit_code *c = NULL;
+    osc_error err;
+    snprintf(name, sizeof name, "scale_%d_%d", t, i);
+    snprintf(src, sizeof src, "float %s(float x) { return x * %d.0f; }\n", name, t * 100 + i);
+    if (osc_jit_compile(src, name, lib(), &c, &err) != OSC_OK) {
+      __atomic_store_n(&worker_bad, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    if (((float (*)(float))c->entry)(2.0f) != 2.0f * (float)(t * 100 + i))
+      __atomic_store_n(&worker_bad, 1, __ATOMIC_SEQ_CST);
+    osc_jit_code_free(c);
+  }
+  return NULL;
+}
+
+static void test_concurrent_compiles(void) {
+  pthread_t th[THREADS];
+  worker_bad = 0;
+  for (int t = 0; t < THREADS; t++)
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, compile_worker, (void *)(intptr_t)t), 0);
+  for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
+  CU_ASSERT_EQUAL(worker_bad, 0);
+}
+
+/* ---- JIT against the AOT build of the same source ----------------------------- */
+
+/* cc -O2 -ffp-contract=off -shared -fPIC of `source` in `dir`; dlopen'ed. */
+static void *aot_build(const char *dir, int id, const char *source) {
+  char c_path[256], so_path[256], cmd[768];
+  FILE *f;
+  snprintf(c_path, sizeof c_path, "%s/k%d.c", dir, id);
+  snprintf(so_path, sizeof so_path, "%s/k%d.so", dir, id);
+  if (!(f = fopen(c_path, "w"))) return NULL;
+  fputs(source, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "cc -O2 -ffp-contract=off -shared -fPIC -o %s %s", so_path,
+           c_path);
+  if (system(cmd) != 0) return NULL;
+  return dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+}
+
+/* The source the JIT gets for a plan: the emitter's, else the loop fixture. */
+static char *source_for(const osc_plan *p, int *emitted) {
+  char *s = NULL;
+  *emitted = osc_kernel_source(p, &s, NULL) == OSC_OK;
+  return *emitted ? s : rt_loop_source(p, OSC_JIT_PREFIX);
+}
+
+static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rng) {
+  int emitted, n = osc_test_range(rng, 1, 3);
+  char *src = source_for(p, &emitted);
+  void *so = src ? aot_build(dir, id, src) : NULL;
+  osc_kernel_fn aot = so ? (osc_kernel_fn)dlsym(so, OSC_JIT_SYMBOL) : NULL;
+  osc_kernel *k = NULL;
+  osc_kernel_options o = {0};
+  float *in = rt_random_floats(n * osc_plan_input_size(p), rng);
+  float *w = rt_random_floats(osc_plan_weights_size(p), rng);
+  float *a = calloc(n * osc_plan_output_size(p), sizeof *a);
+  float *b = calloc(n * osc_plan_output_size(p), sizeof *b);
+  float *scratch = calloc(osc_plan_scratch_size(p) + 1, sizeof *scratch);
+  osc_error err;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(aot);
+  o.no_cache = 1;
+  CU_ASSERT_EQUAL_FATAL(
+      osc_kernel_create_from_source(p, src, OSC_JIT_SYMBOL, &o, &k, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_kernel_backend(k), OSC_BACKEND_JIT);
+  CU_ASSERT_EQUAL(osc_kernel_run(k, n, in, a, w, scratch, &err), OSC_OK);
+  aot(n, in, b, w, scratch);
+  if (memcmp(a, b, n * osc_plan_output_size(p) * sizeof *a) != 0) {
+    char d[256];
+    osc_plan_describe(p, d, sizeof d);
+    fprintf(stderr, "\n  JIT != AOT for %s (%s source, kept in %s/k%d.c)\n", d,
+            emitted ? "emitted" : "loop", dir, id);
+    CU_FAIL("JIT and AOT outputs differ");
+  }
+  osc_kernel_free(k);
+  dlclose(so);
+  free(src), free(in), free(w), free(a), free(b), free(scratch);
+}
+
+static void test_jit_equals_aot(void) {
+  uint64_t rng = rt_rng();
+  char dir[] = "/tmp/osc-aot-XXXXXX", cmd[64];
+  int want = osc_test_quick() ? 3 : 8;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  for (int done = 0; done < want;) {
+    osc_plan p;
+    if (!rt_random_plan(&rng, &p)) continue;
+    compare_one(dir, done++, &p, &rng);
+  }
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static CU_TestInfo tests[] = {
+    {"compile, run, pages r-x", test_compile_and_run},
+    {"compile error names the line", test_compile_error_names_line},
+    {"link errors", test_link_errors},
+    {"runtime directory checked", test_lib_path},
+    {"out of memory", test_out_of_memory},
+    {"concurrent compiles", test_concurrent_compiles},
+    {"JIT equals AOT bit for bit", test_jit_equals_aot},
+    CU_TEST_INFO_NULL,
+};
+OSC_SUITE("jit", tests)

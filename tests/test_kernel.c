@@ -1,0 +1,469 @@
+/*
+** test_kernel.c -- the kernel API: results against an independent
+** reference, the cache (hits, OSCONV_CACHE=0, eviction with kernels still
+** held), many threads creating and running kernels, fallback, and every
+** failure path (bad plan, bad arguments, bad source, no libtcc, no memory).
+*/
+#define _DEFAULT_SOURCE   /* setenv */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osccache.h"
+#include "osc_test.h"
+#include "oscfault.h"
+#include "oscplan.h"
+#include "oscrt.h"
+#include "rt_test.h"
+
+/* A kernel for `p`: the emitted source when the emitter is linked in, else
+** the loop fixture (so the cache and threading tests run either way). */
+static osc_status make(const osc_plan *p, const osc_kernel_options *o, osc_kernel **k,
+                       osc_error *err) {
+  char *src = NULL;
+  osc_status st;
+  if (osc_kernel_source(p, &src, NULL) == OSC_OK) {
+    free(src);
+    return osc_kernel_create(p, o, k, err);
+  }
+  src = rt_loop_source(p, OSC_JIT_PREFIX);
+  st = osc_kernel_create_from_source(p, src, OSC_JIT_SYMBOL, o, k, err);
+  free(src);
+  return st;
+}
+
+/* Run k on random data; 1 if it matches the reference (rel L2 < 1e-5). */
+static int matches_reference(const osc_kernel *k, int n, uint64_t *rng) {
+  const osc_plan *p = osc_kernel_plan(k);
+  size_t out_n = (size_t)n * osc_plan_output_size(p);
+  float *in = rt_random_floats(n * osc_plan_input_size(p), rng);
+  float *w = rt_random_floats(osc_plan_weights_size(p), rng);
+  float *got = calloc(out_n + 1, sizeof *got), *want = calloc(out_n + 1, sizeof *want);
+  osc_error err;
+  int ok = osc_kernel_run(k, n, in, got, w, NULL, &err) == OSC_OK;
+  rt_reference(p, n, in, want, w);
+  ok = ok && rt_rel_l2(got, want, out_n) < 1e-5;
+  free(in), free(w), free(got), free(want);
+  return ok;
+}
+
+static osc_plan small_plan(int c, int k, osc_mode mode) {
+  osc_layer l;
+  osc_plan p;
+  osc_layer_init(&l);
+  snprintf(l.name, sizeof l.name, "small%d_%d", c, k);
+  l.in_channels = l.out_channels = c;
+  l.in_h = l.in_w = 6;
+  l.k_h = l.k_w = k;
+  l.pad_h = l.pad_w = k / 2;
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  l.mode = mode;
+  CU_ASSERT_EQUAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
+  return p;
+}
+
+/* ---- results ------------------------------------------------------------------ */
+
+static void test_backends_match_reference(void) {
+  uint64_t rng = rt_rng();
+  int want = osc_test_quick() ? 4 : 16;
+  for (int done = 0; done < want;) {
+    osc_plan p;
+    osc_kernel *jit = NULL, *ref = NULL;
+    osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
+    osc_error err;
+    int n = osc_test_range(&rng, 1, 3);
+    if (!rt_random_plan(&rng, &p)) continue;
+    done++;
+    CU_ASSERT_EQUAL_FATAL(make(&p, NULL, &jit, &err), OSC_OK);
+    CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &ro, &ref, &err), OSC_OK);
+    CU_ASSERT_EQUAL(osc_kernel_backend(jit), OSC_BACKEND_JIT);
+    CU_ASSERT_EQUAL(osc_kernel_backend(ref), OSC_BACKEND_REFERENCE);
+    if (!matches_reference(jit, n, &rng) || !matches_reference(ref, n, &rng)) {
+      char d[256];
+      osc_plan_describe(&p, d, sizeof d);
+      fprintf(stderr, "\n  mismatch for %dx%dx%dx%d k%dx%d s%d,%d p%d,%d: %s\n",
+              p.layer.in_channels, p.layer.out_channels, p.layer.in_h, p.layer.in_w,
+              p.layer.k_h, p.layer.k_w, p.layer.stride_h, p.layer.stride_w, p.layer.pad_h,
+              p.layer.pad_w, d);
+      CU_FAIL("a kernel differs from the reference");
+    }
+    osc_kernel_free(jit);
+    osc_kernel_free(ref);
+  }
+}
+
+/* The shuffle, by hand: C=4, two 1x1 stages with 2 groups each; stage 1
+** copies channel c to c (weights pick the matching input), so the shuffle
+** alone moves the channels: (g=2, 2) transposed sends 0 1 2 3 to 0 2 1 3.
+** Stage 2 then sums its group's two inputs with weights 1 and 10. */
+static void test_shuffle_by_hand(void) {
+  osc_layer l;
+  osc_plan p;
+  osc_kernel *k = NULL;
+  osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
+  float in[4] = {1, 2, 3, 4}, out[4], scratch[8];
+  /* stage 1: [4][2] one-hot: out c = in c; stage 2: [4][2] = {1, 10} */
+  float w[16] = {1, 0, 0, 1, 1, 0, 0, 1, 1, 10, 1, 10, 1, 10, 1, 10};
+  osc_error err;
+  osc_layer_init(&l);
+  l.in_channels = l.out_channels = 4;
+  l.in_h = l.in_w = l.k_h = l.k_w = 1;
+  l.mode = OSC_MODE_FIXED;
+  l.n_fixed = 2;
+  l.fixed[0] = (osc_stage_spec){4, 2, 1, 1};
+  l.fixed[1] = (osc_stage_spec){4, 2, 1, 1};
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&l, &p, &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &ro, &k, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in, out, w, scratch, &err), OSC_OK);
+  /* after the shuffle the channels hold 1 3 2 4; group 0 sees (1,3), group 1 (2,4) */
+  CU_ASSERT_EQUAL(out[0], 1 + 10 * 3);
+  CU_ASSERT_EQUAL(out[1], 1 + 10 * 3);
+  CU_ASSERT_EQUAL(out[2], 2 + 10 * 4);
+  CU_ASSERT_EQUAL(out[3], 2 + 10 * 4);
+  osc_kernel_free(k);
+}
+
+static void test_batches(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_DEPTHWISE);
+  osc_kernel *k = NULL;
+  uint64_t rng = rt_rng();
+  size_t is = osc_plan_input_size(&p), os = osc_plan_output_size(&p);
+  float *in = rt_random_floats(3 * is, &rng), *w = rt_random_floats(osc_plan_weights_size(&p), &rng);
+  float *all = calloc(3 * os, sizeof *all), *one = calloc(os, sizeof *one);
+  osc_error err;
+  CU_ASSERT_EQUAL_FATAL(make(&p, NULL, &k, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_kernel_run(k, 3, in, all, w, NULL, &err), OSC_OK);
+  for (int b = 0; b < 3; b++) {
+    CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in + b * is, one, w, NULL, &err), OSC_OK);
+    CU_ASSERT_EQUAL(memcmp(one, all + b * os, os * sizeof *one), 0);
+  }
+  CU_ASSERT_EQUAL(osc_kernel_run(k, 0, NULL, NULL, NULL, NULL, &err), OSC_OK);
+  osc_kernel_free(k);
+  free(in), free(w), free(all), free(one);
+}
+
+/* ---- the cache ------------------------------------------------------------------ */
+
+static void test_cache_hit(void) {
+  osc_plan p = small_plan(8, 3, OSC_MODE_SPATIAL), renamed = p;
+  osc_kernel *a = NULL, *b = NULL, *c = NULL;
+  osc_cache_stats s0, s1;
+  osc_kernel_info ia, ib;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  osc_cache_clear();
+  osc_cache_get_stats(&s0);
+  CU_ASSERT_EQUAL_FATAL(make(&p, NULL, &a, &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(make(&p, NULL, &b, &err), OSC_OK);
+  /* a different name, the same structure: the same code */
+  strcpy(renamed.layer.name, "other");
+  CU_ASSERT_EQUAL_FATAL(make(&renamed, NULL, &c, &err), OSC_OK);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.compiles - s0.compiles, 1);
+  CU_ASSERT_EQUAL(s1.misses - s0.misses, 1);
+  CU_ASSERT_EQUAL(s1.hits - s0.hits, 2);
+  CU_ASSERT_EQUAL(s1.entries, 1);
+  osc_kernel_get_info(a, &ia);
+  osc_kernel_get_info(b, &ib);
+  CU_ASSERT_EQUAL(ia.cache_hit, 0);
+  CU_ASSERT_EQUAL(ib.cache_hit, 1);
+  CU_ASSERT(ia.code_size > 0 && ia.code_size == ib.code_size);
+  CU_ASSERT_EQUAL(ib.compile_ms, 0);
+  CU_ASSERT(matches_reference(b, 2, &rng));
+  CU_ASSERT(matches_reference(c, 1, &rng));
+  osc_kernel_free(a);
+  osc_kernel_free(b);
+  osc_kernel_free(c);
+}
+
+static void test_cache_off(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_CONVENTIONAL);
+  osc_kernel *k[4] = {0};
+  osc_kernel_options nc = {.no_cache = 1};
+  osc_cache_stats s0, s1;
+  osc_error err;
+  osc_cache_clear();
+  osc_cache_get_stats(&s0);
+  setenv("OSCONV_CACHE", "0", 1);
+  CU_ASSERT_EQUAL(make(&p, NULL, &k[0], &err), OSC_OK);
+  CU_ASSERT_EQUAL(make(&p, NULL, &k[1], &err), OSC_OK);
+  unsetenv("OSCONV_CACHE");
+  CU_ASSERT_EQUAL(make(&p, &nc, &k[2], &err), OSC_OK);
+  CU_ASSERT_EQUAL(make(&p, &nc, &k[3], &err), OSC_OK);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.compiles - s0.compiles, 4);
+  CU_ASSERT_EQUAL(s1.hits - s0.hits, 0);
+  CU_ASSERT_EQUAL(s1.entries, 0);
+  for (int i = 0; i < 4; i++) osc_kernel_free(k[i]);
+}
+
+static void test_cache_eviction(void) {
+  osc_plan p[3] = {small_plan(2, 3, OSC_MODE_CONVENTIONAL), small_plan(3, 3, OSC_MODE_CONVENTIONAL),
+                   small_plan(4, 3, OSC_MODE_CONVENTIONAL)};
+  osc_kernel *k[3] = {0}, *again = NULL;
+  osc_cache_stats s0, s1;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  osc_cache_clear();
+  osc_cache_set_limits(2, 0);
+  osc_cache_get_stats(&s0);
+  for (int i = 0; i < 3; i++) CU_ASSERT_EQUAL_FATAL(make(&p[i], NULL, &k[i], &err), OSC_OK);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.evictions - s0.evictions, 1);
+  CU_ASSERT_EQUAL(s1.entries, 2);
+  /* the evicted code still belongs to k[0] */
+  CU_ASSERT(matches_reference(k[0], 1, &rng));
+  /* the least recently used went: p[0] compiles again, p[2] is a hit */
+  CU_ASSERT_EQUAL(make(&p[0], NULL, &again, &err), OSC_OK);
+  osc_kernel_free(again);
+  CU_ASSERT_EQUAL(make(&p[2], NULL, &again, &err), OSC_OK);
+  osc_kernel_free(again);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.compiles - s0.compiles, 4);
+  CU_ASSERT_EQUAL(s1.hits - s0.hits, 1);
+  /* a byte budget below one entry keeps just the newest */
+  osc_cache_set_limits(0, 1);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.entries, 0);
+  osc_cache_set_limits(0, 0);
+  for (int i = 0; i < 3; i++) {
+    CU_ASSERT(matches_reference(k[i], 1, &rng));
+    osc_kernel_free(k[i]);
+  }
+}
+
+/* ---- threads ---------------------------------------------------------------------- */
+
+#define THREADS 4
+#define PLANS 5
+
+typedef struct create_job {
+  const osc_plan *plans;
+  osc_kernel *k[PLANS];
+  int bad;
+} create_job;
+
+static void *create_worker(void *arg) {
+  create_job *j = arg;
+  for (int i = 0; i < PLANS; i++)
+    if (make(&j->plans[i], NULL, &j->k[i], NULL) != OSC_OK) j->bad = 1;
+  return NULL;
+}
+
+/* Every thread asks for the same PLANS plans at once: each compiles once. */
+static void test_concurrent_create(void) {
+  osc_plan plans[PLANS];
+  create_job jobs[THREADS];
+  pthread_t th[THREADS];
+  osc_cache_stats s0, s1;
+  uint64_t rng = rt_rng();
+  for (int i = 0; i < PLANS; i++) plans[i] = small_plan(i + 2, 3, OSC_MODE_CONVENTIONAL);
+  osc_cache_clear();
+  osc_cache_get_stats(&s0);
+  for (int t = 0; t < THREADS; t++) {
+    memset(&jobs[t], 0, sizeof jobs[t]);
+    jobs[t].plans = plans;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, create_worker, &jobs[t]), 0);
+  }
+  for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.compiles - s0.compiles, PLANS);
+  CU_ASSERT_EQUAL(s1.hits - s0.hits, (THREADS - 1) * PLANS);
+  for (int t = 0; t < THREADS; t++) {
+    CU_ASSERT_EQUAL(jobs[t].bad, 0);
+    for (int i = 0; i < PLANS; i++) {
+      if (t == 0 && jobs[t].k[i]) CU_ASSERT(matches_reference(jobs[t].k[i], 1, &rng));
+      osc_kernel_free(jobs[t].k[i]);
+    }
+  }
+}
+
+typedef struct run_job {
+  const osc_kernel *k;
+  const float *in, *w, *want;
+  size_t out_n;
+  int use_null_scratch, bad;
+} run_job;
+
+static void *run_worker(void *arg) {
+  run_job *j = arg;
+  const osc_plan *p = osc_kernel_plan(j->k);
+  float *out = malloc(j->out_n * sizeof *out);
+  float *scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
+  for (int r = 0; r < 20; r++) {
+    if (osc_kernel_run(j->k, 2, j->in, out, j->w, j->use_null_scratch ? NULL : scratch,
+                       NULL) != OSC_OK ||
+        memcmp(out, j->want, j->out_n * sizeof *out) != 0)
+      j->bad = 1;
+  }
+  free(out);
+  free(scratch);
+  return NULL;
+}
+
+/* One kernel, run from several threads at once: each gets what one thread alone gets. */
+static void test_concurrent_runs(void) {
+  osc_plan p = small_plan(8, 3, OSC_MODE_OPTIMAL);
+  osc_kernel *k[2] = {0};
+  osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
+  uint64_t rng = rt_rng();
+  size_t out_n = 2 * osc_plan_output_size(&p);
+  float *in = rt_random_floats(2 * osc_plan_input_size(&p), &rng);
+  float *w = rt_random_floats(osc_plan_weights_size(&p), &rng);
+  float *want = calloc(out_n, sizeof *want);
+  osc_error err;
+  CU_ASSERT_EQUAL_FATAL(make(&p, NULL, &k[0], &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &ro, &k[1], &err), OSC_OK);
+  for (int b = 0; b < 2; b++) {
+    run_job jobs[THREADS];
+    pthread_t th[THREADS];
+    CU_ASSERT_EQUAL(osc_kernel_run(k[b], 2, in, want, w, NULL, &err), OSC_OK);
+    for (int t = 0; t < THREADS; t++) {
+      jobs[t] = (run_job){k[b], in, w, want, out_n, t % 2, 0};
+      CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, run_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+      pthread_join(th[t], NULL);
+      CU_ASSERT_EQUAL(jobs[t].bad, 0);
+    }
+    osc_kernel_free(k[b]);
+  }
+  free(in), free(w), free(want);
+}
+
+/* ---- fallback and failures -------------------------------------------------------- */
+
+static void test_fallback(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_SPATIAL);
+  osc_kernel *k = (osc_kernel *)1;
+  osc_kernel_options o = {.tcc_lib_path = "/nonexistent/tcc"};
+  osc_kernel_info info;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  /* not allowed: the error, with what to do about it */
+  CU_ASSERT_EQUAL(make(&p, &o, &k, &err), OSC_EJIT);
+  CU_ASSERT_PTR_NULL(k);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/tcc"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "OSCONV_TCC_LIB_PATH"));
+  /* the environment, too */
+  setenv("OSCONV_TCC_LIB_PATH", "/nonexistent/env", 1);
+  CU_ASSERT_EQUAL(make(&p, NULL, &k, &err), OSC_EJIT);
+  unsetenv("OSCONV_TCC_LIB_PATH");
+  /* allowed: a working reference kernel that says why */
+  o.allow_fallback = 1;
+  CU_ASSERT_EQUAL_FATAL(make(&p, &o, &k, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_kernel_backend(k), OSC_BACKEND_REFERENCE);
+  osc_kernel_get_info(k, &info);
+  CU_ASSERT_PTR_NOT_NULL(info.fallback && strstr(info.fallback, "/nonexistent/tcc"));
+  CU_ASSERT(matches_reference(k, 2, &rng));
+  osc_kernel_free(k);
+}
+
+static void test_bad_source(void) {
+  osc_plan p = small_plan(2, 1, OSC_MODE_CONVENTIONAL);
+  const char *src = "void osc_jit_n(int n) {\n  return n + nowhere;\n}\n";
+  osc_kernel *k = NULL;
+  osc_kernel_options o = {.no_cache = 1};
+  osc_kernel_info info;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  CU_ASSERT_EQUAL(osc_kernel_create_from_source(&p, src, OSC_JIT_SYMBOL, &o, &k, &err),
+                  OSC_EJIT);
+  CU_ASSERT_PTR_NULL(k);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "<string>:2:"));
+  o.allow_fallback = 1;
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create_from_source(&p, src, OSC_JIT_SYMBOL, &o, &k, &err),
+                        OSC_OK);
+  osc_kernel_get_info(k, &info);
+  CU_ASSERT_EQUAL(info.backend, OSC_BACKEND_REFERENCE);
+  CU_ASSERT_PTR_NOT_NULL(info.fallback && strstr(info.fallback, "<string>:2:"));
+  CU_ASSERT(matches_reference(k, 1, &rng));
+  osc_kernel_free(k);
+}
+
+static void test_bad_arguments(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_DEPTHWISE), bad = p;
+  osc_kernel *k = NULL;
+  osc_kernel_options o = {.backend = (osc_backend)7};
+  float x[1];
+  osc_error err;
+  CU_ASSERT_EQUAL(osc_kernel_create(NULL, NULL, &k, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_kernel_create(&p, NULL, NULL, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_kernel_create(&p, &o, &k, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "backend"));
+  bad.stage[0].h_out += 1;   /* a plan osc_plan_layer could not have made */
+  CU_ASSERT_EQUAL(osc_kernel_create(&bad, NULL, &k, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "stage 1"));
+  bad = p;
+  bad.n_stages = 0;
+  CU_ASSERT_EQUAL(osc_kernel_create(&bad, NULL, &k, &err), OSC_EINVAL);
+  bad = p;
+  bad.stage[1].groups = 3;
+  CU_ASSERT_EQUAL(osc_kernel_create(&bad, NULL, &k, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NULL(k);
+  o.backend = OSC_BACKEND_REFERENCE;
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &o, &k, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_kernel_run(k, -1, x, x, x, NULL, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_kernel_run(k, 1, NULL, x, x, NULL, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_kernel_run(NULL, 1, x, x, x, NULL, &err), OSC_EINVAL);
+  osc_kernel_free(k);
+  osc_kernel_free(NULL);
+}
+
+/* Fail the 1st, 2nd, ... allocation of a create and a run: each failure is
+** OSC_ENOMEM with nothing leaked (the ASan run checks), then it succeeds. */
+static void test_out_of_memory(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_SPATIAL);
+  osc_kernel_options variants[2] = {{.no_cache = 1}, {.backend = OSC_BACKEND_REFERENCE}};
+  uint64_t rng = rt_rng();
+  for (int v = 0; v < 2; v++) {
+    osc_kernel *k = NULL;
+    osc_error err;
+    int failures = 0;
+    for (int after = 0; after < 20; after++) {
+      osc_status st;
+      osc_rt_fault_inject(after);
+      st = make(&p, &variants[v], &k, &err);
+      osc_rt_fault_inject(-1);
+      if (st == OSC_OK) break;
+      CU_ASSERT_EQUAL(st, OSC_ENOMEM);
+      CU_ASSERT_PTR_NULL(k);
+      failures++;
+    }
+    CU_ASSERT(failures >= 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    /* the run's own scratch */
+    {
+      float *in = rt_random_floats(osc_plan_input_size(&p), &rng);
+      float *w = rt_random_floats(osc_plan_weights_size(&p), &rng);
+      float *out = calloc(osc_plan_output_size(&p), sizeof *out);
+      osc_rt_fault_inject(0);
+      CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in, out, w, NULL, &err), OSC_ENOMEM);
+      osc_rt_fault_inject(-1);
+      CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "scratch"));
+      free(in), free(w), free(out);
+    }
+    osc_kernel_free(k);
+  }
+}
+
+static CU_TestInfo tests[] = {
+    {"jit and reference match the reference", test_backends_match_reference},
+    {"shuffle by hand", test_shuffle_by_hand},
+    {"batches", test_batches},
+    {"cache hit", test_cache_hit},
+    {"cache off", test_cache_off},
+    {"cache eviction", test_cache_eviction},
+    {"concurrent create", test_concurrent_create},
+    {"concurrent runs", test_concurrent_runs},
+    {"fallback", test_fallback},
+    {"bad source", test_bad_source},
+    {"bad arguments", test_bad_arguments},
+    {"out of memory", test_out_of_memory},
+    CU_TEST_INFO_NULL,
+};
+OSC_SUITE("kernel", tests)
