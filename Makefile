@@ -83,12 +83,17 @@ CFLAGS += -fPIC
 # tcc_relocate makes the code pages read+write+execute. libtcc's calls to
 # mprotect are renamed to osc_jit_mprotect (runtime/oscjit.c), which keeps
 # them read+write; the JIT switches to read+execute itself. The renamed
-# libtcc goes into libosconv.a, so -ltcc is never what links.
+# libtcc goes into libosconv.a, so -ltcc is never what links. Debian's
+# libtcc.a is PIE, not PIC: its only references a shared object cannot
+# take (libc's stdout, stderr, environ) are renamed to hidden copies in
+# oscjit.c, so the same object also goes into libosconv.so.
 TCC_A ?= /usr/lib/x86_64-linux-gnu/libtcc.a
-$(BUILD)/tcc-wx.o: | $(DEPS_STAMP)
+$(BUILD)/tcc-wx.o: $(TCC_A) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	ld -r --whole-archive $(TCC_A) -o $@.tmp
-	objcopy --redefine-sym mprotect=osc_jit_mprotect $@.tmp $@ && rm -f $@.tmp
+	objcopy --redefine-sym mprotect=osc_jit_mprotect --redefine-sym stdout=osc_tcc_stdout \
+	  --redefine-sym stderr=osc_tcc_stderr --redefine-sym environ=osc_tcc_environ $@.tmp $@
+	rm -f $@.tmp
 $(BUILD)/libosconv.a: $(BUILD)/tcc-wx.o
 
 # Only osc_* is exported; libtcc's globals (tok, file, ...) stay inside.

@@ -27,7 +27,24 @@ static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Thread_local int relocating;   /* 1 inside our tcc_relocate call */
 static atomic_long wx_narrowed, wx_granted;
 
-void osc_jit_lock(void) { pthread_mutex_lock(&tcc_lock); }
+/* libtcc's references to libc's stdout, stderr and environ are renamed to
+** these at build time (see the Makefile: Debian's libtcc.a is PIE, and a
+** shared object cannot take those references as they are). Hidden, so they
+** bind inside our own object; filled under the lock before libtcc runs. */
+#define HIDDEN __attribute__((visibility("hidden")))
+extern HIDDEN FILE *osc_tcc_stdout, *osc_tcc_stderr;
+extern HIDDEN char **osc_tcc_environ;
+FILE *osc_tcc_stdout, *osc_tcc_stderr;
+char **osc_tcc_environ;
+extern char **environ;
+
+void osc_jit_lock(void) {
+  pthread_mutex_lock(&tcc_lock);
+  osc_tcc_stdout = stdout;
+  osc_tcc_stderr = stderr;
+  osc_tcc_environ = environ;
+}
+
 void osc_jit_unlock(void) { pthread_mutex_unlock(&tcc_lock); }
 const char *osc_jit_flags(void) { return JIT_FLAGS; }
 long osc_jit_wx_narrowed(void) { return atomic_load(&wx_narrowed); }
