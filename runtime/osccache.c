@@ -5,6 +5,7 @@
 #include "osccache.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,63 @@ osc_status osc_cache_get(const osc_key *key, int use_cache, const char *source,
   }
   osc_jit_unlock();
   return st;
+}
+
+osc_code *osc_cache_lookup(const osc_key *key) {
+  osc_code *c;
+  pthread_mutex_lock(&lock);
+  c = take(key);
+  pthread_mutex_unlock(&lock);
+  return c;
+}
+
+/* ---- plans seen ------------------------------------------------------------------ */
+
+#define PLAN_MEMO 256
+
+typedef struct plan_memo {
+  int used, mode, bias, act, groups, n_stages;
+  osc_stage stage[OSC_MAX_STAGES];   /* all ints: compared with memcmp */
+  osc_key key;
+} plan_memo;
+
+static plan_memo memo[PLAN_MEMO];
+static unsigned memo_next;   /* round robin */
+
+static void memo_fill(plan_memo *m, const osc_plan *p) {
+  memset(m, 0, sizeof *m);
+  m->used = 1;
+  m->mode = (int)p->mode;
+  m->bias = p->layer.bias;
+  m->act = (int)p->layer.act;
+  m->groups = p->layer.groups;
+  m->n_stages = p->n_stages;
+  memcpy(m->stage, p->stage, (size_t)p->n_stages * sizeof p->stage[0]);
+}
+
+int osc_cache_plan_key(const osc_plan *p, osc_key *key) {
+  plan_memo want;
+  int found = 0;
+  memo_fill(&want, p);
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < PLAN_MEMO && !found; i++)
+    if (!memcmp(&memo[i], &want, offsetof(plan_memo, key))) {
+      *key = memo[i].key;
+      found = 1;
+    }
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+void osc_cache_note_plan(const osc_plan *p, const osc_key *key) {
+  plan_memo m;
+  osc_key known;
+  if (osc_cache_plan_key(p, &known)) return;
+  memo_fill(&m, p);
+  m.key = *key;
+  pthread_mutex_lock(&lock);
+  memo[memo_next++ % PLAN_MEMO] = m;
+  pthread_mutex_unlock(&lock);
 }
 
 /* ---- bounds, stats ---------------------------------------------------------------- */

@@ -38,6 +38,15 @@ osc_status osc_cache_get(const osc_key *key, int use_cache, const char *source,
                          const char *symbol, const char *lib_path, osc_code **out,
                          int *hit, osc_error *err);
 
+/* The cached code for `key`, or NULL (a hit is counted; a miss is not). */
+osc_code *osc_cache_lookup(const osc_key *key);
+
+/* Which key a plan's source hashed to, remembered so that a cache hit need
+** not emit the source again. A plan is recognised by everything the emitter
+** reads from it (mode, bias, activation, groups, every stage). 1 if known. */
+int osc_cache_plan_key(const osc_plan *p, osc_key *key);
+void osc_cache_note_plan(const osc_plan *p, const osc_key *key);
+
 /* Test hook: bounds of the cache (0 = the default: 256 entries, 64 MiB).
 ** Shrinking evicts at once. */
 void osc_cache_set_limits(size_t max_entries, size_t max_bytes);

@@ -122,23 +122,45 @@ static void verbose(const osc_kernel *k) {
             i->fallback ? i->fallback : "", i->fallback ? ")" : "");
 }
 
+static void use_code(osc_kernel *k) {
+  k->info.code_size = osc_code_size(k->code);
+  k->info.backend = OSC_BACKEND_JIT;
+  k->fn = (osc_kernel_fn)osc_code_entry(k->code);
+}
+
+/* The JIT path. `source` NULL: emit it from the plan, unless the plan was
+** seen before and its code is still cached. */
 static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
                       const osc_kernel_options *o, osc_error *err) {
   const char *lib;
+  char *emitted = NULL;
   osc_key key;
   double t0;
   osc_status st;
   int use_cache = !o->no_cache && env_flag("OSCONV_CACHE", 1);
   if ((st = osc_jit_lib_path(o->tcc_lib_path, &lib, err))) return st;
+  if (!source && use_cache && osc_cache_plan_key(&k->plan, &key) &&
+      (k->code = osc_cache_lookup(&key))) {
+    k->info.cache_hit = 1;
+    use_code(k);
+    return OSC_OK;
+  }
+  if (!source) {
+    t0 = now_ms();
+    if ((st = osc_kernel_source(&k->plan, &emitted, err))) return st;
+    k->info.emit_ms = now_ms() - t0;
+    source = emitted;
+    symbol = OSC_JIT_SYMBOL;
+  }
   key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, osc_jit_flags());
   t0 = now_ms();
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
+  free(emitted);
   if (st) return st;
+  if (emitted && use_cache) osc_cache_note_plan(&k->plan, &key);
   k->info.compile_ms = k->info.cache_hit ? 0 : now_ms() - t0;
-  k->info.code_size = osc_code_size(k->code);
-  k->info.backend = OSC_BACKEND_JIT;
-  k->fn = (osc_kernel_fn)osc_code_entry(k->code);
+  use_code(k);
   return OSC_OK;
 }
 
@@ -147,11 +169,9 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
                          const osc_kernel_options *opt, osc_kernel **out, osc_error *err) {
   static const osc_kernel_options defaults;
   const osc_kernel_options *o = opt ? opt : &defaults;
-  char *emitted = NULL;
   osc_kernel *k;
   osc_error why;
   osc_status st;
-  double t0;
   if (!out) return osc_error_set(err, OSC_EINVAL, "kernel: no place for the result");
   *out = NULL;
   if (o->backend != OSC_BACKEND_JIT && o->backend != OSC_BACKEND_REFERENCE)
@@ -165,14 +185,7 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   st = OSC_OK;
   if (o->backend == OSC_BACKEND_JIT) {
     osc_error_clear(&why);
-    t0 = now_ms();
-    if (!source && !(st = osc_kernel_source(p, &emitted, &why))) {
-      source = emitted;
-      symbol = OSC_JIT_SYMBOL;
-    }
-    k->info.emit_ms = emitted ? now_ms() - t0 : 0;
-    if (!st) st = jit(k, source, symbol, o, &why);
-    free(emitted);
+    st = jit(k, source, symbol, o, &why);
     if (st && o->allow_fallback && st != OSC_ENOMEM) {
       snprintf(k->fallback, sizeof k->fallback, "%s", why.msg);
       k->info.fallback = k->fallback;

@@ -173,6 +173,7 @@ static void test_cache_hit(void) {
   CU_ASSERT_EQUAL(ib.cache_hit, 1);
   CU_ASSERT(ia.code_size > 0 && ia.code_size == ib.code_size);
   CU_ASSERT_EQUAL(ib.compile_ms, 0);
+  CU_ASSERT_EQUAL(ib.emit_ms, 0);   /* a plan seen before is not emitted again */
   CU_ASSERT(matches_reference(b, 2, &rng));
   CU_ASSERT(matches_reference(c, 1, &rng));
   osc_kernel_free(a);
