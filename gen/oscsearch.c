@@ -26,7 +26,7 @@
 ** stages) with a clean error instead of running for minutes. */
 #define TABLE_MAX ((size_t)1 << 22)   /* bound-table entries: 64 MiB */
 #define WORK_MAX 4e8                  /* dynamic-program relaxations */
-#define NODES_MAX 4000000             /* branch-and-bound nodes per stage count */
+#define STEPS_MAX 200000              /* nodes expanded + chains walked, per stage count */
 
 #define MAXW (2 + OSC_MAX_WIDTHS)
 #define MAXDIV 256                    /* divisors of a number <= 65536: at most 120 */
@@ -97,6 +97,7 @@ typedef struct search {
   top_chain top[OSC_SEARCH_TOP];
   int n_top, keep;                /* chains kept: OSC_SEARCH_TOP, or 1 without a report */
   int overflow;                   /* some chain's cost did not fit 64 bits */
+  long steps;                     /* work of this stage count, against STEPS_MAX */
   osc_search_level *lv;
   osc_status status;              /* OSC_ENOMEM or OSC_ELIMIT stops the walk */
 } search;
@@ -377,6 +378,7 @@ static void leaf(search *s, pair cost) {
     s->overflow = 1;
     return;
   }
+  if (++s->steps > STEPS_MAX) { s->status = OSC_ELIMIT; return; }
   c[0] = s->l->in_channels;
   for (int i = 0; i < s->n; i++) {
     c[i + 1] = s->path[i].out_channels;
@@ -392,7 +394,8 @@ static void leaf(search *s, pair cost) {
 static void expand(search *s, int depth, int w, int eh, int ew, int r, pair acc) {
   int t = s->n - depth;
   kid_list *ks = &s->kids[depth];
-  if (++s->lv->nodes > NODES_MAX) { s->status = OSC_ELIMIT; return; }
+  s->lv->nodes++;
+  if (++s->steps > STEPS_MAX) { s->status = OSC_ELIMIT; return; }
   ks->n = 0;
   for (int w2 = t == 1 ? s->w_out : 0; w2 < (t == 1 ? s->w_out + 1 : s->nw); w2++)
     if (add_kids(s, depth, t, w, eh, ew, r, acc, w2)) return;
@@ -435,14 +438,15 @@ static osc_status search_stage_count(search *s, int n, top_chain *best, int *n_b
                                      osc_error *err) {
   s->n = n;
   s->n_top = 0;
+  s->steps = 0;
   s->status = OSC_OK;
   expand(s, 0, s->w_in, 0, 0, s->nr - 1, (pair){0, 0});
   if (s->status == OSC_ENOMEM)
     return osc_error_layer(err, OSC_ENOMEM, s->l, "out of memory in the search");
   if (s->status)
     return osc_error_layer(err, OSC_ELIMIT, s->l,
-                           "the search for %d-stage chains expanded more than %d partial "
-                           "chains: lower max_stages or the widths", n, NODES_MAX);
+                           "the search for %d-stage chains took more than %d steps: lower "
+                           "max_stages or the widths", n, STEPS_MAX);
   memcpy(best, s->top, sizeof s->top);
   *n_best = s->n_top;
   return OSC_OK;
