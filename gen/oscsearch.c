@@ -97,6 +97,7 @@ typedef struct search {
   top_chain top[OSC_SEARCH_TOP];
   int n_top, keep;                /* chains kept: OSC_SEARCH_TOP, or 1 without a report */
   int overflow;                   /* some chain's cost did not fit 64 bits */
+  int64_t cap;                    /* without a report: the best objective of fewer stages */
   long steps;                     /* work of this stage count, against STEPS_MAX */
   osc_search_level *lv;
   osc_status status;              /* OSC_ENOMEM or OSC_ELIMIT stops the walk */
@@ -197,7 +198,10 @@ static osc_status setup_coverage(search *s) {
   for (int q = 0; q < s->nr; q++)
     for (int f = 0; f < s->nfan; f++) {
       int r = (s->rval[q] + s->fan[f] - 1) / s->fan[f];
-      if (!seen[r] && s->nr < cap) { seen[r] = 1; s->rval[s->nr++] = r; }
+      if (seen[r]) continue;
+      if (s->nr == cap) { free(seen); return OSC_EINTERNAL; }   /* cannot happen */
+      seen[r] = 1;
+      s->rval[s->nr++] = r;
     }
   free(seen);
   qsort(s->rval, (size_t)s->nr, sizeof *s->rval, cmp_int);
@@ -294,6 +298,7 @@ static uint64_t stage_key(int w, int g, int kh, int kw) {
 static int beaten(const search *s, int depth, pair total, uint64_t key) {
   const top_chain *last = &s->top[s->keep - 1];
   int c;
+  if (total.p >= s->cap) return 1;   /* more stages must be strictly cheaper */
   if (s->n_top < s->keep) return 0;
   if ((c = pair_cmp(total, last->cost))) return c > 0;
   for (int i = 0; i < depth; i++)
@@ -399,7 +404,7 @@ static void expand(search *s, int depth, int w, int eh, int ew, int r, pair acc)
   ks->n = 0;
   for (int w2 = t == 1 ? s->w_out : 0; w2 < (t == 1 ? s->w_out + 1 : s->nw); w2++)
     if (add_kids(s, depth, t, w, eh, ew, r, acc, w2)) return;
-  qsort(ks->v, (size_t)ks->n, sizeof *ks->v, kid_cmp);
+  if (ks->n > 1) qsort(ks->v, (size_t)ks->n, sizeof *ks->v, kid_cmp);
   for (int i = 0; i < ks->n && !s->status; i++) {
     const kid *k = &ks->v[i];
     if (beaten(s, depth, k->total, k->key)) {   /* sorted: the rest lose too */
@@ -464,7 +469,9 @@ static osc_status setup(search *s, const osc_layer *l, osc_error *err) {
   s->w_in = index_of(s->width, s->nw, l->in_channels);
   s->w_out = index_of(s->width, s->nw, l->out_channels);
   if ((st = setup_sizes(s)) || (st = setup_groups(s)) || (st = setup_coverage(s)))
-    return osc_error_layer(err, st, l, "out of memory in the search");
+    return osc_error_layer(err, st, l, st == OSC_ENOMEM ? "out of memory in the search"
+                                                        : "the search's coverage states "
+                                                          "overflowed (a bug)");
   return fill_bounds(s, err);
 }
 
@@ -504,6 +511,7 @@ static osc_status run(search *s, osc_search_report *rep, osc_plan *out, osc_erro
     if (n_top && (!best_n || top[0].cost.p < best.cost.p)) {
       best = top[0];
       best_n = n;
+      if (!rep) s->cap = best.cost.p;
     }
     if (rep && (st = report_level(s, n, top, n_top, s->lv, err))) return st;
   }
@@ -533,6 +541,7 @@ osc_status osc_search_optimal(const osc_layer *l, osc_search_report *report,
                            l->groups);
   st = setup(&s, l, err);
   s.keep = report ? OSC_SEARCH_TOP : 1;
+  s.cap = COST_INF;
   if (!st) st = run(&s, report, out, err);
   teardown(&s);
   return st;

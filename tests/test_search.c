@@ -227,6 +227,11 @@ static int check_layer(const osc_layer *l) {
   ok &= got.prim == want->prim && p.n_stages == want->n && got.sec == want->sec;
   ok &= same_chain(&got, want);
   ok &= bf_plan_valid(l, &p);
+  /* without a report the search keeps less, and must answer the same */
+  osc_plan q;
+  CU_ASSERT_EQUAL_FATAL(osc_search_optimal(l, NULL, &q, &err), OSC_OK);
+  bf_chain alone = chain_of_plan(&q);
+  ok &= same_chain(&alone, want);
   for (int n = 1; n <= l->max_stages; n++) {
     ok &= rep.level[n].n_best == r.n_top[n];
     for (int i = 0; i < r.n_top[n] && i < rep.level[n].n_best; i++) {
