@@ -10,6 +10,7 @@
 */
 #include "oscsearch.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@
 #define STEPS_MAX 200000              /* nodes expanded + chains walked, per stage count */
 
 #define MAXW (2 + OSC_MAX_WIDTHS)
+#define WALKS_KEPT 32                 /* structural walks remembered per search */
 #define MAXDIV 256                    /* divisors of a number <= 65536: at most 120 */
 
 typedef struct pair { int64_t p, s; } pair;
@@ -76,6 +78,12 @@ typedef struct top_chain {
   osc_stage_spec spec[OSC_MAX_STAGES];
 } top_chain;
 
+/* A chain's channel structure and whether the walk found it covering:
+** chains that differ only in their kernels share it. */
+typedef struct walked {
+  int n, c[OSC_MAX_STAGES + 1], g[OSC_MAX_STAGES], covers;
+} walked;
+
 typedef struct search {
   const osc_layer *l;
   int need;                       /* input channels every output must reach */
@@ -88,6 +96,7 @@ typedef struct search {
   int nr, *rval;                  /* missing-coverage values, ascending: rval[0] = 1 */
   int *rnext;                     /* [fan * nr + r]: index of ceil(rval[r] / fan[fan]) */
   pair *bound;                    /* cheapest completion, see bound_at() */
+  int *lim;                       /* per bound row: its finite entries are [0, lim) */
   int levels;                     /* bound rows: stages left 0 .. levels-1 */
   /* the branch and bound of one stage count n */
   int n;
@@ -99,6 +108,8 @@ typedef struct search {
   int overflow;                   /* some chain's cost did not fit 64 bits */
   int64_t cap;                    /* without a report: the best objective of fewer stages */
   long steps;                     /* work of this stage count, against STEPS_MAX */
+  walked walks[WALKS_KEPT];
+  int n_walks;
   osc_search_level *lv;
   osc_status status;              /* OSC_ENOMEM or OSC_ELIMIT stops the walk */
 } search;
@@ -218,8 +229,33 @@ static osc_status setup_coverage(search *s) {
 
 /* Cheapest way to finish with exactly t more stages from width w, extents
 ** (eh, ew) used, coverage rval[r] missing: bound_at(...)[r]. */
+static size_t row_of(const search *s, int t, int w, int eh, int ew) {
+  return (((size_t)t * s->nw + w) * s->kh + eh) * s->kw + ew;
+}
+
 static pair *bound_at(const search *s, int t, int w, int eh, int ew) {
-  return s->bound + ((((size_t)t * s->nw + w) * s->kh + eh) * s->kw + ew) * s->nr;
+  return s->bound + row_of(s, t, w, eh, ew) * s->nr;
+}
+
+/* A state that can cover R inputs can cover fewer: the finite entries of a
+** row are a prefix. Record its length, so relax() skips the rest. */
+static void set_limits(search *s, int t) {
+  size_t first = row_of(s, t, 0, 0, 0), rows = (size_t)s->nw * s->kh * s->kw;
+  for (size_t i = first; i < first + rows; i++) {
+    int n = 0;
+    while (n < s->nr && s->bound[i * s->nr + n].p != COST_INF) n++;
+    s->lim[i] = n;
+  }
+}
+
+/* How many missing-coverage values r have next[r] < lim (next ascends). */
+static int feasible_prefix(const int *next, int nr, int lim) {
+  int lo = 0, hi = nr;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (next[mid] < lim) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 static const group_opt *opts_of(const search *s, int w, int w2, int *n) {
@@ -245,10 +281,11 @@ static void relax(search *s, int t, int w, int w2, const group_opt *o) {
       for (int ew = 0; ew < s->kw; ew++)
         for (int k2 = t == 1 ? s->kw - ew : 1; k2 <= s->kw - ew; k2++) {
           int eh2 = eh + k1 - 1, ew2 = ew + k2 - 1;
+          int rows = feasible_prefix(next, s->nr, s->lim[row_of(s, t - 1, w2, eh2, ew2)]);
           pair c = stage_cost(s, o->chan, k1, k2, eh2, ew2);
           const pair *src = bound_at(s, t - 1, w2, eh2, ew2);
           pair *dst = bound_at(s, t, w, eh, ew);
-          for (int r = 0; r < s->nr; r++) {
+          for (int r = 0; r < rows; r++) {
             pair b = src[next[r]];
             if (b.p == COST_INF) continue;
             b = pair_add(b, c);
@@ -271,16 +308,21 @@ static osc_status fill_bounds(search *s, osc_error *err) {
                            "max_stages %d): lower max_stages, the kernel or the widths",
                            l->k_h, l->k_w, s->nw, l->max_stages);
   s->bound = malloc(cells * sizeof *s->bound);
-  if (!s->bound) return osc_error_layer(err, OSC_ENOMEM, l, "out of memory in the search");
+  s->lim = malloc(cells / s->nr * sizeof *s->lim);
+  if (!s->bound || !s->lim)
+    return osc_error_layer(err, OSC_ENOMEM, l, "out of memory in the search");
   for (size_t i = 0; i < cells; i++) s->bound[i] = pair_inf;
   bound_at(s, 0, s->w_out, s->kh - 1, s->kw - 1)[0] = (pair){0, 0};   /* rval[0] = 1 */
-  for (int t = 1; t < s->levels; t++)
+  set_limits(s, 0);
+  for (int t = 1; t < s->levels; t++) {
     for (int w = 0; w < s->nw; w++)
       for (int w2 = t == 1 ? s->w_out : 0; w2 < (t == 1 ? s->w_out + 1 : s->nw); w2++) {
         int n;
         const group_opt *o = opts_of(s, w, w2, &n);
         for (int i = 0; i < n; i++) relax(s, t, w, w2, &o[i]);
       }
+    set_limits(s, t);
+  }
   return OSC_OK;
 }
 
@@ -375,6 +417,18 @@ static void keep_chain(search *s, pair cost) {
 
 static int fits(pair c) { return c.p < COST_MAX && c.s < COST_MAX; }
 
+/* The structural walk, remembered for chains that differ only in kernels. */
+static int covers(search *s, const int *c, const int *g) {
+  walked w = {.n = s->n};
+  memcpy(w.c, c, (size_t)(s->n + 1) * sizeof *c);
+  memcpy(w.g, g, (size_t)s->n * sizeof *g);
+  for (int i = 0; i < s->n_walks && i < WALKS_KEPT; i++)
+    if (!memcmp(&s->walks[i], &w, offsetof(walked, covers))) return s->walks[i].covers;
+  w.covers = osc_cover_chain_full(s->n, c, g, s->need);
+  s->walks[s->n_walks++ % WALKS_KEPT] = w;
+  return w.covers;
+}
+
 /* A complete chain: the product rule held; the structural walk decides.
 ** A chain whose cost does not fit 64 bits cannot be a plan: it is skipped. */
 static void leaf(search *s, pair cost) {
@@ -389,7 +443,7 @@ static void leaf(search *s, pair cost) {
     c[i + 1] = s->path[i].out_channels;
     g[i] = s->path[i].groups;
   }
-  if (!osc_cover_chain_full(s->n, c, g, s->need)) {
+  if (!covers(s, c, g)) {
     s->lv->rejected_structure++;
     return;
   }
@@ -483,6 +537,7 @@ static void teardown(search *s) {
   free(s->rval);
   free(s->rnext);
   free(s->bound);
+  free(s->lim);
 }
 
 static osc_status report_level(const search *s, int n, const top_chain *top, int n_top,
