@@ -22,8 +22,14 @@ typedef struct osc_config {
   osc_network *networks;
 } osc_config;
 
+#define OSC_CONFIG_MEMORY_LIMIT ((size_t)64 << 20)
+#define OSC_CONFIG_INSTRUCTION_LIMIT 100000000LL
+#define OSC_CONFIG_LAYER_LIMIT 100000   /* layers in all networks: a runaway guard */
+
 typedef struct osc_config_options {
-  int unsandboxed;           /* 1: full Lua standard library (trusted configs) */
+  int unsandboxed;           /* 1: full Lua standard library (trusted configs);
+                                the memory and instruction limits then apply
+                                only when set explicitly */
   size_t memory_limit;       /* bytes; 0 = default (64 MiB) */
   long long instruction_limit; /* VM instructions; 0 = default (100 million) */
 } osc_config_options;
@@ -35,6 +41,10 @@ osc_status osc_config_load(const char *path, const osc_config_options *opt,
                            osc_config **out, osc_error *err);
 /* The same from a string; `name` stands for the file in messages. */
 osc_status osc_config_load_string(const char *name, const char *source,
+                                  const osc_config_options *opt, osc_config **out,
+                                  osc_error *err);
+/* The same from `len` bytes (the source may hold NUL bytes). */
+osc_status osc_config_load_buffer(const char *name, const char *source, size_t len,
                                   const osc_config_options *opt, osc_config **out,
                                   osc_error *err);
 void osc_config_free(osc_config *c);
