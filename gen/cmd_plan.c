@@ -10,6 +10,7 @@
 
 #include "osccli.h"
 #include "oscconfig.h"
+#include "oscerr.h"
 #include "oscjson.h"
 #include "oscplan.h"
 #include "oscsearch.h"

@@ -132,7 +132,7 @@ static void place_dim(int n, const int *k, int in, int stride, int pad,
 
 static void place(osc_plan *p) {
   const osc_layer *l = &p->layer;
-  int n = p->n_stages, kh[OSC_MAX_STAGES], kw[OSC_MAX_STAGES];
+  int n = p->n_stages, kh[OSC_MAX_STAGES] = {0}, kw[OSC_MAX_STAGES] = {0};
   int sh[OSC_MAX_STAGES], sw[OSC_MAX_STAGES], ph[OSC_MAX_STAGES], pw[OSC_MAX_STAGES];
   int hi[OSC_MAX_STAGES], ho[OSC_MAX_STAGES], wi[OSC_MAX_STAGES], wo[OSC_MAX_STAGES];
   for (int i = 0; i < n; i++) { kh[i] = p->stage[i].k_h; kw[i] = p->stage[i].k_w; }
