@@ -24,6 +24,24 @@ typedef struct osc_emit_options {
 osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf *out,
                           osc_error *err);
 
+/* Knobs of the unroll policy (described at the top of oscemit.c). Zero
+** fields take the defaults, so `osc_emit_knobs k = {0}` is the default. */
+typedef struct osc_emit_knobs {
+  int max_expr_terms;     /* products per C statement; default 64 */
+  int max_body_terms;     /* products per unrolled loop body; default 512 */
+  int full_unroll_terms;  /* stages with at most this many products are
+                          ** unrolled completely (no loops); default 1024,
+                          ** negative: never */
+  int max_oc_block;       /* output channels per block; default 4 */
+  int max_px_block;       /* output pixels per block; default 4 */
+  const char *kernel;     /* use this stage kernel where it applies (tests,
+                          ** benchmarks); NULL: the cheapest applicable */
+} osc_emit_knobs;
+
+/* osc_emit_layer with knobs; k may be NULL (defaults). */
+osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
+                                const osc_emit_knobs *k, osc_buf *out, osc_error *err);
+
 /* A network: one .c and one .h (sizes as macros, prototypes). plans[i]
 ** belongs to net->layers[i]. */
 osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,

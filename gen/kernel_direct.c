@@ -1,0 +1,96 @@
+/*
+** kernel_direct.c -- the portable scalar stage kernel (stage_direct.c.in).
+**
+** Loops: groups -> blocks of OCB output channels -> interior rows -> tiles
+** of OWB output pixels; the body of a tile is unrolled completely into one
+** flat sum of products per output (at most max_expr_terms per statement).
+** When a body would exceed max_body_terms the fan-in channels are walked in
+** chunks of CC channels by a loop around an unrolled chunk body (plus an
+** unrolled tail when CC does not divide the fan-in). Outputs whose taps
+** reach into the padding (the border) go through a compact bounds-checked
+** function, one pixel at a time; nothing is ever read out of bounds and the
+** input is never copied into a padded buffer.
+**
+** 1x1 kernels in width with unit stride and no width padding are walked as
+** one flat span of pixels (rows are contiguous then), which keeps tiles
+** full on narrow images.
+*/
+#include "osckernel.h"
+
+#include "oscplan.h"
+
+typedef struct direct_shape {
+  int oh_lo, oh_hi, ow_lo, ow_hi;   /* interior */
+  int flat;                         /* interior walked as one span of pixels */
+  int span;                         /* pixels per interior row (or the flat span) */
+  int ocb, owb, cc;                 /* blocks: channels, pixels, fan-in chunk */
+} direct_shape;
+
+static int largest_divisor_at_most(int n, int cap) {
+  for (int d = cap < n ? cap : n; d > 1; d--)
+    if (n % d == 0) return d;
+  return 1;
+}
+
+static void shape_of(const osc_stage_job *j, direct_shape *d) {
+  const osc_stage *s = j->s;
+  const osc_emit_knobs *k = j->knobs;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups, kk = s->k_h * s->k_w;
+  int budget = k->max_body_terms;
+  osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &d->oh_lo, &d->oh_hi);
+  osc_kernel_interior(s->w_in, s->k_w, s->stride_w, s->pad_w, s->w_out, &d->ow_lo, &d->ow_hi);
+  d->flat = s->k_w == 1 && s->stride_w == 1 && s->pad_w == 0 && s->stride_h == 1;
+  d->span = d->flat ? (d->oh_hi - d->oh_lo) * s->w_out : d->ow_hi - d->ow_lo;
+  d->ocb = largest_divisor_at_most(m, k->max_oc_block);
+  d->owb = d->span < k->max_px_block ? d->span : k->max_px_block;
+  if (d->owb < 1) d->owb = 1;
+  /* a block of single-channel bodies must fit the budget: shrink the
+  ** pixel block first (tcc gains nothing from it), then the channel block */
+  while (d->ocb * d->owb * kk > budget && d->owb > 1) d->owb--;
+  while (d->ocb * d->owb * kk > budget && d->ocb > 1)
+    d->ocb = largest_divisor_at_most(m, d->ocb - 1);
+  int per_output = budget / (d->ocb * d->owb);
+  if (n * kk <= per_output) {
+    d->cc = n;
+  } else {
+    int lim = per_output / kk < 1 ? 1 : per_output / kk;
+    int div = largest_divisor_at_most(n, lim);
+    /* a divisor avoids the tail body; take it unless it halves the chunk */
+    d->cc = 2 * div > lim ? div : lim;
+  }
+}
+
+static const char *inapplicable(const osc_stage_job *j) {
+  (void)j;
+  return NULL;
+}
+
+/* One multiply-add per MAC; the border path costs about four. */
+static double cost(const osc_stage_job *j) {
+  direct_shape d;
+  const osc_stage *s = j->s;
+  double per_pixel = (double)osc_stage_params(s), interior;
+  shape_of(j, &d);
+  interior = (double)(d.oh_hi - d.oh_lo) * (d.ow_hi - d.ow_lo);
+  return per_pixel * (interior + 4.0 * ((double)s->h_out * s->w_out - interior));
+}
+
+static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
+  osc_tmpl_params ps;
+  direct_shape d;
+  shape_of(j, &d);
+  osc_tmpl_params_init(&ps);
+  osc_kernel_stage_params(j, &ps);
+  osc_tmpl_int(&ps, "oh_lo", d.oh_lo);
+  osc_tmpl_int(&ps, "oh_hi", d.oh_hi);
+  osc_tmpl_int(&ps, "ow_lo", d.ow_lo);
+  osc_tmpl_int(&ps, "ow_hi", d.ow_hi);
+  osc_tmpl_int(&ps, "flat", d.flat);
+  osc_tmpl_int(&ps, "ocb", d.ocb);
+  osc_tmpl_int(&ps, "owb", d.owb);
+  osc_tmpl_int(&ps, "cc", d.cc);
+  return osc_tmpl_expand(osc_kernel_direct.template_name, &ps, out, err);
+}
+
+const osc_stage_kernel osc_kernel_direct = {"direct", "stage_direct.c.in", inapplicable,
+                                            cost, emit};

@@ -1,0 +1,647 @@
+/*
+** test_emit.c -- the generated kernels against the reference (oscref.c).
+**
+** Cases are emitted into one .c per batch, compiled by the system compiler
+** (`cc -std=c99 -O1 -shared -fPIC -Wall -Wextra -pedantic -Werror`) into a
+** temp dir, dlopened and run on seeded random data; every output must match
+** the reference chain to a relative L2 error below 1e-5.
+*/
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "osc_test.h"
+#include "oscemit.h"
+#include "oscplan.h"
+#include "oscref.h"
+
+#define TOL 1e-5
+
+typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
+
+typedef struct kcase {
+  osc_plan plan;
+  int n;                   /* images per run */
+  osc_emit_knobs knobs;
+  char prefix[32];
+} kcase;
+
+/* ---- building and loading ----------------------------------------------------- */
+
+typedef struct so {
+  char dir[256];
+  void *handle;
+} so;
+
+static int write_text(const char *path, const char *text, size_t len) {
+  FILE *f = fopen(path, "wb");
+  int ok = f && fwrite(text, 1, len, f) == len;
+  if (f && fclose(f)) ok = 0;
+  return ok ? 0 : -1;
+}
+
+static void show_log(const char *path) {
+  char buf[4096];
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  buf[n] = '\0';
+  if (f) fclose(f);
+  fprintf(stderr, "\n--- compiler said:\n%s\n---\n", buf);
+}
+
+static void remove_dir(const char *dir) {
+  const char *names[] = {"k.c", "k.so", "k.o", "cc.log"};
+  char path[300];
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+static const char *cc(void) {
+  const char *c = getenv("CC");
+  return c && *c ? c : "cc";
+}
+
+#define GCC_FLAGS "-std=c99 -O1 -shared -fPIC -Wall -Wextra -pedantic -Werror " \
+                  "-Wshadow -Wstrict-prototypes -Wmissing-prototypes"
+
+/* Compile `src` with `cmd_fmt` (printf format taking compiler, output,
+** input) and load it. Returns 0 with s->handle set, or -1 (after printing
+** the compiler's output). */
+static int build(so *s, const char *src, size_t len, const char *tool, const char *flags,
+                 int load) {
+  char cmd[1024], c_path[300], so_path[300], log[300];
+  const char *tmp = getenv("TMPDIR");
+  snprintf(s->dir, sizeof s->dir, "%s/osconv-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  s->handle = NULL;
+  if (!mkdtemp(s->dir)) { perror("mkdtemp"); return -1; }
+  snprintf(c_path, sizeof c_path, "%s/k.c", s->dir);
+  snprintf(so_path, sizeof so_path, "%s/%s", s->dir, load ? "k.so" : "k.o");
+  snprintf(log, sizeof log, "%s/cc.log", s->dir);
+  if (write_text(c_path, src, len)) { remove_dir(s->dir); return -1; }
+  snprintf(cmd, sizeof cmd, "%s %s -o %s %s > %s 2>&1", tool, flags, so_path, c_path, log);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "\ncommand failed: %s", cmd);
+    show_log(log);
+    if (getenv("OSCONV_TEST_KEEP")) fprintf(stderr, "kept %s\n", s->dir);
+    else remove_dir(s->dir);
+    return -1;
+  }
+  if (load && !(s->handle = dlopen(so_path, RTLD_NOW | RTLD_LOCAL))) {
+    fprintf(stderr, "\ndlopen: %s\n", dlerror());
+    remove_dir(s->dir);
+    return -1;
+  }
+  return 0;
+}
+
+static void unload(so *s) {
+  if (s->handle) dlclose(s->handle);
+  s->handle = NULL;
+  remove_dir(s->dir);
+}
+
+/* ---- data and comparison ---------------------------------------------------------- */
+
+static void fill(float *x, size_t n, uint64_t *st) {
+  for (size_t i = 0; i < n; i++) x[i] = (float)((int)(osc_test_rand(st) % 2001) - 1000) / 1000.0f;
+}
+
+static double rel_l2(const float *got, const float *want, size_t n) {
+  double d = 0, r = 0;
+  for (size_t i = 0; i < n; i++) {
+    double e = (double)got[i] - want[i];
+    if (e != e) return INFINITY;   /* NaN */
+    d += e * e;
+    r += (double)want[i] * want[i];
+  }
+  return r > 1e-30 ? sqrt(d / r) : sqrt(d);
+}
+
+static void describe(const kcase *c, char *buf, size_t size) {
+  const osc_layer *l = &c->plan.layer;
+  char chain[256];
+  osc_plan_describe(&c->plan, chain, sizeof chain);
+  snprintf(buf, size, "%s: %d->%d %dx%d k%dx%d s%dx%d p%dx%d g%d bias%d relu%d n%d mode %s [%s] "
+           "knobs expr %d body %d full %d kernel %s", c->prefix, l->in_channels, l->out_channels,
+           l->in_h, l->in_w, l->k_h, l->k_w, l->stride_h, l->stride_w, l->pad_h, l->pad_w,
+           l->groups, l->bias, (int)l->act, c->n, osc_mode_name(c->plan.mode), chain,
+           c->knobs.max_expr_terms, c->knobs.max_body_terms, c->knobs.full_unroll_terms,
+           c->knobs.kernel ? c->knobs.kernel : "-");
+}
+
+/* Run case c from the loaded object against the reference chain. The
+** scratch is surrounded by canaries: a kernel must stay inside it. */
+static int check_case(void *handle, const kcase *c, uint64_t seed) {
+  const osc_plan *p = &c->plan;
+  size_t in_n = osc_plan_input_size(p) * c->n, out_n = osc_plan_output_size(p) * c->n;
+  size_t w_n = osc_plan_weights_size(p), s_n = osc_plan_scratch_size(p);
+  float *in = malloc((in_n + 1) * sizeof *in), *w = malloc((w_n + 1) * sizeof *w);
+  float *out = malloc((out_n + 2) * sizeof *out), *ref = malloc((out_n + 1) * sizeof *ref);
+  float *scratch = malloc((s_n + 2) * sizeof *scratch);
+  char sym[64], desc[512];
+  int ok = 0;
+  layer_fn fn;
+  snprintf(sym, sizeof sym, "%s_n", c->prefix);
+  fn = (layer_fn)(uintptr_t)dlsym(handle, sym);
+  describe(c, desc, sizeof desc);
+  if (in && w && out && ref && scratch && fn) {
+    uint64_t st = seed;
+    double e;
+    fill(in, in_n, &st);
+    fill(w, w_n, &st);
+    out[0] = out[out_n + 1] = scratch[0] = scratch[s_n + 1] = 1234.5f;
+    fn(c->n, in, out + 1, w, scratch + 1);
+    if (oscref_chain(p, c->n, in, w, ref) == 0) {
+      e = rel_l2(out + 1, ref, out_n);
+      ok = e < TOL && out[0] == 1234.5f && out[out_n + 1] == 1234.5f &&
+           scratch[0] == 1234.5f && scratch[s_n + 1] == 1234.5f;
+      if (!ok) fprintf(stderr, "\nMISMATCH %s: rel L2 %g (canaries %g %g %g %g)\n", desc, e,
+                       out[0], out[out_n + 1], scratch[0], scratch[s_n + 1]);
+    }
+  } else {
+    fprintf(stderr, "\n%s: %s\n", desc, fn ? "out of memory" : "symbol missing");
+  }
+  free(in); free(w); free(out); free(ref); free(scratch);
+  return ok;
+}
+
+/* Emit all cases into one translation unit. Returns NULL on failure. */
+static char *emit_all(kcase *cs, int count, size_t *len) {
+  osc_buf b;
+  osc_buf_init(&b);
+  for (int i = 0; i < count; i++) {
+    osc_emit_options o = {cs[i].prefix, cs[i].n};
+    osc_error err;
+    char desc[512];
+    if (osc_emit_layer_knobs(&cs[i].plan, &o, &cs[i].knobs, &b, &err)) {
+      describe(&cs[i], desc, sizeof desc);
+      fprintf(stderr, "\nemit failed for %s: %s\n", desc, err.msg);
+      osc_buf_free(&b);
+      return NULL;
+    }
+  }
+  *len = b.len;
+  return osc_buf_take(&b);
+}
+
+/* Compile and check a batch; returns the number of cases that passed. */
+static int run_batch(kcase *cs, int count, const char *tool, const char *flags, uint64_t seed) {
+  size_t len = 0;
+  char *src = emit_all(cs, count, &len);
+  int passed = 0;
+  so s;
+  struct timespec t0, t1;
+  if (!src) return 0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (build(&s, src, len, tool, flags, 1) == 0) {
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (getenv("OSCONV_TEST_VERBOSE"))
+      fprintf(stderr, "\n[%d cases, %zu bytes of C, %s: %.2f s]", count, len, tool,
+              (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    for (int i = 0; i < count; i++) passed += check_case(s.handle, &cs[i], seed + (uint64_t)i);
+    unload(&s);
+  }
+  free(src);
+  return passed;
+}
+
+/* ---- building cases ---------------------------------------------------------------- */
+
+static void layer_of(osc_layer *l, int cin, int cout, int h, int w, int kh, int kw, int sh,
+                     int sw, int ph, int pw) {
+  osc_layer_init(l);
+  snprintf(l->name, sizeof l->name, "t");
+  l->in_channels = cin; l->out_channels = cout; l->in_h = h; l->in_w = w;
+  l->k_h = kh; l->k_w = kw; l->stride_h = sh; l->stride_w = sw; l->pad_h = ph; l->pad_w = pw;
+}
+
+/* Add a case planned in `mode`; 0 if the mode does not apply. */
+static int add_mode(kcase *cs, int *count, const osc_layer *l, osc_mode mode, int n,
+                    const osc_emit_knobs *k) {
+  kcase *c = &cs[*count];
+  osc_error err;
+  if (osc_plan_layer_mode(l, mode, &c->plan, &err)) {
+    fprintf(stderr, "\nplan failed: %s\n", err.msg);
+    return 0;
+  }
+  c->n = n;
+  memset(&c->knobs, 0, sizeof c->knobs);
+  if (k) c->knobs = *k;
+  snprintf(c->prefix, sizeof c->prefix, "k%d", *count);
+  (*count)++;
+  return 1;
+}
+
+static int add_chain(kcase *cs, int *count, const osc_layer *l, int ns,
+                     const osc_stage_spec *chain, int n, const osc_emit_knobs *k) {
+  kcase *c = &cs[*count];
+  osc_error err;
+  if (osc_plan_build(l, OSC_MODE_FIXED, ns, chain, &c->plan, &err)) {
+    fprintf(stderr, "\nplan failed: %s\n", err.msg);
+    return 0;
+  }
+  c->n = n;
+  memset(&c->knobs, 0, sizeof c->knobs);
+  if (k) c->knobs = *k;
+  snprintf(c->prefix, sizeof c->prefix, "k%d", *count);
+  (*count)++;
+  return 1;
+}
+
+static const osc_emit_knobs direct_knobs = {0, 0, 0, 0, 0, "direct"};
+static const osc_emit_knobs tiny_knobs = {3, 20, -1, 3, 3, NULL};
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+/* Every mode x stride 1/2 x padding 0/same on odd, non-square shapes with
+** C_in != C_out, bias and relu, batch > 1; each with the default knobs and
+** again with tiny ones (short statements, small bodies: chunk loops, tails). */
+static int grid_cases(kcase *cs) {
+  int count = 0;
+  struct { int cin, cout, h, w, kh, kw; } shapes[] = {{6, 4, 7, 7, 3, 3}, {4, 6, 13, 9, 3, 5}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (int stride = 1; stride <= 2; stride++)
+      for (int same = 0; same <= 1; same++)
+        for (int mode = 0; mode < OSC_MODE_COUNT; mode++)
+          for (int tiny = 0; tiny <= 1; tiny++) {
+            osc_layer l;
+            layer_of(&l, shapes[s].cin, shapes[s].cout, shapes[s].h, shapes[s].w, shapes[s].kh,
+                     shapes[s].kw, stride, stride, same ? shapes[s].kh / 2 : 0,
+                     same ? shapes[s].kw / 2 : 0);
+            l.bias = (int)(s + (size_t)mode) % 2;
+            l.act = (s + (size_t)stride) % 2 ? OSC_ACT_RELU : OSC_ACT_NONE;
+            if (mode == OSC_MODE_FIXED) {
+              /* a three-stage chain through a wider middle */
+              l.n_fixed = 3;
+              l.fixed[0] = (osc_stage_spec){12, l.in_channels % 2 ? 1 : 2, 1, shapes[s].kw};
+              l.fixed[1] = (osc_stage_spec){12, 6, shapes[s].kh, 1};
+              l.fixed[2] = (osc_stage_spec){0, l.out_channels % 2 ? 1 : 2, 1, 1};
+            }
+            if (mode == OSC_MODE_SPATIAL && (l.k_h == 1 || l.k_w == 1)) continue;
+            add_mode(cs, &count, &l, (osc_mode)mode, 1 + same + (int)s % 2,
+                     tiny ? &tiny_knobs : NULL);
+          }
+  return count;
+}
+
+static void test_modes_gcc(void) {
+  kcase *cs = calloc(200, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = grid_cases(cs);
+  CU_ASSERT_EQUAL(count, 2 * 2 * 2 * OSC_MODE_COUNT * 2);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed()), count);
+  free(cs);
+}
+
+/* The same grid built by tcc: it must accept the code warning-free, and the
+** object it makes must compute the same numbers. */
+static void test_modes_tcc(void) {
+  kcase *cs = calloc(200, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = grid_cases(cs);
+  size_t len;
+  char *src = emit_all(cs, count, &len);
+  so s;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  CU_ASSERT_EQUAL(build(&s, src, len, "tcc", "-Wall -Werror -c", 0), 0);
+  remove_dir(s.dir);
+  free(src);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 1),
+                  count);
+  free(cs);
+}
+
+/* 1x1 layers, strided and padded 1x1s (pure padding outputs), a grouped
+** conventional layer, fan-in larger than the body budget (chunk loop and
+** its tail), a 1x1 input, and padding larger than the kernel. */
+static void test_edge_shapes(void) {
+  kcase *cs = calloc(64, sizeof *cs);
+  int count = 0;
+  osc_layer l;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  layer_of(&l, 5, 3, 6, 4, 1, 1, 1, 1, 0, 0);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, NULL);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &direct_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, &direct_knobs);
+  layer_of(&l, 4, 6, 7, 5, 1, 1, 2, 3, 1, 2);
+  l.bias = 1;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, NULL);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, &direct_knobs);
+  layer_of(&l, 8, 12, 9, 7, 3, 3, 1, 1, 1, 1);
+  l.groups = 4;
+  l.mode = OSC_MODE_CONVENTIONAL;
+  l.act = OSC_ACT_RELU;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &direct_knobs);
+  layer_of(&l, 37, 5, 6, 6, 3, 3, 1, 1, 1, 1);   /* fan-in 333 > 512/16: chunks + tail */
+  l.bias = 1;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, &direct_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, &tiny_knobs);
+  layer_of(&l, 3, 4, 1, 1, 1, 1, 1, 1, 0, 0);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 3, &direct_knobs);
+  layer_of(&l, 3, 4, 1, 1, 3, 3, 1, 1, 1, 1);    /* one pixel, all border */
+  add_mode(cs, &count, &l, OSC_MODE_SPATIAL, 1, &direct_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 1, NULL);
+  layer_of(&l, 2, 3, 3, 4, 2, 3, 3, 2, 4, 5);    /* padding beyond the kernel */
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, &direct_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, NULL);
+  add_mode(cs, &count, &l, OSC_MODE_SPATIAL, 1, &direct_knobs);
+  layer_of(&l, 16, 16, 10, 11, 3, 3, 1, 1, 1, 1);   /* SPEC's N=2 optimum for C=16, K=3 */
+  {
+    osc_stage_spec chain[2] = {{16, 4, 3, 1}, {16, 4, 1, 3}};
+    add_chain(cs, &count, &l, 2, chain, 2, NULL);
+    add_chain(cs, &count, &l, 2, chain, 2, &direct_knobs);
+  }
+  {
+    /* C (2K + 2 log2 C): depthwise Kx1, 1xK, then fan-in-2 1x1 stages */
+    osc_stage_spec chain[6] = {{16, 16, 3, 1}, {16, 16, 1, 3}, {16, 8, 1, 1},
+                               {16, 8, 1, 1},  {16, 8, 1, 1},  {16, 8, 1, 1}};
+    add_chain(cs, &count, &l, 6, chain, 1, &direct_knobs);
+  }
+  CU_ASSERT_EQUAL(count, 17);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 2), count);
+  free(cs);
+}
+
+/* ---- random specs ------------------------------------------------------------------- */
+
+static int pick(uint64_t *st, int lo, int hi) { return osc_test_range(st, lo, hi); }
+
+static int random_divisor(uint64_t *st, int a, int b) {
+  int d[64], n = 0;
+  for (int g = 1; g <= a && n < 64; g++)
+    if (a % g == 0 && b % g == 0) d[n++] = g;
+  return d[pick(st, 0, n - 1)];
+}
+
+/* A random fixed chain for l: spread the kernel extents over the stages,
+** pick widths and groups; retried until it covers every input channel. */
+static int random_chain(uint64_t *st, osc_layer *l, osc_plan *out) {
+  for (int attempt = 0; attempt < 40; attempt++) {
+    int ns = pick(st, 1, 4), eh = l->k_h - 1, ew = l->k_w - 1, c = l->in_channels;
+    osc_stage_spec s[4];
+    osc_error err;
+    for (int i = 0; i < ns; i++) {
+      int last = i == ns - 1, w = last ? l->out_channels
+                                       : (pick(st, 0, 2) == 0 ? pick(st, 1, 12) : l->in_channels);
+      int dh = last ? eh : pick(st, 0, eh), dw = last ? ew : pick(st, 0, ew);
+      eh -= dh;
+      ew -= dw;
+      /* early stages may stay narrow in groups: coverage decides */
+      s[i] = (osc_stage_spec){w, random_divisor(st, c, w), dh + 1, dw + 1};
+      c = w;
+    }
+    if (osc_plan_build(l, OSC_MODE_FIXED, ns, s, out, &err) == OSC_OK) return 1;
+  }
+  return 0;
+}
+
+static int random_case(uint64_t *st, kcase *c, int index) {
+  osc_layer l;
+  osc_error err;
+  int mode = pick(st, 0, OSC_MODE_COUNT - 1);
+  int kh = pick(st, 1, 5), kw = pick(st, 1, 5), ph = pick(st, 0, kh), pw = pick(st, 0, kw);
+  int h = pick(st, 1, 14), w = pick(st, 1, 14);
+  if (h + 2 * ph < kh) h = kh;
+  if (w + 2 * pw < kw) w = kw;
+  layer_of(&l, pick(st, 1, 12), pick(st, 1, 12), h, w, kh, kw, pick(st, 1, 3), pick(st, 1, 3),
+           ph, pw);
+  l.bias = pick(st, 0, 1);
+  l.act = pick(st, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
+  l.max_stages = pick(st, 1, 3);
+  if (mode == OSC_MODE_CONVENTIONAL && pick(st, 0, 2) == 0) {
+    l.groups = random_divisor(st, l.in_channels, l.out_channels);
+    l.mode = OSC_MODE_CONVENTIONAL;
+  }
+  memset(c, 0, sizeof *c);
+  if (mode == OSC_MODE_FIXED) {
+    if (!random_chain(st, &l, &c->plan)) return 0;
+  } else if (osc_plan_layer_mode(&l, (osc_mode)mode, &c->plan, &err)) {
+    return 0;   /* the mode does not apply to this layer */
+  }
+  c->n = pick(st, 1, 3);
+  /* the knobs walk every code shape: tiny statements and bodies force
+  ** chunk loops, tails and small blocks on small layers */
+  switch (pick(st, 0, 3)) {
+  case 0: break;
+  case 1:
+    c->knobs.kernel = "direct";
+    c->knobs.max_expr_terms = 16;
+    c->knobs.max_body_terms = 100;
+    break;
+  case 2:
+    c->knobs.max_expr_terms = pick(st, 1, 8);
+    c->knobs.max_body_terms = pick(st, 1, 60);
+    c->knobs.max_oc_block = pick(st, 1, 5);
+    c->knobs.max_px_block = pick(st, 1, 6);
+    c->knobs.full_unroll_terms = -1;
+    break;
+  default: c->knobs.kernel = "unrolled"; c->knobs.full_unroll_terms = 1500; break;
+  }
+  snprintf(c->prefix, sizeof c->prefix, "r%d", index);
+  return 1;
+}
+
+static void test_random_specs(void) {
+  int total = osc_test_quick() ? 40 : 300, per_batch = 60, done = 0, passed = 0;
+  uint64_t st = osc_test_seed() ^ 0x5eed;
+  kcase *cs = calloc((size_t)per_batch, sizeof *cs);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  while (done < total) {
+    int count = 0;
+    while (count < per_batch && done + count < total)
+      if (random_case(&st, &cs[count], done + count)) count++;
+    passed += run_batch(cs, count, cc(), GCC_FLAGS, st);
+    done += count;
+  }
+  CU_ASSERT_EQUAL(passed, total);
+  free(cs);
+}
+
+/* ---- the receptive field: a chain is one conventional convolution ------------------ */
+
+/* Dense weights [C_out][C_in][K_h][K_w] of p's chain: unit impulses pushed
+** through the reference chain on a K_h x K_w input without padding. */
+static float *compose_dense(const osc_plan *p, const float *weights) {
+  const osc_layer *l = &p->layer;
+  int kh = l->k_h, kw = l->k_w, cin = l->in_channels, cout = l->out_channels;
+  osc_stage_spec chain[OSC_MAX_STAGES];
+  osc_layer hl = *l;
+  osc_plan hp;
+  osc_error err;
+  float *dense = calloc((size_t)cout * cin * kh * kw, sizeof *dense);
+  float *x = calloc((size_t)cin * kh * kw, sizeof *x), *y = calloc((size_t)cout, sizeof *y);
+  hl.in_h = kh; hl.in_w = kw; hl.stride_h = hl.stride_w = 1; hl.pad_h = hl.pad_w = 0;
+  hl.bias = 0; hl.act = OSC_ACT_NONE;
+  for (int i = 0; i < p->n_stages; i++)
+    chain[i] = (osc_stage_spec){p->stage[i].c_out, p->stage[i].groups, p->stage[i].k_h,
+                                p->stage[i].k_w};
+  if (!dense || !x || !y || osc_plan_build(&hl, p->mode, p->n_stages, chain, &hp, &err)) {
+    free(dense); free(x); free(y);
+    return NULL;
+  }
+  for (int i = 0; i < cin * kh * kw; i++) {
+    x[i] = 1.0f;
+    if (oscref_chain(&hp, 1, x, weights, y)) break;
+    x[i] = 0.0f;
+    for (int o = 0; o < cout; o++) dense[(size_t)o * cin * kh * kw + i] = y[o];
+  }
+  free(x); free(y);
+  return dense;
+}
+
+/* Chain == dense conv with the composed kernel, at every output (borders
+** included): placement of stride and padding makes it exact. */
+static int chain_is_dense(const osc_plan *p, uint64_t seed) {
+  const osc_layer *l = &p->layer;
+  size_t in_n = osc_plan_input_size(p), out_n = osc_plan_output_size(p);
+  size_t w_n = osc_plan_weights_size(p);
+  float *in = malloc(in_n * sizeof *in), *w = malloc(w_n * sizeof *w);
+  float *a = malloc(out_n * sizeof *a), *b = malloc(out_n * sizeof *b), *dense;
+  uint64_t st = seed;
+  int ok = 0;
+  fill(in, in_n, &st);
+  fill(w, w_n, &st);
+  dense = compose_dense(p, w);
+  if (dense && oscref_chain(p, 1, in, w, a) == 0) {
+    oscref_conv2d_dense(in, l->in_channels, l->in_h, l->in_w, dense,
+                        l->bias ? w + osc_plan_stage_weights_offset(p, p->n_stages) : NULL,
+                        l->out_channels, l->k_h, l->k_w, l->stride_h, l->stride_w, l->pad_h,
+                        l->pad_w, b);
+    oscref_bias_relu(b, NULL, l->out_channels, (int)(out_n / l->out_channels),
+                     l->act == OSC_ACT_RELU);
+    ok = rel_l2(a, b, out_n) < TOL;
+    if (!ok) {
+      char d[256];
+      osc_plan_describe(p, d, sizeof d);
+      fprintf(stderr, "\nchain %s differs from its dense conv: %g\n", d, rel_l2(a, b, out_n));
+    }
+  }
+  free(in); free(w); free(a); free(b); free(dense);
+  return ok;
+}
+
+static void test_receptive_field(void) {
+  int total = osc_test_quick() ? 30 : 150, count = 0, good = 0;
+  uint64_t st = osc_test_seed() ^ 0xf1e1d;
+  kcase *cs = calloc((size_t)total, sizeof *cs);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  while (count < total)
+    if (random_case(&st, &cs[count], count)) {
+      good += chain_is_dense(&cs[count].plan, st);
+      count++;
+    }
+  CU_ASSERT_EQUAL(good, total);
+  /* and the kernels of these plans, through gcc */
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, st), count);
+  free(cs);
+}
+
+/* A chain that is NOT one dense conv must be caught by the check above:
+** moving the padding off the placement rule breaks the borders. */
+static void test_receptive_field_detects(void) {
+  osc_layer l;
+  osc_plan p;
+  osc_error err;
+  osc_stage_spec chain[2] = {{4, 1, 3, 3}, {4, 1, 3, 3}};
+  layer_of(&l, 4, 4, 8, 8, 5, 5, 1, 1, 2, 2);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_build(&l, OSC_MODE_FIXED, 2, chain, &p, &err), OSC_OK);
+  CU_ASSERT(chain_is_dense(&p, 7));
+  /* pad each stage by 1 instead of the first by 2: same shapes, wrong borders */
+  p.stage[0].pad_h = p.stage[0].pad_w = 1;
+  p.stage[0].h_out = p.stage[0].w_out = 8;
+  p.stage[1].h_in = p.stage[1].w_in = 8;
+  p.stage[1].pad_h = p.stage[1].pad_w = 1;
+  fprintf(stderr, "\n(expected) ");
+  CU_ASSERT(!chain_is_dense(&p, 7));
+}
+
+/* ---- determinism and errors ---------------------------------------------------------- */
+
+static void test_deterministic(void) {
+  osc_layer l;
+  osc_plan *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+  osc_error err;
+  osc_buf x, y;
+  osc_emit_options o = {"net_layer", 2};
+  layer_of(&l, 8, 12, 13, 9, 3, 5, 2, 1, 1, 2);
+  l.bias = 1;
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, OSC_MODE_DEPTHWISE, a, &err), OSC_OK);
+  memcpy(b, a, sizeof *a);   /* another address: nothing may depend on it */
+  osc_buf_init(&x);
+  osc_buf_init(&y);
+  CU_ASSERT_EQUAL(osc_emit_layer(a, &o, &x, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_emit_layer(b, &o, &y, &err), OSC_OK);
+  CU_ASSERT_EQUAL(x.len, y.len);
+  CU_ASSERT(x.len > 0 && memcmp(x.data, y.data, x.len) == 0);
+  CU_ASSERT(strncmp(x.data, "/*\n * Generated by osconv " OSC_VERSION " from template(s) ",
+                    strlen("/*\n * Generated by osconv " OSC_VERSION " from template(s) ")) == 0);
+  {
+    char hash[64];
+    snprintf(hash, sizeof hash, "plan hash: 0x%016llx", (unsigned long long)osc_plan_hash(a));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x.data, hash));
+  }
+  osc_buf_free(&x);
+  osc_buf_free(&y);
+  free(a);
+  free(b);
+}
+
+static void test_emit_errors(void) {
+  osc_layer l;
+  osc_plan p;
+  osc_error err;
+  osc_buf b;
+  osc_emit_options o = {"ok_name", 1};
+  osc_emit_knobs k = {0};
+  layer_of(&l, 4, 4, 5, 5, 3, 3, 1, 1, 1, 1);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, &err), OSC_OK);
+  osc_buf_init(&b);
+  o.prefix = "9lives";
+  CU_ASSERT_EQUAL(osc_emit_layer(&p, &o, &b, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "9lives"));
+  o.prefix = "a-b";
+  CU_ASSERT_EQUAL(osc_emit_layer(&p, &o, &b, &err), OSC_EINVAL);
+  o.prefix = "ok_name";
+  o.batch = -1;
+  CU_ASSERT_EQUAL(osc_emit_layer(&p, &o, &b, &err), OSC_EINVAL);
+  o.batch = 1;
+  k.kernel = "nonesuch";
+  CU_ASSERT_EQUAL(osc_emit_layer_knobs(&p, &o, &k, &b, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nonesuch"));
+  k.kernel = NULL;
+  k.max_expr_terms = 500;
+  CU_ASSERT_EQUAL(osc_emit_layer_knobs(&p, &o, &k, &b, &err), OSC_EINVAL);
+  p.stage[0].h_out = 4;   /* inconsistent with its input and kernel */
+  CU_ASSERT_EQUAL(osc_emit_layer(&p, &o, &b, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "stage 1"));
+  p.stage[0].h_out = 5;
+  p.n_stages = 0;
+  CU_ASSERT_EQUAL(osc_emit_layer(&p, &o, &b, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(b.len, 0);   /* nothing was appended on any error */
+  osc_buf_free(&b);
+}
+
+static CU_TestInfo tests[] = {
+    {"every mode, stride, padding (gcc)", test_modes_gcc},
+    {"every mode, stride, padding (tcc)", test_modes_tcc},
+    {"edge shapes", test_edge_shapes},
+    {"random specs", test_random_specs},
+    {"receptive field: chain == dense conv", test_receptive_field},
+    {"receptive field check can fail", test_receptive_field_detects},
+    {"deterministic output", test_deterministic},
+    {"argument errors", test_emit_errors},
+    CU_TEST_INFO_NULL,
+};
+
+OSC_SUITE("emit", tests)
