@@ -73,7 +73,8 @@ static const char *const field_names[F_COUNT] = {
 
 static const char *const stage_fields[] = {"kernel", "groups", "out_channels"};
 static const char *const mode_names[] = {"conventional", "depthwise", "spatial",
-                                         "optimal", "fixed"};
+                                         "optimal", "fixed"};   /* osc_mode order */
+_Static_assert(sizeof mode_names / sizeof mode_names[0] == OSC_MODE_COUNT, "a mode per name");
 static const char *const objective_names[] = {"macs", "params"};
 static const char *const activation_names[] = {"none", "relu"};
 
@@ -323,9 +324,10 @@ static int ident_char(int ch) {
 
 static int is_digit(int ch) { return ch >= '0' && ch <= '9'; }
 
-/* t.name into out (a `kind` name); `dflt` if absent. A network's name must
-** be a C identifier; a layer's only an identifier fragment. */
-static void read_name(call *c, int t, const char *kind, const char *dflt, char *out) {
+/* t.name into out; `dflt` if absent. A network's name must be a C
+** identifier (it prefixes symbols), a layer's only an identifier fragment. */
+static void read_name(call *c, int t, const char *kind, int identifier, const char *dflt,
+                      char *out) {
   lua_State *L = c->L;
   const char *s;
   size_t len = 0;
@@ -346,8 +348,8 @@ static void read_name(call *c, int t, const char *kind, const char *dflt, char *
   for (size_t i = 0; i < len; i++)
     if (!ident_char((unsigned char)s[i]))
       fail(c, "%s name '%s' may only contain letters, digits and underscores", kind, shown);
-  if (strcmp(kind, "network") == 0 && is_digit((unsigned char)s[0]))
-    fail(c, "network name '%s' must not start with a digit (it prefixes C symbols)", shown);
+  if (identifier && is_digit((unsigned char)s[0]))
+    fail(c, "%s name '%s' must not start with a digit (it prefixes C symbols)", kind, shown);
   memcpy(out, s, len + 1);
   lua_pop(L, 1);
 }
@@ -624,7 +626,7 @@ static int l_network(lua_State *L) {
   if (c.ld->cfg->n_networks >= c.ld->layer_limit)
     raise_at(&c, OSC_ELIMIT, "too many networks (more than %d)", c.ld->layer_limit);
   file_network_name(c.ld->sb.file, dflt);
-  read_name(&c, 1, "network", dflt, name);
+  read_name(&c, 1, "network", 1, dflt, name);
   snprintf(c.what, sizeof c.what, "network '%s': ", name);
   check_keys(&c, 1, field_names, F_COUNT, NETWORK_FIELDS, "");
   if (get(L, 1, "batch")) {
@@ -698,7 +700,7 @@ static int l_conv(lua_State *L) {
     raise_at(&c, OSC_ELIMIT, "too many layers (more than %d; a runaway loop?)",
              c.ld->layer_limit);
   snprintf(dflt, sizeof dflt, "conv%d", net->n_layers + 1);
-  read_name(&c, 1, "layer", dflt, name);
+  read_name(&c, 1, "layer", 0, dflt, name);
   snprintf(c.what, sizeof c.what, "layer '%s': ", name);
   check_keys(&c, 1, field_names, F_COUNT, LAYER_FIELDS, "");
   if ((prev = declared_at(L, &names_key, name)))
