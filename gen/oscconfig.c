@@ -807,7 +807,7 @@ osc_status osc_config_load_buffer(const char *name, const char *source, size_t l
 static osc_status read_file(const char *path, char **text, size_t *len, osc_error *err) {
   FILE *f = fopen(path, "rb");
   char *buf = NULL;
-  size_t n = 0, cap = 0;
+  size_t n = 0, cap = 0, start = 0;
   *text = NULL;
   if (!f) return osc_error_set(err, OSC_EIO, "%s: cannot open: %s", path, strerror(errno));
   for (;;) {
@@ -836,9 +836,12 @@ static osc_status read_file(const char *path, char **text, size_t *len, osc_erro
     return osc_error_set(err, OSC_EIO, "%s: cannot read: %s", path, strerror(e));
   }
   fclose(f);
-  if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) memset(buf, ' ', 3);
-  for (size_t i = n >= 3 && buf[0] == ' ' && buf[3] == '#' ? 3 : 0; i < n && buf[i] == '#';)
-    while (i < n && buf[i] != '\n') buf[i++] = ' ';
+  if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+    memset(buf, ' ', 3);
+    start = 3;
+  }
+  if (start < n && buf[start] == '#')
+    for (size_t i = start; i < n && buf[i] != '\n'; i++) buf[i] = ' ';
   *text = buf;
   *len = n;
   return OSC_OK;

@@ -224,6 +224,34 @@ static void test_long_file_name(void) {
   expect_error_opt(name, "conv { " SHAPE " }", NULL, OSC_ECONFIG, msg);
 }
 
+/* Files: a "#!" line and a UTF-8 byte order mark are skipped as lua does,
+** keeping line numbers; unreadable paths say why. */
+static void test_files(void) {
+  char dir[] = "/tmp/osc-cfg-XXXXXX", path[600], want[800];
+  osc_config *c = (osc_config *)1;
+  osc_error e;
+  FILE *f;
+  if (!mkdtemp(dir)) { CU_FAIL("mkdtemp"); return; }
+  snprintf(path, sizeof path, "%s/x.lua", dir);
+  if ((f = fopen(path, "wb"))) {
+    fputs("\xEF\xBB\xBF#!/usr/bin/env osconv check\nconv { " SHAPE ", kernel = 3 }\n"
+          "error('line 3')\n", f);
+    fclose(f);
+  }
+  snprintf(want, sizeof want, "%s:3: line 3", path);
+  CU_ASSERT_EQUAL(osc_config_load(path, NULL, &c, &e), OSC_ECONFIG);
+  CU_ASSERT_STRING_EQUAL(e.msg, want);
+  CU_ASSERT_PTR_NULL(c);
+  unlink(path);
+  snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
+  CU_ASSERT_EQUAL(osc_config_load(path, NULL, &c, &e), OSC_EIO);
+  CU_ASSERT_STRING_EQUAL(e.msg, want);
+  snprintf(want, sizeof want, "%s: cannot read: Is a directory", dir);
+  CU_ASSERT_EQUAL(osc_config_load(dir, NULL, &c, &e), OSC_EIO);
+  CU_ASSERT_STRING_EQUAL(e.msg, want);
+  CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 /* ---- the sandbox -------------------------------------------------------------- */
 
 static void test_sandbox_library(void) {
@@ -725,6 +753,7 @@ static CU_TestInfo tests[] = {
     {"error messages", test_error_messages},
     {"error lines", test_error_lines},
     {"long file name", test_long_file_name},
+    {"files", test_files},
     {"sandbox library", test_sandbox_library},
     {"unsandboxed", test_unsandboxed},
     {"instruction limit", test_instruction_limit},
