@@ -1,0 +1,285 @@
+/*
+** cmd_exec.c -- `osconv exec CONFIG --layer NAME --input X.npy --weights W.npy
+** --output Y.npy [--jit]`: run one layer's generated kernel on NumPy data.
+**
+** The input is (N, C_in, H, W) or (C_in, H, W) float32 ('<f4', C order);
+** the output has the same rank: (N, C_out, H_out, W_out) or (C_out, H_out,
+** W_out), as torch.nn.functional.conv2d does for batched and unbatched
+** input. The weights are any array of exactly osc_plan_weights_size floats
+** (each stage's [C_out][C_in/g][kh][kw], then the bias).
+**
+** The ahead-of-time path emits the layer, compiles it with the system C
+** compiler ($CC, default cc) into a shared object in a private temp dir,
+** dlopens and runs it, and removes the dir. Y.npy is written atomically
+** and only when everything worked.
+*/
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "osccli.h"
+#include "oscconfig.h"
+#include "oscemit.h"
+#include "oscerr.h"
+#include "oscnpy.h"
+#include "oscplan.h"
+
+extern char **environ;
+
+#define EXEC_PREFIX "osconv_exec"
+#define CFLAGS_AOT "-std=c99", "-O2", "-shared", "-fPIC"
+#define MAX_CC_WORDS 32
+
+/* Runs the plan on n images: the one step the AOT and JIT paths do differently. */
+typedef osc_status (*exec_backend)(const osc_plan *p, int n, const float *in,
+                                   const float *weights, float *out, osc_error *err);
+
+/* ---- the ahead-of-time backend ------------------------------------------------- */
+
+typedef struct workdir {
+  char dir[512], src[600], so[600], log[600];
+} workdir;
+
+static void workdir_remove(const workdir *w) {
+  unlink(w->src);
+  unlink(w->so);
+  unlink(w->log);
+  rmdir(w->dir);
+}
+
+/* The last lines of the compiler's output, for the error message. */
+static void log_tail(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "r");
+  size_t n = 0;
+  long end;
+  buf[0] = '\0';
+  if (!f) return;
+  if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) > (long)size - 1)
+    fseek(f, end - (long)size + 1, SEEK_SET);
+  else
+    fseek(f, 0, SEEK_SET);
+  n = fread(buf, 1, size - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+}
+
+/* $CC (split on blanks, so "ccache gcc" works) + flags + -o so src, with
+** stdout and stderr into the log. */
+static osc_status compile(const workdir *w, osc_error *err) {
+  const char *env = getenv("CC");
+  char cc[512], *argv[MAX_CC_WORDS + 12], *save = NULL, tail[1024];
+  const char *flags[] = {CFLAGS_AOT};
+  int argc = 0, status = 0;
+  posix_spawn_file_actions_t fa;
+  pid_t pid;
+  snprintf(cc, sizeof cc, "%s", env && *env ? env : "cc");
+  for (char *t = strtok_r(cc, " \t", &save); t && argc < MAX_CC_WORDS; t = strtok_r(NULL, " \t", &save))
+    argv[argc++] = t;
+  if (argc == 0) return osc_error_set(err, OSC_EINVAL, "CC is empty");
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) argv[argc++] = (char *)flags[i];
+  argv[argc++] = "-o";
+  argv[argc++] = (char *)w->so;
+  argv[argc++] = (char *)w->src;
+  argv[argc] = NULL;
+  if (posix_spawn_file_actions_init(&fa))
+    return osc_error_set(err, OSC_ENOMEM, "cannot start the C compiler");
+  posix_spawn_file_actions_addopen(&fa, 1, w->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  status = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (status)
+    return osc_error_set(err, OSC_EJIT, "cannot run the C compiler '%s': %s (set CC)", argv[0],
+                         strerror(status));
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return osc_error_set(err, OSC_EJIT, "waiting for the C compiler failed");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return OSC_OK;
+  log_tail(w->log, tail, sizeof tail);
+  return osc_error_set(err, OSC_EJIT, "the C compiler '%s' failed on the generated kernel:\n%s",
+                       argv[0], tail);
+}
+
+static osc_status write_source(const workdir *w, const osc_plan *p, osc_error *err) {
+  osc_emit_options o = {EXEC_PREFIX, 1};
+  osc_buf b;
+  FILE *f;
+  osc_status s;
+  osc_buf_init(&b);
+  if ((s = osc_emit_layer(p, &o, &b, err))) { osc_buf_free(&b); return s; }
+  f = fopen(w->src, "w");
+  if (!f || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
+    if (f) fclose(f);
+    s = osc_error_set(err, OSC_EIO, "%s: cannot write the kernel source", w->src);
+  }
+  osc_buf_free(&b);
+  return s;
+}
+
+static osc_status run_loaded(const workdir *w, const osc_plan *p, int n, const float *in,
+                             const float *weights, float *out, osc_error *err) {
+  typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
+  void *h = dlopen(w->so, RTLD_NOW | RTLD_LOCAL);
+  layer_fn fn;
+  float *scratch;
+  if (!h) return osc_error_set(err, OSC_EJIT, "cannot load the compiled kernel: %s", dlerror());
+  fn = (layer_fn)(uintptr_t)dlsym(h, EXEC_PREFIX "_n");
+  scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
+  if (!fn || !scratch) {
+    free(scratch);
+    dlclose(h);
+    return osc_error_set(err, fn ? OSC_ENOMEM : OSC_EINTERNAL,
+                         fn ? "out of memory for the scratch" : "the kernel lacks " EXEC_PREFIX "_n");
+  }
+  fn(n, in, out, weights, scratch);
+  free(scratch);
+  dlclose(h);
+  return OSC_OK;
+}
+
+static osc_status run_aot(const osc_plan *p, int n, const float *in, const float *weights,
+                          float *out, osc_error *err) {
+  const char *tmp = getenv("TMPDIR");
+  workdir w;
+  osc_status s;
+  snprintf(w.dir, sizeof w.dir, "%s/osconv-exec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(w.dir))
+    return osc_error_set(err, OSC_EIO, "cannot create a temp dir %s: %s", w.dir, strerror(errno));
+  snprintf(w.src, sizeof w.src, "%s/kernel.c", w.dir);
+  snprintf(w.so, sizeof w.so, "%s/kernel.so", w.dir);
+  snprintf(w.log, sizeof w.log, "%s/cc.log", w.dir);
+  if (!(s = write_source(&w, p, err)) && !(s = compile(&w, err)))
+    s = run_loaded(&w, p, n, in, weights, out, err);
+  workdir_remove(&w);
+  return s;
+}
+
+/* ---- arguments and data ------------------------------------------------------------- */
+
+typedef struct exec_args {
+  const char *config, *layer, *input, *weights, *output;
+  int jit;
+} exec_args;
+
+/* 0, or the usage exit status */
+static int parse_args(int argc, char **argv, exec_args *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 1; i < argc; i++) {
+    const char **slot = NULL;
+    if (!strcmp(argv[i], "--layer")) slot = &a->layer;
+    else if (!strcmp(argv[i], "--input")) slot = &a->input;
+    else if (!strcmp(argv[i], "--weights")) slot = &a->weights;
+    else if (!strcmp(argv[i], "--output")) slot = &a->output;
+    else if (!strcmp(argv[i], "--jit")) { a->jit = 1; continue; }
+    else if (argv[i][0] == '-' || a->config) {
+      fprintf(stderr, "osconv exec: unexpected argument '%s'\n", argv[i]);
+      return osc_cli_usage("exec");
+    } else { a->config = argv[i]; continue; }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "osconv exec: %s needs a value\n", argv[i]);
+      return osc_cli_usage("exec");
+    }
+    *slot = argv[++i];
+  }
+  if (!a->config || !a->layer || !a->input || !a->weights || !a->output) {
+    fprintf(stderr, "osconv exec: CONFIG, --layer, --input, --weights and --output are all "
+                    "required\n");
+    return osc_cli_usage("exec");
+  }
+  return 0;
+}
+
+/* Images in the input, or -1 after printing why its shape is wrong. */
+static int input_images(const char *path, const osc_npy *x, const osc_layer *l) {
+  char got[256];
+  const size_t *chw = x->ndim == 4 ? x->shape + 1 : x->shape;
+  if ((x->ndim == 3 || x->ndim == 4) && chw[0] == (size_t)l->in_channels &&
+      chw[1] == (size_t)l->in_h && chw[2] == (size_t)l->in_w) {
+    if (x->ndim == 3) return 1;
+    if (x->shape[0] <= (size_t)INT32_MAX) return (int)x->shape[0];
+  }
+  osc_npy_shape_str(x->ndim, x->shape, got, sizeof got);
+  osc_cli_fail("%s: shape %s; layer '%s' needs (N, %d, %d, %d) or (%d, %d, %d) "
+               "(NCHW float32)", path, got, l->name, l->in_channels, l->in_h, l->in_w,
+               l->in_channels, l->in_h, l->in_w);
+  return -1;
+}
+
+static int check_weights(const char *path, const osc_npy *w, const osc_plan *p) {
+  char chain[256];
+  size_t need = osc_plan_weights_size(p);
+  if (w->count == need) return 0;
+  osc_plan_describe(p, chain, sizeof chain);
+  osc_cli_fail("%s: holds %zu floats; layer '%s' (mode %s: %s) needs exactly %zu: each "
+               "stage's [C_out][C_in/groups][kh][kw]%s", path, w->count, p->layer.name,
+               osc_mode_name(p->mode), chain, need, p->layer.bias ? ", then the bias" : "");
+  return -1;
+}
+
+static osc_status run_jit(const osc_plan *p, int n, const float *in, const float *weights,
+                          float *out, osc_error *err) {
+  (void)p; (void)n; (void)in; (void)weights; (void)out;
+  return osc_error_set(err, OSC_EJIT, "--jit is not built into this osconv yet");
+}
+
+/* Plan, run, write: everything after the config is loaded. */
+static int exec_layer(const exec_args *a, const osc_layer *l) {
+  osc_plan p;
+  osc_npy x, w;
+  osc_error err;
+  float *y = NULL;
+  int n, rc = 1;
+  exec_backend backend = a->jit ? run_jit : run_aot;
+  memset(&x, 0, sizeof x);
+  memset(&w, 0, sizeof w);
+  if (osc_plan_layer(l, &p, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_npy_read(a->input, &x, &err) || osc_npy_read(a->weights, &w, &err)) {
+    osc_cli_fail("%s", err.msg);
+    goto done;
+  }
+  if ((n = input_images(a->input, &x, l)) < 0 || check_weights(a->weights, &w, &p)) goto done;
+  if (!(y = malloc((osc_plan_output_size(&p) * (size_t)n + 1) * sizeof *y))) {
+    osc_cli_fail("out of memory for the output of %d image(s)", n);
+    goto done;
+  }
+  if (backend(&p, n, x.data, w.data, y, &err)) {
+    osc_cli_fail("layer '%s': %s", l->name, err.msg);
+    goto done;
+  }
+  {
+    const osc_stage *s = &p.stage[p.n_stages - 1];
+    size_t shape[4] = {(size_t)n, (size_t)s->c_out, (size_t)s->h_out, (size_t)s->w_out};
+    int rank = x.ndim;
+    if (osc_npy_write(a->output, rank, rank == 4 ? shape : shape + 1, y, &err))
+      osc_cli_fail("%s", err.msg);
+    else
+      rc = 0;
+  }
+done:
+  free(y);
+  osc_npy_free(&x);
+  osc_npy_free(&w);
+  return rc;
+}
+
+int osc_cmd_exec(int argc, char **argv) {
+  exec_args a;
+  osc_config *cfg = NULL;
+  osc_error err;
+  const osc_layer *l;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc;
+  if (osc_config_load(a.config, NULL, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  if (!(l = osc_config_find_layer(cfg, a.layer, NULL)))
+    rc = osc_cli_fail("%s: no layer named '%s' (write LAYER or NETWORK.LAYER)", a.config,
+                      a.layer);
+  else
+    rc = exec_layer(&a, l);
+  osc_config_free(cfg);
+  return rc;
+}

@@ -1,0 +1,186 @@
+/*
+** test_npy.c -- .npy reading and writing: headers built by hand the way
+** numpy/lib/format.py writes them, round trips, and every rejection.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osc_test.h"
+#include "oscnpy.h"
+
+/* A .npy image: magic, version, header (padded like NumPy: to a multiple of
+** 64 with spaces and a final '\n'), then `data_len` bytes of data. */
+static size_t make_npy(unsigned char *buf, int major, const char *dict, const void *data,
+                       size_t data_len) {
+  size_t pre = major == 1 ? 10 : 12, dlen = strlen(dict), hlen = dlen + 1;
+  hlen += (64 - (pre + hlen) % 64) % 64;
+  memcpy(buf, "\x93NUMPY", 6);
+  buf[6] = (unsigned char)major;
+  buf[7] = 0;
+  if (major == 1) {
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+  } else {
+    buf[8] = (unsigned char)(hlen & 0xff);
+    buf[9] = (unsigned char)(hlen >> 8);
+    buf[10] = buf[11] = 0;
+  }
+  memcpy(buf + pre, dict, dlen);
+  memset(buf + pre + dlen, ' ', hlen - dlen - 1);
+  buf[pre + hlen - 1] = '\n';
+  memcpy(buf + pre + hlen, data, data_len);
+  return pre + hlen + data_len;
+}
+
+/* float32 little-endian bytes of 1.0, 2.0, ... */
+static void le_floats(unsigned char *b, int n) {
+  for (int i = 0; i < n; i++) {
+    float f = (float)(i + 1);
+    unsigned u;
+    memcpy(&u, &f, 4);
+    b[4 * i] = (unsigned char)u;
+    b[4 * i + 1] = (unsigned char)(u >> 8);
+    b[4 * i + 2] = (unsigned char)(u >> 16);
+    b[4 * i + 3] = (unsigned char)(u >> 24);
+  }
+}
+
+static void test_parse_numpy_files(void) {
+  unsigned char buf[512], data[24];
+  osc_npy a;
+  osc_error err;
+  size_t n;
+  le_floats(data, 6);
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 24);
+  CU_ASSERT_EQUAL(n % 64, 24 % 64);   /* data starts on a 64-byte boundary */
+  CU_ASSERT_EQUAL_FATAL(osc_npy_parse("x.npy", buf, n, &a, &err), OSC_OK);
+  CU_ASSERT_EQUAL(a.ndim, 2);
+  CU_ASSERT(a.shape[0] == 2 && a.shape[1] == 3 && a.count == 6);
+  for (int i = 0; i < 6; i++) CU_ASSERT_EQUAL(a.data[i], (float)(i + 1));
+  osc_npy_free(&a);
+  /* version 2.0, keys in another order, double quotes, a Python 2 long */
+  n = make_npy(buf, 2, "{\"shape\": (6L,), \"fortran_order\": False, \"descr\": \"<f4\"}", data,
+               24);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_parse("x.npy", buf, n, &a, &err), OSC_OK);
+  CU_ASSERT(a.ndim == 1 && a.shape[0] == 6 && a.data[5] == 6.0f);
+  osc_npy_free(&a);
+  /* 0-d and empty arrays */
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", data, 4);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_parse("x.npy", buf, n, &a, &err), OSC_OK);
+  CU_ASSERT(a.ndim == 0 && a.count == 1 && a.data[0] == 1.0f);
+  osc_npy_free(&a);
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", data, 0);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_parse("x.npy", buf, n, &a, &err), OSC_OK);
+  CU_ASSERT(a.ndim == 2 && a.count == 0);
+  osc_npy_free(&a);
+}
+
+static void test_encode_matches_numpy(void) {
+  unsigned char want[512], data[24];
+  size_t shape[2] = {2, 3}, n;
+  float x[6] = {1, 2, 3, 4, 5, 6};
+  char *got;
+  size_t len;
+  osc_error err;
+  le_floats(data, 6);
+  /* byte for byte what np.save writes */
+  n = make_npy(want, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 24);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_encode(2, shape, x, &got, &len, &err), OSC_OK);
+  CU_ASSERT_EQUAL(len, n);
+  CU_ASSERT(memcmp(got, want, n) == 0);
+  free(got);
+  n = make_npy(want, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", data, 24);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_encode(1, (size_t[]){6}, x, &got, &len, &err), OSC_OK);
+  CU_ASSERT(len == n && memcmp(got, want, n) == 0);
+  free(got);
+}
+
+static void test_round_trip_file(void) {
+  char dir[] = "/tmp/osconv-npy-XXXXXX", path[64];
+  size_t shape[4] = {2, 3, 4, 5};
+  float *x = malloc(120 * sizeof *x);
+  uint64_t st = osc_test_seed();
+  osc_npy a;
+  osc_error err;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/x.npy", dir);
+  for (int i = 0; i < 120; i++) x[i] = (float)osc_test_rand(&st) / 7.0f - 1e8f;
+  CU_ASSERT_EQUAL(osc_npy_write(path, 4, shape, x, &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_read(path, &a, &err), OSC_OK);
+  CU_ASSERT_EQUAL(a.ndim, 4);
+  CU_ASSERT(memcmp(a.shape, shape, sizeof shape) == 0);
+  CU_ASSERT(a.count == 120 && memcmp(a.data, x, 120 * sizeof *x) == 0);
+  osc_npy_free(&a);
+  /* a missing file is an I/O error naming it */
+  CU_ASSERT_EQUAL(osc_npy_read("/nonexistent/x.npy", &a, &err), OSC_EIO);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "/nonexistent/x.npy"));
+  unlink(path);
+  CU_ASSERT_EQUAL(rmdir(dir), 0);   /* no temp file left behind */
+  free(x);
+}
+
+/* Each bad file is refused with OSC_EINVAL and a message that names the
+** file and contains `why`. */
+static void refuse(const unsigned char *buf, size_t n, const char *why) {
+  osc_npy a;
+  osc_error err;
+  osc_status s = osc_npy_parse("bad.npy", buf, n, &a, &err);
+  CU_ASSERT_EQUAL(s, OSC_EINVAL);
+  CU_ASSERT_PTR_NULL(a.data);
+  if (s == OSC_EINVAL) {
+    CU_ASSERT(strncmp(err.msg, "bad.npy: ", 9) == 0);
+    if (!strstr(err.msg, why)) fprintf(stderr, "\nmessage '%s' lacks '%s'\n", err.msg, why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, why));
+  }
+  osc_npy_free(&a);
+}
+
+static void test_rejections(void) {
+  unsigned char buf[512], data[32];
+  size_t n;
+  le_floats(data, 8);
+  n = make_npy(buf, 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", data, 24);
+  refuse(buf, n, "float64");
+  n = make_npy(buf, 1, "{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }", data, 12);
+  refuse(buf, n, "big-endian");
+  n = make_npy(buf, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", data, 3);
+  refuse(buf, n, "'|u1'");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", data, 24);
+  refuse(buf, n, "Fortran order");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 20);
+  refuse(buf, n, "truncated");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 28);
+  refuse(buf, n, "after the data");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 24);
+  refuse(buf, 40, "truncated");            /* cut inside the header */
+  refuse(buf, 7, "magic");                 /* too short for a preamble */
+  buf[1] = 'X';
+  refuse(buf, n, "magic");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 24);
+  buf[6] = 3;
+  refuse(buf, n, "version 3.0");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'shape': (2, 3), }", data, 24);
+  refuse(buf, n, "header");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", data, 24);
+  refuse(buf, n, "header");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}",
+               data, 24);
+  refuse(buf, n, "header");
+  n = make_npy(buf, 1, "['descr', '<f4']", data, 24);
+  refuse(buf, n, "header");
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, "
+                       "'shape': (4294967296, 4294967296, 4294967296), }", data, 24);
+  refuse(buf, n, "too large");
+}
+
+static CU_TestInfo tests[] = {
+    {"parse files as NumPy writes them", test_parse_numpy_files},
+    {"encode byte for byte like np.save", test_encode_matches_numpy},
+    {"write, read back, nothing left over", test_round_trip_file},
+    {"every rejection", test_rejections},
+    CU_TEST_INFO_NULL,
+};
+
+OSC_SUITE("npy", tests)
