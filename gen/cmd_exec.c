@@ -221,10 +221,14 @@ static int check_weights(const char *path, const osc_npy *w, const osc_plan *p) 
   return -1;
 }
 
+/* --jit: the same source, compiled in memory by libtcc (osc_kernel_create). */
 static osc_status run_jit(const osc_plan *p, int n, const float *in, const float *weights,
                           float *out, osc_error *err) {
-  (void)p; (void)n; (void)in; (void)weights; (void)out;
-  return osc_error_set(err, OSC_EJIT, "--jit is not built into this osconv yet");
+  osc_kernel *k = NULL;
+  osc_status s = osc_kernel_create(p, NULL, &k, err);
+  if (!s) s = osc_kernel_run(k, n, in, out, weights, NULL, err);
+  osc_kernel_free(k);
+  return s;
 }
 
 /* Plan, run, write: everything after the config is loaded. */

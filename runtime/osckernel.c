@@ -18,9 +18,6 @@
 #include "oscjit.h"
 #include "oscplan.h"
 
-/* Until gen/oscemit.c lands: link without it, fail cleanly at run time. */
-#pragma weak osc_emit_layer
-
 struct osc_kernel {
   osc_plan plan;
   osc_code *code;            /* JIT only; shared with the cache */
@@ -89,8 +86,6 @@ osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err) {
   osc_buf buf;
   osc_status st;
   *out = NULL;
-  if (!osc_emit_layer)
-    return osc_error_set(err, OSC_EJIT, "kernel: the emitter is not linked in");
   /* the code depends on the structure only: same plan, same bytes, one compile */
   memset(anon.layer.name, 0, sizeof anon.layer.name);
   anon.layer.file = NULL;

@@ -4,34 +4,27 @@
 ** held), many threads creating and running kernels, fallback, and every
 ** failure path (bad plan, bad arguments, bad source, no libtcc, no memory).
 */
-#define _DEFAULT_SOURCE   /* setenv */
+#define _DEFAULT_SOURCE   /* setenv, mkdtemp, popen */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "osccache.h"
+#include "oscconfig.h"
+#include "oscnpy.h"
 #include "osc_test.h"
 #include "oscfault.h"
+#include "oscref.h"
 #include "oscplan.h"
 #include "oscrt.h"
 #include "rt_test.h"
 
-/* A kernel for `p`: the emitted source when the emitter is linked in, else
-** the loop fixture (so the cache and threading tests run either way). */
 static osc_status make(const osc_plan *p, const osc_kernel_options *o, osc_kernel **k,
                        osc_error *err) {
-  char *src = NULL;
-  osc_status st;
-  if (osc_kernel_source(p, &src, NULL) == OSC_OK) {
-    free(src);
-    return osc_kernel_create(p, o, k, err);
-  }
-  src = rt_loop_source(p, OSC_JIT_PREFIX);
-  st = osc_kernel_create_from_source(p, src, OSC_JIT_SYMBOL, o, k, err);
-  free(src);
-  return st;
+  return osc_kernel_create(p, o, k, err);
 }
 
 /* Run k on random data; 1 if it matches the reference (rel L2 < 1e-5). */
@@ -42,9 +35,8 @@ static int matches_reference(const osc_kernel *k, int n, uint64_t *rng) {
   float *w = rt_random_floats(osc_plan_weights_size(p), rng);
   float *got = calloc(out_n + 1, sizeof *got), *want = calloc(out_n + 1, sizeof *want);
   osc_error err;
-  int ok = osc_kernel_run(k, n, in, got, w, NULL, &err) == OSC_OK;
-  rt_reference(p, n, in, want, w);
-  ok = ok && rt_rel_l2(got, want, out_n) < 1e-5;
+  int ok = osc_kernel_run(k, n, in, got, w, NULL, &err) == OSC_OK &&
+           oscref_chain(p, n, in, w, want) == 0 && rt_rel_l2(got, want, out_n) < 1e-5;
   free(in), free(w), free(got), free(want);
   return ok;
 }
@@ -452,6 +444,106 @@ static void test_out_of_memory(void) {
   }
 }
 
+/* ---- the CLI: osconv run, osconv exec --jit ------------------------------------- */
+
+static const char cli_config[] =
+    "network { name = \"t\", batch = 2, bias = true }\n"
+    "conv { name = \"a\", in_channels = 8, out_channels = 8, size = 7, kernel = 3,\n"
+    "       padding = 1, activation = \"relu\" }\n"
+    "conv { name = \"b\", in_channels = 8, out_channels = 12, size = 7, kernel = 3,\n"
+    "       stride = 2, mode = \"depthwise\" }\n";
+
+/* Runs `prefix $OSCONV_CLI args` through the shell; its output into buf. */
+static int cli(const char *prefix, const char *args, char *buf, size_t size) {
+  const char *bin = getenv("OSCONV_CLI");
+  char cmd[1024];
+  size_t n = 0;
+  FILE *f;
+  int st;
+  snprintf(cmd, sizeof cmd, "%s '%s' %s 2>&1", prefix, bin, args);
+  if (!(f = popen(cmd, "r"))) return -1;
+  while (n + 1 < size && (st = (int)fread(buf + n, 1, size - 1 - n, f)) > 0) n += (size_t)st;
+  buf[n] = '\0';
+  st = pclose(f);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int cli_setup(char *dir, char *config) {
+  FILE *f;
+  if (!getenv("OSCONV_CLI") || !*getenv("OSCONV_CLI")) {
+    fprintf(stderr, "\n  (OSCONV_CLI not set: skipping)\n");
+    return -1;
+  }
+  if (!mkdtemp(dir)) return -1;
+  sprintf(config, "%s/t.lua", dir);
+  if (!(f = fopen(config, "w"))) return -1;
+  fputs(cli_config, f);
+  return fclose(f);
+}
+
+static void cli_cleanup(const char *dir) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_cli_run(void) {
+  char dir[] = "/tmp/osc-run-XXXXXX", config[64], args[128], out[8192];
+  if (cli_setup(dir, config)) return;
+  snprintf(args, sizeof args, "run '%s'", config);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "t.a "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "t.b "));
+  CU_ASSERT_PTR_NULL(strstr(out, "FAIL"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, " jit "));
+  /* no libtcc: every layer says why, and the command fails */
+  CU_ASSERT_EQUAL(cli("OSCONV_TCC_LIB_PATH=/nonexistent", args, out, sizeof out), 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "libtcc1.a"));
+  snprintf(args, sizeof args, "run '%s/missing.lua'", dir);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 1);
+  CU_ASSERT_EQUAL(cli("", "run", out, sizeof out), 2);
+  cli_cleanup(dir);
+}
+
+/* exec --jit writes what the reference computes, for a batch of 2. */
+static void test_cli_exec_jit(void) {
+  char dir[] = "/tmp/osc-exec-XXXXXX", config[64], args[512], out[4096], path[3][96];
+  osc_config *cfg = NULL;
+  osc_plan p;
+  osc_npy y;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  if (cli_setup(dir, config)) return;
+  CU_ASSERT_EQUAL_FATAL(osc_config_load(config, NULL, &cfg, &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer(osc_config_find_layer(cfg, "b", NULL), &p, &err), OSC_OK);
+  {
+    size_t xs[4] = {2, 8, 7, 7}, ws[1] = {osc_plan_weights_size(&p)}, out_n;
+    float *x = rt_random_floats(2 * osc_plan_input_size(&p), &rng);
+    float *w = rt_random_floats(ws[0], &rng);
+    float *want = calloc(2 * osc_plan_output_size(&p), sizeof *want);
+    const char *names[3] = {"x.npy", "w.npy", "y.npy"};
+    for (int i = 0; i < 3; i++) snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+    CU_ASSERT_EQUAL(osc_npy_write(path[0], 4, xs, x, &err), OSC_OK);
+    CU_ASSERT_EQUAL(osc_npy_write(path[1], 1, ws, w, &err), OSC_OK);
+    snprintf(args, sizeof args, "exec '%s' --layer t.b --input '%s' --weights '%s' --output "
+             "'%s' --jit", config, path[0], path[1], path[2]);
+    CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
+    CU_ASSERT_EQUAL_FATAL(osc_npy_read(path[2], &y, &err), OSC_OK);
+    out_n = 2 * osc_plan_output_size(&p);
+    CU_ASSERT_EQUAL(y.ndim, 4);
+    CU_ASSERT_EQUAL(y.count, out_n);
+    CU_ASSERT_EQUAL(oscref_chain(&p, 2, x, w, want), 0);
+    if (y.count == out_n) CU_ASSERT(rt_rel_l2(y.data, want, out_n) < 1e-5);
+    osc_npy_free(&y);
+    /* no libtcc: exec --jit fails and says why */
+    CU_ASSERT_EQUAL(cli("OSCONV_TCC_LIB_PATH=/nonexistent", args, out, sizeof out), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "OSCONV_TCC_LIB_PATH"));
+    free(x), free(w), free(want);
+  }
+  osc_config_free(cfg);
+  cli_cleanup(dir);
+}
+
 static CU_TestInfo tests[] = {
     {"jit and reference match the reference", test_backends_match_reference},
     {"shuffle by hand", test_shuffle_by_hand},
@@ -465,6 +557,8 @@ static CU_TestInfo tests[] = {
     {"bad source", test_bad_source},
     {"bad arguments", test_bad_arguments},
     {"out of memory", test_out_of_memory},
+    {"osconv run", test_cli_run},
+    {"osconv exec --jit", test_cli_exec_jit},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("kernel", tests)
