@@ -115,3 +115,19 @@ install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osco
 .PHONY: test-install
 test-install:
 	sh scripts/test-install.sh $(BUILD)
+
+# ---- generated examples ----------------------------------------------------
+# examples/generated/ holds what `osconv gen examples/default.lua` writes, so
+# readers see real output and any change to the emitted code shows up in a
+# diff. This regenerates into a temp dir, compares, and compiles the result.
+# After an intended change: $(BUILD)/osconv gen examples/default.lua -o examples/generated
+check-generated: $(BUILD)/osconv
+	@tmp=$$(mktemp -d) || exit 1; \
+	if $(BUILD)/osconv gen examples/default.lua -o "$$tmp" >/dev/null && \
+	   diff -ru examples/generated "$$tmp" && \
+	   $(CC) -std=c99 -Wall -Wextra -pedantic -Werror -c "$$tmp/demo.c" -o "$$tmp/demo.o"; then \
+	  rm -rf "$$tmp"; echo "check-generated: examples/generated is up to date"; \
+	else \
+	  rm -rf "$$tmp"; echo "check-generated: examples/generated is stale; if the change is" \
+	    "intended: $(BUILD)/osconv gen examples/default.lua -o examples/generated" >&2; exit 1; \
+	fi

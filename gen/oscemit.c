@@ -424,7 +424,7 @@ osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf 
 typedef struct net_layer {
   char prefix[2 * OSC_NAME_MAX + 2];
   char macro[2 * OSC_NAME_MAX + 2];
-  char info[INFO_WIDTH];
+  char info[2 * INFO_WIDTH + 32];
 } net_layer;
 
 typedef struct net_emit {
@@ -508,7 +508,13 @@ static osc_status net_layers(const osc_network *net, const osc_plan *plans, net_
     osc_status st;
     if (i) osc_buf_puts(body, "\n");
     if ((st = emit_layer(p, &o, NULL, body, &used, err))) return st;
-    describe_layer(p, e->layer[i].info, sizeof e->layer[i].info);
+    {
+      char desc[INFO_WIDTH], chain[INFO_WIDTH];
+      describe_layer(p, desc, sizeof desc);
+      osc_plan_describe(p, chain, sizeof chain);
+      snprintf(e->layer[i].info, sizeof e->layer[i].info, "%s; %s: %s", desc,
+               osc_mode_name(p->mode), chain);
+    }
     e->in_sizes[i] = (long long)osc_plan_input_size(p);
     e->out_sizes[i] = (long long)osc_plan_output_size(p);
     e->w_sizes[i] = (long long)osc_plan_weights_size(p);
