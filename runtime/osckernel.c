@@ -151,9 +151,9 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   t0 = now_ms();
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
+  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, &key);
   free(emitted);
   if (st) return st;
-  if (emitted && use_cache) osc_cache_note_plan(&k->plan, &key);
   k->info.compile_ms = k->info.cache_hit ? 0 : now_ms() - t0;
   use_code(k);
   return OSC_OK;
