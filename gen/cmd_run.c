@@ -19,7 +19,7 @@
 
 #define RUNS 5            /* timed runs per layer; the median is printed */
 #define TOLERANCE 1e-5    /* relative L2 error allowed against the reference */
-#define PLAN_COL 34       /* width of the plan column */
+#define PLAN_COL 38       /* width of the plan column (longer plans push the row) */
 
 typedef struct run_row {
   double compile_ms, run_ms, max_err, rel_err;
@@ -109,8 +109,10 @@ static osc_status run_layer(const osc_layer *l, int batch, uint64_t seed, osc_pl
   return st;
 }
 
+static int name_col = 5;   /* width of the layer column: the longest name */
+
 static void header(void) {
-  printf("%-22s %-*s %12s %10s %10s %10s %10s %-9s %s\n", "layer", PLAN_COL, "plan", "MACs",
+  printf("%-*s %-*s %12s %10s %10s %10s %10s %-9s %s\n", name_col, "layer", PLAN_COL, "plan", "MACs",
          "compile ms", "run ms", "max err", "rel L2", "backend", "check");
 }
 
@@ -126,12 +128,13 @@ static int run_network(const osc_network *net, int *layer_no, double *totals) {
     snprintf(name, sizeof name, "%s.%s", net->name, l->name);
     st = run_layer(l, net->batch, 0x05c0de00ull + (uint64_t)(*layer_no)++, &p, &r, &err);
     if (st) {
-      printf("%-22s %s\n", name, err.msg);
+      printf("%-*s %s\n", name_col, name, err.msg);
       failed = 1;
       continue;
     }
     osc_plan_describe(&p, plan, sizeof plan);
-    printf("%-22s %-*s %12lld %10.2f %10.3f %10.2e %10.2e %-9s %s\n", name, PLAN_COL, plan,
+    printf("%-*s %-*s %12lld %10.2f %10.3f %10.2e %10.2e %-9s %s\n", name_col, name, PLAN_COL,
+           plan,
            (long long)p.macs * net->batch, r.compile_ms, r.run_ms, r.max_err, r.rel_err,
            osc_backend_name(r.backend), r.rel_err < TOLERANCE ? "ok" : "FAIL");
     failed |= !(r.rel_err < TOLERANCE);
@@ -152,11 +155,16 @@ int osc_cmd_run(int argc, char **argv) {
   printf("%s: MACs per call (batch images; 1 MAC = 2 FLOPs), median of %d runs, checked "
          "against the reference backend (relative L2 < %g)\n\n",
          argv[1], RUNS, TOLERANCE);
+  for (int i = 0; i < cfg->n_networks; i++)
+    for (int j = 0; j < cfg->networks[i].n_layers; j++) {
+      int w = (int)(strlen(cfg->networks[i].name) + 1 + strlen(cfg->networks[i].layers[j].name));
+      if (w > name_col) name_col = w;
+    }
   header();
   for (int i = 0; i < cfg->n_networks; i++)
     failed |= run_network(&cfg->networks[i], &layer_no, totals);
-  printf("%-22s %-*s %12.0f %10.2f %10.3f\n", "total", PLAN_COL, "", totals[0], totals[1],
-         totals[2]);
+  printf("%-*s %-*s %12.0f %10.2f %10.3f\n", name_col, "total", PLAN_COL, "", totals[0],
+         totals[1], totals[2]);
   if (failed) fprintf(stderr, "osconv: run: some layers failed (see the table)\n");
   osc_config_free(cfg);
   return failed;
