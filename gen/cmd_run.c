@@ -112,8 +112,8 @@ static osc_status run_layer(const osc_layer *l, int batch, uint64_t seed, osc_pl
 static int name_col = 5;   /* width of the layer column: the longest name */
 
 static void header(void) {
-  printf("%-*s %-*s %12s %10s %10s %10s %10s %-9s %s\n", name_col, "layer", PLAN_COL, "plan", "MACs",
-         "compile ms", "run ms", "max err", "rel L2", "backend", "check");
+  printf("%-*s %-*s %12s %10s %10s %10s %10s %-9s %s\n", name_col, "layer", PLAN_COL, "plan",
+         "MACs", "compile ms", "run ms", "max err", "rel L2", "backend", "check");
 }
 
 static int run_network(const osc_network *net, int *layer_no, double *totals) {
