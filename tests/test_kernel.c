@@ -124,7 +124,8 @@ static void test_batches(void) {
   osc_kernel *k = NULL;
   uint64_t rng = rt_rng();
   size_t is = osc_plan_input_size(&p), os = osc_plan_output_size(&p);
-  float *in = rt_random_floats(3 * is, &rng), *w = rt_random_floats(osc_plan_weights_size(&p), &rng);
+  float *in = rt_random_floats(3 * is, &rng);
+  float *w = rt_random_floats(osc_plan_weights_size(&p), &rng);
   float *all = calloc(3 * os, sizeof *all), *one = calloc(os, sizeof *one);
   osc_error err;
   CU_ASSERT_EQUAL_FATAL(make(&p, NULL, &k, &err), OSC_OK);
