@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "osccache.h"
 #include "oscconfig.h"
@@ -445,6 +446,43 @@ static void test_out_of_memory(void) {
   }
 }
 
+/* OSCONV_VERBOSE=1: one line per kernel, with what the brief promises. */
+static void test_verbose(void) {
+  osc_plan p = small_plan(6, 3, OSC_MODE_SPATIAL);
+  osc_kernel *k[3] = {0};
+  osc_kernel_options fb = {.allow_fallback = 1, .tcc_lib_path = "/nonexistent/tcc"};
+  char path[] = "/tmp/osc-verbose-XXXXXX", text[4096] = "";
+  int fd = mkstemp(path), saved = dup(2);
+  FILE *f;
+  size_t n;
+  CU_ASSERT_FATAL(fd >= 0 && saved >= 0);
+  osc_cache_clear();
+  fflush(stderr);
+  dup2(fd, 2);
+  setenv("OSCONV_VERBOSE", "1", 1);
+  make(&p, NULL, &k[0], NULL);
+  make(&p, NULL, &k[1], NULL);
+  make(&p, &fb, &k[2], NULL);
+  unsetenv("OSCONV_VERBOSE");
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  f = fdopen(fd, "r");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  rewind(f);
+  n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  remove(path);
+  /* the plan, hit or miss, compile time, code size, backend; the fallback and why */
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "'small6_3' 3x1/g1 -> 1x3/g1 [spatial]: jit, cache miss"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "jit, cache hit"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, " ms, code "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "reference (fallback: libtcc's runtime directory "
+                                      "'/nonexistent/tcc'"));
+  for (int i = 0; i < 3; i++) osc_kernel_free(k[i]);
+}
+
 /* ---- the CLI: osconv run, osconv exec --jit ------------------------------------- */
 
 static const char cli_config[] =
@@ -558,6 +596,7 @@ static CU_TestInfo tests[] = {
     {"bad source", test_bad_source},
     {"bad arguments", test_bad_arguments},
     {"out of memory", test_out_of_memory},
+    {"verbose", test_verbose},
     {"osconv run", test_cli_run},
     {"osconv exec --jit", test_cli_exec_jit},
     CU_TEST_INFO_NULL,
