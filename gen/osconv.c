@@ -9,7 +9,8 @@
 #include "osconv.h"
 
 static const osc_command commands[] = {
-    {"check", "CONFIG [--unsandboxed]", "validate a config: run it, check every layer, plan it", osc_cmd_check},
+    {"check", "CONFIG [--unsandboxed]",
+     "validate a config: run it, check every layer, plan it", osc_cmd_check},
     {"plan", "CONFIG [--json] [--explain LAYER]",
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
     {"gen", "CONFIG -o DIR", "write one .c and .h per network", osc_cmd_gen},
