@@ -81,9 +81,11 @@ static void print_layer(const osc_layer *l, const layer_plans *lp) {
       printf("  %-14s %10s\n", osc_mode_name(baseline_modes[i]), "n/a");
       continue;
     }
-    printf("  %-14s %10s MACs %10s params   plan is %.2fx fewer MACs\n",
-           osc_mode_name(baseline_modes[i]), human(lp->base[i].macs, a),
-           human(lp->base[i].params, b), ratio(lp->base[i].macs, p->macs));
+    double r = ratio(lp->base[i].macs, p->macs);
+    printf("  %-14s %10s MACs %10s params   ", osc_mode_name(baseline_modes[i]),
+           human(lp->base[i].macs, a), human(lp->base[i].params, b));
+    if (lp->base[i].macs == p->macs) printf("plan: same MACs\n");
+    else printf("plan: %.2fx %s MACs\n", r > 1.0 ? r : 1.0 / r, r > 1.0 ? "fewer" : "more");
   }
 }
 
