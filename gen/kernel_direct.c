@@ -9,7 +9,10 @@
 ** unrolled tail when CC does not divide the fan-in). Outputs whose taps
 ** reach into the padding (the border) go through a compact bounds-checked
 ** function, one pixel at a time; nothing is ever read out of bounds and the
-** input is never copied into a padded buffer.
+** input is never copied into a padded buffer. Border rows and columns (not
+** the corners) get unrolled bodies of their own, their taps clipped at
+** generation time, as long as they fit max_border_terms; those go first
+** that cover the most pixels.
 **
 ** 1x1 kernels in width with unit stride and no width padding are walked as
 ** one flat span of pixels (rows are contiguous then), which keeps tiles
@@ -89,6 +92,7 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   osc_tmpl_int(&ps, "ocb", d.ocb);
   osc_tmpl_int(&ps, "owb", d.owb);
   osc_tmpl_int(&ps, "cc", d.cc);
+  osc_tmpl_int(&ps, "max_border_terms", j->knobs->max_border_terms);
   return osc_tmpl_expand(osc_kernel_direct.template_name, &ps, out, err);
 }
 

@@ -25,10 +25,11 @@
 **
 ** Unroll policy (knobs in osc_emit_knobs; defaults in resolve_knobs below):
 ** - max_expr_terms (64): products per C statement. A sum is one flat,
-**   left-associative expression per output (`acc = w[0]*x[0] + ...;`),
-**   continued with `acc += ...;` past the cap. tcc keeps a statement's
-**   accumulator on the stack, so one statement per product is ~5x slower
-**   under tcc; the cap keeps the expression tree shallow (tcc, gcc -O3).
+**   left-associative expression per output (`acc = (w[0]*x[0] + ... +
+**   w[3]*x[3]) + (...) + ...;`, in groups of four that break the serial
+**   add chain), continued with `acc += ...;` past the cap. tcc keeps a
+**   statement's accumulator on the stack, so one statement per product is
+**   ~5x slower under tcc; the cap keeps the expression tree shallow.
 ** - max_body_terms (512): products in one unrolled loop body. A body is a
 **   block of up to max_oc_block (4) output channels x max_px_block (4)
 **   output pixels. Taps and fan-in channels are unrolled completely while
@@ -36,6 +37,10 @@
 **   an unrolled chunk body (a conventional 3x3 over 512 channels). Groups,
 **   channel blocks, rows and pixel tiles stay loops, so the code of a stage
 **   is bounded by a few bodies whatever the image size.
+** - max_border_terms (2048): border rows and columns get unrolled bodies
+**   too, with their taps clipped at generation time (largest first, within
+**   this many products); the rest of the border (corners, and what does
+**   not fit) goes through one checked function per pixel.
 ** - full_unroll_terms (1024): a stage whose whole work is at most this many
 **   products is unrolled completely, without loops or checks.
 ** Each stage is a separate function (the border another one), so gcc -O3
@@ -134,7 +139,7 @@ static int is_identifier(const char *s) {
 }
 
 static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_error *err) {
-  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL};
+  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048};
   *r = d;
   if (!k) return OSC_OK;
   if (k->max_expr_terms > 0) r->max_expr_terms = k->max_expr_terms;
@@ -143,6 +148,7 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
   if (k->max_oc_block > 0) r->max_oc_block = k->max_oc_block;
   if (k->max_px_block > 0) r->max_px_block = k->max_px_block;
   r->kernel = k->kernel;
+  if (k->max_border_terms) r->max_border_terms = k->max_border_terms;
   /* a deeper expression tree than this overflows tcc's value stack */
   if (r->max_expr_terms > 128)
     return osc_error_set(err, OSC_EINVAL, "max_expr_terms %d is above 128", r->max_expr_terms);

@@ -36,6 +36,10 @@ typedef struct osc_emit_knobs {
   int max_px_block;       /* output pixels per block; default 4 */
   const char *kernel;     /* use this stage kernel where it applies (tests,
                           ** benchmarks); NULL: the cheapest applicable */
+  int max_border_terms;   /* products unrolled for border rows and columns
+                          ** (their taps clipped); the rest of the border
+                          ** goes through a checked loop; default 2048,
+                          ** negative: none */
 } osc_emit_knobs;
 
 /* osc_emit_layer with knobs; k may be NULL (defaults). */

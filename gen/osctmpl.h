@@ -11,7 +11,8 @@
 ** expands to nothing but blanks is dropped. Reading an undefined global is
 ** an error. Helpers every template can use (see the prelude in osctmpl.c):
 **   join(items, sep)       items joined by sep, wrapped before line_width
-**   sum(terms)             "t1 + t2 + ..." (wrapped), "0.0f" when empty
+**   sum(terms)             "(t1 + .. + t4) + (t5 + ..." (wrapped; groups of
+**                          sum_group, default 4), "0.0f" when empty
 **   assign(lhs, terms, op) flat statements `lhs op t1 + ...;`, at most
 **                          max_expr_terms products each, continued with `+=`
 **   lin(k, v1, c1, ...)    the int expression "v1 * c1 + ... + k", tidy

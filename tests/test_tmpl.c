@@ -80,12 +80,15 @@ static void test_helpers(void) {
   expect("${ptr('x', '0')} ${ptr('x', 'p')} ${ptr('x', 'p - 1')}\n", &ps,
          "x x + p x + (p - 1)\n");
   expect("${cat(range(2, 5), ',')}\n", &ps, "2,3,4\n");
+  /* products are summed in parenthesised groups of sum_group (4) */
+  expect("${sum({'a', 'b', 'c', 'd', 'e', 'f'})}\n", &ps, "(a + b + c + d) + (e + f)\n");
+  expect("${sum({'a', 'b', 'c', 'd', 'e'})}\n", &ps, "(a + b + c + d) + e\n");
   /* long sums wrap before line_width */
   {
     osc_status st;
     osc_error err;
-    char *got = expand("$line_width = 20\n${sum({'aaaa', 'bbbb', 'cccc', 'dddd', 'eeee'})}\n",
-                       &ps, &st, &err);
+    char *got = expand("$line_width, sum_group = 20, 1\n"
+                       "${sum({'aaaa', 'bbbb', 'cccc', 'dddd', 'eeee'})}\n", &ps, &st, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     CU_ASSERT_STRING_EQUAL(got, "aaaa + bbbb + cccc +\n    dddd + eeee\n");
     free(got);
