@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -240,9 +241,51 @@ typedef struct run_ctx {
   const char *name;
   const char *chunk;
   size_t chunk_len;
+  int binary;                 /* chunk is precompiled bytecode */
+  osc_buf *dump;              /* if set: the compiled chunk, for the cache */
   const osc_tmpl_params *params;
   osc_buf *out;
 } run_ctx;
+
+/* ---- compiled templates -------------------------------------------------------
+** Parsing a template costs more than running it for small stages, so each
+** embedded template is compiled once per process and kept as bytecode
+** (with its line info, for error messages); every expansion still gets a
+** fresh lua_State. Entries are written once under the lock and never freed. */
+
+#define CACHE_SLOTS 64
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char *code; size_t len; } cache[CACHE_SLOTS];
+
+static int cache_slot(const char *name) {
+  for (int i = 0; osc_template_files[i].name && i < CACHE_SLOTS; i++)
+    if (strcmp(osc_template_files[i].name, name) == 0) return i;
+  return -1;
+}
+
+static const char *cache_get(int slot, size_t *len) {
+  const char *code;
+  pthread_mutex_lock(&cache_lock);
+  code = cache[slot].code;
+  *len = cache[slot].len;
+  pthread_mutex_unlock(&cache_lock);
+  return code;
+}
+
+static void cache_put(int slot, osc_buf *code) {
+  pthread_mutex_lock(&cache_lock);
+  if (!cache[slot].code && !osc_buf_failed(code) && code->len) {
+    cache[slot].len = code->len;
+    cache[slot].code = osc_buf_take(code);
+  }
+  pthread_mutex_unlock(&cache_lock);
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud) {
+  (void)L;
+  osc_buf_add(ud, p, sz);
+  return 0;
+}
 
 static int write_pieces(lua_State *L, int skip_blank) {
   osc_buf *b = lua_touserdata(L, lua_upvalueindex(1));
@@ -347,7 +390,12 @@ static int run_protected(lua_State *L) {
     lua_setfield(L, env, c->params->p[i].key);
   }
   snprintf(chunkname, sizeof chunkname, "=%s", c->name);
-  run_chunk(L, env, c->chunk, c->chunk_len, chunkname);
+  if (luaL_loadbufferx(L, c->chunk, c->chunk_len, chunkname, c->binary ? "b" : "t") != LUA_OK)
+    lua_error(L);
+  if (c->dump) lua_dump(L, dump_writer, c->dump, 0);
+  lua_pushvalue(L, env);
+  lua_setupvalue(L, -2, 1);
+  lua_call(L, 0, 0);
   return 0;
 }
 
@@ -374,10 +422,10 @@ static int message_handler(lua_State *L) {
   return 1;
 }
 
-osc_status osc_tmpl_expand_text(const char *name, const char *text,
-                                const osc_tmpl_params *params, osc_buf *out,
-                                osc_error *err) {
-  osc_buf chunk;
+/* Expand `text`; slot >= 0 names its entry in the bytecode cache. */
+static osc_status expand(const char *name, const char *text, int slot,
+                         const osc_tmpl_params *params, osc_buf *out, osc_error *err) {
+  osc_buf chunk, dump;
   lua_State *L;
   run_ctx c;
   int bad_line, rc;
@@ -387,18 +435,25 @@ osc_status osc_tmpl_expand_text(const char *name, const char *text,
                          "template %s: more than %d parameters (raise OSC_TMPL_MAX_PARAMS)",
                          name, OSC_TMPL_MAX_PARAMS);
   osc_buf_init(&chunk);
-  if ((bad_line = translate(text, &chunk))) {
-    osc_buf_free(&chunk);
-    return osc_error_set(err, OSC_EINTERNAL, "template %s:%d: '${' without its '}'", name,
-                         bad_line);
+  osc_buf_init(&dump);
+  memset(&c, 0, sizeof c);
+  if (slot >= 0 && (c.chunk = cache_get(slot, &c.chunk_len))) {
+    c.binary = 1;
+  } else {
+    if ((bad_line = translate(text, &chunk))) {
+      osc_buf_free(&chunk);
+      return osc_error_set(err, OSC_EINTERNAL, "template %s:%d: '${' without its '}'", name,
+                           bad_line);
+    }
+    c.chunk = chunk.data ? chunk.data : "";
+    c.chunk_len = chunk.len;
+    c.dump = slot >= 0 ? &dump : NULL;
   }
   if (osc_buf_failed(&chunk) || !(L = luaL_newstate())) {
     osc_buf_free(&chunk);
     return osc_error_set(err, OSC_ENOMEM, "out of memory expanding template %s", name);
   }
   c.name = name;
-  c.chunk = chunk.data ? chunk.data : "";
-  c.chunk_len = chunk.len;
   c.params = params;
   c.out = out;
   lua_pushlightuserdata(L, (void *)name);
@@ -413,8 +468,16 @@ osc_status osc_tmpl_expand_text(const char *name, const char *text,
   else if (osc_buf_failed(out))
     st = osc_error_set(err, OSC_ENOMEM, "out of memory expanding template %s", name);
   lua_close(L);
+  if (c.dump) cache_put(slot, &dump);
+  osc_buf_free(&dump);
   osc_buf_free(&chunk);
   return st;
+}
+
+osc_status osc_tmpl_expand_text(const char *name, const char *text,
+                                const osc_tmpl_params *params, osc_buf *out,
+                                osc_error *err) {
+  return expand(name, text, -1, params, out, err);
 }
 
 osc_status osc_tmpl_expand(const char *name, const osc_tmpl_params *params, osc_buf *out,
@@ -422,5 +485,5 @@ osc_status osc_tmpl_expand(const char *name, const osc_tmpl_params *params, osc_
   const char *text = osc_tmpl_find(name);
   if (!text)
     return osc_error_set(err, OSC_EINTERNAL, "no embedded template named '%s'", name);
-  return osc_tmpl_expand_text(name, text, params, out, err);
+  return expand(name, text, cache_slot(name), params, out, err);
 }
