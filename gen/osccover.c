@@ -17,23 +17,23 @@ static int popcount_set(const word *s, int words) {
   return n;
 }
 
-/* Walk the chain; on return `owner[c]` names the row of `sets` that output
-** channel c reaches. Returns the sets (caller frees) or NULL. */
+/* Walk the chain; on return `owner[c]` names the row of the returned sets
+** that output channel c reaches. Rows are per group: stage 1's group gr
+** reaches inputs [gr*n1, (gr+1)*n1), and each later group the union of the
+** rows its inputs carry. Returns the sets (caller frees both) or NULL. */
 static word *walk(int n, const int *c, const int *g, int **owner_out, int *words_out) {
-  int words = (c[0] + 63) / 64, maxc = c[0];
-  for (int i = 1; i <= n; i++) if (c[i] > maxc) maxc = c[i];
-  /* rows: one per input channel at the start, then one per group */
-  word *cur = calloc((size_t)maxc * words, sizeof(word));
-  word *next = calloc((size_t)maxc * words, sizeof(word));
+  int words = (c[0] + 63) / 64, maxc = 1, maxg = 1;
+  for (int i = 0; i < n; i++) {
+    if (c[i + 1] > maxc) maxc = c[i + 1];
+    if (g[i] > maxg) maxg = g[i];
+  }
+  word *cur = calloc((size_t)maxg * words, sizeof(word));
+  word *next = calloc((size_t)maxg * words, sizeof(word));
   int *owner = malloc((size_t)maxc * sizeof(int));
   int *nowner = malloc((size_t)maxc * sizeof(int));
   if (!cur || !next || !owner || !nowner) {
     free(cur); free(next); free(owner); free(nowner);
     return NULL;
-  }
-  for (int ch = 0; ch < c[0]; ch++) {
-    cur[(size_t)ch * words + ch / 64] |= (word)1 << (ch % 64);
-    owner[ch] = ch;
   }
   for (int i = 0; i < n; i++) {
     int groups = g[i], fan_in = c[i] / groups, per_group = c[i + 1] / groups;
@@ -41,7 +41,12 @@ static word *walk(int n, const int *c, const int *g, int **owner_out, int *words
     for (int gr = 0; gr < groups; gr++) {
       word *dst = next + (size_t)gr * words;
       for (int k = 0; k < fan_in; k++) {
-        const word *src = cur + (size_t)owner[gr * fan_in + k] * words;
+        int ch = gr * fan_in + k;
+        if (i == 0) {
+          dst[ch / 64] |= (word)1 << (ch % 64);
+          continue;
+        }
+        const word *src = cur + (size_t)owner[ch] * words;
         for (int w = 0; w < words; w++) dst[w] |= src[w];
       }
       /* output (gr, j) sits at gr*per_group + j, or at j*groups + gr once
@@ -83,10 +88,10 @@ int osc_cover_reach(const osc_plan *p, int *reach) {
 int osc_cover_chain_full(int n, const int *c, const int *g, int need) {
   int words, *owner, ok = 1;
   word *sets = walk(n, c, g, &owner, &words);
-  if (!sets) return 0;
-  /* every channel owns one of at most g[n-1] rows: check the rows in use */
-  for (int ch = 0; ch < c[n] && ok; ch++)
-    ok = popcount_set(sets + (size_t)owner[ch] * words, words) >= need;
+  if (!sets) return -1;
+  /* channels share the rows of their groups: check each row once */
+  for (int gr = 0; gr < g[n - 1] && ok; gr++)
+    ok = popcount_set(sets + (size_t)gr * words, words) >= need;
   free(sets);
   free(owner);
   return ok;

@@ -14,10 +14,12 @@
 ** if memory ran out. */
 int osc_cover_reach(const osc_plan *p, int *reach);
 
-/* 1 if every output channel reaches in_channels / layer_groups inputs. */
+/* 1 if every output channel reaches in_channels / layer_groups inputs,
+** 0 if one does not, -1 if memory ran out. */
 int osc_cover_full(const osc_plan *p, int layer_groups);
 
-/* Same walk on a bare chain (no shapes needed): widths c[0..n], groups g[0..n-1]. */
+/* Same walk on a bare chain (no shapes needed): widths c[0..n], groups
+** g[0..n-1]; every output must reach `need` inputs. 1, 0, or -1 (memory). */
 int osc_cover_chain_full(int n, const int *c, const int *g, int need);
 
 #endif

@@ -61,7 +61,7 @@ int osc_layer_out_w(const osc_layer *l) {
 
 /* Sizes are capped so that every count fits an int and every cost an int64. */
 #define OSC_DIM_MAX 65536
-#define OSC_CH_MAX 65536
+#define OSC_CH_MAX 16384
 #define OSC_K_MAX 64
 
 static osc_status check_range(const osc_layer *l, osc_error *err,
@@ -160,13 +160,22 @@ int64_t osc_plan_cost(const osc_plan *p, osc_objective obj) {
   return obj == OSC_OBJ_PARAMS ? p->params : p->macs;
 }
 
-static void cost(osc_plan *p) {
+/* Sizes are validated, but a chain over a huge layer can still need more
+** than 2^62 MACs: count in double first, so no int64 ever overflows. */
+static int cost(osc_plan *p) {
+  double macs = 0;
+  for (int i = 0; i < p->n_stages; i++) {
+    const osc_stage *s = &p->stage[i];
+    macs += (double)s->c_out * (s->c_in / s->groups) * s->k_h * s->k_w * s->h_out * s->w_out;
+  }
+  if (macs > 0x1p62) return -1;
   p->macs = 0;
   p->params = p->layer.bias ? p->layer.out_channels : 0;
   for (int i = 0; i < p->n_stages; i++) {
     p->macs += osc_stage_macs(&p->stage[i]);
     p->params += osc_stage_params(&p->stage[i]);
   }
+  return 0;
 }
 
 /* ---- building --------------------------------------------------------------- */
@@ -212,7 +221,7 @@ osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
                           const osc_stage_spec *chain, osc_plan *out,
                           osc_error *err) {
   osc_status s = check_chain(l, n, chain, err);
-  int ch = l->in_channels;
+  int ch = l->in_channels, covered;
   if (s) return s;
   memset(out, 0, sizeof *out);
   out->layer = *l;
@@ -229,8 +238,13 @@ osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
     ch = st->c_out;
   }
   place(out);
-  cost(out);
-  if (!osc_cover_full(out, l->groups)) {
+  if (cost(out))
+    return osc_error_layer(err, OSC_EINVAL, l,
+                           "the chain needs more than 2^62 multiply-accumulates per image; "
+                           "the layer is too large");
+  covered = osc_cover_full(out, l->groups);
+  if (covered < 0) return osc_error_set(err, OSC_ENOMEM, "out of memory checking coverage");
+  if (!covered) {
     int64_t prod = 1;
     for (int i = 0; i < n; i++) prod *= out->stage[i].c_in / out->stage[i].groups;
     return osc_error_layer(err, OSC_EINVAL, l,

@@ -443,9 +443,10 @@ static void leaf(search *s, pair cost) {
     c[i + 1] = s->path[i].out_channels;
     g[i] = s->path[i].groups;
   }
-  if (!covers(s, c, g)) {
-    s->lv->rejected_structure++;
-    return;
+  switch (covers(s, c, g)) {
+  case 1: break;
+  case 0: s->lv->rejected_structure++; return;
+  default: s->status = OSC_ENOMEM; return;
   }
   keep_chain(s, cost);
 }
