@@ -91,6 +91,42 @@ static osc_status write_all(gen_job *j, const char *dir, osc_error *err) {
   return s;
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The public functions of all networks (<net>_<layer> and its _n) must be
+** distinct, or two generated files cannot link into one program. Within a
+** network osc_emit_network checks more; this looks across networks. */
+static osc_status check_symbols(const osc_config *cfg, osc_error *err) {
+  size_t n = 0, total = 0;
+  char **sym;
+  osc_status s = OSC_OK;
+  for (int i = 0; i < cfg->n_networks; i++) total += 2 * (size_t)cfg->networks[i].n_layers;
+  if (!(sym = calloc(total ? total : 1, sizeof *sym)))
+    return osc_error_set(err, OSC_ENOMEM, "out of memory");
+  for (int i = 0; i < cfg->n_networks && !s; i++)
+    for (int k = 0; k < cfg->networks[i].n_layers && !s; k++) {
+      const char *net = cfg->networks[i].name, *layer = cfg->networks[i].layers[k].name;
+      size_t len = strlen(net) + strlen(layer) + 4;
+      if (!(sym[n] = malloc(len)) || !(sym[n + 1] = malloc(len))) {
+        s = osc_error_set(err, OSC_ENOMEM, "out of memory");
+        n += 2;
+        break;
+      }
+      snprintf(sym[n++], len, "%s_%s", net, layer);
+      snprintf(sym[n++], len, "%s_%s_n", net, layer);
+    }
+  if (!s) qsort(sym, n, sizeof *sym, cmp_str);
+  for (size_t i = 0; !s && i + 1 < n; i++)
+    if (!strcmp(sym[i], sym[i + 1]))
+      s = osc_error_set(err, OSC_ECONFIG, "%s: two layers would both define the function %s "
+                        "(network and layer names joined by '_'); rename one", cfg->file, sym[i]);
+  for (size_t i = 0; i < n; i++) free(sym[i]);
+  free(sym);
+  return s;
+}
+
 static int gen_config(const osc_config *cfg, const char *dir) {
   gen_job j;
   osc_error err;
@@ -98,6 +134,7 @@ static int gen_config(const osc_config *cfg, const char *dir) {
   j.n = 2 * cfg->n_networks;
   if (!(j.files = calloc(j.n > 0 ? (size_t)j.n : 1, sizeof *j.files)))
     return osc_cli_fail("out of memory");
+  s = check_symbols(cfg, &err);
   for (int i = 0; i < cfg->n_networks && !s; i++) {
     const osc_network *net = &cfg->networks[i];
     for (int k = 0; k < i && !s; k++)

@@ -474,30 +474,71 @@ static void upper(char *dst, const char *src) {
   *dst = '\0';
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The layer whose generated symbols include `name`: `name` is some
+** layer's name + "_n" (its n-image entry) or + "_s<digit>..." (its stage
+** functions). NULL if none. sorted: the layer names, sorted. */
+static const char *owner_of(const char *name, const char **sorted, int n, char *buf,
+                            size_t size) {
+  size_t len = strlen(name);
+  for (size_t i = 1; i + 1 < len; i++) {
+    const char **hit;
+    const char *base = buf;
+    if (name[i] != '_' || !((name[i + 1] == 'n' && i + 2 == len) ||
+                            (name[i + 1] == 's' && i + 2 < len && isdigit((unsigned char)name[i + 2]))))
+      continue;
+    if (i >= size) continue;
+    memcpy(buf, name, i);
+    buf[i] = '\0';
+    if ((hit = bsearch(&base, sorted, (size_t)n, sizeof *sorted, cmp_str))) return *hit;
+  }
+  return NULL;
+}
+
 /* Names: prefixes "<net>_<layer>", macros the same in upper case; both must
-** be C identifiers and distinct within the network. */
+** be C identifiers, and no layer's symbols may be another's (layers "a" and
+** "A" share macros; "a_n" is the n-image entry of "a", "a_s0" its stage). */
 static osc_status net_names(const osc_network *net, net_emit *e, osc_error *err) {
+  const char **sorted;
+  osc_status st = OSC_OK;
+  char buf[OSC_NAME_MAX];
   if (!is_identifier(net->name))
     return osc_error_set(err, OSC_EINVAL, "network name '%s' is not a C identifier", net->name);
   for (int i = 0; i < net->n_layers; i++) {
     const osc_layer *l = &net->layers[i];
     net_layer *nl = &e->layer[i];
-    snprintf(nl->prefix, sizeof nl->prefix, "%s_%s", net->name, l->name);
-    upper(nl->macro, nl->prefix);
     if (!is_identifier(l->name))
       return osc_error_layer(err, OSC_EINVAL, l,
                              "the name must be a C identifier: it names the generated function");
-    for (int k = 0; k < i; k++)
-      if (!strcmp(e->layer[k].macro, nl->macro))
-        return osc_error_layer(err, OSC_EINVAL, l,
-                               "the generated names clash with layer '%s' (%s_*)",
-                               net->layers[k].name, nl->macro);
+    snprintf(nl->prefix, sizeof nl->prefix, "%s_%s", net->name, l->name);
+    upper(nl->macro, nl->prefix);
     e->prefixes[i] = nl->prefix;
     e->macros[i] = nl->macro;
     e->infos[i] = nl->info;
-    e->names[i] = net->layers[i].name;
+    e->names[i] = l->name;
   }
-  return OSC_OK;
+  if (!(sorted = malloc((net->n_layers > 0 ? (size_t)net->n_layers : 1) * sizeof *sorted)))
+    return osc_error_set(err, OSC_ENOMEM, "out of memory checking names");
+  memcpy(sorted, e->macros, (size_t)net->n_layers * sizeof *sorted);
+  qsort(sorted, (size_t)net->n_layers, sizeof *sorted, cmp_str);
+  for (int i = 0; i + 1 < net->n_layers && !st; i++)
+    if (!strcmp(sorted[i], sorted[i + 1]))
+      st = osc_error_set(err, OSC_EINVAL, "network '%s': two layers generate the names %s_*; "
+                         "layer names must differ in more than case", net->name, sorted[i]);
+  memcpy(sorted, e->names, (size_t)net->n_layers * sizeof *sorted);
+  qsort(sorted, (size_t)net->n_layers, sizeof *sorted, cmp_str);
+  for (int i = 0; i < net->n_layers && !st; i++) {
+    const char *owner = owner_of(e->names[i], sorted, net->n_layers, buf, sizeof buf);
+    if (owner)
+      st = osc_error_layer(err, OSC_EINVAL, &net->layers[i],
+                           "its function %s_%s is already a function of layer '%s'; rename it",
+                           net->name, e->names[i], owner);
+  }
+  free(sorted);
+  return st;
 }
 
 /* All layers' translation units into body; the templates used into tlist. */

@@ -639,6 +639,65 @@ static void test_emit_errors(void) {
   osc_buf_free(&b);
 }
 
+/* A network of layers named `names`, all the same small shape. */
+static osc_status emit_net(const char *net_name, const char *const *names, int n,
+                           osc_buf *c, osc_buf *h, osc_error *err) {
+  osc_network net;
+  osc_layer layers[4];
+  osc_plan plans[4];
+  memset(&net, 0, sizeof net);
+  snprintf(net.name, sizeof net.name, "%s", net_name);
+  net.batch = 2;
+  net.n_layers = n;
+  net.layers = layers;
+  for (int i = 0; i < n; i++) {
+    layer_of(&layers[i], 2, 3, 4, 4, 3, 3, 1, 1, 1, 1);
+    snprintf(layers[i].name, sizeof layers[i].name, "%s", names[i]);
+    if (osc_plan_layer_mode(&layers[i], OSC_MODE_CONVENTIONAL, &plans[i], err)) return err->code;
+  }
+  return osc_emit_network(&net, plans, c, h, err);
+}
+
+/* Names that would make the generated file fail to compile are refused. */
+static void test_network_names(void) {
+  struct { const char *net, *a, *b; const char *why; } bad[] = {
+      {"net", "conv", "conv_n", "already a function of layer 'conv'"},
+      {"net", "a_s0", "a", "already a function of layer 'a'"},
+      {"net", "a", "a_s12_edge", "already a function of layer 'a'"},
+      {"net", "conv", "CONV", "differ in more than case"},
+      {"1net", "a", "b", "not a C identifier"},
+      {"net", "a-b", "b", "C identifier"},
+  };
+  struct { const char *a, *b; } good[] = {{"a", "a_sx"}, {"a", "a_n2"}, {"conv", "conv2"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *names[2] = {bad[i].a, bad[i].b};
+    osc_buf c, h;
+    osc_error err;
+    osc_buf_init(&c);
+    osc_buf_init(&h);
+    CU_ASSERT_EQUAL(emit_net(bad[i].net, names, 2, &c, &h, &err), OSC_EINVAL);
+    if (!strstr(err.msg, bad[i].why)) fprintf(stderr, "\n'%s' lacks '%s'\n", err.msg, bad[i].why);
+    CU_ASSERT(strstr(err.msg, bad[i].why) != NULL);
+    CU_ASSERT(c.len == 0 && h.len == 0);
+    osc_buf_free(&c);
+    osc_buf_free(&h);
+  }
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    const char *names[2] = {good[i].a, good[i].b};
+    osc_buf c, h;
+    osc_error err;
+    char want[128];
+    osc_buf_init(&c);
+    osc_buf_init(&h);
+    CU_ASSERT_EQUAL(emit_net("net", names, 2, &c, &h, &err), OSC_OK);
+    snprintf(want, sizeof want, "void net_%s_n(int n, const float *in", good[i].b);
+    CU_ASSERT(c.data && strstr(c.data, want) && h.data && strstr(h.data, want));
+    CU_ASSERT(h.data && strstr(h.data, "_BATCH 2\n") != NULL);
+    osc_buf_free(&c);
+    osc_buf_free(&h);
+  }
+}
+
 static CU_TestInfo tests[] = {
     {"every mode, stride, padding (gcc)", test_modes_gcc},
     {"every mode, stride, padding (tcc)", test_modes_tcc},
@@ -648,6 +707,7 @@ static CU_TestInfo tests[] = {
     {"receptive field check can fail", test_receptive_field_detects},
     {"deterministic output", test_deterministic},
     {"argument errors", test_emit_errors},
+    {"network names", test_network_names},
     CU_TEST_INFO_NULL,
 };
 

@@ -256,6 +256,14 @@ static void test_gen_errors(void) {
     CU_ASSERT_EQUAL(access(p, F_OK), -1);
   }
   unlink(old_c);
+  /* two networks whose functions would clash when linked together */
+  write_file(bad, "network { name = 'a' }\n"
+                  "conv { name = 'b_c', in_channels = 4, out_channels = 4, size = 5, kernel = 3 }\n"
+                  "network { name = 'a_b' }\n"
+                  "conv { name = 'c', in_channels = 4, out_channels = 4, size = 5, kernel = 3 }\n");
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
+  CU_ASSERT(msg && strstr(msg, "both define the function a_b_c"));
+  free(msg);
   /* the output is a file, not a directory */
   write_file(old_c, "old");
   snprintf(args, sizeof args, "gen '%s' -o '%s'", e.config, old_c);
