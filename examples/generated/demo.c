@@ -28,16 +28,16 @@ static void demo_stem_s0_edge(const float *in, float *out, const float *w, const
   const int ky0 = iy < 0 ? -iy : 0, ky1 = iy > 29 ? 32 - iy : 3;
   const int kx0 = ix < 0 ? -ix : 0, kx1 = ix > 29 ? 32 - ix : 3;
   for (int gr = 0; gr < 1; gr++) {
-    const float *xg = in + gr * 3072;
+    const float *xg = in + (gr * 3072);
     for (int j = 0; j < 16; j++) {
-      const float *wj = w + (gr * 16 + j) * 27;
+      const float *wj = w + (gr * 432 + j * 27);
       float acc = 0.0f;
       for (int c = 0; c < 3; c++)
         for (int ky = ky0; ky < ky1; ky++)
           for (int kx = kx0; kx < kx1; kx++)
             acc += wj[(c * 3 + ky) * 3 + kx] * xg[(c * 32 + iy + ky) * 32 + ix + kx];
       acc += bias[gr * 16 + j];
-      out[(j * 1 + gr * 16) * 1024 + oh * 32 + ow] = acc > 0.0f ? acc : 0.0f;
+      out[j * 1024 + gr * 16384 + oh * 32 + ow] = acc > 0.0f ? acc : 0.0f;
     }
   }
 }
@@ -45,11 +45,11 @@ static void demo_stem_s0_edge(const float *in, float *out, const float *w, const
 static void demo_stem_s0(const float *in, float *out, const float *w, const float *bias)
 {
   for (int gr = 0; gr < 1; gr++) {
-    const float *xg = in + gr * 3072;
+    const float *xg = in + (gr * 3072);
     for (int jb = 0; jb < 16; jb += 4) {
-      const float *wb = w + (gr * 16 + jb) * 27;
-      float *ob = out + (jb * 1 + gr * 16) * 1024;
-      const float *bb = bias + gr * 16 + jb;
+      const float *wb = w + (gr * 432 + jb * 27);
+      float *ob = out + (jb * 1024 + gr * 16384);
+      const float *bb = bias + (gr * 16 + jb);
       for (int oh = 1; oh < 31; oh++) {   /* columns 1..30, taps ky 0..2 kx 0..2 */
         for (int ow = 1; ow < 29; ow += 4) {
           const float *x = xg + (oh * 32 + ow - 33);
@@ -775,15 +775,15 @@ static void demo_down_s0_edge(const float *in, float *out, const float *w, int o
   const int ky0 = iy < 0 ? -iy : 0, ky1 = iy > 29 ? 32 - iy : 3;
   const int kx0 = ix < 0 ? -ix : 0, kx1 = ix > 29 ? 32 - ix : 3;
   for (int gr = 0; gr < 8; gr++) {
-    const float *xg = in + gr * 2048;
+    const float *xg = in + (gr * 2048);
     for (int j = 0; j < 2; j++) {
-      const float *wj = w + (gr * 2 + j) * 18;
+      const float *wj = w + (gr * 36 + j * 18);
       float acc = 0.0f;
       for (int c = 0; c < 2; c++)
         for (int ky = ky0; ky < ky1; ky++)
           for (int kx = kx0; kx < kx1; kx++)
             acc += wj[(c * 3 + ky) * 3 + kx] * xg[(c * 32 + iy + ky) * 32 + ix + kx];
-      out[(j * 8 + gr * 1) * 256 + oh * 16 + ow] = acc;
+      out[j * 2048 + gr * 256 + oh * 16 + ow] = acc;
     }
   }
 }
@@ -791,10 +791,10 @@ static void demo_down_s0_edge(const float *in, float *out, const float *w, int o
 static void demo_down_s0(const float *in, float *out, const float *w)
 {
   for (int gr = 0; gr < 8; gr++) {
-    const float *xg = in + gr * 2048;
+    const float *xg = in + (gr * 2048);
     for (int jb = 0; jb < 2; jb += 2) {
-      const float *wb = w + (gr * 2 + jb) * 18;
-      float *ob = out + (jb * 8 + gr * 1) * 256;
+      const float *wb = w + (gr * 36 + jb * 18);
+      float *ob = out + (jb * 2048 + gr * 256);
       for (int oh = 1; oh < 16; oh++) {   /* columns 1..15, taps ky 0..2 kx 0..2 */
         for (int ow = 1; ow < 13; ow += 4) {
           const float *x = xg + (oh * 64 + ow * 2 - 33);
@@ -992,11 +992,11 @@ static void demo_down_s0(const float *in, float *out, const float *w)
 static void demo_down_s1(const float *in, float *out, const float *w, const float *bias)
 {
   for (int gr = 0; gr < 2; gr++) {
-    const float *xg = in + gr * 2048;
+    const float *xg = in + (gr * 2048);
     for (int jb = 0; jb < 16; jb += 4) {
-      const float *wb = w + (gr * 16 + jb) * 8;
-      float *ob = out + (jb * 1 + gr * 16) * 256;
-      const float *bb = bias + gr * 16 + jb;
+      const float *wb = w + (gr * 128 + jb * 8);
+      float *ob = out + (jb * 256 + gr * 4096);
+      const float *bb = bias + (gr * 16 + jb);
       {   /* rows 0..15, taps ky 0..0 */
         for (int p = 0; p < 256; p += 4) {
           const float *x = xg + p;
@@ -1116,15 +1116,15 @@ static void demo_dw_s0_edge(const float *in, float *out, const float *w, int oh,
   const int ky0 = iy < 0 ? -iy : 0, ky1 = iy > 13 ? 16 - iy : 3;
   const int kx0 = ix < 0 ? -ix : 0, kx1 = ix > 13 ? 16 - ix : 3;
   for (int gr = 0; gr < 32; gr++) {
-    const float *xg = in + gr * 256;
+    const float *xg = in + (gr * 256);
     for (int j = 0; j < 1; j++) {
-      const float *wj = w + (gr * 1 + j) * 9;
+      const float *wj = w + (gr * 9 + j * 9);
       float acc = 0.0f;
       for (int c = 0; c < 1; c++)
         for (int ky = ky0; ky < ky1; ky++)
           for (int kx = kx0; kx < kx1; kx++)
             acc += wj[(c * 3 + ky) * 3 + kx] * xg[(c * 16 + iy + ky) * 16 + ix + kx];
-      out[(j * 32 + gr * 1) * 256 + oh * 16 + ow] = acc;
+      out[j * 8192 + gr * 256 + oh * 16 + ow] = acc;
     }
   }
 }
@@ -1132,10 +1132,10 @@ static void demo_dw_s0_edge(const float *in, float *out, const float *w, int oh,
 static void demo_dw_s0(const float *in, float *out, const float *w)
 {
   for (int gr = 0; gr < 32; gr++) {
-    const float *xg = in + gr * 256;
+    const float *xg = in + (gr * 256);
     for (int jb = 0; jb < 1; jb += 1) {
-      const float *wb = w + (gr * 1 + jb) * 9;
-      float *ob = out + (jb * 32 + gr * 1) * 256;
+      const float *wb = w + (gr * 9 + jb * 9);
+      float *ob = out + (jb * 8192 + gr * 256);
       for (int oh = 1; oh < 15; oh++) {   /* columns 1..14, taps ky 0..2 kx 0..2 */
         for (int ow = 1; ow < 13; ow += 4) {
           const float *x = xg + (oh * 16 + ow - 17);
@@ -1261,11 +1261,11 @@ static void demo_dw_s0(const float *in, float *out, const float *w)
 static void demo_dw_s1(const float *in, float *out, const float *w, const float *bias)
 {
   for (int gr = 0; gr < 1; gr++) {
-    const float *xg = in + gr * 8192;
+    const float *xg = in + (gr * 8192);
     for (int jb = 0; jb < 32; jb += 4) {
-      const float *wb = w + (gr * 32 + jb) * 32;
-      float *ob = out + (jb * 1 + gr * 32) * 256;
-      const float *bb = bias + gr * 32 + jb;
+      const float *wb = w + (gr * 1024 + jb * 32);
+      float *ob = out + (jb * 256 + gr * 8192);
+      const float *bb = bias + (gr * 32 + jb);
       {   /* rows 0..15, taps ky 0..0 */
         for (int p = 0; p < 256; p += 4) {
           const float *x = xg + p;
@@ -1477,10 +1477,10 @@ void demo_tall_n(int n, const float *in, float *out, const float *weights, float
 static void demo_tall_s0(const float *in, float *out, const float *w)
 {
   for (int gr = 0; gr < 1; gr++) {
-    const float *xg = in + gr * 8192;
+    const float *xg = in + (gr * 8192);
     for (int jb = 0; jb < 32; jb += 4) {
-      const float *wb = w + (gr * 32 + jb) * 160;
-      float *ob = out + (jb * 1 + gr * 1) * 256;
+      const float *wb = w + (gr * 5120 + jb * 160);
+      float *ob = out + (jb * 256 + gr * 256);
       {   /* rows 2..13, taps ky 0..4 */
         for (int p = 32; p < 224; p += 4) {
           const float *x = xg + (p - 32);
@@ -1942,11 +1942,11 @@ static void demo_tall_s0(const float *in, float *out, const float *w)
 static void demo_tall_s1(const float *in, float *out, const float *w, const float *bias)
 {
   for (int gr = 0; gr < 1; gr++) {
-    const float *xg = in + gr * 8192;
+    const float *xg = in + (gr * 8192);
     for (int jb = 0; jb < 64; jb += 4) {
-      const float *wb = w + (gr * 64 + jb) * 96;
-      float *ob = out + (jb * 1 + gr * 64) * 256;
-      const float *bb = bias + gr * 64 + jb;
+      const float *wb = w + (gr * 6144 + jb * 96);
+      float *ob = out + (jb * 256 + gr * 16384);
+      const float *bb = bias + (gr * 64 + jb);
       for (int oh = 0; oh < 16; oh++) {   /* columns 1..14, taps ky 0..0 kx 0..2 */
         for (int ow = 1; ow < 13; ow += 4) {
           const float *x = xg + (oh * 16 + ow - 1);
@@ -2278,10 +2278,10 @@ void demo_chain_n(int n, const float *in, float *out, const float *weights, floa
 static void demo_chain_s0(const float *in, float *out, const float *w)
 {
   for (int gr = 0; gr < 8; gr++) {
-    const float *xg = in + gr * 2048;
+    const float *xg = in + (gr * 2048);
     for (int jb = 0; jb < 8; jb += 4) {
-      const float *wb = w + (gr * 8 + jb) * 24;
-      float *ob = out + (jb * 8 + gr * 1) * 256;
+      const float *wb = w + (gr * 192 + jb * 24);
+      float *ob = out + (jb * 2048 + gr * 256);
       {   /* rows 1..14, taps ky 0..2 */
         for (int p = 16; p < 240; p += 4) {
           const float *x = xg + (p - 16);
@@ -2590,11 +2590,11 @@ static void demo_chain_s0(const float *in, float *out, const float *w)
 static void demo_chain_s1(const float *in, float *out, const float *w, const float *bias)
 {
   for (int gr = 0; gr < 8; gr++) {
-    const float *xg = in + gr * 2048;
+    const float *xg = in + (gr * 2048);
     for (int jb = 0; jb < 8; jb += 4) {
-      const float *wb = w + (gr * 8 + jb) * 24;
-      float *ob = out + (jb * 1 + gr * 8) * 256;
-      const float *bb = bias + gr * 8 + jb;
+      const float *wb = w + (gr * 192 + jb * 24);
+      float *ob = out + (jb * 256 + gr * 2048);
+      const float *bb = bias + (gr * 8 + jb);
       for (int oh = 0; oh < 16; oh++) {   /* columns 1..14, taps ky 0..0 kx 0..2 */
         for (int ow = 1; ow < 13; ow += 4) {
           const float *x = xg + (oh * 16 + ow - 1);
@@ -2909,10 +2909,10 @@ void demo_proj_n(int n, const float *in, float *out, const float *weights, float
 static void demo_proj_s0(const float *in, float *out, const float *w)
 {
   for (int gr = 0; gr < 16; gr++) {
-    const float *xg = in + gr * 1024;
+    const float *xg = in + (gr * 1024);
     for (int jb = 0; jb < 1; jb += 1) {
-      const float *wb = w + (gr * 1 + jb) * 4;
-      float *ob = out + (jb * 16 + gr * 1) * 256;
+      const float *wb = w + (gr * 4 + jb * 4);
+      float *ob = out + (jb * 4096 + gr * 256);
       {   /* rows 0..15, taps ky 0..0 */
         for (int p = 0; p < 256; p += 4) {
           const float *x = xg + p;
@@ -2940,10 +2940,10 @@ static void demo_proj_s0(const float *in, float *out, const float *w)
 static void demo_proj_s1(const float *in, float *out, const float *w)
 {
   for (int gr = 0; gr < 4; gr++) {
-    const float *xg = in + gr * 1024;
+    const float *xg = in + (gr * 1024);
     for (int jb = 0; jb < 4; jb += 4) {
-      const float *wb = w + (gr * 4 + jb) * 4;
-      float *ob = out + (jb * 4 + gr * 1) * 256;
+      const float *wb = w + (gr * 16 + jb * 4);
+      float *ob = out + (jb * 1024 + gr * 256);
       {   /* rows 0..15, taps ky 0..0 */
         for (int p = 0; p < 256; p += 4) {
           const float *x = xg + p;
@@ -2996,11 +2996,11 @@ static void demo_proj_s1(const float *in, float *out, const float *w)
 static void demo_proj_s2(const float *in, float *out, const float *w, const float *bias)
 {
   for (int gr = 0; gr < 4; gr++) {
-    const float *xg = in + gr * 1024;
+    const float *xg = in + (gr * 1024);
     for (int jb = 0; jb < 4; jb += 4) {
-      const float *wb = w + (gr * 4 + jb) * 4;
-      float *ob = out + (jb * 1 + gr * 4) * 256;
-      const float *bb = bias + gr * 4 + jb;
+      const float *wb = w + (gr * 16 + jb * 4);
+      float *ob = out + (jb * 256 + gr * 1024);
+      const float *bb = bias + (gr * 4 + jb);
       {   /* rows 0..15, taps ky 0..0 */
         for (int p = 0; p < 256; p += 4) {
           const float *x = xg + p;
