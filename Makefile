@@ -60,6 +60,7 @@ run: $(BUILD)/osconv
 # Sequential, so the two summaries do not interleave; each builds with -j.
 test:
 	$(MAKE) --no-print-directory test-plain
+	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory test-asan
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
 	OSCONV_CLI=$(abspath $(BUILD)/osconv) $(BUILD)/osconv-tests
