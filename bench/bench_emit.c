@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "oscconfig.h"
 #include "oscemit.h"
 #include "osconv.h"
@@ -37,17 +38,6 @@ typedef struct kernel {
 
 static kernel kernels[MAX_KERNELS];
 static int runs = 9;
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* Plan every layer in every mode that applies; emit each into `src`. */
 static int collect(const osc_config *cfg, osc_buf *src) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "oscconfig.h"
 #include "osconv.h"
 #include "oscplan.h"
@@ -29,22 +30,6 @@ typedef struct stats {
   double worst_compile, sum_compile, sum_jit, sum_aot;
   double compile_ms[4096];
 } stats;
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void fill(float *x, size_t n, unsigned seed) {
   for (size_t i = 0; i < n; i++) {

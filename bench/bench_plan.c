@@ -12,27 +12,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "oscconfig.h"
 #include "oscplan.h"
 #include "oscsearch.h"
 
 #define MAX_LAYERS 256
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void add_layer(osc_layer *ls, int *n, const char *name, int cin, int cout, int size,
                       int k, int stride) {
