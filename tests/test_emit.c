@@ -222,13 +222,12 @@ static void layer_of(osc_layer *l, int cin, int cout, int h, int w, int kh, int 
   l->k_h = kh; l->k_w = kw; l->stride_h = sh; l->stride_w = sw; l->pad_h = ph; l->pad_w = pw;
 }
 
-/* Add a case planned in `mode`; 0 if the mode does not apply. */
-static int add_mode(kcase *cs, int *count, const osc_layer *l, osc_mode mode, int n,
-                    const osc_emit_knobs *k) {
+/* Add a case for a plan that was just made (status st); 0 if it failed. */
+static int add_planned(kcase *cs, int *count, osc_status st, const osc_error *err, int n,
+                       const osc_emit_knobs *k) {
   kcase *c = &cs[*count];
-  osc_error err;
-  if (osc_plan_layer_mode(l, mode, &c->plan, &err)) {
-    fprintf(stderr, "\nplan failed: %s\n", err.msg);
+  if (st) {
+    fprintf(stderr, "\nplan failed: %s\n", err->msg);
     return 0;
   }
   c->n = n;
@@ -239,20 +238,19 @@ static int add_mode(kcase *cs, int *count, const osc_layer *l, osc_mode mode, in
   return 1;
 }
 
+/* Add a case planned in `mode`; 0 if the mode does not apply. */
+static int add_mode(kcase *cs, int *count, const osc_layer *l, osc_mode mode, int n,
+                    const osc_emit_knobs *k) {
+  osc_error err;
+  osc_status st = osc_plan_layer_mode(l, mode, &cs[*count].plan, &err);
+  return add_planned(cs, count, st, &err, n, k);
+}
+
 static int add_chain(kcase *cs, int *count, const osc_layer *l, int ns,
                      const osc_stage_spec *chain, int n, const osc_emit_knobs *k) {
-  kcase *c = &cs[*count];
   osc_error err;
-  if (osc_plan_build(l, OSC_MODE_FIXED, ns, chain, &c->plan, &err)) {
-    fprintf(stderr, "\nplan failed: %s\n", err.msg);
-    return 0;
-  }
-  c->n = n;
-  memset(&c->knobs, 0, sizeof c->knobs);
-  if (k) c->knobs = *k;
-  snprintf(c->prefix, sizeof c->prefix, "k%d", *count);
-  (*count)++;
-  return 1;
+  osc_status st = osc_plan_build(l, OSC_MODE_FIXED, ns, chain, &cs[*count].plan, &err);
+  return add_planned(cs, count, st, &err, n, k);
 }
 
 static const osc_emit_knobs direct_knobs = {0, 0, 0, 0, 0, "direct", 0};
