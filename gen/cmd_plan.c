@@ -172,8 +172,8 @@ static void print_tables(const osc_config *cfg, const layer_plans *lp) {
   for (int n = 0; n < cfg->n_networks; n++) {
     const osc_network *net = &cfg->networks[n];
     totals t = {0, 0, 0, 0};
-    printf("network %s: %d layers, batch %d (MACs and params per image)\n", net->name,
-           net->n_layers, net->batch);
+    printf("network %s: %d layer%s, batch %d (MACs and params per image)\n", net->name,
+           net->n_layers, net->n_layers == 1 ? "" : "s", net->batch);
     for (int i = 0; i < net->n_layers; i++, k++) {
       print_layer(&net->layers[i], &lp[k]);
       add_totals(&t, &lp[k]);
