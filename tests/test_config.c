@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "osc_cli.h"
 #include "osc_test.h"
 #include "oscconfig.h"
 #include "oscplan.h"
@@ -656,40 +657,12 @@ static void test_example_default(void) {
 
 /* ---- osconv check, end to end ------------------------------------------------------ */
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  char *buf = calloc(1, 8192);
-  if (f && buf) {
-    size_t n = fread(buf, 1, 8191, f);
-    buf[n] = '\0';
-  }
-  if (f) fclose(f);
-  return buf;
-}
-
-static int run_cli(const char *cli, const char *args, const char *dir, char **out, char **err) {
-  char cmd[2048], o[600], e[600];
-  int rc;
-  snprintf(o, sizeof o, "%s/stdout", dir);
-  snprintf(e, sizeof e, "%s/stderr", dir);
-  snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", cli, args, o, e);
-  rc = system(cmd);
-  *out = slurp(o);
-  *err = slurp(e);
-  unlink(o);
-  unlink(e);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void test_cli_check(void) {
-  const char *cli = getenv("OSCONV_CLI");
+  const char *cli = osc_test_cli_path();
   char dir[] = "/tmp/osc-cfg-XXXXXX", bad[600], good[600], gen_dir[600], args[1400], want[1400];
   char *out, *err;
   FILE *f;
-  if (!cli || !*cli) {
-    fprintf(stderr, "\n  (OSCONV_CLI not set: skipping the CLI test)\n");
-    return;
-  }
+  if (!cli) return;
   if (!mkdtemp(dir)) { CU_FAIL("mkdtemp"); return; }
   snprintf(bad, sizeof bad, "%s/bad.lua", dir);
   snprintf(good, sizeof good, "%s/good.lua", dir);
@@ -708,7 +681,7 @@ static void test_cli_check(void) {
   }
   /* a wrong layer: the message on stderr, exit 1, nothing on stdout */
   snprintf(args, sizeof args, "check '%s'", bad);
-  CU_ASSERT_EQUAL(run_cli(cli, args, dir, &out, &err), 1);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 1);
   snprintf(want, sizeof want,
            "osconv: %s:2: layer 'b3': groups 5 does not divide in_channels 64\n", bad);
   CU_ASSERT_STRING_EQUAL(err, want);
@@ -717,29 +690,29 @@ static void test_cli_check(void) {
   free(err);
   /* a good config: one line per network */
   snprintf(args, sizeof args, "check '%s'", good);
-  CU_ASSERT_EQUAL(run_cli(cli, args, dir, &out, &err), 0);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
   CU_ASSERT_STRING_EQUAL(out, "one: 1 layer OK\ntwo: 3 layers OK\n");
   CU_ASSERT_STRING_EQUAL(err, "");
   free(out);
   free(err);
   /* usage errors exit 2 */
-  CU_ASSERT_EQUAL(run_cli(cli, "check", dir, &out, &err), 2);
+  CU_ASSERT_EQUAL(osc_test_cli("", "check", &out, &err), 2);
   free(out);
   free(err);
   snprintf(args, sizeof args, "check '%s' --frobnicate", good);
-  CU_ASSERT_EQUAL(run_cli(cli, args, dir, &out, &err), 2);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 2);
   free(out);
   free(err);
   /* a missing file */
   snprintf(args, sizeof args, "check '%s/none.lua'", dir);
-  CU_ASSERT_EQUAL(run_cli(cli, args, dir, &out, &err), 1);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 1);
   snprintf(want, sizeof want, "osconv: %s/none.lua: cannot open: No such file or directory\n", dir);
   CU_ASSERT_STRING_EQUAL(err, want);
   free(out);
   free(err);
   /* gen on the wrong config writes nothing */
   snprintf(args, sizeof args, "gen '%s' -o '%s'", bad, gen_dir);
-  CU_ASSERT_EQUAL(run_cli(cli, args, dir, &out, &err), 1);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 1);
   CU_ASSERT_EQUAL(access(gen_dir, F_OK), -1);
   free(out);
   free(err);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "osc_cli.h"
 #include "osc_test.h"
 #include "oscbuf.h"
 #include "oscconfig.h"
@@ -39,22 +40,6 @@ typedef struct env {
   char dir[64], config[128];
 } env;
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  char *buf;
-  long n;
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
-  if (buf) buf[n] = '\0';
-  if (len) *len = (size_t)n;
-  fclose(f);
-  return buf;
-}
-
 static int write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   int ok = f && fputs(text, f) >= 0;
@@ -65,24 +50,12 @@ static int write_file(const char *path, const char *text) {
 /* Run `osconv ARGS` (with `prefix` before it, e.g. environment settings);
 ** stderr goes to *err (caller frees). Returns the exit status. */
 static int run(const env *e, const char *prefix, const char *args, char **err) {
-  char cmd[2048], errp[128], outp[128];
-  int rc;
-  snprintf(errp, sizeof errp, "%s/stderr", e->dir);
-  snprintf(outp, sizeof outp, "%s/stdout", e->dir);
-  snprintf(cmd, sizeof cmd, "%s '%s' %s >'%s' 2>'%s'", prefix, e->cli, args, outp, errp);
-  rc = system(cmd);
-  *err = slurp(errp, NULL);
-  unlink(errp);
-  unlink(outp);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  (void)e;
+  return osc_test_cli(prefix, args, NULL, err);
 }
 
 static int setup(env *e) {
-  e->cli = getenv("OSCONV_CLI");
-  if (!e->cli || !*e->cli) {
-    fprintf(stderr, "\n  (OSCONV_CLI not set: skipping)\n");
-    return -1;
-  }
+  if (!(e->cli = osc_test_cli_path())) return -1;
   snprintf(e->dir, sizeof e->dir, "/tmp/osconv-gen-XXXXXX");
   if (!mkdtemp(e->dir)) return -1;
   snprintf(e->config, sizeof e->config, "%s/nets.lua", e->dir);
@@ -174,12 +147,12 @@ static void test_gen(void) {
     snprintf(h_path, sizeof h_path, "%s/%s.h", out, net->name);
     snprintf(c2, sizeof c2, "%s/%s.c", out2, net->name);
     snprintf(h2, sizeof h2, "%s/%s.h", out2, net->name);
-    a = slurp(c_path, &la);
-    b = slurp(c2, &lb);
+    a = osc_test_slurp(c_path, &la);
+    b = osc_test_slurp(c2, &lb);
     CU_ASSERT(a && b && la == lb && memcmp(a, b, la) == 0);
     free(a); free(b);
-    a = slurp(h_path, &la);
-    b = slurp(h2, &lb);
+    a = osc_test_slurp(h_path, &la);
+    b = osc_test_slurp(h2, &lb);
     CU_ASSERT(a && b && la == lb && memcmp(a, b, la) == 0);
     free(a); free(b);
     /* the header's macros, checked at compile time against the plans */
@@ -244,7 +217,7 @@ static void test_gen_errors(void) {
   CU_ASSERT(msg && strstr(msg, "layer 'b'"));
   free(msg);
   {
-    char *c = slurp(old_c, NULL);
+    char *c = osc_test_slurp(old_c, NULL);
     CU_ASSERT(c && strcmp(c, "old") == 0);
     free(c);
   }

@@ -16,6 +16,7 @@
 #include "osccache.h"
 #include "oscconfig.h"
 #include "oscnpy.h"
+#include "osc_cli.h"
 #include "osc_test.h"
 #include "oscfault.h"
 #include "oscref.h"
@@ -492,27 +493,19 @@ static const char cli_config[] =
     "conv { name = \"b\", in_channels = 8, out_channels = 12, size = 7, kernel = 3,\n"
     "       stride = 2, mode = \"depthwise\" }\n";
 
-/* Runs `prefix $OSCONV_CLI args` through the shell; its output into buf. */
+/* Runs `prefix $OSCONV_CLI args`; stdout and stderr together into buf. */
 static int cli(const char *prefix, const char *args, char *buf, size_t size) {
-  const char *bin = getenv("OSCONV_CLI");
-  char cmd[1024];
-  size_t n = 0;
-  FILE *f;
-  int st;
-  snprintf(cmd, sizeof cmd, "%s '%s' %s 2>&1", prefix, bin, args);
-  if (!(f = popen(cmd, "r"))) return -1;
-  while (n + 1 < size && (st = (int)fread(buf + n, 1, size - 1 - n, f)) > 0) n += (size_t)st;
-  buf[n] = '\0';
-  st = pclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  char *out, *err;
+  int st = osc_test_cli(prefix, args, &out, &err);
+  snprintf(buf, size, "%s%s", out ? out : "", err ? err : "");
+  free(out);
+  free(err);
+  return st;
 }
 
 static int cli_setup(char *dir, char *config) {
   FILE *f;
-  if (!getenv("OSCONV_CLI") || !*getenv("OSCONV_CLI")) {
-    fprintf(stderr, "\n  (OSCONV_CLI not set: skipping)\n");
-    return -1;
-  }
+  if (!osc_test_cli_path()) return -1;
   if (!mkdtemp(dir)) return -1;
   sprintf(config, "%s/t.lua", dir);
   if (!(f = fopen(config, "w"))) return -1;
