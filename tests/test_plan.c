@@ -1,0 +1,172 @@
+/*
+** test_plan.c -- `osconv plan` as a tool would use it: the JSON parses, and
+** every number in it agrees with a recomputation from the JSON's own layer
+** fields (SPEC.md's formulas), not with the code that printed it.
+*/
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osc_cli.h"
+#include "osc_test.h"
+
+static json_int_t geti(json_t *o, const char *key) {
+  return json_integer_value(json_object_get(o, key));
+}
+
+static json_int_t at(json_t *o, const char *key, size_t i) {
+  return json_integer_value(json_array_get(json_object_get(o, key), i));
+}
+
+static json_t *plan_json(const char *config) {
+  char args[512], *out = NULL;
+  json_error_t e;
+  json_t *root = NULL;
+  snprintf(args, sizeof args, "plan --json '%s'", config);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
+  if (out) root = json_loads(out, 0, &e);
+  CU_ASSERT_PTR_NOT_NULL(root);
+  free(out);
+  return root;
+}
+
+/* The chain obeys SPEC.md: widths link up, groups divide, kernels span the
+** layer's, fan-in product covers the inputs, the last size is the layer's;
+** and its MACs/params are the sums of C_i * n_i * a_i (* H_i W_i). */
+static void check_plan(json_t *layer, json_t *plan) {
+  json_t *stages = json_object_get(plan, "stages");
+  json_int_t c = geti(layer, "in_channels"), eh = 0, ew = 0, prod = 1, macs = 0, params = 0;
+  size_t n = json_array_size(stages);
+  CU_ASSERT(n >= 1);
+  CU_ASSERT_EQUAL((json_int_t)n, geti(plan, "stages_count"));
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_array_get(stages, i);
+    json_int_t g = geti(s, "groups"), out = geti(s, "out_channels");
+    json_int_t a = at(s, "kernel", 0) * at(s, "kernel", 1);
+    CU_ASSERT_EQUAL(geti(s, "in_channels"), c);
+    CU_ASSERT(g >= 1 && c % g == 0 && out % g == 0);
+    eh += at(s, "kernel", 0) - 1;
+    ew += at(s, "kernel", 1) - 1;
+    prod *= c / g;
+    params += out * (c / g) * a;
+    macs += out * (c / g) * a * at(s, "out_size", 0) * at(s, "out_size", 1);
+    CU_ASSERT_EQUAL(geti(s, "params"), out * (c / g) * a);
+    if (i + 1 < n) {
+      CU_ASSERT_EQUAL(geti(s, "shuffle_after"), g);
+    } else {
+      CU_ASSERT(json_is_null(json_object_get(s, "shuffle_after")));
+    }
+    if (i + 1 < n) {  /* sizes link up */
+      json_t *next = json_array_get(stages, i + 1);
+      CU_ASSERT_EQUAL(at(next, "in_size", 0), at(s, "out_size", 0));
+      CU_ASSERT_EQUAL(at(next, "in_size", 1), at(s, "out_size", 1));
+    } else {
+      CU_ASSERT_EQUAL(at(s, "out_size", 0), at(layer, "out_size", 0));
+      CU_ASSERT_EQUAL(at(s, "out_size", 1), at(layer, "out_size", 1));
+    }
+    c = out;
+  }
+  CU_ASSERT_EQUAL(c, geti(layer, "out_channels"));
+  CU_ASSERT_EQUAL(eh + 1, at(layer, "kernel", 0));
+  CU_ASSERT_EQUAL(ew + 1, at(layer, "kernel", 1));
+  CU_ASSERT(prod * geti(layer, "groups") >= geti(layer, "in_channels"));
+  CU_ASSERT_EQUAL(geti(plan, "macs"), macs);
+  CU_ASSERT_EQUAL(geti(plan, "params"),
+                  params + (json_is_true(json_object_get(layer, "bias"))
+                                ? geti(layer, "out_channels") : 0));
+}
+
+/* Conventional cost from the layer's own fields. */
+static json_int_t conventional_macs(json_t *l) {
+  json_int_t hw = at(l, "out_size", 0) * at(l, "out_size", 1);
+  json_int_t oh = (at(l, "in_size", 0) + 2 * at(l, "padding", 0) - at(l, "kernel", 0)) /
+                      at(l, "stride", 0) + 1;
+  json_int_t ow = (at(l, "in_size", 1) + 2 * at(l, "padding", 1) - at(l, "kernel", 1)) /
+                      at(l, "stride", 1) + 1;
+  CU_ASSERT_EQUAL(hw, oh * ow);
+  return geti(l, "out_channels") * geti(l, "in_channels") / geti(l, "groups") *
+         at(l, "kernel", 0) * at(l, "kernel", 1) * hw;
+}
+
+static void check_config(const char *config, int layers_expected) {
+  json_t *root = plan_json(config), *nets;
+  int layers = 0;
+  if (!root) return;
+  nets = json_object_get(root, "networks");
+  CU_ASSERT(json_array_size(nets) >= 1);
+  for (size_t n = 0; n < json_array_size(nets); n++) {
+    json_t *net = json_array_get(nets, n), *ls = json_object_get(net, "layers");
+    json_t *tot = json_object_get(net, "totals");
+    json_int_t macs = 0, params = 0, conv = 0;
+    for (size_t i = 0; i < json_array_size(ls); i++, layers++) {
+      json_t *l = json_array_get(ls, i), *p = json_object_get(l, "plan");
+      json_t *base = json_object_get(l, "baselines");
+      check_plan(l, p);
+      CU_ASSERT_EQUAL(geti(json_object_get(base, "conventional"), "macs"), conventional_macs(l));
+      if (!strcmp(json_string_value(json_object_get(l, "mode")), "optimal"))
+        /* the optimum can never lose to the baselines it could have picked */
+        for (const char *const *m = (const char *const[]){"conventional", "depthwise",
+                                                          "spatial", NULL}; *m; m++) {
+          json_t *b = json_object_get(base, *m);
+          if (json_is_object(b) && geti(l, "max_stages") >= 2 &&
+              !strcmp(json_string_value(json_object_get(l, "objective")), "macs"))
+            CU_ASSERT(geti(p, "macs") <= geti(b, "macs"));
+        }
+      macs += geti(p, "macs");
+      params += geti(p, "params");
+      conv += geti(json_object_get(base, "conventional"), "macs");
+    }
+    CU_ASSERT_EQUAL(geti(tot, "macs"), macs);
+    CU_ASSERT_EQUAL(geti(tot, "params"), params);
+    CU_ASSERT_EQUAL(geti(tot, "conventional_macs"), conv);
+  }
+  CU_ASSERT_EQUAL(layers, layers_expected);
+  json_decref(root);
+}
+
+static void test_json_examples(void) {
+  if (!osc_test_cli_path()) return;
+  check_config("examples/default.lua", 6);
+  check_config("examples/resnet18.lua", 20);
+  check_config("examples/resnet50.lua", 53);
+  check_config("examples/cifar_resnet20.lua", 21);
+  check_config("examples/mobilenet.lua", 27);
+}
+
+/* --explain names the chain --json chose, and lists every stage count. */
+static void test_explain(void) {
+  char *out = NULL, *err = NULL;
+  json_t *root;
+  if (!osc_test_cli_path() || !(root = plan_json("examples/resnet50.lua"))) return;
+  json_t *l = json_array_get(json_object_get(json_array_get(
+                                 json_object_get(root, "networks"), 0), "layers"), 10);
+  const char *chain = json_string_value(json_object_get(json_object_get(l, "plan"), "chain"));
+  char args[256];
+  snprintf(args, sizeof args, "plan examples/resnet50.lua --explain %s",
+           json_string_value(json_object_get(l, "name")));
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
+  if (out && chain) {
+    const char *chosen = strstr(out, "chosen:");
+    CU_ASSERT_PTR_NOT_NULL(chosen);
+    CU_ASSERT(chosen && strstr(chosen, chain) != NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  1 stage:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  2 stages:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "rejected:"));
+  }
+  free(out);
+  free(err);
+  /* an unknown layer: a clear error, exit 1 */
+  CU_ASSERT_EQUAL(osc_test_cli("", "plan examples/default.lua --explain nope", &out, &err), 1);
+  CU_ASSERT(err && strstr(err, "no layer named 'nope'"));
+  CU_ASSERT_STRING_EQUAL(out ? out : "?", "");
+  free(out);
+  free(err);
+  json_decref(root);
+}
+
+static CU_TestInfo tests[] = {
+    {"json of every example agrees with SPEC's formulas", test_json_examples},
+    {"explain names the chosen chain", test_explain},
+    CU_TEST_INFO_NULL,
+};
+OSC_SUITE("plan", tests)
