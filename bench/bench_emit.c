@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "oscconfig.h"
 #include "oscemit.h"
 #include "osconv.h"
 #include "oscplan.h"

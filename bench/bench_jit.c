@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "bench.h"
-#include "oscconfig.h"
 #include "osconv.h"
 #include "oscplan.h"
 #include "oscrt.h"

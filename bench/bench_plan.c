@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "bench.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscplan.h"
 #include "oscsearch.h"
 

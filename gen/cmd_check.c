@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "osccli.h"
-#include "oscconfig.h"
+#include "osconv.h"
 
 static int check_network(const osc_network *n) {
   for (int i = 0; i < n->n_layers; i++) {

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "osccli.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscnpy.h"

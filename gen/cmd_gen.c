@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 
 #include "osccli.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscfile.h"

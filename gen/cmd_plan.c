@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "osccli.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscerr.h"
 #include "oscjson.h"
 #include "oscplan.h"

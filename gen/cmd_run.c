@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "osccli.h"
-#include "oscconfig.h"
 #include "oscerr.h"
 #include "osconv.h"
 #include "oscplan.h"

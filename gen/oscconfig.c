@@ -37,7 +37,7 @@
 ** chains planned as they are declared, so the script stops at the first
 ** wrong layer. Nothing is returned on error.
 */
-#include "oscconfig.h"
+#include "osconv.h"
 
 #include <errno.h>
 #include <lauxlib.h>

@@ -6,7 +6,6 @@
 #define OSCEMIT_H
 
 #include "oscbuf.h"
-#include "oscconfig.h"
 #include "osconv.h"
 
 typedef struct osc_emit_options {

@@ -13,7 +13,7 @@
 
 #include "osc_cli.h"
 #include "osc_test.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscplan.h"
 
 #define SHAPE "in_channels = 8, out_channels = 8, size = 8"

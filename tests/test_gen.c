@@ -16,7 +16,7 @@
 #include "osc_cli.h"
 #include "osc_test.h"
 #include "oscbuf.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscnpy.h"
 #include "oscplan.h"
 #include "oscref.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "osccache.h"
-#include "oscconfig.h"
+#include "osconv.h"
 #include "oscnpy.h"
 #include "osc_cli.h"
 #include "osc_test.h"
