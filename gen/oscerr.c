@@ -47,8 +47,8 @@ osc_status osc_error_layer(osc_error *e, osc_status code, const osc_layer *l,
     if (l->file && l->line > 0)
       n = (size_t)snprintf(e->msg, sizeof e->msg, "%s:%d: ", l->file, l->line);
     if (n < sizeof e->msg)
-      n += (size_t)snprintf(e->msg + n, sizeof e->msg - n, "layer '%s': ",
-                            l->name[0] ? l->name : "?");
+      n += (size_t)snprintf(e->msg + n, sizeof e->msg - n, "layer '%.*s': ",
+                            (int)sizeof l->name - 1, l->name[0] ? l->name : "?");
     if (n < sizeof e->msg) {
       va_start(ap, fmt);
       vsnprintf(e->msg + n, sizeof e->msg - n, fmt, ap);

@@ -41,6 +41,7 @@ osc_status osc_plan_layer_mode(const osc_layer *l, osc_mode mode, osc_plan *out,
   const char *why;
   osc_layer copy;
   osc_status s;
+  if (!l || !out) return osc_error_set(err, OSC_EINVAL, "osc_plan_layer: NULL layer or plan");
   if (!mc) return osc_error_layer(err, OSC_EINVAL, l, "unknown mode %d", (int)mode);
   /* a baseline of a grouped layer is judged as that mode, not the layer's own */
   copy = *l;
@@ -53,5 +54,6 @@ osc_status osc_plan_layer_mode(const osc_layer *l, osc_mode mode, osc_plan *out,
 }
 
 osc_status osc_plan_layer(const osc_layer *l, osc_plan *out, osc_error *err) {
+  if (!l) return osc_error_set(err, OSC_EINVAL, "osc_plan_layer: NULL layer");
   return osc_plan_layer_mode(l, l->mode, out, err);
 }

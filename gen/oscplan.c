@@ -38,6 +38,7 @@ int osc_objective_from_name(const char *s, osc_objective *out) {
 /* ---- layers --------------------------------------------------------------- */
 
 void osc_layer_init(osc_layer *l) {
+  if (!l) return;
   memset(l, 0, sizeof *l);
   l->stride_h = l->stride_w = 1;
   l->groups = 1;
@@ -72,8 +73,33 @@ static osc_status check_range(const osc_layer *l, osc_error *err,
   return OSC_OK;
 }
 
+/* Fields a C caller fills by hand: enums and counts out of range would
+** index arrays, so they are checked before anything reads them. */
+static osc_status check_enums(const osc_layer *l, osc_error *err) {
+  if (memchr(l->name, '\0', sizeof l->name) == NULL)
+    return osc_error_set(err, OSC_EINVAL, "a layer name must be at most %d characters",
+                         OSC_NAME_MAX - 1);
+  if (l->bias != 0 && l->bias != 1)
+    return osc_error_layer(err, OSC_EINVAL, l, "bias must be 0 or 1, got %d", l->bias);
+  if ((unsigned)l->act > OSC_ACT_RELU)
+    return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
+  if ((unsigned)l->mode >= OSC_MODE_COUNT)
+    return osc_error_layer(err, OSC_EINVAL, l, "unknown mode %d", (int)l->mode);
+  if ((unsigned)l->objective > OSC_OBJ_PARAMS)
+    return osc_error_layer(err, OSC_EINVAL, l, "unknown objective %d", (int)l->objective);
+  if (l->n_widths < 0 || l->n_widths > OSC_MAX_WIDTHS)
+    return osc_error_layer(err, OSC_EINVAL, l, "n_widths must be between 0 and %d, got %d",
+                           OSC_MAX_WIDTHS, l->n_widths);
+  if (l->n_fixed < 0 || l->n_fixed > OSC_MAX_STAGES)
+    return osc_error_layer(err, OSC_EINVAL, l, "n_fixed must be between 0 and %d, got %d",
+                           OSC_MAX_STAGES, l->n_fixed);
+  return OSC_OK;
+}
+
 osc_status osc_layer_validate(const osc_layer *l, osc_error *err) {
   osc_status s;
+  if (!l) return osc_error_set(err, OSC_EINVAL, "no layer (NULL)");
+  if ((s = check_enums(l, err))) return s;
   struct { const char *what; int v, lo, hi; } r[] = {
       {"in_channels", l->in_channels, 1, OSC_CH_MAX},
       {"out_channels", l->out_channels, 1, OSC_CH_MAX},

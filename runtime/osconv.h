@@ -77,7 +77,7 @@ typedef struct osc_layer {
   int widths[OSC_MAX_WIDTHS];
   int n_fixed;              /* fixed mode: the chain */
   osc_stage_spec fixed[OSC_MAX_STAGES];
-  const char *file;         /* where it was declared, for messages; may be NULL */
+  const char *file;         /* where it was declared, for messages: NULL or a string */
   int line;
 } osc_layer;
 
