@@ -6,7 +6,7 @@ SAN     ?=
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) \
            -Igen -Iruntime -I$(BUILD) -I/usr/include/lua5.4
-LDLIBS  := -llua5.4 -ltcc -ljansson -lxxhash -lm -ldl -lpthread
+LDLIBS  := -llua5.4 -ljansson -lxxhash -lm -ldl -lpthread
 PREFIX  ?= /usr/local
 
 CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c)
@@ -88,13 +88,21 @@ CFLAGS += -fPIC
 # libtcc.a is PIE, not PIC: its only references a shared object cannot
 # take (libc's stdout, stderr, environ) are renamed to hidden copies in
 # oscjit.c, so the same object also goes into libosconv.so.
+# The entry points osconv calls (runtime/osctcc.h) become osc_tcc_*; every
+# other libtcc global (tok, file, gen_op, ...) becomes local, so programs
+# that define those names, or link their own libtcc, never meet ours.
 TCC_A ?= /usr/lib/x86_64-linux-gnu/libtcc.a
-$(BUILD)/tcc-wx.o: $(TCC_A) | $(DEPS_STAMP)
+TCC_API := $(shell sed -n 's/^\#define \(tcc_[a-z_]*\) osc_tcc_.*/\1/p' runtime/osctcc.h)
+$(BUILD)/tcc-wx.o: $(TCC_A) runtime/osctcc.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	ld -r --whole-archive $(TCC_A) -o $@.tmp
 	objcopy --redefine-sym mprotect=osc_jit_mprotect --redefine-sym stdout=osc_tcc_stdout \
-	  --redefine-sym stderr=osc_tcc_stderr --redefine-sym environ=osc_tcc_environ $@.tmp $@
+	  --redefine-sym stderr=osc_tcc_stderr --redefine-sym environ=osc_tcc_environ \
+	  $(foreach f,$(TCC_API),--redefine-sym $(f)=osc_$(f) --keep-global-symbol osc_$(f)) \
+	  $@.tmp $@
 	rm -f $@.tmp
+	@extra=$$(nm -g --defined-only $@ | awk '$$3 !~ /^osc_tcc_/ {print $$3}'); \
+	if [ -n "$$extra" ]; then echo "tcc-wx.o: still global: $$extra" >&2; rm -f $@; exit 1; fi
 $(BUILD)/libosconv.a: $(BUILD)/tcc-wx.o
 
 # Only osc_* is exported; libtcc's globals (tok, file, ...) stay inside.

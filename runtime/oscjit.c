@@ -5,27 +5,38 @@
 #define _DEFAULT_SOURCE   /* MAP_ANONYMOUS */
 #include "oscjit.h"
 
-#include <libtcc.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oscerr.h"
 #include "oscfault.h"
+#include "osctcc.h"
 
 /* No libc: a kernel links only against what we hand it below, so a stray
 ** call (printf, malloc) is a link error, not a surprise at run time. */
 #define JIT_FLAGS "-nostdlib -w"
 
 static pthread_mutex_t tcc_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local int relocating;   /* 1 inside our tcc_relocate call */
-static atomic_long wx_narrowed, wx_granted;
+
+/* What tcc_relocate asked to make executable, recorded by osc_jit_mprotect
+** during our call (page-aligned ranges). Past MAX_EXEC ranges the last one
+** grows to cover the rest: more executable than asked, never writable. */
+#define MAX_EXEC 8
+typedef struct exec_ranges {
+  int relocating;   /* 1 inside our tcc_relocate call */
+  int n;
+  uintptr_t lo[MAX_EXEC], hi[MAX_EXEC];
+} exec_ranges;
+static _Thread_local exec_ranges exec;
 
 /* libtcc's references to libc's stdout, stderr and environ are renamed to
 ** these at build time (see the Makefile: Debian's libtcc.a is PIE, and a
@@ -47,33 +58,44 @@ void osc_jit_lock(void) {
 
 void osc_jit_unlock(void) { pthread_mutex_unlock(&tcc_lock); }
 const char *osc_jit_flags(void) { return JIT_FLAGS; }
-long osc_jit_wx_narrowed(void) { return atomic_load(&wx_narrowed); }
-long osc_jit_wx_granted(void) { return atomic_load(&wx_granted); }
+
+static void note_exec(uintptr_t lo, uintptr_t hi) {
+  if (exec.n == MAX_EXEC) {
+    int last = MAX_EXEC - 1;
+    if (lo < exec.lo[last]) exec.lo[last] = lo;
+    if (hi > exec.hi[last]) exec.hi[last] = hi;
+    return;
+  }
+  exec.lo[exec.n] = lo;
+  exec.hi[exec.n] = hi;
+  exec.n++;
+}
 
 int osc_jit_mprotect(void *addr, size_t len, int prot) {
-  int wx = (prot & PROT_WRITE) && (prot & PROT_EXEC);
-  if (wx && relocating) {
-    atomic_fetch_add(&wx_narrowed, 1);
-    prot &= ~PROT_EXEC;
-  } else if (wx) {
-    atomic_fetch_add(&wx_granted, 1);   /* someone else's libtcc, their rules */
+  if ((prot & PROT_WRITE) && (prot & PROT_EXEC)) {
+    if (!exec.relocating) {
+      errno = EACCES;   /* write+execute is never granted */
+      return -1;
+    }
+    note_exec((uintptr_t)addr, (uintptr_t)addr + len);
+    prot &= ~PROT_EXEC;   /* we switch to read+execute once relocated */
   }
   return mprotect(addr, len, prot);
 }
 
 /* ---- the runtime directory -------------------------------------------------- */
 
-static int has(const char *dir, const char *name, int want_dir) {
+/* Kernels are compiled -nostdlib and include nothing: of libtcc's runtime
+** directory they need libtcc1.a alone (linked into every kernel). */
+static int has_file(const char *dir, const char *name) {
   char path[4096];
   struct stat st;
   if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return 0;
-  if (stat(path, &st) != 0) return 0;
-  return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 osc_status osc_jit_lib_path(const char *path, const char **out, osc_error *err) {
   const char *from = "osc_kernel_options.tcc_lib_path";
-  int lib, inc;
   if (!path || !*path) {
     path = getenv("OSCONV_TCC_LIB_PATH");
     from = "OSCONV_TCC_LIB_PATH";
@@ -82,15 +104,12 @@ osc_status osc_jit_lib_path(const char *path, const char **out, osc_error *err) 
     path = OSC_TCC_DEBIAN_LIB_PATH;
     from = "the default";
   }
-  lib = has(path, "libtcc1.a", 0);
-  inc = has(path, "include", 1);
-  if (!lib || !inc)
+  if (!has_file(path, "libtcc1.a"))
     return osc_error_set(err, OSC_EJIT,
-                         "libtcc's runtime directory '%s' (%s) has no %s%s%s: point "
-                         "OSCONV_TCC_LIB_PATH at the directory holding libtcc1.a and "
-                         "include/ (Debian's tcc package puts them in %s)",
-                         path, from, lib ? "" : "libtcc1.a", !lib && !inc ? " and no " : "",
-                         inc ? "" : "include/", OSC_TCC_DEBIAN_LIB_PATH);
+                         "libtcc's runtime directory '%s' (%s) has no libtcc1.a: point "
+                         "OSCONV_TCC_LIB_PATH at the directory holding it (Debian's tcc "
+                         "package puts it in %s)",
+                         path, from, OSC_TCC_DEBIAN_LIB_PATH);
   *out = path;
   return OSC_OK;
 }
@@ -160,7 +179,40 @@ static osc_status link_runtime(TCCState *s, const char *lib_path, jit_log *log,
   return OSC_OK;
 }
 
-/* Relocate the compiled state into fresh pages of ours, then make them R+X. */
+static int executable(uintptr_t addr) {
+  for (int i = 0; i < exec.n; i++)
+    if (addr >= exec.lo[i] && addr < exec.hi[i]) return 1;
+  return 0;
+}
+
+/* The mapping read-only, then the pages libtcc asked to execute (its text
+** sections) read+execute: the data after them stays read-only. */
+static osc_status protect_code(const osc_jit_code *code, const char *symbol,
+                               osc_error *err) {
+  uintptr_t lo = (uintptr_t)code->mem, hi = lo + code->size;
+  if (exec.n == 0)
+    return osc_error_set(err, OSC_EJIT,
+                         "jit: libtcc made its code executable without going through "
+                         "osconv (the libtcc linked in is not osconv's renamed copy, so "
+                         "its pages may have been writable and executable at once); the "
+                         "code is refused: link libosconv as built, not a foreign libtcc "
+                         "in its place");
+  for (int i = 0; i < exec.n; i++)
+    if (exec.lo[i] < lo || exec.hi[i] > hi)
+      return osc_error_set(err, OSC_EJIT,
+                           "jit: libtcc asked to execute memory outside the code's pages");
+  if (!executable((uintptr_t)code->entry))
+    return osc_error_set(err, OSC_EJIT, "jit: '%s' is not a function", symbol);
+  if (mprotect(code->mem, code->size, PROT_READ) != 0)
+    return osc_error_set(err, OSC_EJIT, "jit: cannot make the code read-only");
+  for (int i = 0; i < exec.n; i++)
+    if (mprotect((void *)exec.lo[i], exec.hi[i] - exec.lo[i], PROT_READ | PROT_EXEC) != 0)
+      return osc_error_set(err, OSC_EJIT, "jit: cannot make the code executable "
+                           "(mprotect refused read+execute; a W^X policy?)");
+  return OSC_OK;
+}
+
+/* Relocate the compiled state into fresh pages of ours, read+write meanwhile. */
 static osc_status place_code(TCCState *s, const char *symbol, jit_log *log,
                              const char *source, osc_jit_code *code, osc_error *err) {
   long page = sysconf(_SC_PAGESIZE);
@@ -176,17 +228,21 @@ static osc_status place_code(TCCState *s, const char *symbol, jit_log *log,
     return osc_error_set(err, OSC_ENOMEM, "jit: cannot map %zu bytes for the code",
                          code->size);
   }
-  relocating = 1;
+  exec.n = 0;
+  exec.relocating = 1;
   r = tcc_relocate(s, code->mem);
-  relocating = 0;
+  exec.relocating = 0;
   if (r < 0) return jit_fail(err, "relocating", log, source);
   code->entry = tcc_get_symbol(s, symbol);
   if (!code->entry)
     return osc_error_set(err, OSC_EJIT, "jit: the source defines no function '%s'", symbol);
-  if (mprotect(code->mem, code->size, PROT_READ | PROT_EXEC) != 0)
-    return osc_error_set(err, OSC_EJIT, "jit: cannot make the code executable "
-                         "(mprotect refused read+execute; a W^X policy?)");
-  return OSC_OK;
+  return protect_code(code, symbol, err);
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 osc_status osc_jit_compile_locked(const char *source, const char *symbol,
@@ -196,6 +252,7 @@ osc_status osc_jit_compile_locked(const char *source, const char *symbol,
   osc_jit_code *code = osc_rt_calloc(1, sizeof *code);
   TCCState *s;
   osc_status st = OSC_OK;
+  double t0 = now_ms();
   *out = NULL;
   if (!code) return osc_error_set(err, OSC_ENOMEM, "jit: out of memory");
   if (!(s = tcc_new())) {
@@ -215,6 +272,7 @@ osc_status osc_jit_compile_locked(const char *source, const char *symbol,
     osc_jit_code_free(code);
     return st;
   }
+  code->compile_ms = now_ms() - t0;
   *out = code;
   return OSC_OK;
 }

@@ -2,8 +2,9 @@
 ** oscjit.h -- compiling one C translation unit in memory with libtcc.
 ** libtcc 0.9.27 keeps global state, so every use of it is serialized by one
 ** process-wide lock. Code lands in pages we map ourselves: read+write while
-** libtcc copies and relocates, then read+execute; never both at once (see
-** osc_jit_mprotect). The code's data shares those pages and is read-only.
+** libtcc copies and relocates, then read+execute where libtcc placed code
+** and read-only elsewhere (its data); never write+execute (see
+** osc_jit_mprotect).
 */
 #ifndef OSCJIT_H
 #define OSCJIT_H
@@ -15,15 +16,16 @@
 #define OSC_TCC_DEBIAN_LIB_PATH "/usr/lib/x86_64-linux-gnu/tcc"
 
 typedef struct osc_jit_code {
-  void *mem;     /* our mapping: code and its data, read+execute */
-  size_t size;   /* bytes mapped, whole pages */
-  void *entry;   /* address of the requested symbol */
+  void *mem;           /* our mapping: code read+execute, its data read-only */
+  size_t size;         /* bytes mapped, whole pages */
+  void *entry;         /* address of the requested symbol */
+  double compile_ms;   /* compiling, linking, placing: not waiting for the lock */
 } osc_jit_code;
 
-/* The directory libtcc needs (libtcc1.a and include/): `path` if not NULL,
-** else $OSCONV_TCC_LIB_PATH, else the Debian path. Checks that it holds
-** both and says what is missing. *out points at `path`, the environment or
-** a constant. */
+/* The directory libtcc needs (for libtcc1.a; kernels include no headers):
+** `path` if not NULL, else $OSCONV_TCC_LIB_PATH, else the Debian path.
+** Checks that it holds libtcc1.a. *out points at `path`, the environment
+** or a constant. */
 osc_status osc_jit_lib_path(const char *path, const char **out, osc_error *err);
 
 /* The compiler options in force: part of every cache key. */
@@ -46,16 +48,12 @@ osc_status osc_jit_compile_locked(const char *source, const char *symbol,
                                   osc_error *err);
 
 /* libtcc's own calls to mprotect are renamed to this one at build time
-** (objcopy --redefine-sym, see the Makefile): tcc_relocate asks for
-** read+write+execute on the code pages; while we relocate, that request is
-** narrowed to read+write and we switch to read+execute afterwards. Calls
-** from anyone else's use of libtcc pass through unchanged. */
+** (objcopy --redefine-sym, see the Makefile); nobody else calls it. While
+** we relocate, tcc_relocate's request for read+write+execute on its text is
+** narrowed to read+write and the range noted: afterwards exactly those pages
+** become read+execute, the rest read-only. If no request came, the libtcc
+** linked in is not the renamed copy and the compile fails. A write+execute
+** request outside our relocation is refused (EACCES). */
 int osc_jit_mprotect(void *addr, size_t len, int prot);
-
-/* Test hooks: requests for write+execute libtcc made (narrowed, so 0 is not
-** a sign of anything wrong, just of the redirection not being linked in), and
-** mprotect calls this module let through with write+execute (must stay 0). */
-long osc_jit_wx_narrowed(void);
-long osc_jit_wx_granted(void);
 
 #endif

@@ -14,8 +14,37 @@
 #include "osc_test.h"
 #include "osconv.h"
 
-/* A random small layer, planned in a random applicable mode. 0 if the mode
-** does not apply (the caller draws again). */
+/* A random common divisor of a and b. */
+static inline int rt_common_divisor(uint64_t *rng, int a, int b) {
+  int d[32], n = 0;
+  for (int g = 1; g <= a && n < 32; g++)
+    if (a % g == 0 && b % g == 0) d[n++] = g;
+  return d[osc_test_range(rng, 0, n - 1)];
+}
+
+/* Makes `l` a fixed-mode layer with a random chain of 1 to 3 stages: the
+** stages split the kernel's extent, inner widths are the in or the out
+** channels, groups divide both sides. Chains that miss input channels are
+** left for the planner to reject. */
+static inline void rt_random_chain(uint64_t *rng, osc_layer *l) {
+  int n = osc_test_range(rng, 1, 3), left_h = l->k_h - 1, left_w = l->k_w - 1;
+  int c_prev = l->in_channels;
+  l->mode = OSC_MODE_FIXED;
+  l->n_fixed = n;
+  for (int i = 0; i < n; i++) {
+    int last = i == n - 1;
+    int dh = last ? left_h : osc_test_range(rng, 0, left_h);
+    int dw = last ? left_w : osc_test_range(rng, 0, left_w);
+    int c = last || osc_test_range(rng, 0, 1) ? l->out_channels : l->in_channels;
+    left_h -= dh;
+    left_w -= dw;
+    l->fixed[i] = (osc_stage_spec){c, rt_common_divisor(rng, c_prev, c), 1 + dh, 1 + dw};
+    c_prev = c;
+  }
+}
+
+/* A random small layer, planned in a random mode (fixed: a random chain).
+** 0 if the mode does not apply or the chain is rejected (draw again). */
 static inline int rt_random_plan(uint64_t *rng, osc_plan *p) {
   static const int chans[] = {1, 2, 3, 4, 6, 8, 9, 12, 16};
   osc_layer l;
@@ -33,8 +62,9 @@ static inline int rt_random_plan(uint64_t *rng, osc_plan *p) {
   l.stride_w = osc_test_range(rng, 1, 2);
   l.bias = osc_test_range(rng, 0, 1);
   l.act = osc_test_range(rng, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
-  l.mode = (osc_mode)osc_test_range(rng, 0, 3);   /* conventional..optimal */
+  l.mode = (osc_mode)osc_test_range(rng, 0, 4);   /* conventional..fixed */
   l.max_stages = osc_test_range(rng, 1, 3);
+  if (l.mode == OSC_MODE_FIXED) rt_random_chain(rng, &l);
   return osc_plan_layer(&l, p, NULL) == OSC_OK;
 }
 
@@ -45,6 +75,19 @@ static inline float *rt_random_floats(size_t n, uint64_t *rng) {
   for (size_t i = 0; x && i < n; i++)
     x[i] = (float)osc_test_range(rng, -1000, 1000) / 1000.0f;
   return x;
+}
+
+/* Copies the file `from` to `to`; 0 on success. */
+static inline int rt_copy_file(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+  char buf[8192];
+  size_t n;
+  int bad = !in || !out;
+  while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0) bad = fwrite(buf, 1, n, out) != n;
+  if (in && ferror(in)) bad = 1;
+  if (in) fclose(in);
+  if (out && fclose(out) != 0) bad = 1;
+  return bad ? -1 : 0;
 }
 
 static inline double rt_rel_l2(const float *got, const float *want, size_t n) {
