@@ -33,7 +33,7 @@ static osc_cache_stats stats;   /* entries and code_bytes describe the list */
 /* ---- keys ------------------------------------------------------------------- */
 
 osc_key osc_kernel_key(const char *source, const char *symbol, osc_backend backend,
-                       const char *flags) {
+                       const char *flags, const char *lib_path) {
   XXH3_state_t st;
   XXH128_hash_t h;
   const char *b = osc_backend_name(backend);
@@ -43,6 +43,7 @@ osc_key osc_kernel_key(const char *source, const char *symbol, osc_backend backe
   XXH3_128bits_update(&st, symbol, strlen(symbol) + 1);
   XXH3_128bits_update(&st, b, strlen(b) + 1);
   XXH3_128bits_update(&st, flags, strlen(flags) + 1);
+  if (lib_path) XXH3_128bits_update(&st, lib_path, strlen(lib_path) + 1);
   h = XXH3_128bits_digest(&st);
   return (osc_key){h.high64, h.low64};
 }
@@ -60,6 +61,7 @@ void osc_key_hex(const osc_key *k, char *buf) {
 
 void *osc_code_entry(const osc_code *c) { return c->jit->entry; }
 size_t osc_code_size(const osc_code *c) { return c->jit->size; }
+double osc_code_compile_ms(const osc_code *c) { return c->jit->compile_ms; }
 
 void osc_code_release(osc_code *c) {
   if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
@@ -185,6 +187,7 @@ osc_code *osc_cache_lookup(const osc_key *key) {
 #define PLAN_MEMO 256
 
 typedef struct plan_memo {
+  uint64_t lib;                      /* XXH3-64 of the tcc lib path */
   int used, mode, bias, act, groups, n_stages;
   osc_stage stage[OSC_MAX_STAGES];   /* all ints: compared with memcmp */
   osc_key key;
@@ -193,8 +196,9 @@ typedef struct plan_memo {
 static plan_memo memo[PLAN_MEMO];
 static unsigned memo_next;   /* round robin */
 
-static void memo_fill(plan_memo *m, const osc_plan *p) {
+static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path) {
   memset(m, 0, sizeof *m);
+  m->lib = XXH3_64bits(lib_path, strlen(lib_path));
   m->used = 1;
   m->mode = (int)p->mode;
   m->bias = p->layer.bias;
@@ -204,10 +208,10 @@ static void memo_fill(plan_memo *m, const osc_plan *p) {
   memcpy(m->stage, p->stage, (size_t)p->n_stages * sizeof p->stage[0]);
 }
 
-int osc_cache_plan_key(const osc_plan *p, osc_key *key) {
+int osc_cache_plan_key(const osc_plan *p, const char *lib_path, osc_key *key) {
   plan_memo want;
   int found = 0;
-  memo_fill(&want, p);
+  memo_fill(&want, p, lib_path);
   pthread_mutex_lock(&lock);
   for (int i = 0; i < PLAN_MEMO && !found; i++)
     if (!memcmp(&memo[i], &want, offsetof(plan_memo, key))) {
@@ -218,11 +222,11 @@ int osc_cache_plan_key(const osc_plan *p, osc_key *key) {
   return found;
 }
 
-void osc_cache_note_plan(const osc_plan *p, const osc_key *key) {
+void osc_cache_note_plan(const osc_plan *p, const char *lib_path, const osc_key *key) {
   plan_memo m;
   osc_key known;
-  if (osc_cache_plan_key(p, &known)) return;
-  memo_fill(&m, p);
+  if (osc_cache_plan_key(p, lib_path, &known)) return;
+  memo_fill(&m, p, lib_path);
   m.key = *key;
   pthread_mutex_lock(&lock);
   memo[memo_next++ % PLAN_MEMO] = m;

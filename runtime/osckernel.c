@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "oscbuf.h"
@@ -41,10 +42,14 @@ static double now_ms(void) {
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* Unset or empty: dflt; 0, off, false, no (any case): 0; anything else: 1. */
 static int env_flag(const char *name, int dflt) {
+  static const char *const no[] = {"0", "off", "false", "no"};
   const char *v = getenv(name);
   if (!v || !*v) return dflt;
-  return strcmp(v, "0") != 0;
+  for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+    if (!strcasecmp(v, no[i])) return 0;
+  return 1;
 }
 
 /* ---- checking a plan ----------------------------------------------------------- */
@@ -134,7 +139,7 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   osc_status st;
   int use_cache = !o->no_cache && env_flag("OSCONV_CACHE", 1);
   if ((st = osc_jit_lib_path(o->tcc_lib_path, &lib, err))) return st;
-  if (!source && use_cache && osc_cache_plan_key(&k->plan, &key) &&
+  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, &key) &&
       (k->code = osc_cache_lookup(&key))) {
     k->info.cache_hit = 1;
     use_code(k);
@@ -147,14 +152,14 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
     source = emitted;
     symbol = OSC_JIT_SYMBOL;
   }
-  key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, osc_jit_flags());
-  t0 = now_ms();
+  key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, osc_jit_flags(), lib);
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
-  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, &key);
+  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, &key);
   free(emitted);
   if (st) return st;
-  k->info.compile_ms = k->info.cache_hit ? 0 : now_ms() - t0;
+  /* measured under the JIT lock: time spent waiting for it is not counted */
+  k->info.compile_ms = k->info.cache_hit ? 0 : osc_code_compile_ms(k->code);
   use_code(k);
   return OSC_OK;
 }

@@ -197,6 +197,66 @@ static void test_cache_off(void) {
   for (int i = 0; i < 4; i++) osc_kernel_free(k[i]);
 }
 
+/* OSCONV_CACHE: 0, off, false, no (any case) turn the cache off; any other
+** non-empty value leaves it on, as does an empty one. */
+static void test_cache_env_values(void) {
+  static const struct { const char *value; int on; } cases[] = {
+      {"0", 0}, {"off", 0}, {"OFF", 0}, {"false", 0}, {"False", 0}, {"no", 0}, {"NO", 0},
+      {"1", 1}, {"on", 1}, {"yes", 1}, {"true", 1}, {"2", 1}, {"", 1}, {"offf", 1},
+  };
+  osc_plan p = small_plan(3, 1, OSC_MODE_CONVENTIONAL);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    osc_kernel *k[2] = {0};
+    osc_cache_stats s0, s1;
+    osc_error err;
+    osc_cache_clear();
+    osc_cache_get_stats(&s0);
+    setenv("OSCONV_CACHE", cases[i].value, 1);
+    CU_ASSERT_EQUAL(make(&p, NULL, &k[0], &err), OSC_OK);
+    CU_ASSERT_EQUAL(make(&p, NULL, &k[1], &err), OSC_OK);
+    unsetenv("OSCONV_CACHE");
+    osc_cache_get_stats(&s1);
+    if (s1.compiles - s0.compiles != (cases[i].on ? 1u : 2u))
+      fprintf(stderr, "\n  OSCONV_CACHE='%s': %llu compiles\n", cases[i].value,
+              (unsigned long long)(s1.compiles - s0.compiles));
+    CU_ASSERT_EQUAL(s1.compiles - s0.compiles, cases[i].on ? 1u : 2u);
+    CU_ASSERT_EQUAL(s1.entries, cases[i].on ? 1u : 0u);
+    osc_kernel_free(k[0]);
+    osc_kernel_free(k[1]);
+  }
+}
+
+/* libtcc1.a is linked into the code: another runtime directory, another
+** entry, for the same plan (emitted source included). */
+static void test_cache_key_has_lib_path(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_SPATIAL);
+  char dir[] = "/tmp/osc-tcclib-XXXXXX", lib_a[64];
+  osc_kernel_options other = {.tcc_lib_path = dir};
+  osc_kernel *k[4] = {0};
+  osc_cache_stats s0, s1;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  snprintf(lib_a, sizeof lib_a, "%s/libtcc1.a", dir);
+  CU_ASSERT_EQUAL_FATAL(rt_copy_file(OSC_TCC_DEBIAN_LIB_PATH "/libtcc1.a", lib_a), 0);
+  osc_cache_clear();
+  osc_cache_get_stats(&s0);
+  CU_ASSERT_EQUAL(make(&p, NULL, &k[0], &err), OSC_OK);
+  CU_ASSERT_EQUAL(make(&p, &other, &k[1], &err), OSC_OK);
+  CU_ASSERT_EQUAL(make(&p, NULL, &k[2], &err), OSC_OK);
+  CU_ASSERT_EQUAL(make(&p, &other, &k[3], &err), OSC_OK);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.compiles - s0.compiles, 2);
+  CU_ASSERT_EQUAL(s1.hits - s0.hits, 2);
+  CU_ASSERT_EQUAL(s1.entries, 2);
+  for (int i = 0; i < 4; i++) {
+    if (k[i]) CU_ASSERT(matches_reference(k[i], 1, &rng));
+    osc_kernel_free(k[i]);
+  }
+  remove(lib_a);
+  rmdir(dir);
+}
+
 static void test_cache_eviction(void) {
   osc_plan p[3] = {small_plan(2, 3, OSC_MODE_CONVENTIONAL), small_plan(3, 3, OSC_MODE_CONVENTIONAL),
                    small_plan(4, 3, OSC_MODE_CONVENTIONAL)};
@@ -221,10 +281,22 @@ static void test_cache_eviction(void) {
   osc_cache_get_stats(&s1);
   CU_ASSERT_EQUAL(s1.compiles - s0.compiles, 4);
   CU_ASSERT_EQUAL(s1.hits - s0.hits, 1);
-  /* a byte budget below one entry keeps just the newest */
+  /* a byte budget below one entry: shrinking empties the cache at once; from
+  ** then on each new entry stays alone, as the newest is never evicted */
   osc_cache_set_limits(0, 1);
   osc_cache_get_stats(&s1);
   CU_ASSERT_EQUAL(s1.entries, 0);
+  for (int i = 1; i < 3; i++) {
+    CU_ASSERT_EQUAL(make(&p[i], NULL, &again, &err), OSC_OK);
+    osc_kernel_free(again);
+  }
+  osc_cache_get_stats(&s0);
+  CU_ASSERT_EQUAL(s0.entries, 1);
+  CU_ASSERT_EQUAL(make(&p[2], NULL, &again, &err), OSC_OK);   /* the newest: a hit */
+  osc_kernel_free(again);
+  osc_cache_get_stats(&s1);
+  CU_ASSERT_EQUAL(s1.hits - s0.hits, 1);
+  CU_ASSERT_EQUAL(s1.compiles - s0.compiles, 0);
   osc_cache_set_limits(0, 0);
   for (int i = 0; i < 3; i++) {
     CU_ASSERT(matches_reference(k[i], 1, &rng));
@@ -447,12 +519,15 @@ static void test_out_of_memory(void) {
   }
 }
 
-/* OSCONV_VERBOSE=1: one line per kernel, with what the brief promises. */
+/* OSCONV_VERBOSE=1: one line per kernel, with what the brief promises;
+** OSCONV_VERBOSE=Off: none. */
 static void test_verbose(void) {
   osc_plan p = small_plan(6, 3, OSC_MODE_SPATIAL);
-  osc_kernel *k[3] = {0};
+  osc_kernel *k[4] = {0};
   osc_kernel_options fb = {.allow_fallback = 1, .tcc_lib_path = "/nonexistent/tcc"};
   char path[] = "/tmp/osc-verbose-XXXXXX", text[4096] = "";
+  const char *line;
+  int lines = 0;
   int fd = mkstemp(path), saved = dup(2);
   FILE *f;
   size_t n;
@@ -464,6 +539,8 @@ static void test_verbose(void) {
   make(&p, NULL, &k[0], NULL);
   make(&p, NULL, &k[1], NULL);
   make(&p, &fb, &k[2], NULL);
+  setenv("OSCONV_VERBOSE", "Off", 1);   /* any spelling of no: silent */
+  make(&p, NULL, &k[3], NULL);
   unsetenv("OSCONV_VERBOSE");
   fflush(stderr);
   dup2(saved, 2);
@@ -481,7 +558,9 @@ static void test_verbose(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(text, " ms, code "));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "reference (fallback: libtcc's runtime directory "
                                       "'/nonexistent/tcc'"));
-  for (int i = 0; i < 3; i++) osc_kernel_free(k[i]);
+  for (line = text; (line = strstr(line, "osconv: kernel")); line++) lines++;
+  CU_ASSERT_EQUAL(lines, 3);
+  for (int i = 0; i < 4; i++) osc_kernel_free(k[i]);
 }
 
 /* ---- the CLI: osconv run, osconv exec --jit ------------------------------------- */
@@ -582,6 +661,8 @@ static CU_TestInfo tests[] = {
     {"batches", test_batches},
     {"cache hit", test_cache_hit},
     {"cache off", test_cache_off},
+    {"cache off by environment, any spelling", test_cache_env_values},
+    {"cache key has the libtcc directory", test_cache_key_has_lib_path},
     {"cache eviction", test_cache_eviction},
     {"concurrent create", test_concurrent_create},
     {"concurrent runs", test_concurrent_runs},
