@@ -61,6 +61,7 @@ run: $(BUILD)/osconv
 test:
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-asan
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
 	OSCONV_CLI=$(abspath $(BUILD)/osconv) $(BUILD)/osconv-tests
@@ -105,10 +106,12 @@ $(BUILD)/tcc-wx.o: $(TCC_A) runtime/osctcc.h | $(DEPS_STAMP)
 	if [ -n "$$extra" ]; then echo "tcc-wx.o: still global: $$extra" >&2; rm -f $@; exit 1; fi
 $(BUILD)/libosconv.a: $(BUILD)/tcc-wx.o
 
-# Only osc_* is exported; libtcc's globals (tok, file, ...) stay inside.
+# Exported: the functions of osconv.h (runtime/osconv.map), nothing else.
+# SONAME libosconv.so.0: installed as that file, with libosconv.so -> it.
+OSC_SONAME := libosconv.so.0
 $(BUILD)/libosconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o runtime/osconv.map
-	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,--version-script=runtime/osconv.map \
-	  $(filter-out -ltcc,$(LDLIBS))
+	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,-soname,$(OSC_SONAME) \
+	  -Wl,--version-script=runtime/osconv.map $(LDLIBS)
 
 OSC_PC_VERSION = $(shell sed -n 's/^\#define OSC_VERSION "\(.*\)"/\1/p' runtime/osconv.h)
 install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osconv.pc.in
@@ -116,13 +119,15 @@ install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osco
 	install -m 755 $(BUILD)/osconv $(DESTDIR)$(PREFIX)/bin/osconv
 	install -m 644 runtime/osconv.h $(DESTDIR)$(PREFIX)/include/osconv.h
 	install -m 644 $(BUILD)/libosconv.a $(DESTDIR)$(PREFIX)/lib/libosconv.a
-	install -m 755 $(BUILD)/libosconv.so $(DESTDIR)$(PREFIX)/lib/libosconv.so
+	install -m 755 $(BUILD)/libosconv.so $(DESTDIR)$(PREFIX)/lib/$(OSC_SONAME)
+	ln -sf $(OSC_SONAME) $(DESTDIR)$(PREFIX)/lib/libosconv.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(OSC_PC_VERSION)|g' runtime/osconv.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/osconv.pc
 
-# Install into a temporary prefix and build examples/app.c against it.
+# Install into a temporary prefix and build examples/app.c against it (the
+# README's command, and statically); check exports and symbol hygiene.
 .PHONY: test-install
-test-install:
+test-install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so
 	sh scripts/test-install.sh $(BUILD)
 
 # ---- generated examples ----------------------------------------------------
