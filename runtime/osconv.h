@@ -186,14 +186,18 @@ const osc_layer *osc_config_find_layer(const osc_config *c, const char *name,
 ** initialize first. A kernel is immutable once made: any number of threads
 ** may run the same kernel at once (each with its own scratch, or NULL).
 ** Compiled code is shared through a process-wide cache keyed by a hash of the
-** source, the backend and the compiler flags, so the same plan asked for
-** twice compiles once; kernels keep their code alive after it is evicted.
+** source, the backend, the compiler flags and libtcc's runtime directory, so
+** the same plan asked for twice compiles once; kernels keep their code alive
+** after it is evicted.
 ** Environment: OSCONV_CACHE=0 turns the cache off; OSCONV_VERBOSE=1 prints
 ** one line per kernel made (plan, cache hit or miss, compile time, code size,
-** backend, and why it fell back); OSCONV_TCC_LIB_PATH names the directory
-** holding libtcc1.a and include/ (default /usr/lib/x86_64-linux-gnu/tcc).
-** JIT code is mapped read+write while libtcc relocates it, then read+execute:
-** never both; its data is read-only, as kernels keep no mutable state. */
+** backend, and why it fell back); for both, 0, off, false and no (any case)
+** mean off and any other non-empty value on. OSCONV_TCC_LIB_PATH names the
+** directory holding libtcc1.a, linked into every kernel (default
+** /usr/lib/x86_64-linux-gnu/tcc; kernels include no headers, so that file
+** is all it needs). JIT code is mapped read+write while libtcc relocates it,
+** then its code pages read+execute and its data pages read-only: never
+** write+execute; kernels keep no mutable state. */
 
 typedef enum osc_backend {
   OSC_BACKEND_JIT = 0,    /* the generated C, compiled by libtcc */
@@ -237,7 +241,7 @@ typedef struct osc_kernel_info {
   osc_backend backend;
   int cache_hit;          /* 1: the code came from the cache */
   double emit_ms;         /* generating the source */
-  double compile_ms;      /* libtcc; 0 on a cache hit */
+  double compile_ms;      /* libtcc, not counting the wait for its lock; 0 on a hit */
   size_t code_size;       /* bytes mapped for the code; 0 for the reference */
   const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
 } osc_kernel_info;
