@@ -3,6 +3,7 @@
 ** chosen for every layer beside the paper's baselines, network totals,
 ** and, for one layer, what the search weighed.
 */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +143,38 @@ static int plan_config(const osc_config *cfg, layer_plans **out, osc_error *err)
   return 0;
 }
 
+/* A file name as a JSON string: JSON text is UTF-8, a path need not be;
+** bytes that are not valid UTF-8 become '?'. */
+static json_t *json_path(const char *path) {
+  json_t *s = json_string(path);
+  char *copy;
+  if (s || !(copy = strdup(path))) return s;
+  for (char *c = copy; *c; c++)
+    if ((unsigned char)*c >= 0x80) *c = '?';
+  s = json_string(copy);
+  free(copy);
+  return s;
+}
+
+/* Print and release a document; NULL means building it ran out of memory.
+** Write errors are caught once, when the command ends (see osc_cmd_plan). */
+static int print_document(json_t *root) {
+  char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(root);
+  if (!text) return osc_cli_fail("could not build the JSON output (out of memory)");
+  fputs(text, stdout);
+  putchar('\n');
+  free(text);
+  return 0;
+}
+
 static int print_json(const osc_config *cfg, const layer_plans *lp) {
-  json_t *root = json_pack("{s:s, s:s, s:{s:s, s:s}}", "osconv", OSC_VERSION, "config", cfg->file,
-                           "units", "macs", "multiply-accumulates per image (1 MAC = 2 FLOPs)",
-                           "params", "weights, plus bias where the layer has one");
+  json_t *root = json_pack("{s:s, s:o, s:{s:s, s:s}}", "osconv", OSC_VERSION, "config",
+                           json_path(cfg->file), "units", "macs",
+                           "multiply-accumulates per image (1 MAC = 2 FLOPs)", "params",
+                           "weights, plus bias where the layer has one");
   json_t *nets = json_array();
-  int k = 0, rc;
+  int k = 0;
   for (int n = 0; n < cfg->n_networks; n++) {
     const osc_network *net = &cfg->networks[n];
     json_t *layers = json_array();
@@ -160,11 +187,11 @@ static int print_json(const osc_config *cfg, const layer_plans *lp) {
                                           net->batch, "layers", layers, "totals",
                                           totals_json(&t)));
   }
-  json_object_set_new(root, "networks", nets);
-  rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? 1 : 0;
-  putchar('\n');
-  json_decref(root);
-  return rc ? osc_cli_fail("could not write JSON (out of memory?)") : 0;
+  if (root && json_object_set_new(root, "networks", nets)) {
+    json_decref(root);
+    root = NULL;
+  }
+  return print_document(root);
 }
 
 static void print_tables(const osc_config *cfg, const layer_plans *lp) {
@@ -183,55 +210,99 @@ static void print_tables(const osc_config *cfg, const layer_plans *lp) {
   }
 }
 
+/* rank 0: the chain alone, on the current line */
 static void print_candidate(const osc_plan *p, int rank) {
   char chain[512], a[32], b[32];
   osc_plan_describe(p, chain, sizeof chain);
-  printf("    %d. %-40s %10s MACs %10s params\n", rank, chain, human(p->macs, a),
-         human(p->params, b));
+  if (rank) printf("    %d. ", rank);
+  printf("%-40s %10s MACs %10s params\n", chain, human(p->macs, a), human(p->params, b));
 }
 
-static int explain(const osc_config *cfg, const char *name) {
-  const osc_network *net;
-  const osc_layer *l = osc_config_find_layer(cfg, name, &net);
-  osc_search_report *rep;
-  osc_plan best;
-  osc_error err;
-  if (!l) return osc_cli_fail("%s: no layer named '%s'", cfg->file, name);
-  if (!(rep = calloc(1, sizeof *rep))) return osc_cli_fail("out of memory");
-  osc_layer copy = *l;
-  copy.mode = OSC_MODE_OPTIMAL;
-  copy.groups = 1;
-  if (l->groups > 1) {
-    free(rep);
-    return osc_cli_fail("%s:%d: layer '%s' is grouped (groups %d): only 'conventional' applies, "
-                        "there is no search to explain", cfg->file, l->line, l->name, l->groups);
-  }
-  if (osc_search_optimal(&copy, rep, &best, &err)) {
-    free(rep);
-    return osc_cli_fail("%s", err.msg);
-  }
-  printf("layer %s: %d -> %d, kernel %dx%d, objective %s, max_stages %d (layer mode: %s)\n",
+static void explain_text(const osc_layer *l, const osc_plan *chosen,
+                         const osc_search_report *rep, const osc_plan *optimum) {
+  printf("layer %s: %d -> %d, kernel %dx%d, objective %s, max_stages %d (mode %s)\n",
          l->name, l->in_channels, l->out_channels, l->k_h, l->k_w,
          osc_objective_name(l->objective), l->max_stages, osc_mode_name(l->mode));
-  printf("valid chain: fan-in product >= %d, kernels spanning %dx%d, groups dividing widths; "
-         "ties: fewer stages, then %s\n",
-         l->in_channels, l->k_h, l->k_w,
-         l->objective == OSC_OBJ_MACS ? "fewer params" : "fewer MACs");
-  for (int n = 1; n <= rep->max_stages; n++) {
-    const osc_search_level *lv = &rep->level[n];
-    printf("\n  %d stage%s:\n", n, n > 1 ? "s" : "");
-    if (lv->n_best == 0) printf("    no valid chain\n");
-    for (int i = 0; i < lv->n_best; i++) print_candidate(&lv->best[i], i + 1);
-    printf("    rejected: %" PRId64 " by channel coverage (fan-in product too small), %" PRId64
-           " by the coverage walk, %" PRId64 " by receptive field, %" PRId64
-           " by divisibility; %" PRId64 " branches pruned by the cost bound\n",
-           lv->rejected_coverage, lv->rejected_structure, lv->rejected_field,
-           lv->rejected_divisibility, lv->pruned_bound);
+  if (rep) {
+    printf("valid chain: fan-in product >= %d, kernels spanning %dx%d, groups dividing "
+           "widths; ties: fewer stages, then %s\n",
+           l->in_channels, l->k_h, l->k_w,
+           l->objective == OSC_OBJ_MACS ? "fewer params" : "fewer MACs");
+    for (int n = 1; n <= rep->max_stages; n++) {
+      const osc_search_level *lv = &rep->level[n];
+      printf("\n  %d stage%s:\n", n, n > 1 ? "s" : "");
+      if (lv->n_best == 0) printf("    no valid chain\n");
+      for (int i = 0; i < lv->n_best; i++) print_candidate(&lv->best[i], i + 1);
+      printf("    rejected: %" PRId64 " by channel coverage (fan-in product too small), %" PRId64
+             " by the coverage walk, %" PRId64 " by receptive field, %" PRId64
+             " by divisibility; %" PRId64 " branches pruned by the cost bound\n",
+             lv->rejected_coverage, lv->rejected_structure, lv->rejected_field,
+             lv->rejected_divisibility, lv->pruned_bound);
+    }
+  } else {
+    printf("a grouped layer (groups %d) is only generated as 'conventional': nothing to "
+           "search\n", l->groups);
   }
-  printf("\nchosen: ");
-  print_candidate(&best, 1);
+  if (rep && l->mode != OSC_MODE_OPTIMAL) {
+    printf("\nthe optimal search would choose: ");
+    print_candidate(optimum, 0);
+  }
+  printf("\nchosen (mode %s): ", osc_mode_name(chosen->mode));
+  print_candidate(chosen, 0);
+}
+
+static json_t *level_json(int n, const osc_search_level *lv) {
+  json_t *best = json_array();
+  for (int i = 0; i < lv->n_best; i++) json_array_append_new(best, osc_json_plan(&lv->best[i]));
+  return json_pack("{s:i, s:o, s:{s:I, s:I, s:I, s:I}, s:I}", "stages", n, "best", best,
+                   "rejected", "coverage", (json_int_t)lv->rejected_coverage, "structure",
+                   (json_int_t)lv->rejected_structure, "receptive_field",
+                   (json_int_t)lv->rejected_field, "divisibility",
+                   (json_int_t)lv->rejected_divisibility, "pruned_bound",
+                   (json_int_t)lv->pruned_bound);
+}
+
+static int explain_json(const osc_layer *l, const osc_plan *chosen,
+                        const osc_search_report *rep, const osc_plan *optimum) {
+  json_t *search = json_null();
+  if (rep) {
+    json_t *levels = json_array();
+    for (int n = 1; n <= rep->max_stages; n++)
+      json_array_append_new(levels, level_json(n, &rep->level[n]));
+    search = json_pack("{s:i, s:o, s:o}", "max_stages", rep->max_stages, "optimum",
+                       osc_json_plan(optimum), "levels", levels);
+  }
+  return print_document(json_pack("{s:o, s:o, s:o}", "layer", osc_json_layer(l), "plan",
+                                  osc_json_plan(chosen), "search", search));
+}
+
+/* --explain: the layer's own plan, and what the search weighed for it
+** (every layer that is not grouped can be searched, whatever its mode). */
+static int explain(const osc_config *cfg, const char *name, int json) {
+  const osc_network *net;
+  const osc_layer *l = osc_config_find_layer(cfg, name, &net);
+  osc_search_report *rep = NULL;
+  osc_plan chosen, optimum;
+  osc_error err;
+  int rc;
+  if (!l) return osc_cli_fail("%s: no layer named '%s'", cfg->file, name);
+  if (osc_plan_layer(l, &chosen, &err)) return osc_cli_fail("%s", err.msg);
+  if (l->groups == 1) {
+    osc_layer copy = *l;
+    copy.mode = OSC_MODE_OPTIMAL;
+    if (!(rep = calloc(1, sizeof *rep))) return osc_cli_fail("out of memory");
+    if (osc_search_optimal(&copy, rep, &optimum, &err)) {
+      free(rep);
+      return osc_cli_fail("%s", err.msg);
+    }
+  }
+  if (json) rc = explain_json(l, &chosen, rep, &optimum);
+  else {
+    explain_text(l, &chosen, rep, &optimum);
+    rc = 0;
+  }
   free(rep);
-  return 0;
+  return rc;
 }
 
 int osc_cmd_plan(int argc, char **argv) {
@@ -250,11 +321,13 @@ int osc_cmd_plan(int argc, char **argv) {
   }
   if (!path) return osc_cli_usage("plan");
   if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
-  if (explain_layer) rc = explain(cfg, explain_layer);
+  if (explain_layer) rc = explain(cfg, explain_layer, json);
   else if (plan_config(cfg, &lp, &err)) rc = osc_cli_fail("%s", err.msg);
   else if (json) rc = print_json(cfg, lp);
   else print_tables(cfg, lp);
   free(lp);
   osc_config_free(cfg);
+  if (fflush(stdout) || ferror(stdout))
+    rc = osc_cli_fail("could not write the output: %s", strerror(errno));
   return rc;
 }

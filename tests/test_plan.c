@@ -146,12 +146,34 @@ static void test_explain(void) {
            json_string_value(json_object_get(l, "name")));
   CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
   if (out && chain) {
-    const char *chosen = strstr(out, "chosen:");
+    const char *chosen = strstr(out, "chosen (mode optimal): ");
     CU_ASSERT_PTR_NOT_NULL(chosen);
     CU_ASSERT(chosen && strstr(chosen, chain) != NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "  1 stage:"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "  2 stages:"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "rejected:"));
+  }
+  free(out);
+  free(err);
+  /* a conventional layer: the chosen chain is its own, the search's is beside it */
+  CU_ASSERT_EQUAL(osc_test_cli("", "plan examples/default.lua --explain stem", &out, &err), 0);
+  CU_ASSERT(out && strstr(out, "chosen (mode conventional): 3x3/g1 "));
+  CU_ASSERT(out && strstr(out, "the optimal search would choose: "));
+  free(out);
+  free(err);
+  /* --json --explain is JSON, and its optimum is the plan --json chose */
+  snprintf(args, sizeof args, "plan examples/resnet50.lua --json --explain %s",
+           json_string_value(json_object_get(l, "name")));
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
+  {
+    json_t *ex = out ? json_loads(out, 0, NULL) : NULL;
+    json_t *opt = json_object_get(json_object_get(ex, "search"), "optimum");
+    CU_ASSERT_PTR_NOT_NULL(ex);
+    CU_ASSERT(chain && json_string_value(json_object_get(opt, "chain")) &&
+              !strcmp(json_string_value(json_object_get(opt, "chain")), chain));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(json_object_get(ex, "search"), "levels")),
+                    (size_t)geti(l, "max_stages"));
+    json_decref(ex);
   }
   free(out);
   free(err);
