@@ -570,7 +570,9 @@ static const char cli_config[] =
     "conv { name = \"a\", in_channels = 8, out_channels = 8, size = 7, kernel = 3,\n"
     "       padding = 1, activation = \"relu\" }\n"
     "conv { name = \"b\", in_channels = 8, out_channels = 12, size = 7, kernel = 3,\n"
-    "       stride = 2, mode = \"depthwise\" }\n";
+    "       stride = 2, mode = \"depthwise\" }\n"
+    "conv { name = \"c\", in_channels = 8, out_channels = 8, size = 7, kernel = 3,\n"
+    "       padding = 1, activation = \"relu\" }\n";
 
 /* Runs `prefix $OSCONV_CLI args`; stdout and stderr together into buf. */
 static int cli(const char *prefix, const char *args, char *buf, size_t size) {
@@ -598,6 +600,16 @@ static void cli_cleanup(const char *dir) {
   CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* 1 if the line of `text` starting with `row` contains `what`. */
+static int row_has(const char *text, const char *row, const char *what) {
+  const char *at = strstr(text, row), *end;
+  if (!at) return 0;
+  end = strchr(at, '\n');
+  if (!end) end = at + strlen(at);
+  at = strstr(at, what);
+  return at && at < end;
+}
+
 static void test_cli_run(void) {
   char dir[] = "/tmp/osc-run-XXXXXX", config[64], args[128], out[8192];
   if (cli_setup(dir, config)) return;
@@ -607,6 +619,10 @@ static void test_cli_run(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "t.b "));
   CU_ASSERT_PTR_NULL(strstr(out, "FAIL"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, " jit "));
+  /* c is a's twin: its code comes from the cache, compiled in no time */
+  CU_ASSERT(row_has(out, "t.a ", " miss "));
+  CU_ASSERT(row_has(out, "t.b ", " miss "));
+  CU_ASSERT(row_has(out, "t.c ", " 0.00 hit "));
   /* no libtcc: every layer says why, and the command fails */
   CU_ASSERT_EQUAL(cli("OSCONV_TCC_LIB_PATH=/nonexistent", args, out, sizeof out), 1);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "libtcc1.a"));
