@@ -139,6 +139,11 @@ static void test_link_errors(void) {
   CU_ASSERT_EQUAL(osc_jit_compile("void g(void) {}\n", "f", lib(), &c, &err), OSC_EJIT);
   CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'f'"));
   CU_ASSERT_PTR_NULL(c);
+  /* the entry point is data, on a page that does not execute */
+  CU_ASSERT_EQUAL(osc_jit_compile("const float f[3000] = {1};\n", "f", lib(), &c, &err),
+                  OSC_EJIT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'f' is not a function"));
+  CU_ASSERT_PTR_NULL(c);
 }
 
 static void test_lib_path(void) {
