@@ -151,13 +151,20 @@ int osc_cmd_run(int argc, char **argv) {
   osc_config *cfg = NULL;
   osc_error err;
   double totals[3] = {0, 0, 0};
+  osc_config_options opt = {0, 0, 0};
+  const char *path = NULL;
   int failed = 0, layer_no = 0;
-  if (argc != 2 || argv[1][0] == '-') return osc_cli_usage("run");
-  if (osc_config_load(argv[1], NULL, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
+    else if (argv[i][0] == '-' || path) return osc_cli_usage("run");
+    else path = argv[i];
+  }
+  if (!path) return osc_cli_usage("run");
+  if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   printf("%s: MACs per call (batch images; 1 MAC = 2 FLOPs), median of %d runs, checked "
          "against the reference backend (relative L2 < %g); compile = emitting + libtcc, "
          "about 0 on a cache hit (the code of an identical earlier layer)\n\n",
-         argv[1], RUNS, TOLERANCE);
+         path, RUNS, TOLERANCE);
   for (int i = 0; i < cfg->n_networks; i++)
     for (int j = 0; j < cfg->networks[i].n_layers; j++) {
       int w = (int)(strlen(cfg->networks[i].name) + 1 + strlen(cfg->networks[i].layers[j].name));
