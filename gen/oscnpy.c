@@ -3,7 +3,7 @@
 **   "\x93NUMPY", major, minor, header length (2 bytes LE in 1.0, 4 in 2.0),
 **   an ASCII Python dict literal {'descr': '<f4', 'fortran_order': False,
 **   'shape': (2, 3), } padded with spaces to a multiple of 64 and ended by
-**   '\n', then the data.
+**   '\n', then the data. Files are written byte for byte as np.save does.
 */
 #include "oscnpy.h"
 
@@ -217,6 +217,14 @@ osc_status osc_npy_read(const char *path, osc_npy *out, osc_error *err) {
 
 /* ---- writing ------------------------------------------------------------------- */
 
+#define GROWTH_AXIS_MAX_DIGITS 21
+
+static int decimal_digits(size_t v) {
+  int n = 1;
+  for (; v >= 10; v /= 10) n++;
+  return n;
+}
+
 osc_status osc_npy_encode(int ndim, const size_t *shape, const float *data, char **out,
                           size_t *len, osc_error *err) {
   char dict[64 + 24 * OSC_NPY_MAX_DIMS], shp[24 * OSC_NPY_MAX_DIMS];
@@ -234,9 +242,13 @@ osc_status osc_npy_encode(int ndim, const size_t *shape, const float *data, char
   osc_npy_shape_str(ndim, shape, shp, sizeof shp);
   dlen = (size_t)snprintf(dict, sizeof dict,
                           "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shp);
-  /* pad with spaces so that the data starts at a multiple of 64, then '\n' */
-  hlen = dlen + 1;
-  hlen += (64 - (10 + hlen) % 64) % 64;
+  /* As numpy's _write_array_header (numpy/lib/format.py): after the dict,
+  ** spaces that let shape[0] grow to GROWTH_AXIS_MAX_DIGITS (21) digits in
+  ** place (numpy PR #20321, 2022; none for 0-d), then _wrap_header's
+  ** padding: ARRAY_ALIGN - (10 + len + 1) % 64 spaces -- a whole 64 when
+  ** already aligned -- and '\n', so the data starts at a multiple of 64. */
+  hlen = dlen + (ndim > 0 ? GROWTH_AXIS_MAX_DIGITS - decimal_digits(shape[0]) : 0) + 1;
+  hlen += 64 - (10 + hlen) % 64;
   if (hlen > 65535) return osc_error_set(err, OSC_EINVAL, "an .npy header too long to write");
   total = 10 + hlen + count * 4;
   if (!(b = malloc(total)))

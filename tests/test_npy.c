@@ -77,24 +77,62 @@ static void test_parse_numpy_files(void) {
   osc_npy_free(&a);
 }
 
+/* What np.save writes, spelled out byte by byte from numpy's own format
+** code (numpy/lib/format.py: the NPY format docstring, _wrap_header and
+** _write_array_header; numpy is not installed here to run it):
+**   "\x93NUMPY", version 1.0, HEADER_LEN as <H (little-endian uint16),
+**   the dict repr with sorted keys "{'descr': '<f4', 'fortran_order': False,
+**   'shape': (2, 3), }", then GROWTH_AXIS_MAX_DIGITS (21) - len(repr(
+**   shape[0])) spaces (numpy >= 1.24, PR #20321; none for 0-d arrays),
+**   then padlen = 64 - (10 + len(header) + 1) % 64 spaces (a whole 64 when
+**   already aligned) and '\n', then the data, C order, '<f4'. */
+#define SP10 "          "
+#define SP20 SP10 SP10
+
+/* np.save(f, np.arange(1, 7, dtype='<f4').reshape(2, 3)): the dict is 59
+** bytes, 20 growth spaces; 10 + 59 + 20 + 1 = 90, padlen 38: 58 spaces,
+** HEADER_LEN 118 (0x76), data at 128. (numpy < 1.24 writes the same
+** bytes: no growth spaces, padlen 58.) */
+static const char save_2x3[] =
+    "\x93NUMPY\x01\x00\x76\x00"
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+    SP20 SP20 SP10 "        " "\n"
+    "\x00\x00\x80\x3f" "\x00\x00\x00\x40" "\x00\x00\x40\x40"     /* 1, 2, 3 */
+    "\x00\x00\x80\x40" "\x00\x00\xa0\x40" "\x00\x00\xc0\x40";    /* 4, 5, 6 */
+
+/* The header of np.save(f, np.zeros((2, 10, 10) + (2,) * 11, '<f4')): the
+** dict is 97 bytes, 20 growth spaces, 10 + 97 + 20 + 1 = 128 is aligned, so
+** padlen is a whole 64: 84 spaces, HEADER_LEN 182 (0xb6), data at 192. */
+static const char save_14d_head[] =
+    "\x93NUMPY\x01\x00\xb6\x00"
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 10, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, "
+    "2, 2), }"
+    SP20 SP20 SP20 SP20 "    " "\n";
+
 static void test_encode_matches_numpy(void) {
-  unsigned char want[512], data[24];
-  size_t shape[2] = {2, 3}, n;
-  float x[6] = {1, 2, 3, 4, 5, 6};
+  size_t shape[2] = {2, 3}, big[14] = {2, 10, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, n = 409600;
+  float x[6] = {1, 2, 3, 4, 5, 6}, *zeros = calloc(n, sizeof *zeros);
   char *got;
   size_t len;
   osc_error err;
-  le_floats(data, 6);
-  /* byte for byte what np.save writes */
-  n = make_npy(want, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 24);
+  osc_npy a;
+  CU_ASSERT_EQUAL_FATAL(sizeof save_2x3 - 1, 128 + 24);   /* the spelling above */
+  CU_ASSERT_EQUAL_FATAL(sizeof save_14d_head - 1, 192);
   CU_ASSERT_EQUAL_FATAL(osc_npy_encode(2, shape, x, &got, &len, &err), OSC_OK);
-  CU_ASSERT_EQUAL(len, n);
-  CU_ASSERT(memcmp(got, want, n) == 0);
+  CU_ASSERT_EQUAL(len, sizeof save_2x3 - 1);
+  CU_ASSERT(len == sizeof save_2x3 - 1 && memcmp(got, save_2x3, len) == 0);
   free(got);
-  n = make_npy(want, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", data, 24);
-  CU_ASSERT_EQUAL_FATAL(osc_npy_encode(1, (size_t[]){6}, x, &got, &len, &err), OSC_OK);
-  CU_ASSERT(len == n && memcmp(got, want, n) == 0);
+  /* and the reader takes np.save's bytes */
+  CU_ASSERT_EQUAL_FATAL(osc_npy_parse("x.npy", save_2x3, sizeof save_2x3 - 1, &a, &err), OSC_OK);
+  CU_ASSERT(a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 3 && a.count == 6);
+  CU_ASSERT(memcmp(a.data, x, sizeof x) == 0);
+  osc_npy_free(&a);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(zeros);
+  CU_ASSERT_EQUAL_FATAL(osc_npy_encode(14, big, zeros, &got, &len, &err), OSC_OK);
+  CU_ASSERT_EQUAL(len, 192 + 4 * n);
+  CU_ASSERT(len >= 192 && memcmp(got, save_14d_head, 192) == 0);
   free(got);
+  free(zeros);
 }
 
 static void test_round_trip_file(void) {
