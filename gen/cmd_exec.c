@@ -112,11 +112,13 @@ static osc_status write_source(const workdir *w, const osc_plan *p, osc_error *e
   osc_status s;
   osc_buf_init(&b);
   if ((s = osc_emit_layer(p, &o, &b, err))) { osc_buf_free(&b); return s; }
-  f = fopen(w->src, "w");
-  if (!f || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
-    if (f) fclose(f);
-    s = osc_error_set(err, OSC_EIO, "%s: cannot write the kernel source", w->src);
+  if ((f = fopen(w->src, "w"))) {
+    int bad = fwrite(b.data, 1, b.len, f) != b.len;
+    if (fclose(f) != 0) bad = 1;   /* closed either way: never twice */
+    if (bad) f = NULL;
   }
+  if (!f) s = osc_error_set(err, OSC_EIO, "%s: cannot write the kernel source: %s", w->src,
+                            strerror(errno));
   osc_buf_free(&b);
   return s;
 }
@@ -164,6 +166,7 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
 typedef struct exec_args {
   const char *config, *layer, *input, *weights, *output;
   int jit;
+  osc_config_options opt;
 } exec_args;
 
 /* 0, or the usage exit status */
@@ -176,6 +179,7 @@ static int parse_args(int argc, char **argv, exec_args *a) {
     else if (!strcmp(argv[i], "--weights")) slot = &a->weights;
     else if (!strcmp(argv[i], "--output")) slot = &a->output;
     else if (!strcmp(argv[i], "--jit")) { a->jit = 1; continue; }
+    else if (!strcmp(argv[i], "--unsandboxed")) { a->opt.unsandboxed = 1; continue; }
     else if (argv[i][0] == '-' || a->config) {
       fprintf(stderr, "osconv exec: unexpected argument '%s'\n", argv[i]);
       return osc_cli_usage("exec");
@@ -278,12 +282,8 @@ int osc_cmd_exec(int argc, char **argv) {
   const osc_layer *l;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc;
-  if (osc_config_load(a.config, NULL, &cfg, &err)) return osc_cli_fail("%s", err.msg);
-  if (!(l = osc_config_find_layer(cfg, a.layer, NULL)))
-    rc = osc_cli_fail("%s: no layer named '%s' (write LAYER or NETWORK.LAYER)", a.config,
-                      a.layer);
-  else
-    rc = exec_layer(&a, l);
+  if (osc_config_load(a.config, &a.opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  rc = (l = osc_cli_find_layer(cfg, a.layer)) ? exec_layer(&a, l) : 1;
   osc_config_free(cfg);
   return rc;
 }

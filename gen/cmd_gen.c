@@ -1,21 +1,31 @@
 /*
-** cmd_gen.c -- `osconv gen CONFIG -o DIR`: for every network of the config,
-** DIR/<net>.c (the layers' kernels) and DIR/<net>.h (sizes and prototypes).
+** cmd_gen.c -- `osconv gen CONFIG -o DIR [--unsandboxed]`: for every
+** network of the config, DIR/<net>.c (the layers' kernels) and DIR/<net>.h
+** (sizes and prototypes).
 **
 ** In a build (GNU make 4.3+ grouped target, so -j runs it once):
 **   kernels/net.c kernels/net.h &: net.lua $(OSCONV) ; $(OSCONV) gen net.lua -o kernels
 **
-** All or nothing: every layer is planned and every file generated in memory
-** first; then all files are written to temp files beside their targets and
-** renamed into place. On any error nothing is written and the exit status
-** is 1. Output is deterministic, so regenerating an unchanged config
-** rewrites the same bytes.
+** Checks first what `osconv check` checks (osc_emit_check_config, then per
+** network osc_cli_plan_network), so the two refuse the same configs.
+** Memory: a network's .c is streamed to its temp file layer by layer
+** (osc_emit_network_to), so gen holds one layer's code, the network's
+** plans and its .h at a time, whatever the size of the output.
+**
+** All or nothing, as far as POSIX allows (osc_file_commit_all says
+** exactly how far): every file is written to a temp file beside its target
+** first; only when all are written are they renamed into place, and a
+** failed rename puts the files already replaced back. On any error the
+** exit status is 1, no temp file is left, and a DIR that gen created is
+** removed again. Output is deterministic, so regenerating an unchanged
+** config rewrites the same bytes.
 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "osccli.h"
 #include "osconv.h"
@@ -23,24 +33,22 @@
 #include "oscerr.h"
 #include "oscfile.h"
 
-typedef struct gen_file {
-  char *path, *tmp;
-  osc_buf text;
-} gen_file;
-
 typedef struct gen_job {
-  int n;              /* files: 2 per network */
-  gen_file *files;
+  int n;            /* files: 2 per network, <net>.c then <net>.h */
+  char **paths;     /* destinations */
+  char **tmps;      /* staged temp files, NULL until written */
 } gen_job;
 
 static void job_free(gen_job *j) {
   for (int i = 0; i < j->n; i++) {
-    osc_file_discard(j->files[i].tmp);
-    free(j->files[i].tmp);
-    free(j->files[i].path);
-    osc_buf_free(&j->files[i].text);
+    if (j->paths) free(j->paths[i]);
+    if (j->tmps) {
+      osc_file_discard(j->tmps[i]);   /* gone already once committed */
+      free(j->tmps[i]);
+    }
   }
-  free(j->files);
+  free(j->paths);
+  free(j->tmps);
 }
 
 static char *join_path(const char *dir, const char *name, const char *ext) {
@@ -50,116 +58,93 @@ static char *join_path(const char *dir, const char *name, const char *ext) {
   return p;
 }
 
-/* Plan a network's layers and emit its two files. */
-static osc_status gen_network(const osc_network *net, const char *dir, gen_file *c, gen_file *h,
-                              osc_error *err) {
-  osc_plan *plans = calloc(net->n_layers > 0 ? (size_t)net->n_layers : 1, sizeof *plans);
-  osc_status s = OSC_OK;
-  if (!plans) return osc_error_set(err, OSC_ENOMEM, "out of memory planning '%s'", net->name);
-  for (int i = 0; i < net->n_layers && !s; i++) s = osc_plan_layer(&net->layers[i], &plans[i], err);
-  if (!s) s = osc_emit_network(net, plans, &c->text, &h->text, err);
-  free(plans);
-  if (s) return s;
-  c->path = join_path(dir, net->name, ".c");
-  h->path = join_path(dir, net->name, ".h");
-  if (!c->path || !h->path) return osc_error_set(err, OSC_ENOMEM, "out of memory");
+static osc_status job_init(gen_job *j, const osc_config *cfg, const char *dir, osc_error *err) {
+  size_t k;
+  j->n = 2 * cfg->n_networks;
+  k = j->n > 0 ? (size_t)j->n : 1;
+  j->paths = calloc(k, sizeof *j->paths);
+  j->tmps = calloc(k, sizeof *j->tmps);
+  if (!j->paths || !j->tmps) return osc_error_set(err, OSC_ENOMEM, "out of memory");
+  for (int i = 0; i < cfg->n_networks; i++)
+    if (!(j->paths[2 * i] = join_path(dir, cfg->networks[i].name, ".c")) ||
+        !(j->paths[2 * i + 1] = join_path(dir, cfg->networks[i].name, ".h")))
+      return osc_error_set(err, OSC_ENOMEM, "out of memory");
   return OSC_OK;
 }
 
-static osc_status ensure_dir(const char *dir, osc_error *err) {
+static osc_status file_sink(void *ctx, const char *data, size_t len, osc_error *err) {
+  return osc_file_put(ctx, data, len, err);
+}
+
+/* Plan one network and stage its two files. */
+static osc_status gen_network(const osc_network *net, const char *c_path, const char *h_path,
+                              char **c_tmp, char **h_tmp, osc_error *err) {
+  osc_plan *plans;
+  osc_file_out c;
+  osc_buf h;
+  osc_status s;
+  if ((s = osc_cli_plan_network(net, &plans, err))) return s;
+  osc_buf_init(&h);
+  if (!(s = osc_file_begin(c_path, &c, err))) {
+    if (!(s = osc_emit_network_to(net, plans, file_sink, &c, &h, err)))
+      s = osc_file_end(&c, c_tmp, err);
+    else
+      osc_file_abandon(&c);
+  }
+  free(plans);
+  if (!s && osc_buf_failed(&h)) s = osc_error_set(err, OSC_ENOMEM, "out of memory");
+  if (!s) s = osc_file_stage(h_path, h.data, h.len, h_tmp, err);
+  osc_buf_free(&h);
+  return s;
+}
+
+/* *created: 1 if this made the directory (so a failure removes it). */
+static osc_status ensure_dir(const char *dir, int *created, osc_error *err) {
   struct stat st;
+  *created = 0;
   if (stat(dir, &st) == 0)
     return S_ISDIR(st.st_mode) ? OSC_OK
                                : osc_error_set(err, OSC_EIO, "%s: not a directory", dir);
   if (mkdir(dir, 0777) != 0 && errno != EEXIST)
     return osc_error_set(err, OSC_EIO, "%s: cannot create the directory: %s", dir,
                          strerror(errno));
+  *created = 1;
   return OSC_OK;
 }
 
-/* Stage every file, then rename them all; a failure discards the staged. */
-static osc_status write_all(gen_job *j, const char *dir, osc_error *err) {
-  osc_status s = ensure_dir(dir, err);
-  for (int i = 0; i < j->n && !s; i++)
-    s = osc_file_stage(j->files[i].path, j->files[i].text.data, j->files[i].text.len,
-                       &j->files[i].tmp, err);
-  for (int i = 0; i < j->n && !s; i++) {
-    s = osc_file_commit(j->files[i].tmp, j->files[i].path, err);
-    free(j->files[i].tmp);
-    j->files[i].tmp = NULL;
-  }
-  return s;
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The public functions of all networks (<net>_<layer> and its _n) must be
-** distinct, or two generated files cannot link into one program. Within a
-** network osc_emit_network checks more; this looks across networks. */
-static osc_status check_symbols(const osc_config *cfg, osc_error *err) {
-  size_t n = 0, total = 0;
-  char **sym;
-  osc_status s = OSC_OK;
-  for (int i = 0; i < cfg->n_networks; i++) total += 2 * (size_t)cfg->networks[i].n_layers;
-  if (!(sym = calloc(total ? total : 1, sizeof *sym)))
-    return osc_error_set(err, OSC_ENOMEM, "out of memory");
-  for (int i = 0; i < cfg->n_networks && !s; i++)
-    for (int k = 0; k < cfg->networks[i].n_layers && !s; k++) {
-      const char *net = cfg->networks[i].name, *layer = cfg->networks[i].layers[k].name;
-      size_t len = strlen(net) + strlen(layer) + 4;
-      if (!(sym[n] = malloc(len)) || !(sym[n + 1] = malloc(len))) {
-        s = osc_error_set(err, OSC_ENOMEM, "out of memory");
-        n += 2;
-        break;
-      }
-      snprintf(sym[n++], len, "%s_%s", net, layer);
-      snprintf(sym[n++], len, "%s_%s_n", net, layer);
-    }
-  if (!s) qsort(sym, n, sizeof *sym, cmp_str);
-  for (size_t i = 0; !s && i + 1 < n; i++)
-    if (!strcmp(sym[i], sym[i + 1]))
-      s = osc_error_set(err, OSC_ECONFIG, "%s: two layers would both define the function %s "
-                        "(network and layer names joined by '_'); rename one", cfg->file, sym[i]);
-  for (size_t i = 0; i < n; i++) free(sym[i]);
-  free(sym);
-  return s;
-}
-
 static int gen_config(const osc_config *cfg, const char *dir) {
-  gen_job j;
+  gen_job j = {0, NULL, NULL};
   osc_error err;
-  osc_status s = OSC_OK;
-  j.n = 2 * cfg->n_networks;
-  if (!(j.files = calloc(j.n > 0 ? (size_t)j.n : 1, sizeof *j.files)))
-    return osc_cli_fail("out of memory");
-  s = check_symbols(cfg, &err);
-  for (int i = 0; i < cfg->n_networks && !s; i++) {
-    const osc_network *net = &cfg->networks[i];
-    for (int k = 0; k < i && !s; k++)
-      if (!strcmp(cfg->networks[k].name, net->name))
-        s = osc_error_set(&err, OSC_ECONFIG, "%s:%d: a second network named '%s': both would "
-                          "write %s/%s.c", cfg->file, net->line, net->name, dir, net->name);
-    if (!s) s = gen_network(net, dir, &j.files[2 * i], &j.files[2 * i + 1], &err);
+  int created = 0;
+  osc_status s = osc_emit_check_config(cfg, &err);
+  if (!s) s = job_init(&j, cfg, dir, &err);
+  if (!s) s = ensure_dir(dir, &created, &err);
+  for (int i = 0; i < cfg->n_networks && !s; i++)
+    s = gen_network(&cfg->networks[i], j.paths[2 * i], j.paths[2 * i + 1], &j.tmps[2 * i],
+                    &j.tmps[2 * i + 1], &err);
+  if (!s) s = osc_file_commit_all(j.n, j.tmps, j.paths, &err);
+  for (int i = 0; !s && i < j.n; i++) {   /* committed: nothing to discard */
+    free(j.tmps[i]);
+    j.tmps[i] = NULL;
   }
-  if (!s) s = write_all(&j, dir, &err);
   if (!s)
     for (int i = 0; i < cfg->n_networks; i++)
-      printf("osconv: wrote %s and %s (%d layer%s)\n", j.files[2 * i].path,
-             j.files[2 * i + 1].path, cfg->networks[i].n_layers,
-             cfg->networks[i].n_layers == 1 ? "" : "s");
+      printf("osconv: wrote %s and %s (%d layer%s)\n", j.paths[2 * i], j.paths[2 * i + 1],
+             cfg->networks[i].n_layers, cfg->networks[i].n_layers == 1 ? "" : "s");
   job_free(&j);
+  if (s && created) rmdir(dir);
   return s ? osc_cli_fail("%s", err.msg) : 0;
 }
 
 int osc_cmd_gen(int argc, char **argv) {
+  osc_config_options opt = {0};
   const char *config = NULL, *dir = NULL;
   osc_config *cfg = NULL;
   osc_error err;
   int rc;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
+    else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
     else if (argv[i][0] != '-' && !config) config = argv[i];
     else {
       fprintf(stderr, "osconv gen: unexpected argument '%s'\n", argv[i]);
@@ -167,7 +152,7 @@ int osc_cmd_gen(int argc, char **argv) {
     }
   }
   if (!config || !dir) return osc_cli_usage("gen");
-  if (osc_config_load(config, NULL, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   rc = gen_config(cfg, dir);
   osc_config_free(cfg);
   return rc;

@@ -4,6 +4,8 @@
 #ifndef OSCCLI_H
 #define OSCCLI_H
 
+#include "osconv.h"
+
 typedef struct osc_command {
   const char *name;
   const char *usage;     /* arguments, for the help text */
@@ -20,5 +22,14 @@ int osc_cmd_run(int argc, char **argv);
 /* Print "osconv: message" to stderr; returns the exit status 1 (or 2 for usage). */
 int osc_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int osc_cli_usage(const char *command);
+
+/* Shared steps (cmd_shared.c). Plan every layer of `net` and check the
+** plans and names (osc_emit_check_network); *plans (caller frees) is NULL
+** on error. `check` and `gen` both go through it, after
+** osc_emit_check_config, so they refuse the same configs. */
+osc_status osc_cli_plan_network(const osc_network *net, osc_plan **plans, osc_error *err);
+/* The layer NAME ("layer" or "net.layer") names, or NULL after printing
+** why: no such layer, or a bare name that several networks use. */
+const osc_layer *osc_cli_find_layer(const osc_config *cfg, const char *name);
 
 #endif

@@ -69,7 +69,12 @@
 const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_unrolled, &osc_kernel_direct,
                                                      NULL};
 
-#define PREFIX_MAX 200     /* longest symbol prefix accepted */
+/* The kernels, without the NULL; a network's head records them as bits. */
+#define N_KERNELS (int)(sizeof osc_stage_kernels / sizeof osc_stage_kernels[0] - 1)
+_Static_assert(sizeof osc_stage_kernels / sizeof osc_stage_kernels[0] - 1 <= 32,
+               "kernels are bits of an unsigned");
+
+#define PREFIX_MAX OSC_EMIT_PREFIX_MAX   /* longest symbol prefix accepted */
 #define INFO_LINES (OSC_MAX_STAGES + 12)
 #define INFO_WIDTH 200
 
@@ -128,15 +133,7 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
   osc_tmpl_int(ps, "max_expr_terms", j->knobs->max_expr_terms);
 }
 
-/* ---- checking what we are asked to emit ---------------------------------------- */
-
-static int is_identifier(const char *s) {
-  size_t n = 0;
-  if (!s || !(isalpha((unsigned char)*s) || *s == '_')) return 0;
-  for (; s[n]; n++)
-    if (!(isalnum((unsigned char)s[n]) || s[n] == '_')) return 0;
-  return n <= PREFIX_MAX;
-}
+/* ---- knobs ------------------------------------------------------------------------ */
 
 static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_error *err) {
   osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048};
@@ -159,46 +156,6 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
     for (int i = 0; osc_stage_kernels[i]; i++) known |= !strcmp(r->kernel, osc_stage_kernels[i]->name);
     if (!known) return osc_error_set(err, OSC_EINVAL, "no stage kernel named '%s'", r->kernel);
   }
-  return OSC_OK;
-}
-
-/* The generated code indexes with int: every tensor must fit. */
-static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
-
-static osc_status check_plan(const osc_plan *p, osc_error *err) {
-  const osc_layer *l = &p->layer;
-  int64_t weights = 0;
-  if (p->n_stages < 1 || p->n_stages > OSC_MAX_STAGES)
-    return osc_error_layer(err, OSC_EINVAL, l, "plan has %d stages", p->n_stages);
-  if (l->bias != 0 && l->bias != 1)
-    return osc_error_layer(err, OSC_EINVAL, l, "bias must be 0 or 1");
-  if (l->act != OSC_ACT_NONE && l->act != OSC_ACT_RELU)
-    return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
-  for (int i = 0; i < p->n_stages; i++) {
-    const osc_stage *s = &p->stage[i];
-    int c_prev = i ? p->stage[i - 1].c_out : l->in_channels;
-    int h_prev = i ? p->stage[i - 1].h_out : l->in_h, w_prev = i ? p->stage[i - 1].w_out : l->in_w;
-    if (s->c_in < 1 || s->c_out < 1 || s->groups < 1 || s->k_h < 1 || s->k_w < 1 ||
-        s->stride_h < 1 || s->stride_w < 1 || s->pad_h < 0 || s->pad_w < 0 ||
-        s->c_in % s->groups || s->c_out % s->groups || s->c_in != c_prev ||
-        s->h_in != h_prev || s->w_in != w_prev || s->h_out < 1 || s->w_out < 1 ||
-        s->h_out != osc_conv_out(s->h_in, s->k_h, s->stride_h, s->pad_h) ||
-        s->w_out != osc_conv_out(s->w_in, s->k_w, s->stride_w, s->pad_w))
-      return osc_error_layer(err, OSC_EINVAL, l,
-                             "stage %d of the plan is inconsistent (widths, groups or shapes)",
-                             i + 1);
-    if (!fits_int((int64_t)s->c_in * s->h_in * s->w_in) ||
-        !fits_int((int64_t)s->c_out * s->h_out * s->w_out))
-      return osc_error_layer(err, OSC_EINVAL, l,
-                             "stage %d: a tensor of more than %d floats per image is too "
-                             "large for the generated code", i + 1, INT_MAX);
-    weights += osc_stage_params(s);
-  }
-  if (p->stage[p->n_stages - 1].c_out != l->out_channels)
-    return osc_error_layer(err, OSC_EINVAL, l, "the plan's last stage does not give out_channels");
-  if (!fits_int(weights + l->out_channels))
-    return osc_error_layer(err, OSC_EINVAL, l,
-                           "more than %d weights is too large for the generated code", INT_MAX);
   return OSC_OK;
 }
 
@@ -321,6 +278,19 @@ typedef struct layer_emit {
   info_lines info;
 } layer_emit;
 
+/* Stage i of p as a job for the kernels. */
+static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const char *fname,
+                      osc_stage_job *j) {
+  j->plan = p;
+  j->index = i;
+  j->s = &p->stage[i];
+  j->last = i == p->n_stages - 1;
+  j->bias = j->last && p->layer.bias;
+  j->relu = j->last && p->layer.act == OSC_ACT_RELU;
+  j->fname = fname;
+  j->knobs = kn;
+}
+
 static osc_status emit_stages(const osc_plan *p, const char *prefix, const osc_emit_knobs *kn,
                               layer_emit *e, osc_buf *body, osc_error *err) {
   const osc_layer *l = &p->layer;
@@ -329,14 +299,7 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, const osc_e
     osc_status st;
     snprintf(e->fname[i], sizeof e->fname[i], "%s_s%d", prefix, i);
     e->fptr[i] = e->fname[i];
-    j.plan = p;
-    j.index = i;
-    j.s = &p->stage[i];
-    j.last = i == p->n_stages - 1;
-    j.bias = j.last && l->bias;
-    j.relu = j.last && l->act == OSC_ACT_RELU;
-    j.fname = e->fname[i];
-    j.knobs = kn;
+    stage_job(p, i, kn, e->fname[i], &j);
     if (!(e->kern[i] = choose_kernel(&j)))
       return osc_error_layer(err, OSC_EINTERNAL, l, "no stage kernel applies to stage %d", i + 1);
     e->tnames[i + 1] = e->kern[i]->template_name;
@@ -347,11 +310,9 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, const osc_e
   return OSC_OK;
 }
 
-/* The layer's translation unit; *used gets bit i set for every kernel
-** osc_stage_kernels[i] it took (may be NULL). */
+/* The layer's translation unit, appended to out. */
 static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
-                             const osc_emit_knobs *k, osc_buf *out, unsigned *used,
-                             osc_error *err) {
+                             const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
   osc_emit_knobs kn;
   osc_tmpl_params ps;
   osc_buf body;
@@ -359,22 +320,19 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   osc_status st;
   int batch;
   if (!p || !o || !out) return osc_error_set(err, OSC_EINVAL, "osc_emit_layer: NULL argument");
-  if (!is_identifier(o->prefix))
+  if (!osc_emit_is_identifier(o->prefix))
     return osc_error_set(err, OSC_EINVAL, "symbol prefix '%s' is not a C identifier of at most "
                          "%d characters", o->prefix ? o->prefix : "(null)", PREFIX_MAX);
   if (o->batch < 0)
     return osc_error_set(err, OSC_EINVAL, "batch must be 0 or more, got %d", o->batch);
   batch = o->batch ? o->batch : 1;
-  if ((st = resolve_knobs(k, &kn, err)) || (st = check_plan(p, err))) return st;
+  if ((st = resolve_knobs(k, &kn, err)) || (st = osc_emit_check_plan(p, err))) return st;
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
   e->tnames[0] = "layer.c.in";
   if ((st = emit_stages(p, o->prefix, &kn, e, &body, err))) goto done;
   template_list(e->templates, sizeof e->templates, e->tnames, p->n_stages + 1);
-  for (int i = 0; used && i < p->n_stages; i++)
-    for (int q = 0; osc_stage_kernels[q]; q++)
-      if (osc_stage_kernels[q] == e->kern[i]) *used |= 1u << q;
   stage_buffers(p, e->src, e->dst, &e->region1);
   layer_info(p, e->kern, &e->info);
   osc_tmpl_params_init(&ps);
@@ -417,7 +375,7 @@ static osc_status restore(osc_buf *b, size_t len, osc_status st) {
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
   size_t len = out ? out->len : 0;
-  return restore(out, len, emit_layer(p, o, k, out, NULL, err));
+  return restore(out, len, emit_layer(p, o, k, out, err));
 }
 
 osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf *out,
@@ -425,12 +383,16 @@ osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf 
   return osc_emit_layer_knobs(p, o, NULL, out, err);
 }
 
-/* ---- a network ---------------------------------------------------------------------- */
+/* ---- a network ----------------------------------------------------------------------
+** The .c is the head (network.c.in) followed by every layer's translation
+** unit, a blank line between two; it goes to the sink piece by piece, so
+** only one layer's code is in memory at a time. The .h (small: sizes and
+** prototypes) is made in memory once every layer is known. */
 
 typedef struct net_layer {
   char prefix[2 * OSC_NAME_MAX + 2];
   char macro[2 * OSC_NAME_MAX + 2];
-  char info[2 * INFO_WIDTH + 32];
+  char info[2 * INFO_WIDTH + 64];
 } net_layer;
 
 typedef struct net_emit {
@@ -474,133 +436,83 @@ static void upper(char *dst, const char *src) {
   *dst = '\0';
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The layer whose generated symbols include `name`: `name` is some
-** layer's name + "_n" (its n-image entry) or + "_s<digit>..." (its stage
-** functions). NULL if none. sorted: the layer names, sorted. */
-static const char *owner_of(const char *name, const char **sorted, int n, char *buf,
-                            size_t size) {
-  size_t len = strlen(name);
-  for (size_t i = 1; i + 1 < len; i++) {
-    const char **hit;
-    const char *base = buf;
-    if (name[i] != '_' || !((name[i + 1] == 'n' && i + 2 == len) ||
-                            (name[i + 1] == 's' && i + 2 < len && isdigit((unsigned char)name[i + 2]))))
-      continue;
-    if (i >= size) continue;
-    memcpy(buf, name, i);
-    buf[i] = '\0';
-    if ((hit = bsearch(&base, sorted, (size_t)n, sizeof *sorted, cmp_str))) return *hit;
-  }
-  return NULL;
-}
-
-/* Names: prefixes "<net>_<layer>", macros the same in upper case; both must
-** be C identifiers, and no layer's symbols may be another's (layers "a" and
-** "A" share macros; "a_n" is the n-image entry of "a", "a_s0" its stage). */
-static osc_status net_names(const osc_network *net, net_emit *e, osc_error *err) {
-  const char **sorted;
-  osc_status st = OSC_OK;
-  char buf[OSC_NAME_MAX];
-  if (!is_identifier(net->name))
-    return osc_error_set(err, OSC_EINVAL, "network name '%s' is not a C identifier", net->name);
+/* Prefixes "<net>_<layer>", macros the same in upper case (the names are
+** checked by osc_emit_check_network). */
+static void net_names(const osc_network *net, net_emit *e) {
   for (int i = 0; i < net->n_layers; i++) {
-    const osc_layer *l = &net->layers[i];
     net_layer *nl = &e->layer[i];
-    if (!is_identifier(l->name))
-      return osc_error_layer(err, OSC_EINVAL, l,
-                             "the name must be a C identifier: it names the generated function");
-    snprintf(nl->prefix, sizeof nl->prefix, "%s_%s", net->name, l->name);
+    snprintf(nl->prefix, sizeof nl->prefix, "%s_%s", net->name, net->layers[i].name);
     upper(nl->macro, nl->prefix);
     e->prefixes[i] = nl->prefix;
     e->macros[i] = nl->macro;
     e->infos[i] = nl->info;
-    e->names[i] = l->name;
+    e->names[i] = net->layers[i].name;
   }
-  if (!(sorted = malloc((net->n_layers > 0 ? (size_t)net->n_layers : 1) * sizeof *sorted)))
-    return osc_error_set(err, OSC_ENOMEM, "out of memory checking names");
-  memcpy(sorted, e->macros, (size_t)net->n_layers * sizeof *sorted);
-  qsort(sorted, (size_t)net->n_layers, sizeof *sorted, cmp_str);
-  for (int i = 0; i + 1 < net->n_layers && !st; i++)
-    if (!strcmp(sorted[i], sorted[i + 1]))
-      st = osc_error_set(err, OSC_EINVAL, "network '%s': two layers generate the names %s_*; "
-                         "layer names must differ in more than case", net->name, sorted[i]);
-  memcpy(sorted, e->names, (size_t)net->n_layers * sizeof *sorted);
-  qsort(sorted, (size_t)net->n_layers, sizeof *sorted, cmp_str);
-  for (int i = 0; i < net->n_layers && !st; i++) {
-    const char *owner = owner_of(e->names[i], sorted, net->n_layers, buf, sizeof buf);
-    if (owner)
-      st = osc_error_layer(err, OSC_EINVAL, &net->layers[i],
-                           "its function %s_%s is already a function of layer '%s'; rename it",
-                           net->name, e->names[i], owner);
-  }
-  free(sorted);
-  return st;
 }
 
-/* All layers' translation units into body; the templates used into tlist. */
-static osc_status net_layers(const osc_network *net, const osc_plan *plans, net_emit *e,
-                             osc_buf *body, char *tlist, size_t tsize, osc_error *err) {
-  const char *names[2 + 32];
+/* The kernels emit_layer takes for p's stages, as bits of osc_stage_kernels:
+** the head names their templates before any layer is emitted. */
+static unsigned kernels_used(const osc_plan *p) {
+  osc_emit_knobs kn;
+  unsigned used = 0;
+  resolve_knobs(NULL, &kn, NULL);
+  for (int i = 0; i < p->n_stages; i++) {
+    osc_stage_job j;
+    const osc_stage_kernel *k;
+    stage_job(p, i, &kn, "", &j);
+    k = choose_kernel(&j);
+    for (int q = 0; q < N_KERNELS; q++)
+      if (osc_stage_kernels[q] == k) used |= 1u << q;
+  }
+  return used;
+}
+
+static osc_status net_head(const osc_network *net, const osc_plan *plans, const net_emit *e,
+                           osc_buf *out, osc_error *err) {
+  const char *names[2 + N_KERNELS];
+  char tlist[512];
   unsigned used = 0;
   int n_names = 0;
+  osc_tmpl_params ps;
   names[n_names++] = "network.c.in";
   names[n_names++] = "layer.c.in";
-  for (int i = 0; i < net->n_layers; i++) {
-    const osc_plan *p = &plans[i];
-    osc_emit_options o = {e->prefixes[i], net->batch};
-    osc_status st;
-    if (i) osc_buf_puts(body, "\n");
-    if ((st = emit_layer(p, &o, NULL, body, &used, err))) return st;
-    {
-      char desc[INFO_WIDTH], chain[INFO_WIDTH];
-      describe_layer(p, desc, sizeof desc);
-      osc_plan_describe(p, chain, sizeof chain);
-      snprintf(e->layer[i].info, sizeof e->layer[i].info, "%s; %s: %s", desc,
-               osc_mode_name(p->mode), chain);
-    }
-    e->in_sizes[i] = (long long)osc_plan_input_size(p);
-    e->out_sizes[i] = (long long)osc_plan_output_size(p);
-    e->w_sizes[i] = (long long)osc_plan_weights_size(p);
-    e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
-  }
-  for (int i = 0; osc_stage_kernels[i] && i < 32; i++)
+  for (int i = 0; i < net->n_layers; i++) used |= kernels_used(&plans[i]);
+  for (int i = 0; i < N_KERNELS; i++)
     if (used & (1u << i)) names[n_names++] = osc_stage_kernels[i]->template_name;
-  template_list(tlist, tsize, names, n_names);
-  return OSC_OK;
-}
-
-osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
-                            osc_buf *c_file, osc_buf *h_file, osc_error *err) {
-  net_emit e;
-  osc_buf body;
-  osc_tmpl_params ps;
-  char tlist[512], guard[OSC_NAME_MAX + 16], upname[OSC_NAME_MAX];
-  size_t c_len, h_len;
-  osc_status st;
-  if (!net || (!plans && net->n_layers) || !c_file || !h_file)
-    return osc_error_set(err, OSC_EINVAL, "osc_emit_network: NULL argument");
-  c_len = c_file->len;
-  h_len = h_file->len;
-  if (!net_emit_alloc(&e, net->n_layers)) {
-    net_emit_free(&e);
-    return osc_error_set(err, OSC_ENOMEM, "out of memory emitting network '%s'", net->name);
-  }
-  osc_buf_init(&body);
-  if ((st = net_names(net, &e, err))) goto done;
-  if ((st = net_layers(net, plans, &e, &body, tlist, sizeof tlist, err))) goto done;
-  if (body.len && body.data[body.len - 1] == '\n') body.data[--body.len] = '\0';
+  template_list(tlist, sizeof tlist, names, n_names);
   osc_tmpl_params_init(&ps);
   osc_tmpl_str(&ps, "version", OSC_VERSION);
   osc_tmpl_str(&ps, "templates", tlist);
   osc_tmpl_str(&ps, "name", net->name);
   osc_tmpl_int(&ps, "batch", net->batch > 0 ? net->batch : 1);
-  osc_tmpl_strs(&ps, "layers", e.names, net->n_layers);
-  osc_tmpl_str(&ps, "body", body.data ? body.data : "");
-  if ((st = osc_tmpl_expand("network.c.in", &ps, c_file, err))) goto done;
+  osc_tmpl_strs(&ps, "layers", e->names, net->n_layers);
+  return osc_tmpl_expand("network.c.in", &ps, out, err);
+}
+
+/* Layer i's code into piece (a blank line before all but the first), its
+** sizes and description into e. */
+static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int i, net_emit *e,
+                                 osc_buf *piece, osc_error *err) {
+  osc_emit_options o = {e->prefixes[i], net->batch};
+  char desc[INFO_WIDTH], chain[INFO_WIDTH];
+  osc_status st;
+  if (i) osc_buf_puts(piece, "\n");
+  if ((st = emit_layer(p, &o, NULL, piece, err))) return st;
+  describe_layer(p, desc, sizeof desc);
+  osc_plan_describe(p, chain, sizeof chain);
+  snprintf(e->layer[i].info, sizeof e->layer[i].info, "%s; %s: %s; plan hash 0x%016llx", desc,
+           osc_mode_name(p->mode), chain, (unsigned long long)osc_plan_hash(p));
+  e->in_sizes[i] = (long long)osc_plan_input_size(p);
+  e->out_sizes[i] = (long long)osc_plan_output_size(p);
+  e->w_sizes[i] = (long long)osc_plan_weights_size(p);
+  e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
+  return OSC_OK;
+}
+
+static osc_status net_header(const osc_network *net, const net_emit *e, osc_buf *h_file,
+                             osc_error *err) {
+  char guard[OSC_NAME_MAX + 16], upname[OSC_NAME_MAX];
+  osc_tmpl_params ps;
   upper(upname, net->name);
   snprintf(guard, sizeof guard, "OSCONV_%s_H", upname);
   osc_tmpl_params_init(&ps);
@@ -609,17 +521,66 @@ osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
   osc_tmpl_str(&ps, "name", net->name);
   osc_tmpl_str(&ps, "guard", guard);
   osc_tmpl_int(&ps, "batch", net->batch > 0 ? net->batch : 1);
-  osc_tmpl_strs(&ps, "prefixes", e.prefixes, net->n_layers);
-  osc_tmpl_strs(&ps, "macros", e.macros, net->n_layers);
-  osc_tmpl_strs(&ps, "infos", e.infos, net->n_layers);
-  osc_tmpl_ints(&ps, "in_sizes", e.in_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "out_sizes", e.out_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "w_sizes", e.w_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "s_sizes", e.s_sizes, net->n_layers);
-  st = osc_tmpl_expand("network_header.c.in", &ps, h_file, err);
-done:
-  osc_buf_free(&body);
+  osc_tmpl_strs(&ps, "prefixes", e->prefixes, net->n_layers);
+  osc_tmpl_strs(&ps, "macros", e->macros, net->n_layers);
+  osc_tmpl_strs(&ps, "infos", e->infos, net->n_layers);
+  osc_tmpl_ints(&ps, "in_sizes", e->in_sizes, net->n_layers);
+  osc_tmpl_ints(&ps, "out_sizes", e->out_sizes, net->n_layers);
+  osc_tmpl_ints(&ps, "w_sizes", e->w_sizes, net->n_layers);
+  osc_tmpl_ints(&ps, "s_sizes", e->s_sizes, net->n_layers);
+  return osc_tmpl_expand("network_header.c.in", &ps, h_file, err);
+}
+
+/* Hand the piece to the sink and empty it. */
+static osc_status flush_piece(osc_buf *piece, osc_emit_sink sink, void *ctx, osc_error *err) {
+  osc_status st;
+  if (osc_buf_failed(piece))
+    return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a network");
+  st = piece->len ? sink(ctx, piece->data, piece->len, err) : OSC_OK;
+  osc_buf_reset(piece);
+  return st;
+}
+
+osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
+                               osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                               osc_error *err) {
+  net_emit e;
+  osc_buf piece;
+  size_t h_len;
+  osc_status st;
+  if (!net || (!plans && net->n_layers) || !sink || !h_file)
+    return osc_error_set(err, OSC_EINVAL, "osc_emit_network: NULL argument");
+  if ((st = osc_emit_check_network(net, plans, err))) return st;
+  h_len = h_file->len;
+  if (!net_emit_alloc(&e, net->n_layers)) {
+    net_emit_free(&e);
+    return osc_error_set(err, OSC_ENOMEM, "out of memory emitting network '%s'", net->name);
+  }
+  net_names(net, &e);
+  osc_buf_init(&piece);
+  st = net_head(net, plans, &e, &piece, err);
+  if (!st) st = flush_piece(&piece, sink, ctx, err);
+  for (int i = 0; i < net->n_layers && !st; i++)
+    if (!(st = net_layer_code(net, &plans[i], i, &e, &piece, err)))
+      st = flush_piece(&piece, sink, ctx, err);
+  if (!st && net->n_layers == 0) st = sink(ctx, "\n", 1, err);
+  if (!st) st = net_header(net, &e, h_file, err);
+  osc_buf_free(&piece);
   net_emit_free(&e);
-  restore(h_file, h_len, st);
-  return restore(c_file, c_len, st);
+  return restore(h_file, h_len, st);
+}
+
+static osc_status buf_sink(void *ctx, const char *data, size_t len, osc_error *err) {
+  osc_buf *b = ctx;
+  osc_buf_add(b, data, len);
+  return osc_buf_failed(b) ? osc_error_set(err, OSC_ENOMEM, "out of memory emitting a network")
+                           : OSC_OK;
+}
+
+osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
+                            osc_buf *c_file, osc_buf *h_file, osc_error *err) {
+  size_t c_len;
+  if (!c_file) return osc_error_set(err, OSC_EINVAL, "osc_emit_network: NULL argument");
+  c_len = c_file->len;
+  return restore(c_file, c_len, osc_emit_network_to(net, plans, buf_sink, c_file, h_file, err));
 }

@@ -46,8 +46,48 @@ osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err);
 
 /* A network: one .c and one .h (sizes as macros, prototypes). plans[i]
-** belongs to net->layers[i]. */
+** belongs to net->layers[i]. Checks osc_emit_check_network first. */
 osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
                             osc_buf *c_file, osc_buf *h_file, osc_error *err);
+
+/* Where osc_emit_network_to sends the .c file, one piece after another
+** (the head, then each layer's code as soon as it is made). */
+typedef osc_status (*osc_emit_sink)(void *ctx, const char *data, size_t len, osc_error *err);
+
+/* osc_emit_network with the .c streamed to `sink`, so a network of any
+** size needs memory for one layer's code only. On failure the sink may
+** have received part of the file: the caller discards it. */
+osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
+                               osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                               osc_error *err);
+
+/* ---- what makes `osconv gen` refuse a config (oscemitcheck.c) -------------
+** `check`, `gen` and the emitter itself call these, so a config that
+** `osconv check` passes generates. Every message starts with
+** "file:line: layer 'x': " or "file:line: network 'n': ". */
+
+/* A network: its name and its layers' names are C identifiers; no layer's
+** generated functions (<net>_<layer>, its _n entry, its static stage
+** functions) are another's, and no two layers share macros
+** (<NET>_<LAYER>_*: names differing only in case). With plans (NULL: the
+** names only), every plan too (osc_emit_check_plan). */
+osc_status osc_emit_check_network(const osc_network *net, const osc_plan *plans,
+                                  osc_error *err);
+
+/* A whole config, before planning: every network's names as above, and
+** across networks: network names that differ only in case (the same
+** include guard and macros, and the same files on a case-insensitive file
+** system), and layers of different networks whose public functions or
+** macros collide when the generated files are linked into one program. */
+osc_status osc_emit_check_config(const osc_config *cfg, osc_error *err);
+
+/* A plan the generated code can run: stages consistent with each other and
+** the layer, every tensor of one image and the weights within 2^31-1
+** floats (the generated code indexes with int). */
+osc_status osc_emit_check_plan(const osc_plan *p, osc_error *err);
+
+/* A C identifier of at most OSC_EMIT_PREFIX_MAX characters. */
+#define OSC_EMIT_PREFIX_MAX 200
+int osc_emit_is_identifier(const char *s);
 
 #endif

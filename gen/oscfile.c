@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "oscerr.h"
@@ -65,34 +67,84 @@ static int write_all(int fd, const char *p, size_t len) {
   return 0;
 }
 
-osc_status osc_file_stage(const char *path, const void *data, size_t len, char **tmp,
-                          osc_error *err) {
+/* A fresh name "<path>.<tag>-<pid>-<n>" made by `make` (open with O_EXCL,
+** or link): retried while the name is taken. Returns make's result. */
+static int fresh_name(const char *path, const char *tag, char **name,
+                      int (*make)(const char *name, const void *arg), const void *arg) {
   static unsigned counter;
   size_t size = strlen(path) + 64;
-  char *name = malloc(size);
-  int fd = -1;
-  *tmp = NULL;
-  if (!name) return osc_error_set(err, OSC_ENOMEM, "%s: out of memory", path);
-  /* O_EXCL: a name nobody else holds; mode 0666 lets the umask decide */
-  for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-    snprintf(name, size, "%s.tmp-%ld-%u", path, (long)getpid(), counter++);
-    fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno != EEXIST) break;
+  int r = -1;
+  if (!(*name = malloc(size))) {
+    errno = ENOMEM;
+    return -1;
   }
-  if (fd < 0) {
-    osc_status s = osc_error_set(err, OSC_EIO, "%s: cannot create %s: %s", path, name,
+  for (int attempt = 0; attempt < 100; attempt++) {
+    snprintf(*name, size, "%s.%s-%ld-%u", path, tag, (long)getpid(), counter++);
+    if ((r = make(*name, arg)) >= 0 || errno != EEXIST) break;
+  }
+  return r;
+}
+
+/* O_EXCL: a name nobody else holds; mode 0666 lets the umask decide */
+static int create_excl(const char *name, const void *arg) {
+  (void)arg;
+  return open(name, O_WRONLY | O_CREAT | O_EXCL, 0666);
+}
+
+osc_status osc_file_begin(const char *path, osc_file_out *f, osc_error *err) {
+  f->path = path;
+  f->tmp = NULL;
+  if ((f->fd = fresh_name(path, "tmp", &f->tmp, create_excl, NULL)) < 0) {
+    osc_status s = osc_error_set(err, errno == ENOMEM ? OSC_ENOMEM : OSC_EIO,
+                                 "%s: cannot create %s: %s", path, f->tmp ? f->tmp : "a temp file",
                                  strerror(errno));
-    free(name);
+    free(f->tmp);
+    f->tmp = NULL;
     return s;
   }
-  if (write_all(fd, data, len) != 0 || close(fd) != 0) {
-    osc_status s = osc_error_set(err, OSC_EIO, "%s: write failed: %s", path, strerror(errno));
-    unlink(name);
-    free(name);
-    return s;
-  }
-  *tmp = name;
   return OSC_OK;
+}
+
+osc_status osc_file_put(osc_file_out *f, const void *data, size_t len, osc_error *err) {
+  if (f->fd < 0 || write_all(f->fd, data, len) != 0) {
+    osc_status s = osc_error_set(err, OSC_EIO, "%s: write failed: %s", f->path,
+                                 f->fd < 0 ? "not open" : strerror(errno));
+    osc_file_abandon(f);
+    return s;
+  }
+  return OSC_OK;
+}
+
+osc_status osc_file_end(osc_file_out *f, char **tmp, osc_error *err) {
+  int fd = f->fd;
+  *tmp = NULL;
+  f->fd = -1;
+  if (fd < 0 || close(fd) != 0) {   /* close reports delayed write errors (NFS, quota) */
+    osc_status s = osc_error_set(err, OSC_EIO, "%s: write failed: %s", f->path,
+                                 fd < 0 ? "not open" : strerror(errno));
+    osc_file_abandon(f);
+    return s;
+  }
+  *tmp = f->tmp;
+  f->tmp = NULL;
+  return OSC_OK;
+}
+
+void osc_file_abandon(osc_file_out *f) {
+  if (f->fd >= 0) close(f->fd);
+  f->fd = -1;
+  if (f->tmp) unlink(f->tmp);
+  free(f->tmp);
+  f->tmp = NULL;
+}
+
+osc_status osc_file_stage(const char *path, const void *data, size_t len, char **tmp,
+                          osc_error *err) {
+  osc_file_out f;
+  osc_status s;
+  *tmp = NULL;
+  if ((s = osc_file_begin(path, &f, err)) || (s = osc_file_put(&f, data, len, err))) return s;
+  return osc_file_end(&f, tmp, err);
 }
 
 osc_status osc_file_commit(const char *tmp, const char *path, osc_error *err) {
@@ -103,6 +155,68 @@ osc_status osc_file_commit(const char *tmp, const char *path, osc_error *err) {
     return s;
   }
   return OSC_OK;
+}
+
+/* ---- committing several files ------------------------------------------------------- */
+
+static int link_to(const char *name, const void *path) { return link((const char *)path, name); }
+
+/* Keep the file at `path` aside under *kept (NULL: nothing to keep). */
+static osc_status keep_old(const char *path, char **kept, osc_error *err) {
+  struct stat st;
+  char *data;
+  size_t len;
+  osc_status s;
+  *kept = NULL;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? OSC_OK
+                           : osc_error_set(err, OSC_EIO, "%s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) return OSC_OK;
+  if (fresh_name(path, "old", kept, link_to, path) == 0) return OSC_OK;
+  free(*kept);
+  *kept = NULL;
+  if (!S_ISREG(st.st_mode))
+    return osc_error_set(err, OSC_EIO, "%s: cannot keep the old link aside: %s", path,
+                         strerror(errno));
+  /* no hard links here (some file systems): a copy does */
+  if ((s = osc_file_read(path, SIZE_MAX - 1, &data, &len, err))) return s;
+  s = osc_file_stage(path, data, len, kept, err);
+  free(data);
+  return s;
+}
+
+/* Put back what was at path before (or remove path if nothing was). */
+static int put_back(const char *path, const char *kept) {
+  return kept ? rename(kept, path) : unlink(path);
+}
+
+osc_status osc_file_commit_all(int n, char *const *tmps, char *const *paths, osc_error *err) {
+  char **kept = calloc(n > 0 ? (size_t)n : 1, sizeof *kept);
+  osc_status s = OSC_OK;
+  int renamed = 0;
+  if (!kept) return osc_error_set(err, OSC_ENOMEM, "out of memory committing files");
+  for (int i = 0; i < n && !s; i++) s = keep_old(paths[i], &kept[i], err);
+  for (; renamed < n && !s; renamed++)
+    if (rename(tmps[renamed], paths[renamed]) != 0) {
+      s = osc_error_set(err, OSC_EIO, "%s: cannot rename %s over it: %s; nothing was written",
+                        paths[renamed], tmps[renamed], strerror(errno));
+      break;
+    }
+  for (int i = 0; s && i < renamed; i++)
+    if (put_back(paths[i], kept[i]) != 0 && err) {
+      size_t m = strlen(err->msg);
+      snprintf(err->msg + m, sizeof err->msg - m, " (except %s: restoring it failed: %s%s%s)",
+               paths[i], strerror(errno), kept[i] ? "; its old content is in " : "",
+               kept[i] ? kept[i] : "");
+      free(kept[i]);
+      kept[i] = NULL;   /* that copy stays on disk */
+    }
+  for (int i = 0; i < n; i++) {
+    if (kept[i]) unlink(kept[i]);   /* put back ones are gone already */
+    free(kept[i]);
+  }
+  free(kept);
+  return s;
 }
 
 void osc_file_discard(const char *tmp) {

@@ -11,12 +11,14 @@
 static const osc_command commands[] = {
     {"check", "CONFIG [--unsandboxed]",
      "validate a config: run it, check every layer, plan it", osc_cmd_check},
-    {"plan", "CONFIG [--json] [--explain LAYER]",
+    {"plan", "CONFIG [--json] [--explain LAYER] [--unsandboxed]",
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
-    {"gen", "CONFIG -o DIR", "write one .c and .h per network", osc_cmd_gen},
-    {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit]",
+    {"gen", "CONFIG -o DIR [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
+    {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit] "
+             "[--unsandboxed]",
      "run one layer's kernel on NumPy data", osc_cmd_exec},
-    {"run", "CONFIG", "JIT-compile and run every layer on random data, checked", osc_cmd_run},
+    {"run", "CONFIG [--unsandboxed]",
+     "JIT-compile and run every layer on random data, checked", osc_cmd_run},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

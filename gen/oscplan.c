@@ -3,6 +3,7 @@
 */
 #include "oscplan.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -243,6 +244,29 @@ static osc_status check_chain(const osc_layer *l, int n, const osc_stage_spec *c
   return OSC_OK;
 }
 
+/* The generated code indexes one image's tensors and the weights with
+** int: a plan whose arrays exceed 2^31-1 floats cannot be run. */
+static osc_status check_sizes(const osc_plan *p, osc_error *err) {
+  int64_t weights = p->layer.bias ? p->layer.out_channels : 0;
+  for (int i = 0; i < p->n_stages; i++) {
+    const osc_stage *s = &p->stage[i];
+    int64_t in = (int64_t)s->c_in * s->h_in * s->w_in;
+    int64_t out = (int64_t)s->c_out * s->h_out * s->w_out;
+    if (in > INT_MAX || out > INT_MAX)
+      return osc_error_layer(err, OSC_EINVAL, &p->layer,
+                             "stage %d: its %s has %lld floats per image, more than the "
+                             "generated code can index (2^31-1)", i + 1,
+                             in > INT_MAX ? "input" : "output",
+                             (long long)(in > INT_MAX ? in : out));
+    weights += osc_stage_params(s);
+  }
+  if (weights > INT_MAX)
+    return osc_error_layer(err, OSC_EINVAL, &p->layer,
+                           "the chain has %lld weights, more than the generated code can index "
+                           "(2^31-1)", (long long)weights);
+  return OSC_OK;
+}
+
 osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
                           const osc_stage_spec *chain, osc_plan *out,
                           osc_error *err) {
@@ -264,6 +288,7 @@ osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
     ch = st->c_out;
   }
   place(out);
+  if ((s = check_sizes(out, err))) return s;
   if (cost(out))
     return osc_error_layer(err, OSC_EINVAL, l,
                            "the chain needs more than 2^62 multiply-accumulates per image; "

@@ -258,7 +258,7 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { char *code; size_t len; } cache[CACHE_SLOTS];
 
 static int cache_slot(const char *name) {
-  for (int i = 0; osc_template_files[i].name && i < CACHE_SLOTS; i++)
+  for (int i = 0; i < CACHE_SLOTS && osc_template_files[i].name; i++)
     if (strcmp(osc_template_files[i].name, name) == 0) return i;
   return -1;
 }

@@ -380,7 +380,7 @@ static void test_edge_shapes(void) {
 static int pick(uint64_t *st, int lo, int hi) { return osc_test_range(st, lo, hi); }
 
 static int random_divisor(uint64_t *st, int a, int b) {
-  int d[64], n = 0;
+  int d[64] = {1}, n = 0;   /* 1 divides both: n ends >= 1 */
   for (int g = 1; g <= a && n < 64; g++)
     if (a % g == 0 && b % g == 0) d[n++] = g;
   return d[pick(st, 0, n - 1)];
@@ -696,6 +696,189 @@ static void test_network_names(void) {
   }
 }
 
+/* ---- the checks gen and check share ------------------------------------------------------ */
+
+/* A network of small conventional layers named `names`, declared in
+** "f.lua" at lines 2, 3, ... (the network at line 1). */
+typedef struct small_net {
+  osc_network net;
+  osc_layer layers[8];
+  osc_plan plans[8];
+} small_net;
+
+static void small_net_make(small_net *s, const char *name, const char *const *names, int n) {
+  osc_error err;
+  memset(s, 0, sizeof *s);
+  snprintf(s->net.name, sizeof s->net.name, "%s", name);
+  s->net.line = 1;
+  s->net.n_layers = n;
+  s->net.layers = s->layers;
+  for (int i = 0; i < n; i++) {
+    layer_of(&s->layers[i], 2, 2, 4, 4, 3, 3, 1, 1, 1, 1);
+    snprintf(s->layers[i].name, sizeof s->layers[i].name, "%s", names[i]);
+    s->layers[i].file = "f.lua";
+    s->layers[i].line = i + 2;
+    CU_ASSERT_EQUAL(osc_plan_layer_mode(&s->layers[i], OSC_MODE_CONVENTIONAL, &s->plans[i], &err),
+                    OSC_OK);
+  }
+}
+
+/* Every refusal names the file, the line and the layer or network. */
+static void test_check_network_messages(void) {
+  static const struct { const char *a, *b, *why; } cases[] = {
+      {"a", "a_n",
+       "f.lua:3: layer 'a_n': its function net_a_n is already a function of layer 'a' (line 2)"},
+      {"a_s1", "a",
+       "f.lua:2: layer 'a_s1': its function net_a_s1 is already a function of layer 'a' (line 3)"},
+      {"A", "a", "f.lua:3: layer 'a': its macros would be those of layer 'A' (line 2)"},
+      {"a", "a",
+       "f.lua:3: layer 'a': a second layer of that name in network 'net' (the first is at line 2)"},
+      {"a", "b-c", "f.lua:3: layer 'b-c': the name must be a C identifier"},
+  };
+  small_net *s = malloc(sizeof *s);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *names[2] = {cases[i].a, cases[i].b};
+    osc_error err;
+    small_net_make(s, "net", names, 2);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, NULL, &err), OSC_EINVAL);
+    if (strncmp(err.msg, cases[i].why, strlen(cases[i].why)))
+      fprintf(stderr, "\n'%s' is not '%s...'\n", err.msg, cases[i].why);
+    CU_ASSERT(strncmp(err.msg, cases[i].why, strlen(cases[i].why)) == 0);
+  }
+  {
+    const char *names[2] = {"a", "b"};
+    osc_error err;
+    small_net_make(s, "9net", names, 2);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, s->plans, &err), OSC_EINVAL);
+    CU_ASSERT(strncmp(err.msg, "f.lua:1: network '9net': the name is not a C identifier", 55) == 0);
+    small_net_make(s, "net", names, 2);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, s->plans, &err), OSC_OK);
+    s->plans[1].stage[0].h_out = 9;   /* a plan the code cannot run */
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, s->plans, &err), OSC_EINVAL);
+    CU_ASSERT(strncmp(err.msg, "f.lua:3: layer 'b': stage 1 of the plan is inconsistent", 55) == 0);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, NULL, &err), OSC_OK);   /* names only */
+  }
+  free(s);
+}
+
+/* Across networks: hand-made configs (the loader refuses some of these
+** itself), each clash reported on the later layer or network. */
+static void test_check_config_messages(void) {
+  static const struct { const char *n1, *l1, *n2, *l2, *why; } cases[] = {
+      {"net", "a", "net", "b", "f.lua:1: network 'net': a second network of that name"},
+      {"net", "a", "Net", "b",
+       "f.lua:1: network 'Net': its name differs from network 'net' (line 1) only in case"},
+      {"a", "b_c", "a_b", "c",
+       "f.lua:2: layer 'c': it and layer 'b_c' of network 'a' (line 2) would both define the "
+       "function a_b_c"},
+      {"a", "b_C", "A_b", "c",
+       "f.lua:2: layer 'c': its macros A_B_C_* are also those of layer 'b_C' of network 'a' "
+       "(line 2)"},
+      {"a_b", "n", "a", "b",
+       "f.lua:2: layer 'b': its n-image entry a_b_n is also the function of layer 'n' of "
+       "network 'a_b' (line 2)"},
+      {"x", "a", "y", "a_n", NULL},   /* x_a, x_a_n and y_a_n, y_a_n_n: no clash */
+  };
+  small_net *s = malloc(2 * sizeof *s);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    osc_network nets[2];
+    osc_config cfg = {(char *)"f.lua", 2, nets};
+    osc_error err;
+    osc_status want = cases[i].why ? OSC_ECONFIG : OSC_OK;
+    small_net_make(&s[0], cases[i].n1, &cases[i].l1, 1);
+    small_net_make(&s[1], cases[i].n2, &cases[i].l2, 1);
+    nets[0] = s[0].net;
+    nets[1] = s[1].net;
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(osc_emit_check_config(&cfg, &err), want);
+    if (!want && err.code) fprintf(stderr, "\nunexpected: %s\n", err.msg);
+    if (want && strncmp(err.msg, cases[i].why, strlen(cases[i].why)))
+      fprintf(stderr, "\n'%s' is not '%s...'\n", err.msg, cases[i].why);
+    CU_ASSERT(!want || strncmp(err.msg, cases[i].why, strlen(cases[i].why)) == 0);
+  }
+  free(s);
+}
+
+/* Plans with a tensor or weights beyond 2^31-1 floats are refused when
+** they are made, naming the stage and the size. */
+static void test_plan_size_limit(void) {
+  static const struct { int cin, cout, size, k; osc_mode mode; const char *why; } cases[] = {
+      {1024, 1024, 2048, 3, OSC_MODE_DEPTHWISE, "stage 1: its input has 4294967296 floats"},
+      {1, 1024, 2048, 1, OSC_MODE_CONVENTIONAL, "stage 1: its output has 4294967296 floats"},
+      {16384, 16384, 3, 3, OSC_MODE_CONVENTIONAL, "the chain has 2415919104 weights"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    osc_layer l;
+    osc_plan p;
+    osc_error err;
+    layer_of(&l, cases[i].cin, cases[i].cout, cases[i].size, cases[i].size, cases[i].k, cases[i].k,
+             1, 1, cases[i].k / 2, cases[i].k / 2);
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(osc_plan_layer_mode(&l, cases[i].mode, &p, &err), OSC_EINVAL);
+    if (!strstr(err.msg, cases[i].why))
+      fprintf(stderr, "\n'%s' lacks '%s'\n", err.msg, cases[i].why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, cases[i].why));
+  }
+  {
+    /* just inside: 2^31-1 is not a product of these sizes, 2^31 - 2^20 is */
+    osc_layer l;
+    osc_plan p;
+    osc_error err;
+    layer_of(&l, 2047, 2047, 1024, 1024, 1, 1, 1, 1, 0, 0);
+    CU_ASSERT_EQUAL(osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, &err), OSC_OK);
+  }
+}
+
+/* The .c goes to the sink a layer at a time, and the pieces make exactly
+** the file osc_emit_network builds in memory; a failing sink stops it. */
+typedef struct recorder {
+  osc_buf all;
+  int pieces, fail_at;
+  size_t largest;
+} recorder;
+
+static osc_status record(void *ctx, const char *data, size_t len, osc_error *err) {
+  recorder *r = ctx;
+  if (++r->pieces == r->fail_at) return osc_error_set(err, OSC_EIO, "disk full");
+  osc_buf_add(&r->all, data, len);
+  if (len > r->largest) r->largest = len;
+  return OSC_OK;
+}
+
+static void test_network_streamed(void) {
+  const char *names[6] = {"a", "b", "c", "d", "e", "f"};
+  small_net *s = malloc(sizeof *s);
+  recorder r;
+  osc_buf c, h, h2;
+  osc_error err;
+  small_net_make(s, "net", names, 6);
+  osc_buf_init(&c);
+  osc_buf_init(&h);
+  osc_buf_init(&h2);
+  memset(&r, 0, sizeof r);
+  osc_buf_init(&r.all);
+  CU_ASSERT_EQUAL_FATAL(osc_emit_network(&s->net, s->plans, &c, &h, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_emit_network_to(&s->net, s->plans, record, &r, &h2, &err), OSC_OK);
+  CU_ASSERT_EQUAL(r.pieces, 1 + 6);   /* the head, then one per layer */
+  CU_ASSERT(r.all.len == c.len && memcmp(r.all.data, c.data, c.len) == 0);
+  CU_ASSERT(h.len == h2.len && memcmp(h.data, h2.data, h.len) == 0);
+  CU_ASSERT(r.largest < c.len / 4);   /* never the whole file at once */
+  /* the sink fails on the third piece: the error comes back, h is untouched */
+  osc_buf_reset(&r.all);
+  r.pieces = 0;
+  r.fail_at = 3;
+  osc_buf_reset(&h2);
+  osc_buf_puts(&h2, "keep");
+  CU_ASSERT_EQUAL(osc_emit_network_to(&s->net, s->plans, record, &r, &h2, &err), OSC_EIO);
+  CU_ASSERT_EQUAL(r.pieces, 3);
+  CU_ASSERT_STRING_EQUAL(h2.data, "keep");
+  osc_buf_free(&c);
+  osc_buf_free(&h);
+  osc_buf_free(&h2);
+  osc_buf_free(&r.all);
+  free(s);
+}
+
 static CU_TestInfo tests[] = {
     {"every mode, stride, padding (gcc)", test_modes_gcc},
     {"every mode, stride, padding (tcc)", test_modes_tcc},
@@ -706,6 +889,10 @@ static CU_TestInfo tests[] = {
     {"deterministic output", test_deterministic},
     {"argument errors", test_emit_errors},
     {"network names", test_network_names},
+    {"network check: file:line: layer messages", test_check_network_messages},
+    {"config check: clashes across networks", test_check_config_messages},
+    {"plans beyond 2^31-1 floats are refused", test_plan_size_limit},
+    {"network .c streamed a layer at a time", test_network_streamed},
     CU_TEST_INFO_NULL,
 };
 

@@ -4,11 +4,14 @@
 ** reference: generated files compile with their header and compute the
 ** chain; exec's Y.npy matches; every error exits 1 and writes nothing.
 */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include "osc_cli.h"
 #include "osc_test.h"
 #include "oscbuf.h"
+#include "oscfile.h"
 #include "osconv.h"
 #include "oscnpy.h"
 #include "oscplan.h"
@@ -70,7 +74,7 @@ static void rm(const char *dir, const char *name) {
 
 static void teardown(env *e) {
   const char *names[] = {"nets.lua", "x.npy", "w.npy", "y.npy", "check.c", "check.o",
-                         "alpha.so", "beta.so", "bad.lua"};
+                         "alpha.so", "beta.so", "bad.lua", "one.lua"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) rm(e->dir, names[i]);
   CU_ASSERT_EQUAL(rmdir(e->dir), 0);   /* nothing else left behind */
 }
@@ -115,6 +119,36 @@ static int check_network(void *h, const osc_network *net) {
     free(x); free(w); free(y); free(r); free(s);
   }
   return good;
+}
+
+/* The line of `text` that starts with `start` contains `needle`. */
+static int line_has(const char *text, const char *start, const char *needle) {
+  const char *p = text ? strstr(text, start) : NULL, *end;
+  size_t n = strlen(needle);
+  if (!p || (p != text && p[-1] != '\n')) return 0;
+  end = strchr(p, '\n');
+  for (; end && p + n <= end; p++)
+    if (!memcmp(p, needle, n)) return 1;
+  return 0;
+}
+
+/* Every layer's plan hash, on its comment line in the .h and in its
+** translation unit's comment in the .c. */
+static void check_plan_hashes(const osc_network *net, const char *c_path, const char *h_path) {
+  char *c = osc_test_slurp(c_path, NULL), *h = osc_test_slurp(h_path, NULL);
+  for (int i = 0; i < net->n_layers; i++) {
+    osc_plan p;
+    osc_error err;
+    char start[128], hash[64];
+    CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&net->layers[i], &p, &err), OSC_OK);
+    snprintf(start, sizeof start, "/* layer '%s': ", net->layers[i].name);
+    snprintf(hash, sizeof hash, "plan hash 0x%016llx */", (unsigned long long)osc_plan_hash(&p));
+    CU_ASSERT(line_has(h, start, hash));
+    snprintf(hash, sizeof hash, " * plan hash: 0x%016llx\n", (unsigned long long)osc_plan_hash(&p));
+    CU_ASSERT(c && strstr(c, hash));
+  }
+  free(c);
+  free(h);
 }
 
 /* gen, then: a TU that includes the header and the .c must compile (the
@@ -188,6 +222,7 @@ static void test_gen(void) {
         dlclose(h);
       }
     }
+    check_plan_hashes(net, c_path, h_path);
     unlink(c_path); unlink(h_path); unlink(c2); unlink(h2);
   }
   osc_config_free(cfg);
@@ -364,11 +399,305 @@ static void test_exec_errors(void) {
   teardown(&e);
 }
 
+/* ---- check, plan and gen refuse the same configs, saying where -------------------- */
+
+#define SMALL(name) \
+  "conv { name = '" name "', in_channels = 4, out_channels = 4, size = 5, kernel = 3 }\n"
+
+/* `check` and `gen` both exit 1 with the same message, which contains
+** `why`; gen writes nothing, not even the directory. */
+static void refused_alike(const env *e, const char *config, const char *why) {
+  char bad[128], out[128], args[512], *by_check = NULL, *by_gen = NULL;
+  snprintf(bad, sizeof bad, "%s/bad.lua", e->dir);
+  snprintf(out, sizeof out, "%s/out", e->dir);
+  CU_ASSERT_EQUAL_FATAL(write_file(bad, config), 0);
+  snprintf(args, sizeof args, "check '%s'", bad);
+  CU_ASSERT_EQUAL(run(e, "", args, &by_check), 1);
+  snprintf(args, sizeof args, "gen '%s' -o '%s'", bad, out);
+  CU_ASSERT_EQUAL(run(e, "", args, &by_gen), 1);
+  if (!by_check || !strstr(by_check, why))
+    fprintf(stderr, "\ncheck said '%s', expected '%s'\n", by_check ? by_check : "", why);
+  CU_ASSERT(by_check && strstr(by_check, why));
+  CU_ASSERT(by_check && by_gen && !strcmp(by_check, by_gen));
+  CU_ASSERT_EQUAL(access(out, F_OK), -1);
+  free(by_check);
+  free(by_gen);
+}
+
+static void test_check_refuses_what_gen_refuses(void) {
+  static const struct { const char *config, *why; } cases[] = {
+      {"network { name = 'n' }\n" SMALL("a") SMALL("a_n"),
+       "bad.lua:3: layer 'a_n': its function n_a_n is already a function of layer 'a' (line 2)"},
+      {"network { name = 'n' }\n" SMALL("A") SMALL("a"),
+       "bad.lua:3: layer 'a': its macros would be those of layer 'A' (line 2)"},
+      /* 1024 x 2048 x 2048 = 2^32 floats of input per image */
+      {"network { name = 'n' }\n"
+       "conv { name = 'big', in_channels = 1024, out_channels = 1024, size = 2048, kernel = 3,\n"
+       "       padding = 1, mode = 'depthwise' }\n",
+       "bad.lua:2: layer 'big': stage 1: its input has 4294967296 floats per image"},
+      {"network { name = 'net' }\n" SMALL("a") "network { name = 'NET' }\n" SMALL("b"),
+       "bad.lua:3: network 'NET': its name differs from network 'net' (line 1) only in case"},
+      {"network { name = 'a' }\n" SMALL("b_c") "network { name = 'a_b' }\n" SMALL("c"),
+       "bad.lua:4: layer 'c': it and layer 'b_c' of network 'a' (line 2) would both define "
+       "the function a_b_c"},
+      {"network { name = 'a' }\n" SMALL("B_c") "network { name = 'a_b' }\n" SMALL("c"),
+       "bad.lua:4: layer 'c': its macros A_B_C_* are also those of layer 'B_c' of network 'a' "
+       "(line 2)"},
+      {"network { name = 'a' }\n" SMALL("b") "network { name = 'a_b' }\n" SMALL("n"),
+       "bad.lua:4: layer 'n': its function a_b_n is also the n-image entry of layer 'b' of "
+       "network 'a' (line 2)"},
+  };
+  env e;
+  char args[512], *msg = NULL;
+  if (setup(&e)) return;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    refused_alike(&e, cases[i].config, cases[i].why);
+  /* plan builds the same plans: the tensor limit holds there too */
+  {
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s/bad.lua", e.dir);
+    write_file(bad, cases[2].config);
+    snprintf(args, sizeof args, "plan '%s'", bad);
+    CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
+    CU_ASSERT(msg && strstr(msg, cases[2].why));
+    free(msg);
+  }
+  /* and the good config passes check */
+  snprintf(args, sizeof args, "check '%s'", e.config);
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
+  free(msg);
+  teardown(&e);
+}
+
+/* ---- all or nothing ------------------------------------------------------------------- */
+
+/* The names in dir, sorted, joined by spaces. */
+static void list_dir(const char *dir, char *buf, size_t size) {
+  char names[16][64];
+  int n = 0;
+  size_t len = 0;
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  buf[0] = '\0';
+  if (!d) return;
+  while ((de = readdir(d)) && n < 16)
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+      snprintf(names[n++], sizeof names[0], "%.63s", de->d_name);
+  closedir(d);
+  for (int i = 0; i < n; i++)
+    for (int k = i + 1; k < n; k++)
+      if (strcmp(names[k], names[i]) < 0) {
+        char t[64];
+        memcpy(t, names[i], sizeof t);
+        memcpy(names[i], names[k], sizeof t);
+        memcpy(names[k], t, sizeof t);
+      }
+  for (int i = 0; i < n && len < size; i++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "", names[i]);
+}
+
+/* alpha's files are renamed into place first; beta.c cannot be (a
+** directory is in its way): alpha.c gets its old content back, alpha.h
+** (new) goes away, and no temp or kept file is left. */
+static void test_gen_rename_failure(void) {
+  env e;
+  char out[128], p[200], args[512], listing[512], *msg = NULL, *old;
+  if (setup(&e)) return;
+  snprintf(out, sizeof out, "%s/out", e.dir);
+  CU_ASSERT_EQUAL_FATAL(mkdir(out, 0777), 0);
+  snprintf(p, sizeof p, "%s/alpha.c", out);
+  write_file(p, "old alpha.c");
+  snprintf(p, sizeof p, "%s/beta.c", out);
+  CU_ASSERT_EQUAL_FATAL(mkdir(p, 0777), 0);
+  snprintf(p, sizeof p, "%s/beta.c/keep", out);
+  write_file(p, "x");
+  snprintf(args, sizeof args, "gen '%s' -o '%s'", e.config, out);
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
+  CU_ASSERT(msg && strstr(msg, "beta.c: cannot rename"));
+  free(msg);
+  snprintf(p, sizeof p, "%s/alpha.c", out);
+  old = osc_test_slurp(p, NULL);
+  CU_ASSERT(old && !strcmp(old, "old alpha.c"));
+  free(old);
+  list_dir(out, listing, sizeof listing);
+  if (strcmp(listing, "alpha.c beta.c")) fprintf(stderr, "\nleft in out/: %s\n", listing);
+  CU_ASSERT_STRING_EQUAL(listing, "alpha.c beta.c");
+  unlink(p);
+  snprintf(p, sizeof p, "%s/beta.c/keep", out);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/beta.c", out);
+  rmdir(p);
+  CU_ASSERT_EQUAL(rmdir(out), 0);
+  teardown(&e);
+}
+
+/* The lowest free descriptor: a leaked one shows up as a higher number. */
+static int lowest_free_fd(void) {
+  int fd = dup(2);
+  if (fd >= 0) close(fd);
+  return fd;
+}
+
+/* A write that fails (the file size limit) closes and removes the temp
+** file: no descriptor leaks, nothing is left in the directory. */
+static void test_stage_write_failure(void) {
+  char dir[] = "/tmp/osconv-stage-XXXXXX", path[64], *tmp = (char *)"unset", listing[256];
+  static char data[100000];
+  struct rlimit old, low;
+  void (*old_handler)(int);
+  osc_error err;
+  int before, after;
+  osc_status s;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/f.c", dir);
+  CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+  low = old;
+  low.rlim_cur = 4096;
+  before = lowest_free_fd();
+  old_handler = signal(SIGXFSZ, SIG_IGN);   /* the write fails with EFBIG instead */
+  CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &low), 0);
+  s = osc_file_stage(path, data, sizeof data, &tmp, &err);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, old_handler);
+  after = lowest_free_fd();
+  CU_ASSERT_EQUAL(s, OSC_EIO);
+  CU_ASSERT(strstr(err.msg, "f.c: write failed") != NULL);
+  CU_ASSERT_PTR_NULL(tmp);
+  CU_ASSERT_EQUAL(after, before);
+  list_dir(dir, listing, sizeof listing);
+  CU_ASSERT_STRING_EQUAL(listing, "");
+  CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+/* exec when the kernel source cannot be written: closing the file fails
+** (it fits stdio's buffer, so the error shows at fclose). One clean exit 1,
+** the temp dir removed. */
+static void test_exec_source_write_failure(void) {
+  env e;
+  osc_error err;
+  char one[128], x[128], w[128], y[128], args[800], prefix[200], listing[256], *msg = NULL;
+  size_t xs[3] = {1, 2, 2}, wn = 1;
+  float buf[4] = {1, 2, 3, 4};
+  if (setup(&e)) return;
+  snprintf(one, sizeof one, "%s/one.lua", e.dir);
+  write_file(one, "conv { name = 'tiny', in_channels = 1, out_channels = 1, size = 2, kernel = 1,\n"
+                  "       mode = 'conventional' }\n");
+  snprintf(x, sizeof x, "%s/x.npy", e.dir);
+  snprintf(w, sizeof w, "%s/w.npy", e.dir);
+  snprintf(y, sizeof y, "%s/y.npy", e.dir);
+  osc_npy_write(x, 3, xs, buf, &err);
+  osc_npy_write(w, 1, &wn, buf, &err);
+  snprintf(args, sizeof args, "exec '%s' --layer tiny --input '%s' --weights '%s' --output '%s'",
+           one, x, w, y);
+  /* at most 1 block (512 bytes) per file: enough for the message on stderr */
+  snprintf(prefix, sizeof prefix, "trap '' XFSZ; ulimit -f 1; TMPDIR='%s'", e.dir);
+  CU_ASSERT_EQUAL(run(&e, prefix, args, &msg), 1);
+  CU_ASSERT(msg && strstr(msg, "kernel.c: cannot write the kernel source"));
+  free(msg);
+  list_dir(e.dir, listing, sizeof listing);
+  CU_ASSERT_STRING_EQUAL(listing, "nets.lua one.lua w.npy x.npy");
+  teardown(&e);
+}
+
+/* ---- options and layer names ----------------------------------------------------------- */
+
+/* A config that needs the full Lua library: refused sandboxed, accepted
+** with --unsandboxed by gen and exec; the help shows the option. */
+static void test_unsandboxed(void) {
+  env e;
+  osc_error err;
+  char one[128], out[128], x[128], w[128], y[128], args[800], p[200], *msg = NULL, *help = NULL;
+  size_t xs[3] = {1, 2, 2}, wn = 1;
+  float buf[4] = {1, 2, 3, 4};
+  if (setup(&e)) return;
+  snprintf(one, sizeof one, "%s/one.lua", e.dir);
+  write_file(one, "local n = os.getenv('OSCONV_NO_SUCH_VARIABLE') or 'tiny'\n"
+                  "conv { name = n, in_channels = 1, out_channels = 1, size = 2, kernel = 1 }\n");
+  snprintf(out, sizeof out, "%s/out", e.dir);
+  snprintf(x, sizeof x, "%s/x.npy", e.dir);
+  snprintf(w, sizeof w, "%s/w.npy", e.dir);
+  snprintf(y, sizeof y, "%s/y.npy", e.dir);
+  osc_npy_write(x, 3, xs, buf, &err);
+  osc_npy_write(w, 1, &wn, buf, &err);
+  snprintf(args, sizeof args, "gen '%s' -o '%s'", one, out);
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
+  CU_ASSERT(msg && strstr(msg, "'os'"));
+  free(msg);
+  snprintf(args, sizeof args, "gen --unsandboxed '%s' -o '%s'", one, out);
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
+  free(msg);
+  snprintf(p, sizeof p, "%s/one.c", out);
+  CU_ASSERT_EQUAL(unlink(p), 0);
+  snprintf(p, sizeof p, "%s/one.h", out);
+  CU_ASSERT_EQUAL(unlink(p), 0);
+  CU_ASSERT_EQUAL(rmdir(out), 0);
+  snprintf(args, sizeof args, "exec '%s' --layer tiny --input '%s' --weights '%s' --output '%s' "
+           "--unsandboxed --jit", one, x, w, y);
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
+  free(msg);
+  {
+    osc_npy r;
+    CU_ASSERT_EQUAL_FATAL(osc_npy_read(y, &r, &err), OSC_OK);
+    /* a 1x1 conv with weight 1 and no bias: the input */
+    CU_ASSERT(r.count == 4 && r.data[0] == 1 && r.data[3] == 4);
+    osc_npy_free(&r);
+  }
+  CU_ASSERT_EQUAL(osc_test_cli("", "--help", &help, NULL), 0);
+  CU_ASSERT(help && strstr(help, "osconv gen CONFIG -o DIR [--unsandboxed]\n"));
+  CU_ASSERT(help && strstr(help, "[--jit] [--unsandboxed]\n"));
+  CU_ASSERT(help && strstr(help, "osconv check CONFIG [--unsandboxed]\n"));
+  free(help);
+  teardown(&e);
+}
+
+/* A bare layer name two networks use is refused; NET.LAYER picks one. */
+static void test_exec_ambiguous_layer(void) {
+  env e;
+  osc_error err;
+  char one[128], x[128], w[128], y[128], args[800], *msg = NULL;
+  size_t xs[3] = {1, 3, 3}, wn = 3;
+  float buf[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  if (setup(&e)) return;
+  snprintf(one, sizeof one, "%s/one.lua", e.dir);
+  write_file(one, "network { name = 'n1' }\n"
+                  "conv { name = 'a', in_channels = 1, out_channels = 1, size = 3, kernel = 1 }\n"
+                  "network { name = 'n2' }\n"
+                  "conv { name = 'a', in_channels = 1, out_channels = 3, size = 3, kernel = 1 }\n");
+  snprintf(x, sizeof x, "%s/x.npy", e.dir);
+  snprintf(w, sizeof w, "%s/w.npy", e.dir);
+  snprintf(y, sizeof y, "%s/y.npy", e.dir);
+  osc_npy_write(x, 3, xs, buf, &err);
+  osc_npy_write(w, 1, &wn, buf, &err);
+  snprintf(args, sizeof args, "exec '%s' --layer a --input '%s' --weights '%s' --output '%s' --jit",
+           one, x, w, y);
+  exec_refused(&e, "", args, "layer 'a' is in networks 'n1' and 'n2': say n1.a or n2.a");
+  snprintf(args, sizeof args, "exec '%s' --layer n2.a --input '%s' --weights '%s' --output '%s' "
+           "--jit", one, x, w, y);
+  CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
+  free(msg);
+  {
+    osc_npy r;
+    CU_ASSERT_EQUAL_FATAL(osc_npy_read(y, &r, &err), OSC_OK);
+    /* n2.a: 3 output channels, channel c = input * weight c (1, 2, 3) */
+    CU_ASSERT(r.ndim == 3 && r.shape[0] == 3 && r.count == 27);
+    if (r.count == 27) CU_ASSERT(r.data[9] == 2.0f && r.data[26] == 27.0f);
+    osc_npy_free(&r);
+  }
+  unlink(y);
+  teardown(&e);
+}
+
 static CU_TestInfo tests[] = {
     {"gen: header, code, determinism", test_gen},
     {"gen: all or nothing", test_gen_errors},
     {"exec: batched and unbatched", test_exec},
     {"exec: refusals", test_exec_errors},
+    {"check, plan and gen refuse the same configs", test_check_refuses_what_gen_refuses},
+    {"gen: a failed rename puts the old files back", test_gen_rename_failure},
+    {"a failed write leaks no descriptor or file", test_stage_write_failure},
+    {"exec: the kernel source cannot be written", test_exec_source_write_failure},
+    {"--unsandboxed for gen and exec", test_unsandboxed},
+    {"exec: a layer name in two networks", test_exec_ambiguous_layer},
     CU_TEST_INFO_NULL,
 };
 

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/* layer 'stem': 3 -> 16 channels, 32x32 -> 32x32, kernel 3x3, stride 1x1, pad 1x1, bias, relu; conventional: 3x3/g1 */
+/* layer 'stem': 3 -> 16 channels, 32x32 -> 32x32, kernel 3x3, stride 1x1, pad 1x1, bias, relu; conventional: 3x3/g1; plan hash 0x6747c49347ae1a72 */
 #define DEMO_STEM_INPUT_SIZE 3072
 #define DEMO_STEM_OUTPUT_SIZE 16384
 #define DEMO_STEM_WEIGHTS_SIZE 448
@@ -24,7 +24,7 @@ extern "C" {
 void demo_stem(const float *in, float *out, const float *weights, float *scratch);
 void demo_stem_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
-/* layer 'down': 16 -> 32 channels, 32x32 -> 16x16, kernel 3x3, stride 2x2, pad 1x1, bias, relu; optimal: 3x3/g8 -> 1x1/g2 */
+/* layer 'down': 16 -> 32 channels, 32x32 -> 16x16, kernel 3x3, stride 2x2, pad 1x1, bias, relu; optimal: 3x3/g8 -> 1x1/g2; plan hash 0x7fc920dcf8580bc5 */
 #define DEMO_DOWN_INPUT_SIZE 16384
 #define DEMO_DOWN_OUTPUT_SIZE 8192
 #define DEMO_DOWN_WEIGHTS_SIZE 576
@@ -33,7 +33,7 @@ void demo_stem_n(int n, const float *in, float *out, const float *weights, float
 void demo_down(const float *in, float *out, const float *weights, float *scratch);
 void demo_down_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
-/* layer 'dw': 32 -> 32 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias; depthwise: 3x3/g32 -> 1x1/g1 */
+/* layer 'dw': 32 -> 32 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias; depthwise: 3x3/g32 -> 1x1/g1; plan hash 0x04d4cbc22d2e1f2d */
 #define DEMO_DW_INPUT_SIZE 8192
 #define DEMO_DW_OUTPUT_SIZE 8192
 #define DEMO_DW_WEIGHTS_SIZE 1344
@@ -42,7 +42,7 @@ void demo_down_n(int n, const float *in, float *out, const float *weights, float
 void demo_dw(const float *in, float *out, const float *weights, float *scratch);
 void demo_dw_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
-/* layer 'tall': 32 -> 64 channels, 16x16 -> 16x16, kernel 5x3, stride 1x1, pad 2x1, bias, relu; spatial: 5x1/g1 -> 1x3/g1 */
+/* layer 'tall': 32 -> 64 channels, 16x16 -> 16x16, kernel 5x3, stride 1x1, pad 2x1, bias, relu; spatial: 5x1/g1 -> 1x3/g1; plan hash 0x7b0b03eecef2da3f */
 #define DEMO_TALL_INPUT_SIZE 8192
 #define DEMO_TALL_OUTPUT_SIZE 16384
 #define DEMO_TALL_WEIGHTS_SIZE 11328
@@ -51,7 +51,7 @@ void demo_dw_n(int n, const float *in, float *out, const float *weights, float *
 void demo_tall(const float *in, float *out, const float *weights, float *scratch);
 void demo_tall_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
-/* layer 'chain': 64 -> 64 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias; fixed: 3x1/g8 -> 1x3/g8 */
+/* layer 'chain': 64 -> 64 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias; fixed: 3x1/g8 -> 1x3/g8; plan hash 0x33f35fa325114c83 */
 #define DEMO_CHAIN_INPUT_SIZE 16384
 #define DEMO_CHAIN_OUTPUT_SIZE 16384
 #define DEMO_CHAIN_WEIGHTS_SIZE 3136
@@ -60,7 +60,7 @@ void demo_tall_n(int n, const float *in, float *out, const float *weights, float
 void demo_chain(const float *in, float *out, const float *weights, float *scratch);
 void demo_chain_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
-/* layer 'proj': 64 -> 16 channels, 16x16 -> 16x16, kernel 1x1, stride 1x1, pad 0x0, bias; optimal: 1x1/g16[16] -> 1x1/g4[16] -> 1x1/g4 */
+/* layer 'proj': 64 -> 16 channels, 16x16 -> 16x16, kernel 1x1, stride 1x1, pad 0x0, bias; optimal: 1x1/g16[16] -> 1x1/g4[16] -> 1x1/g4; plan hash 0x395b8c00acfb3cbc */
 #define DEMO_PROJ_INPUT_SIZE 16384
 #define DEMO_PROJ_OUTPUT_SIZE 4096
 #define DEMO_PROJ_WEIGHTS_SIZE 208
