@@ -279,13 +279,12 @@ static int explain_json(const osc_layer *l, const osc_plan *chosen,
 /* --explain: the layer's own plan, and what the search weighed for it
 ** (every layer that is not grouped can be searched, whatever its mode). */
 static int explain(const osc_config *cfg, const char *name, int json) {
-  const osc_network *net;
-  const osc_layer *l = osc_config_find_layer(cfg, name, &net);
+  const osc_layer *l = osc_cli_find_layer(cfg, name);
   osc_search_report *rep = NULL;
   osc_plan chosen, optimum;
   osc_error err;
   int rc;
-  if (!l) return osc_cli_fail("%s: no layer named '%s'", cfg->file, name);
+  if (!l) return 1;
   if (osc_plan_layer(l, &chosen, &err)) return osc_cli_fail("%s", err.msg);
   if (l->groups == 1) {
     osc_layer copy = *l;
