@@ -7,9 +7,9 @@
 --   network { name = ..., batch = ..., <layer fields> }
 --       starts a network. name is a C identifier that prefixes the generated
 --       symbols (default: the file's base name); batch is the number of
---       images per call (default 1). Any layer field given here is a default
---       for the layers that follow. A conv{} before any network{} opens a
---       network named after the file.
+--       images per call (default 1). Any layer field given here, except
+--       stages, is a default for the layers that follow. A conv{} before any
+--       network{} opens a network named after the file.
 --
 --   conv { <layer fields> }
 --       declares one convolution layer (NCHW, float32, PyTorch semantics)
@@ -47,7 +47,15 @@
 --                     out_channels for the last stage) }
 --                 a conv{} that gives stages and no mode is in mode "fixed"
 --
--- Mistakes are reported as "file:line: ..." with the line of the call.
+-- Mistakes are reported as "file:line: ..." with the line of the call (and,
+-- for a call inside a function, "(called from line N)").
+--
+-- A config runs sandboxed: bounded memory, work and CPU time; no io, os,
+-- require or debug; and no Lua patterns -- string.match, gmatch and gsub are
+-- refused and string.find searches for plain text only (find(s, text, 1,
+-- true), or text without any of ^$*+?.([%-), because a pattern can
+-- backtrack for years inside one call where no limit can stop it. A trusted
+-- config may be run with --unsandboxed, which keeps the whole library.
 
 network { name = "demo", batch = 1, bias = true }   -- every layer has a bias
 

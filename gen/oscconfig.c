@@ -13,9 +13,11 @@
 **
 ** network{} starts a network (name: a C identifier, default the file's base
 ** name; batch: images per call, default 1); its other fields are defaults for
-** the layers that follow. A conv{} before any network{} opens an implicit
-** network named after the file. conv{} returns the shape of its output,
-** {name =, channels =, height =, width =}, so layers can be chained.
+** the layers that follow, each checked on its own when network{} runs (a
+** kernel of 0 is wrong for any layer). stages is not a network field: a
+** chain is written for one layer. A conv{} before any network{} opens an
+** implicit network named after the file. conv{} returns the shape of its
+** output, {name =, channels =, height =, width =}, so layers can be chained.
 **
 ** Layer fields: name (default "conv<N>", N its position in the network;
 ** letters, digits, underscore; unique in the network), in_channels,
@@ -33,9 +35,17 @@
 ** mode "fixed").
 **
 ** Every error reads "file:line: ..." with the line of the conv{}/network{}
-** call; unknown fields get a suggestion. Layers are validated and fixed
-** chains planned as they are declared, so the script stops at the first
-** wrong layer. Nothing is returned on error.
+** call, where the wrong field is written; a call inside a function adds the
+** lines that called it: "t.lua:2: layer 'x': ... (called from line 5)".
+** Unknown fields get a suggestion. Layers are validated and fixed chains
+** planned as they are declared, so the script stops at the first wrong
+** layer. Nothing is returned on error.
+**
+** The script runs in oscsandbox.c's sandbox unless the caller asks for
+** unsandboxed (trusted) loading: bounded memory, work and CPU time, no io,
+** os, require or debug, and no Lua patterns -- string.match, gmatch and gsub
+** raise an error and string.find does plain searches only, since a pattern
+** can backtrack for years inside one C call where no limit reaches it.
 */
 #include "osconv.h"
 
@@ -64,7 +74,7 @@ enum field {
 };
 #define BIT(f) (1u << (f))
 #define LAYER_FIELDS (BIT(F_BATCH) - 1u)
-#define NETWORK_FIELDS (BIT(F_COUNT) - 1u)
+#define NETWORK_FIELDS ((BIT(F_COUNT) - 1u) & ~BIT(F_STAGES))
 
 static const char *const field_names[F_COUNT] = {
     "name", "in_channels", "out_channels", "size", "height", "width", "kernel",
@@ -114,21 +124,50 @@ typedef struct call {
   char what[96];   /* "layer 'x': ", "network 'x': " or "" */
 } call;
 
+#define MAX_CALLERS 4   /* call sites named in a message */
+
+/* " (called from line 5, from line 9)" when the call sits in a function of
+** the config: the main chunk's frames above the one whose line the message
+** gives; "" at the top level. */
+static void call_sites(call *c, char *buf, size_t size) {
+  int level = 1, n = 0, line;
+  size_t k = 0;
+  buf[0] = '\0';
+  if (!osc_sandbox_next_line(c->L, &level)) return;
+  for (level++; (line = osc_sandbox_next_line(c->L, &level)) > 0; level++, n++) {
+    if (n == MAX_CALLERS) {
+      k += (size_t)snprintf(buf + k, size - k, ", ...");
+      break;
+    }
+    k += (size_t)snprintf(buf + k, size - k, "%s%d", n ? ", from line " : " (called from line ",
+                          line);
+    if (k >= size) break;
+  }
+  if (n > 0 && k < size) snprintf(buf + k, size - k, ")");
+}
+
+/* Raise `msg` (already "file:line: ...") as the call's error, with its call sites. */
+static int raise_placed(call *c, osc_status code, const char *msg) {
+  char sites[160];
+  call_sites(c, sites, sizeof sites);
+  snprintf(c->ld->raised, sizeof c->ld->raised, "%s%s", msg, sites);
+  c->ld->raised_code = code;
+  lua_pushstring(c->L, c->ld->raised);
+  return lua_error(c->L);
+}
+
 static int raise_at(call *c, osc_status code, const char *fmt, ...) OSC_PRINTF(3, 4);
 static int raise_at(call *c, osc_status code, const char *fmt, ...) {
-  char msg[900];
+  char msg[900], placed[sizeof ((osc_error *)0)->msg];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (c->line > 0)
-    snprintf(c->ld->raised, sizeof c->ld->raised, "%s:%d: %s%s", c->ld->sb.file, c->line,
-             c->what, msg);
+    snprintf(placed, sizeof placed, "%s:%d: %s%s", c->ld->sb.file, c->line, c->what, msg);
   else
-    snprintf(c->ld->raised, sizeof c->ld->raised, "%s: %s%s", c->ld->sb.file, c->what, msg);
-  c->ld->raised_code = code;
-  lua_pushstring(c->L, c->ld->raised);
-  return lua_error(c->L);
+    snprintf(placed, sizeof placed, "%s: %s%s", c->ld->sb.file, c->what, msg);
+  return raise_placed(c, code, placed);
 }
 
 #define fail(c, ...) raise_at((c), OSC_ECONFIG, __VA_ARGS__)
@@ -526,7 +565,6 @@ static osc_mode resolve_mode(const spec *own, const spec *net) {
   if (own->set & BIT(F_MODE)) return own->l.mode;
   if (own->set & BIT(F_STAGES)) return OSC_MODE_FIXED;
   if (net->set & BIT(F_MODE)) return net->l.mode;
-  if (net->set & BIT(F_STAGES)) return OSC_MODE_FIXED;
   return OSC_MODE_OPTIMAL;
 }
 
@@ -609,7 +647,6 @@ static void start_call(call *c, lua_State *L, const char *fn, const char *exampl
   c->L = L;
   c->line = osc_sandbox_line(L, 1);
   c->what[0] = '\0';
-  if (c->line) c->ld->sb.last_line = c->line;
   if (c->ld->sb.finished) fail(c, "%s{} called after the config finished", fn);
   if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TTABLE)
     fail(c, "%s needs one table of fields, like %s, got %s", fn, example,
@@ -617,17 +654,64 @@ static void start_call(call *c, lua_State *L, const char *fn, const char *exampl
                                                            : luaL_typename(L, 1));
 }
 
+/* Fields whose values osc_layer_validate checks against ranges. */
+#define RANGED_FIELDS                                                                    \
+  (BIT(F_IN) | BIT(F_OUT) | BIT(F_HEIGHT) | BIT(F_WIDTH) | BIT(F_KERNEL) | BIT(F_STRIDE) | \
+   BIT(F_PADDING) | BIT(F_GROUPS) | BIT(F_MAX_STAGES) | BIT(F_WIDTHS))
+
+/* A valid 1x1 layer over a 1x1 input that takes field f from the network.
+** roomy: the other fields make room for any valid value of f (an input as
+** large as the kernel, channels divisible by the groups); else they stay
+** minimal, so an invalid f is the first thing validation finds. */
+static void probe_layer(const spec *net, int f, int roomy, osc_layer *l) {
+  spec p;
+  memset(&p, 0, sizeof p);
+  osc_layer_init(&p.l);
+  p.l.in_channels = p.l.out_channels = p.l.in_h = p.l.in_w = p.l.k_h = p.l.k_w = 1;
+  take(&p, net, f);
+  if (roomy && f == F_KERNEL) {
+    p.l.in_h = p.l.k_h > 1 ? p.l.k_h : 1;
+    p.l.in_w = p.l.k_w > 1 ? p.l.k_w : 1;
+  }
+  if (roomy && f == F_GROUPS && p.l.groups > 1) {
+    p.l.in_channels = p.l.out_channels = p.l.groups;
+    p.l.mode = OSC_MODE_CONVENTIONAL;
+  }
+  *l = p.l;
+}
+
+/* Each default the network gives must be valid on its own: wrong for
+** every layer, it is reported here, where it is written, not at the first
+** layer that takes it. */
+static void check_defaults(call *c, const spec *net) {
+  static const char prefix[] = "layer '?': ";
+  for (int f = F_IN; f < F_BATCH; f++) {
+    osc_layer l;
+    osc_error e;
+    if (!(net->set & RANGED_FIELDS & BIT(f))) continue;
+    probe_layer(net, f, 1, &l);
+    if (osc_layer_validate(&l, &e) == OSC_OK) continue;
+    probe_layer(net, f, 0, &l);
+    if (osc_layer_validate(&l, &e) == OSC_OK) continue;
+    fail(c, "%s", strncmp(e.msg, prefix, sizeof prefix - 1) ? e.msg : e.msg + sizeof prefix - 1);
+  }
+}
+
 static int l_network(lua_State *L) {
   call c;
   char name[OSC_NAME_MAX], dflt[OSC_NAME_MAX];
   spec defaults;
   int batch = 1, prev;
+  long long entered = osc_sandbox_host_enter(L);
   start_call(&c, L, "network", "network { name = \"net\", batch = 1 }");
   if (c.ld->cfg->n_networks >= c.ld->layer_limit)
     raise_at(&c, OSC_ELIMIT, "too many networks (more than %d)", c.ld->layer_limit);
   file_network_name(c.ld->sb.file, dflt);
   read_name(&c, 1, "network", 1, dflt, name);
   snprintf(c.what, sizeof c.what, "network '%s': ", name);
+  if (get(L, 1, "stages"))
+    fail(&c, "stages cannot be a network default (a chain is written for one layer); "
+             "give them in each conv{}");
   check_keys(&c, 1, field_names, F_COUNT, NETWORK_FIELDS, "");
   if (get(L, 1, "batch")) {
     batch = to_int(&c, -1, "batch");
@@ -636,12 +720,14 @@ static int l_network(lua_State *L) {
     lua_pop(L, 1);
   }
   read_spec(&c, 1, &defaults);
+  check_defaults(&c, &defaults);
   if ((prev = declared_at(L, &networks_key, name))) {
     c.what[0] = '\0';
     fail(&c, "network '%s' is already declared at line %d%s", name, prev,
          strcmp(name, dflt) == 0 ? " (give each network a name)" : "");
   }
   open_network(&c, name, batch, &defaults);
+  osc_sandbox_host_leave(L, entered);
   return 0;
 }
 
@@ -660,10 +746,7 @@ static osc_layer *append_layer(call *c, osc_network *net) {
 
 /* Lua error with a message osc_error_layer already placed. */
 static int fail_with(call *c, const osc_error *e) {
-  snprintf(c->ld->raised, sizeof c->ld->raised, "%s", e->msg);
-  c->ld->raised_code = OSC_ECONFIG;
-  lua_pushstring(c->L, c->ld->raised);
-  return lua_error(c->L);
+  return raise_placed(c, OSC_ECONFIG, e->msg);
 }
 
 /* conv{} returns its output's shape */
@@ -688,6 +771,7 @@ static int l_conv(lua_State *L) {
   osc_error e;
   osc_plan plan;
   int prev;
+  long long entered = osc_sandbox_host_enter(L);
   start_call(&c, L, "conv", "conv { in_channels = 16, out_channels = 16, size = 8, kernel = 3 }");
   if (!current(c.ld)) {
     spec none;
@@ -715,6 +799,7 @@ static int l_conv(lua_State *L) {
   declare(L, &names_key, l.name, c.line);
   *append_layer(&c, net) = l;
   push_shape(L, &l);
+  osc_sandbox_host_leave(L, entered);
   return 1;
 }
 

@@ -1,6 +1,7 @@
 /*
-** oscsandbox.c -- a Lua state with a memory cap, an instruction cap and a
-** trimmed standard library, and one protected run of a script in it.
+** oscsandbox.c -- a Lua state with a memory cap, a work cap and a CPU-time
+** cap, and one protected run of a script in it. The library it opens is
+** oscsandlib.c's.
 **
 ** Everything that touches the state, library setup included, runs inside a
 ** single lua_pcall: a memory error anywhere becomes a returned status, never
@@ -10,15 +11,19 @@
 #include "oscsandbox.h"
 
 #include <lauxlib.h>
-#include <lualib.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "oscerr.h"
 
 #define HOOK_EVERY 1000
+#define NS_PER_INSN 100              /* the CPU time each allowed instruction buys */
+#define MIN_TIME_NS 100000000LL      /* but at least 0.1 s, far above any stall of the host's */
+#define CHECK_AFTER_BYTES (1u << 20) /* allocated since the last hook: look at the time now */
 
 osc_sandbox *osc_sandbox_of(lua_State *L) {
   void *ud = NULL;
@@ -26,7 +31,69 @@ osc_sandbox *osc_sandbox_of(lua_State *L) {
   return ud;
 }
 
+static long long clock_ns(clockid_t id) {
+  struct timespec ts;
+  if (clock_gettime(id, &ts)) return 0;
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- where are we ---------------------------------------------------------- */
+
+static int line_from(const osc_sandbox *sb, lua_State *L, int *level) {
+  lua_Debug ar;
+  for (; lua_getstack(L, *level, &ar); ++*level) {
+    if (!lua_getinfo(L, "Sl", &ar)) break;
+    if (ar.currentline > 0 && strcmp(ar.source, sb->chunkname) == 0) return ar.currentline;
+  }
+  return 0;
+}
+
+int osc_sandbox_next_line(lua_State *L, int *level) {
+  return line_from(osc_sandbox_of(L), L, level);
+}
+
+int osc_sandbox_line(lua_State *L, int level) {
+  return line_from(osc_sandbox_of(L), L, &level);
+}
+
 /* ---- memory --------------------------------------------------------------- */
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* insns += n, saturating (a limit near LLONG_MAX is no limit) */
+static void add_work(osc_sandbox *sb, long long n) {
+  sb->insns = n > LLONG_MAX - sb->insns ? LLONG_MAX : sb->insns + n;
+}
+
+/* Remember the line that ran out of memory: Lua raises memory errors
+** without calling the message handler, and unwinds the stack. Reading the
+** stack here is safe: a failed allocation has touched no memory, Lua keeps
+** the CallInfo chain valid across every allocation (5.4.4 even grows the
+** stack by allocate-copy-free), and lua_getstack/lua_getinfo("Sl") only read
+** it. It is also exact: with the count hook on (always, sandboxed) each Lua
+** frame's pc is saved before every instruction (luaG_traceexec); without
+** it the line may be an earlier one of the same function. A line hook
+** would cost 2.5-3.5 times the count hook on tight loops, and would still
+** miss the line a function returns to. */
+static void out_of_memory(osc_sandbox *sb) {
+  int level = 0;
+  if (sb->L) sb->mem_line = line_from(sb, sb->L, &level);
+}
+
+/* Allocation is work too (bytes / OSC_SANDBOX_BYTES_PER_INSN). After each
+** MiB, or once that work is over the budget, the hook runs at the next
+** instruction to look at both limits, so a loop of big copies overruns
+** them by one copy at most. */
+static void charge_growth(osc_sandbox *sb, size_t bytes) {
+  if (sb->insn_limit <= 0) return;
+  add_work(sb, (long long)(bytes / OSC_SANDBOX_BYTES_PER_INSN));
+  sb->grown += bytes;
+  if ((sb->grown >= CHECK_AFTER_BYTES || sb->insns > sb->insn_limit) && sb->L && sb->hooked &&
+      !sb->hook_soon && !sb->limit_hit) {
+    sb->hook_soon = 1;
+    lua_sethook(sb->L, count_hook, LUA_MASKCOUNT, 1);   /* signal-safe by design */
+  }
+}
 
 /* lua_Alloc: when ptr is NULL, osize is a type tag, not a size (manual 4.6).
 ** Only growth can be refused: Lua assumes shrinking never fails. */
@@ -41,24 +108,19 @@ static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (nsize > old && nsize - old > sb->mem_limit - sb->mem_used) {
     sb->mem_refused = 1;
+    out_of_memory(sb);
     return NULL;
   }
-  p = realloc(ptr, nsize);
-  if (p) sb->mem_used = sb->mem_used - old + nsize;
+  if (!(p = realloc(ptr, nsize))) {
+    out_of_memory(sb);
+    return NULL;
+  }
+  sb->mem_used = sb->mem_used - old + nsize;
+  if (nsize > old) charge_growth(sb, nsize - old);
   return p;
 }
 
-/* ---- where are we ---------------------------------------------------------- */
-
-int osc_sandbox_line(lua_State *L, int level) {
-  osc_sandbox *sb = osc_sandbox_of(L);
-  lua_Debug ar;
-  for (; lua_getstack(L, level, &ar); level++) {
-    if (!lua_getinfo(L, "Sl", &ar)) break;
-    if (ar.currentline > 0 && strcmp(ar.source, sb->chunkname) == 0) return ar.currentline;
-  }
-  return 0;
-}
+/* ---- messages ----------------------------------------------------------------- */
 
 static void amount(char *buf, size_t n, long long v, int bytes) {
   if (bytes && v % (1 << 20) == 0) snprintf(buf, n, "%lld MiB", v >> 20);
@@ -68,125 +130,104 @@ static void amount(char *buf, size_t n, long long v, int bytes) {
   else snprintf(buf, n, "%lld", v);
 }
 
+static void duration(char *buf, size_t n, long long ns) {
+  if (ns >= 1000000000LL) snprintf(buf, n, "%g s", (double)ns / 1e9);
+  else snprintf(buf, n, "%g ms", (double)ns / 1e6);
+}
+
 /* "file:line: " or "file: " */
 static void position(const osc_sandbox *sb, int line, char *buf, size_t n) {
   if (line > 0) snprintf(buf, n, "%s:%d: ", sb->file, line);
   else snprintf(buf, n, "%s: ", sb->file);
 }
 
-/* ---- instructions ----------------------------------------------------------- */
+/* ---- work and time ------------------------------------------------------------ */
 
-static void count_hook(lua_State *L, lua_Debug *ar) {
-  osc_sandbox *sb = osc_sandbox_of(L);
-  int line = osc_sandbox_line(L, 0);
-  (void)ar;
-  if (line) sb->last_line = line;
-  sb->insns += sb->hook_every;
-  if (sb->insns <= sb->insn_limit) return;
-  if (!sb->insn_hit) {
-    char pos[300], n[64];
-    position(sb, line, pos, sizeof pos);
-    amount(n, sizeof n, sb->insn_limit, 0);
-    snprintf(sb->limit_msg, sizeof sb->limit_msg,
-             "%sconfig ran for more than %s instructions (an endless loop?)", pos, n);
-    sb->insn_hit = 1;
-    /* from now on every instruction fails, so a pcall in the script
-    ** cannot swallow the limit and carry on */
+/* Raise the limit error; from now on every instruction raises it again, so
+** a pcall in the script cannot swallow the limit and carry on. */
+static void raise_limit(lua_State *L, osc_sandbox *sb) {
+  if (!sb->limit_hit) {
+    sb->limit_hit = 1;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   }
   lua_pushstring(L, sb->limit_msg);
   lua_error(L);
 }
 
-/* ---- the trimmed library -------------------------------------------------- */
-
-/* load(chunk, name, mode, env) with mode forced to "t": no bytecode. */
-static int text_only_load(lua_State *L) {
-  if (lua_gettop(L) < 3) lua_settop(L, 3);
-  lua_pushliteral(L, "t");
-  lua_replace(L, 3);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+/* what: NULL for the budget running out, else the one piece of work, of
+** `steps` instructions, that alone is more than the whole budget. */
+static void over_work(lua_State *L, osc_sandbox *sb, const char *what, long long steps) {
+  char pos[300], n[64];
+  if (!sb->limit_hit) {
+    position(sb, osc_sandbox_line(L, 0), pos, sizeof pos);
+    amount(n, sizeof n, sb->insn_limit, 0);
+    if (what)
+      snprintf(sb->limit_msg, sizeof sb->limit_msg,
+               "%s%s would take %lld steps, more than a config may do (%s instructions)", pos,
+               what, steps, n);
+    else
+      snprintf(sb->limit_msg, sizeof sb->limit_msg,
+               "%sconfig ran for more than %s instructions (an endless loop?)", pos, n);
+  }
+  raise_limit(L, sb);
 }
 
-/* setmetatable without __gc: finalizers run with hooks off (lgc.c GCTM),
-** so one could loop forever past the instruction limit. A __gc added to
-** the metatable later is harmless: only setmetatable marks for finalizing. */
-static int no_gc_setmetatable(lua_State *L) {
-  if (lua_type(L, 2) == LUA_TTABLE) {
-    lua_pushliteral(L, "__gc");
-    if (lua_rawget(L, 2) != LUA_TNIL)
-      return luaL_error(L, "setmetatable: __gc metamethods are not allowed in a sandboxed config");
-    lua_pop(L, 1);
+static void over_time(lua_State *L, osc_sandbox *sb) {
+  char pos[300], t[64];
+  if (!sb->limit_hit) {
+    position(sb, osc_sandbox_line(L, 0), pos, sizeof pos);
+    duration(t, sizeof t, sb->time_limit);
+    snprintf(sb->limit_msg, sizeof sb->limit_msg,
+             "%sconfig ran for more than %s of CPU time (an endless loop?)", pos, t);
   }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, 1);
-  return 1;
+  raise_limit(L, sb);
 }
 
-/* xpcall(f, handler, ...) whose handler runs once the error has unwound.
-** Lua calls a message handler where the error is raised; for the error the
-** instruction hook raises, that is inside the hook, with hooks off, where
-** a looping handler would never be stopped. */
-static int xpcall_after(lua_State *L) {
-  int n = lua_gettop(L);
-  luaL_checktype(L, 2, LUA_TFUNCTION);
-  luaL_checkstack(L, n, "too many arguments");
-  lua_pushvalue(L, 1);
-  for (int i = 3; i <= n; i++) lua_pushvalue(L, i);
-  if (lua_pcall(L, n - 2, LUA_MULTRET, 0) == LUA_OK) {
-    lua_pushboolean(L, 1);
-    lua_insert(L, n + 1);
-    return lua_gettop(L) - n;
-  }
-  lua_pushvalue(L, 2);
-  lua_insert(L, -2);
-  lua_call(L, 1, 1);
-  lua_pushboolean(L, 0);
-  lua_insert(L, -2);
-  return 2;
-}
-
-/* print to stderr, so a config cannot corrupt output written to stdout */
-static int print_stderr(lua_State *L) {
-  int n = lua_gettop(L);
-  for (int i = 1; i <= n; i++) {
-    size_t len;
-    const char *s = luaL_tolstring(L, i, &len);
-    if (i > 1) fputc('\t', stderr);
-    fwrite(s, 1, len, stderr);
-    lua_pop(L, 1);
-  }
-  fputc('\n', stderr);
-  fflush(stderr);
+/* The script's CPU time: the thread's, less the host functions' time. The
+** thread clock is a system call, so it is read only once the cheap wall
+** clock says the limit may be near: CPU time never grows faster than wall
+** time. (Host time is measured on the wall clock, which can only make the
+** script's share look smaller.) */
+static int out_of_time(osc_sandbox *sb) {
+  long long wall = clock_ns(CLOCK_MONOTONIC) - sb->wall_start - sb->host_ns, used;
+  if (wall < sb->next_cpu_check) return 0;
+  used = clock_ns(CLOCK_THREAD_CPUTIME_ID) - sb->cpu_start - sb->host_ns;
+  if (used > sb->time_limit) return 1;
+  sb->next_cpu_check = wall + (sb->time_limit - used);
   return 0;
 }
 
-static void open_sandboxed(lua_State *L) {
-  static const struct { const char *name; lua_CFunction open; } libs[] = {
-      {LUA_GNAME, luaopen_base},         {LUA_STRLIBNAME, luaopen_string},
-      {LUA_TABLIBNAME, luaopen_table},   {LUA_MATHLIBNAME, luaopen_math},
-      {LUA_UTF8LIBNAME, luaopen_utf8},
-  };
-  for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
-    luaL_requiref(L, libs[i].name, libs[i].open, 1);
-    lua_pop(L, 1);
+static void count_hook(lua_State *L, lua_Debug *ar) {
+  osc_sandbox *sb = osc_sandbox_of(L);
+  (void)ar;
+  if (sb->limit_hit) raise_limit(L, sb);
+  if (sb->hook_soon) {   /* called early for an allocation, which paid for it */
+    sb->hook_soon = 0;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->hook_every);
+  } else {
+    add_work(sb, sb->hook_every);
   }
-  lua_pushnil(L);
-  lua_setglobal(L, "dofile");
-  lua_pushnil(L);
-  lua_setglobal(L, "loadfile");
-  lua_getglobal(L, "load");
-  lua_pushcclosure(L, text_only_load, 1);
-  lua_setglobal(L, "load");
-  lua_pushcfunction(L, xpcall_after);
-  lua_setglobal(L, "xpcall");
-  lua_getglobal(L, "setmetatable");
-  lua_pushcclosure(L, no_gc_setmetatable, 1);
-  lua_setglobal(L, "setmetatable");
+  sb->grown = 0;
+  if (sb->insns > sb->insn_limit) over_work(L, sb, NULL, 0);
+  if (sb->time_limit > 0 && out_of_time(sb)) over_time(L, sb);
+}
+
+void osc_sandbox_charge(lua_State *L, long long n, const char *what) {
+  osc_sandbox *sb = osc_sandbox_of(L);
+  if (sb->insn_limit <= 0 || n <= 0) return;
+  if (sb->limit_hit) raise_limit(L, sb);
+  if (n > sb->insn_limit - sb->insns)
+    over_work(L, sb, n > sb->insn_limit ? what : NULL, n);
+  add_work(sb, n);
+}
+
+long long osc_sandbox_host_enter(lua_State *L) {
+  return osc_sandbox_of(L)->time_limit > 0 ? clock_ns(CLOCK_MONOTONIC) : 0;
+}
+
+void osc_sandbox_host_leave(lua_State *L, long long entered) {
+  osc_sandbox *sb = osc_sandbox_of(L);
+  if (sb->time_limit > 0) sb->host_ns += clock_ns(CLOCK_MONOTONIC) - entered;
 }
 
 /* ---- the protected run ---------------------------------------------------- */
@@ -226,14 +267,14 @@ typedef struct run_args {
 static int protected_run(lua_State *L) {
   osc_sandbox *sb = osc_sandbox_of(L);
   run_args *a = lua_touserdata(L, 1);
-  if (sb->sandboxed) open_sandboxed(L);
-  else luaL_openlibs(L);
-  lua_pushcfunction(L, print_stderr);
-  lua_setglobal(L, "print");
+  osc_sandbox_open_libs(L, sb->sandboxed);
   a->setup(L, a->ud);
   a->load_status = luaL_loadbufferx(L, a->src, a->len, sb->chunkname, "t");
   if (a->load_status != LUA_OK) return lua_error(L);
-  if (sb->insn_limit > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->hook_every);
+  if (sb->insn_limit > 0) {
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->hook_every);
+    sb->hooked = 1;
+  }
   lua_call(L, 0, 0);
   sb->finished = 1;
   return 0;
@@ -253,9 +294,11 @@ static osc_status failure(osc_sandbox *sb, lua_State *L, int status,
                           const run_args *a, osc_error *err) {
   const char *msg = lua_tostring(L, -1);
   char pos[300], n[64];
-  if (sb->insn_hit) return osc_error_set(err, OSC_ELIMIT, "%s", sb->limit_msg);
-  if (status == LUA_ERRMEM || a->load_status == LUA_ERRMEM) {
-    position(sb, sb->last_line, pos, sizeof pos);
+  if (sb->limit_hit) return osc_error_set(err, OSC_ELIMIT, "%s", sb->limit_msg);
+  /* LUA_ERRERR: the message handler itself ran out of memory */
+  if (status == LUA_ERRMEM || a->load_status == LUA_ERRMEM ||
+      (status == LUA_ERRERR && sb->mem_refused)) {
+    position(sb, sb->mem_line, pos, sizeof pos);
     if (!sb->mem_refused) return osc_error_set(err, OSC_ENOMEM, "%sout of memory", pos);
     amount(n, sizeof n, (long long)sb->mem_limit, 1);
     return osc_error_set(err, OSC_ELIMIT, "%sconfig used more than %s of memory", pos, n);
@@ -265,6 +308,25 @@ static osc_status failure(osc_sandbox *sb, lua_State *L, int status,
   return OSC_ECONFIG;
 }
 
+static void reset(osc_sandbox *sb) {
+  sb->L = NULL;
+  sb->mem_used = 0;
+  sb->mem_refused = sb->mem_line = sb->hooked = sb->hook_soon = 0;
+  sb->limit_hit = sb->finished = 0;
+  sb->insns = 0;
+  sb->grown = 0;
+  sb->hook_every = sb->insn_limit > 0 && sb->insn_limit < HOOK_EVERY ? (int)sb->insn_limit
+                                                                     : HOOK_EVERY;
+  sb->time_limit = sb->insn_limit <= 0                       ? 0
+                   : sb->insn_limit > LLONG_MAX / NS_PER_INSN ? 0
+                   : sb->insn_limit * NS_PER_INSN > MIN_TIME_NS ? sb->insn_limit * NS_PER_INSN
+                                                                : MIN_TIME_NS;
+  sb->host_ns = 0;
+  sb->next_cpu_check = sb->time_limit;
+  sb->wall_start = clock_ns(CLOCK_MONOTONIC);
+  sb->cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 osc_status osc_sandbox_run(osc_sandbox *sb, const char *src, size_t len,
                            osc_sandbox_setup setup, void *ud, osc_error *err) {
   run_args a = {src, len, setup, ud, LUA_OK};
@@ -272,11 +334,7 @@ osc_status osc_sandbox_run(osc_sandbox *sb, const char *src, size_t len,
   osc_status s = OSC_OK;
   lua_State *L;
   int status;
-  sb->mem_used = 0;
-  sb->mem_refused = sb->insn_hit = sb->last_line = sb->finished = 0;
-  sb->insns = 0;
-  sb->hook_every = sb->insn_limit > 0 && sb->insn_limit < HOOK_EVERY ? (int)sb->insn_limit
-                                                                     : HOOK_EVERY;
+  reset(sb);
   if (!(sb->chunkname = malloc(flen + 2)))
     return osc_error_set(err, OSC_ENOMEM, "%s: out of memory", sb->file);
   sb->chunkname[0] = '=';
@@ -290,12 +348,14 @@ osc_status osc_sandbox_run(osc_sandbox *sb, const char *src, size_t len,
                          "%s: not enough memory to start Lua (memory limit %zu bytes)", sb->file,
                          sb->mem_limit);
   }
+  sb->L = L;
   /* neither push allocates, so nothing here can fail unprotected */
   lua_pushcfunction(L, message_handler);
   lua_pushcfunction(L, protected_run);
   lua_pushlightuserdata(L, &a);
   status = lua_pcall(L, 1, 0, 1);
   if (status != LUA_OK) s = failure(sb, L, status, &a, err);
+  sb->L = NULL;
   lua_close(L);
   free(sb->chunkname);
   sb->chunkname = NULL;

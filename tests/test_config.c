@@ -202,7 +202,9 @@ static void test_error_lines(void) {
                "t.lua:3: layer 'conv1': kernel 9x9 is larger than the padded input 8x8");
   expect_error("local function block(c)\n  conv { in_channels = c, out_channels = 8, size = 8,\n"
                "         kernel = 3, groups = 3, mode = 'conventional' }\nend\n\nblock(8)",
-               OSC_ECONFIG, "t.lua:2: layer 'conv1': groups 3 does not divide in_channels 8");
+               OSC_ECONFIG,
+               "t.lua:2: layer 'conv1': groups 3 does not divide in_channels 8 (called from "
+               "line 6)");
   /* from a chunk load()ed by the config: the config's line that ran it */
   expect_error("local f = load('conv { " SHAPE ", kernel = 11 }')\n\nf()", OSC_ECONFIG,
                "t.lua:3: layer 'conv1': kernel 11x11 is larger than the padded input 8x8");
@@ -325,11 +327,20 @@ static void test_memory_limit(void) {
   opt.memory_limit = 1 << 20;
   expect_error_opt("t.lua", "local t = {}\n\nfor i = 1, 1e9 do t[i] = i end", &opt, OSC_ELIMIT,
                    "t.lua:3: config used more than 1 MiB of memory");
-  /* one C call that asks for too much: no line has run long enough to be seen */
+  /* one C call that asks for too much at once: still the line that asked */
   expect_error_opt("t.lua", "local s = string.rep('x', 1e8)", &opt, OSC_ELIMIT,
-                   "t.lua: config used more than 1 MiB of memory");
+                   "t.lua:1: config used more than 1 MiB of memory");
   expect_error_opt("t.lua", "local s = 'x'\nwhile true do s = s .. s end", &opt, OSC_ELIMIT,
-                   "t.lua: config used more than 1 MiB of memory");
+                   "t.lua:2: config used more than 1 MiB of memory");
+  /* inside a function: the line in it; after a call on the same line: that line */
+  expect_error_opt("t.lua", "local function f()\n  return string.rep('x', 1e8)\nend\n\nf()", &opt,
+                   OSC_ELIMIT, "t.lua:2: config used more than 1 MiB of memory");
+  expect_error_opt("t.lua",
+                   "local function f() return 1 end\n\nlocal x = f(); local s = ('x'):rep(1e8)",
+                   &opt, OSC_ELIMIT, "t.lua:3: config used more than 1 MiB of memory");
+  /* tables built by a constructor (an allocation in the VM itself, not in a call) */
+  expect_error_opt("t.lua", "local t = {}\nfor i = 1, 1e9 do\n  t[i] = {i, i, i}\nend", &opt,
+                   OSC_ELIMIT, "t.lua:3: config used more than 1 MiB of memory");
   /* the memory a script frees counts no longer: 1000 x 100 KiB in a 1 MiB cap */
   osc_config *c = load("for i = 1, 1000 do local s = string.rep('x', 100000) end\n"
                        "conv { " SHAPE ", kernel = 3 }",
@@ -346,6 +357,331 @@ static void test_layer_limit(void) {
   snprintf(msg, sizeof msg, "t.lua:2: too many layers (more than %d; a runaway loop?)",
            OSC_CONFIG_LAYER_LIMIT);
   expect_error("for i = 1, 1e9 do\n  conv { " SHAPE ", kernel = 1 }\nend", OSC_ELIMIT, msg);
+}
+
+/* ---- what the sandbox bounds ------------------------------------------------------ */
+
+#define NO_PATTERNS                                                                     \
+  "patterns are not available in a sandboxed config (their backtracking cannot be "   \
+  "limited); use plain find, or --unsandboxed for a trusted config"
+
+/* A pattern backtracks inside one C call, out of every limit's reach (the
+** first one ran for hours): patterns are refused, plain searches work. */
+static void test_sandbox_patterns(void) {
+  osc_config_options opt = {0};
+  osc_config *c;
+  expect_error("local x = string.rep('a', 30):find(string.rep('a*', 30) .. 'b')", OSC_ECONFIG,
+               "t.lua:1: string.find: " NO_PATTERNS);
+  expect_error("local x = ('a-b'):find('-')", OSC_ECONFIG, "t.lua:1: string.find: " NO_PATTERNS);
+  expect_error("\nlocal x = ('ab'):match('a')", OSC_ECONFIG,
+               "t.lua:2: string.match: " NO_PATTERNS);
+  expect_error("for w in string.gmatch('a b', 'a') do end", OSC_ECONFIG,
+               "t.lua:1: string.gmatch: " NO_PATTERNS);
+  expect_error("local s = ('a-b'):gsub('-', '_')", OSC_ECONFIG,
+               "t.lua:1: string.gsub: " NO_PATTERNS);
+  /* plain: magic characters are taken as they are; Lua's positions */
+  c = load("local i, j = ('a.b*c'):find('.b*', 1, true)\nassert(i == 2 and j == 4)\n"
+           "assert(('hello'):find('l') == 3 and ('hello'):find('l', -2) == 4)\n"
+           "assert(('hello'):find('', 6) == 6 and ('hello'):find('', 7) == nil)\n"
+           "assert(('hello'):find('x') == nil and string.find('', '') == 1)\n"
+           "conv { " SHAPE ", kernel = 3 }",
+           NULL);
+  if (c) osc_config_free(c);
+  /* a trusted config keeps them */
+  opt.unsandboxed = 1;
+  c = load("assert(('a1'):match('%d') == '1' and ('a-b'):gsub('-', '_') == 'a_b')\n"
+           "conv { " SHAPE ", kernel = 3 }",
+           &opt);
+  if (c) osc_config_free(c);
+}
+
+/* The functions the sandbox replaces (string.find, string.rep, table.insert,
+** remove, move, concat, unpack) behave as Lua's own, which an unsandboxed
+** config gets: the same random calls run in both, and the error each run
+** ends with carries a hash of every result and error message. */
+static const char same_results_src[] =
+    "math.randomseed(SEED)\n"
+    "local out = {}\n"
+    "local function put(...)\n"
+    "  local v = table.pack(...)\n"
+    "  for i = 1, v.n do out[#out + 1] = tostring(v[i]) end\n"
+    "  out[#out + 1] = ';'\n"
+    "end\n"
+    "local function dump(t)\n"
+    "  local keys, parts = {}, {}\n"
+    "  for k in pairs(t) do keys[#keys + 1] = k end\n"
+    "  table.sort(keys)\n"
+    "  for _, k in ipairs(keys) do parts[#parts + 1] = k .. '=' .. tostring(t[k]) end\n"
+    "  return table.concat(parts, ',')\n"
+    "end\n"
+    "local function list(n)\n"
+    "  local t = {}\n"
+    "  for i = 1, n do t[i] = math.random(1, 9) end\n"
+    "  return t\n"
+    "end\n"
+    "local function word(n)\n"
+    "  local w = {}\n"
+    "  for i = 1, n do local k = math.random(1, 4); w[i] = ('ab.%'):sub(k, k) end\n"
+    "  return table.concat(w)\n"
+    "end\n"
+    "for round = 1, ROUNDS do\n"
+    "  local n = math.random(0, 6)\n"
+    "  local t = list(n)\n"
+    "  put(pcall(table.insert, t, math.random(-1, n + 2), 100)); put(dump(t))\n"
+    "  table.insert(t, 200); put(dump(t)); put(pcall(table.insert, t, 1, 2, 3))\n"
+    "  t = list(n)\n"
+    "  local pos = math.random(0, n + 1)\n"
+    "  if pos ~= n and (pos < 1 or pos > n + 1) then pos = n end\n"
+    "  put(table.remove(t, pos)); put(dump(t)); put(table.remove(t)); put(dump(t))\n"
+    "  t = list(n)\n"
+    "  local f, e, d = math.random(-1, n + 1), math.random(-1, n + 1), math.random(-1, n + 3)\n"
+    "  local other = list(2)\n"
+    "  local ok, r = pcall(table.move, t, f, e, d); put(ok, ok and r == t or r); put(dump(t))\n"
+    "  ok, r = pcall(table.move, t, f, e, d, other); put(ok, ok and r == other or r)\n"
+    "  put(dump(other))\n"
+    "  ok, r = pcall(table.move, t, -2^63, 1, 1); put(ok, ok and r == t or r)\n"
+    "  local i, j = math.random(-1, n + 1), math.random(-1, n + 1)\n"
+    "  put(pcall(table.concat, t, '-', i, j)); put(pcall(table.concat, t, ', '))\n"
+    "  put(pcall(table.concat, {1, {}, 3})); put(pcall(table.unpack, t, i, j))\n"
+    "  put(table.unpack(t)); put(pcall(table.unpack, t, 1, 1e8))\n"
+    "  local s, p = word(math.random(0, 8)), word(math.random(0, 3))\n"
+    "  put(s:find(p, math.random(-10, 10), true)); put(string.find(s, p, nil, true))\n"
+    "  put(string.rep(p, math.random(-1, 4), word(math.random(0, 2))))\n"
+    "  put(pcall(string.rep, 'x', 2^40))\n"
+    "end\n"
+    "local s, h = table.concat(out, ' '), 0\n"
+    "for k = 1, #s do h = (h * 31 + s:byte(k)) % 2147483647 end\n"
+    "error(string.format('%d rounds, %d bytes, hash %d', ROUNDS, #s, h), 0)\n";
+
+static void test_sandbox_same_results(void) {
+  uint64_t rng = osc_test_seed();
+  int rounds = osc_test_quick() ? 100 : 400, got_rounds = 0, bytes = 0;
+  size_t cap = sizeof same_results_src + 100;
+  char *src = malloc(cap), sandboxed[sizeof ((osc_error *)0)->msg];
+  osc_config_options trusted = {0};
+  osc_config *c = NULL;
+  osc_error e;
+  if (!src) { CU_FAIL("out of memory"); return; }
+  snprintf(src, cap, "local SEED, ROUNDS = %u, %d\n%s", (unsigned)osc_test_rand(&rng), rounds,
+           same_results_src);
+  CU_ASSERT_EQUAL(osc_config_load_string("t.lua", src, NULL, &c, &e), OSC_ECONFIG);
+  snprintf(sandboxed, sizeof sandboxed, "%s", e.msg);
+  trusted.unsandboxed = 1;
+  CU_ASSERT_EQUAL(osc_config_load_string("t.lua", src, &trusted, &c, &e), OSC_ECONFIG);
+  if (strcmp(sandboxed, e.msg) != 0)
+    fprintf(stderr, "\nsandboxed: %s\nLua's own: %s\n", sandboxed, e.msg);
+  CU_ASSERT_STRING_EQUAL(sandboxed, e.msg);
+  if (sscanf(sandboxed, "t.lua:%*d: %d rounds, %d bytes", &got_rounds, &bytes) != 2)
+    fprintf(stderr, "\n%s\n", sandboxed);
+  CU_ASSERT_EQUAL(sscanf(sandboxed, "t.lua:%*d: %d rounds, %d bytes", &got_rounds, &bytes), 2);
+  CU_ASSERT_EQUAL(got_rounds, rounds);
+  CU_ASSERT(bytes > rounds * 50);   /* every round said something */
+  free(src);
+}
+
+/* C loops whose trip count a script sets without allocating ran for hours
+** (or for ever) inside one call, where the hook never fires: each is now
+** done without the loop, or charged as work before it starts. */
+#define SPARSE_TABLE                                                                     \
+  "local parts = {'return {1, 2, 3, 4, [5] = 1'}\n"                                     \
+  "for k = 3, 50 do parts[#parts + 1] = string.format('[%d] = 1', 1 << k) end\n"        \
+  "local t = load(table.concat(parts, ', ') .. '}')()\n"                                \
+  "assert(#t == 2^50)\n"   /* a border of 2^50 with 52 elements */
+
+static void expect_too_much(const char *src, int line, const char *fn, long long steps) {
+  char msg[300];
+  snprintf(msg, sizeof msg,
+           "t.lua:%d: %s would take %lld steps, more than a config may do (100 million "
+           "instructions)",
+           line, fn, steps);
+  expect_error(src, OSC_ELIMIT, msg);
+}
+
+static void test_sandbox_c_loops(void) {
+  osc_config_options opt = {0};
+  osc_config *c;
+  /* Lua's rep loops n times to build an empty string */
+  c = load("assert(string.rep('', 2^62) == '' and string.rep('', 2^62, '') == '')\n"
+           "assert(string.rep('ab', 3, ',') == 'ab,ab,ab' and string.rep('', 3, '-') == '--')\n"
+           "assert(string.rep('x', 0) == '' and string.rep('x', -1, 'y') == '')\n"
+           "conv { " SHAPE ", kernel = 3 }",
+           NULL);
+  if (c) osc_config_free(c);
+  /* table functions over 2^50 elements: explicit bounds, a __len metamethod,
+  ** an __index that answers with a C function, a sparse table */
+  expect_too_much("table.move({}, 1, 2^50, 1)", 1, "table.move", 1LL << 50);
+  expect_too_much("local t = setmetatable({}, {__len = function() return 2^50 end})\n"
+                  "table.insert(t, 1, 0)",
+                  2, "table.insert", 1LL << 50);
+  expect_too_much("local t = setmetatable({}, {__len = function() return 2^50 end})\n"
+                  "table.remove(t, 1)",
+                  2, "table.remove", (1LL << 50) - 1);
+  expect_too_much("local u = setmetatable({}, {__index = table.concat})\n"
+                  "table.concat(setmetatable({}, {__index = u}), '', 1, 2^50)",
+                  2, "table.concat", 1LL << 50);
+  expect_too_much(SPARSE_TABLE "table.insert(t, 1, 0)", 5, "table.insert", 1LL << 50);
+  expect_too_much(SPARSE_TABLE "table.remove(t, 1)", 5, "table.remove", (1LL << 50) - 1);
+  expect_too_much(SPARSE_TABLE "table.concat(t)", 5, "table.concat", 1LL << 50);
+  expect_error(SPARSE_TABLE "table.sort(t)", OSC_ECONFIG,
+               "t.lua:5: bad argument #1 to 'sort' (array too big)");
+  expect_error(SPARSE_TABLE "table.unpack(t)", OSC_ECONFIG, "t.lua:5: too many results to unpack");
+  /* sort takes its length once, so not from a __len that could change it */
+  expect_error("table.sort(setmetatable({}, {__len = function() return 2^30 end}), getmetatable)",
+               OSC_ECONFIG,
+               "t.lua:1: table.sort: a table with a __len metamethod cannot be sorted in a "
+               "sandboxed config");
+  expect_error("table.remove({1, 2}, 7)", OSC_ECONFIG,
+               "t.lua:1: bad argument #2 to 'remove' (position out of bounds)");
+  c = load("local t = {5, 2, 9, 1}\ntable.sort(t)\nassert(table.concat(t, ' ') == '1 2 5 9')\n"
+           "table.sort(t, function(a, b) return a > b end)\n"
+           "assert(table.concat(t, ' ') == '9 5 2 1')\nconv { " SHAPE ", kernel = 3 }",
+           NULL);
+  if (c) osc_config_free(c);
+  /* collecting walks the heap, so it is charged; tuning is refused */
+  expect_error("collectgarbage('incremental', 0, 1000)", OSC_ECONFIG,
+               "t.lua:1: collectgarbage: option 'incremental' is not available in a "
+               "sandboxed config");
+  c = load("collectgarbage()\ncollectgarbage('step')\n"
+           "assert(collectgarbage('count') > 0 and collectgarbage('isrunning'))\n"
+           "conv { " SHAPE ", kernel = 3 }",
+           NULL);
+  if (c) osc_config_free(c);
+  /* charges add up like instructions: 100 unpacks of 1000 values > 50000 */
+  opt.instruction_limit = 50000;
+  expect_error_opt("t.lua", "local t = {}\nfor i = 1, 100 do table.unpack(t, 1, 1000) end", &opt,
+                   OSC_ELIMIT,
+                   "t.lua:2: config ran for more than 50000 instructions (an endless loop?)");
+  /* printing is charged per byte, before anything is written */
+  expect_error_opt("t.lua", "print(('x'):rep(60000))", &opt, OSC_ELIMIT,
+                   "t.lua:1: print would take 60001 steps, more than a config may do (50000 "
+                   "instructions)");
+}
+
+/* Some single VM instructions take time in proportion to their operands
+** (comparing two equal 1 MiB strings) yet count as one: the CPU-time cap,
+** 100 ns per allowed instruction (at least 0.1 s), stops them long before
+** the count would. */
+static void test_sandbox_time_limit(void) {
+  osc_config_options opt = {0};
+  osc_config *c;
+  opt.instruction_limit = 2000000;   /* 200 ms */
+  expect_error_opt("t.lua",
+                   "local a, b = ('x'):rep(2^20), ('x'):rep(2^20)\n"
+                   "while true do local _ = a == b end",
+                   &opt, OSC_ELIMIT,
+                   "t.lua:2: config ran for more than 200 ms of CPU time (an endless loop?)");
+  /* time spent in conv{} is the host's: 800 wide fixed chains checked and
+  ** planned (0.2-0.6 s of CPU) by 12000 instructions of script fit a budget
+  ** of 200000 instructions, 0.1 s */
+  opt.instruction_limit = 200000;
+  c = load("local stages = {{kernel = {3, 1}, groups = 64}, {kernel = {1, 3}, groups = 64}}\n"
+           "for i = 1, 800 do\n"
+           "  conv { in_channels = 4096, out_channels = 4096, size = 8, kernel = 3,\n"
+           "         stages = stages }\n"
+           "end",
+           &opt);
+  if (c) {
+    CU_ASSERT_EQUAL(c->networks[0].n_layers, 800);
+    osc_config_free(c);
+  }
+}
+
+/* A network default that is wrong for any layer is reported where it is
+** written; the limits are osc_layer_validate's (64 for kernels, strides and
+** padding, 16384 channels, 65536 pixels a side). */
+static const struct { const char *fields, *msg; } bad_defaults[] = {
+    {"kernel = 0", "kernel height must be between 1 and 64, got 0"},
+    {"kernel = {3, 65}", "kernel width must be between 1 and 64, got 65"},
+    {"in_channels = 0", "in_channels must be between 1 and 16384, got 0"},
+    {"out_channels = 16385", "out_channels must be between 1 and 16384, got 16385"},
+    {"size = 0", "height must be between 1 and 65536, got 0"},
+    {"width = 65537", "width must be between 1 and 65536, got 65537"},
+    {"stride = {1, 0}", "stride width must be between 1 and 64, got 0"},
+    {"padding = -1", "padding height must be between 0 and 64, got -1"},
+    {"groups = 0", "groups must be between 1 and 16384, got 0"},
+    {"groups = 16385", "groups must be between 1 and 16384, got 16385"},
+    {"max_stages = 17", "max_stages must be between 1 and 16, got 17"},
+    {"widths = {8, 0}", "an entry of widths must be between 1 and 16384, got 0"},
+};
+
+static void test_network_defaults(void) {
+  char src[300], msg[300];
+  osc_config *c;
+  for (size_t i = 0; i < sizeof bad_defaults / sizeof bad_defaults[0]; i++) {
+    snprintf(src, sizeof src, "network { name = 'n', %s }\nconv { " SHAPE ", kernel = 3 }",
+             bad_defaults[i].fields);
+    snprintf(msg, sizeof msg, "t.lua:1: network 'n': %s", bad_defaults[i].msg);
+    expect_error(src, OSC_ECONFIG, msg);
+  }
+  /* the largest valid values are fine on their own, and a layer overrides them */
+  c = load("network { name = 'n', kernel = 64, groups = 16384, stride = 64, padding = 64,\n"
+           "          size = 65536, in_channels = 16384, max_stages = 16, widths = {16384} }\n"
+           "conv { " SHAPE ", kernel = 3, groups = 1, stride = 1, padding = 1, max_stages = 2, "
+           "widths = {} }",
+           NULL);
+  if (c) {
+    CU_ASSERT(c->networks[0].layers[0].k_h == 3 && c->networks[0].layers[0].groups == 1);
+    CU_ASSERT(c->networks[0].layers[0].in_channels == 8 && c->networks[0].layers[0].in_h == 8);
+    osc_config_free(c);
+  }
+  /* stages are written for one layer, not as a default: before, the default
+  ** failed a layer that never wrote stages ("only used in mode fixed") */
+  expect_error("network { name = 'n', stages = {{kernel = 3}} }\n"
+               "conv { " SHAPE ", kernel = 3, mode = 'optimal' }",
+               OSC_ECONFIG,
+               "t.lua:1: network 'n': stages cannot be a network default (a chain is written "
+               "for one layer); give them in each conv{}");
+  /* mode 'fixed' can be the default: each layer then gives its stages */
+  c = load("network { name = 'n', mode = 'fixed' }\n"
+           "conv { " SHAPE ", kernel = 3, stages = {{kernel = {3, 1}, groups = 8}, "
+           "{kernel = {1, 3}}} }\nconv { " SHAPE ", kernel = 3, mode = 'optimal' }",
+           NULL);
+  if (c) {
+    CU_ASSERT(c->networks[0].layers[0].mode == OSC_MODE_FIXED);
+    CU_ASSERT(c->networks[0].layers[1].mode == OSC_MODE_OPTIMAL);
+    osc_config_free(c);
+  }
+  expect_error("network { name = 'n', mode = 'fixed' }\nconv { " SHAPE ", kernel = 3 }",
+               OSC_ECONFIG,
+               "t.lua:2: layer 'conv1': mode \"fixed\" needs stages = {{kernel = ..., groups = "
+               "...}, ...}");
+}
+
+/* A conv{} inside a function: its own line, then the lines that called it. */
+static void test_call_sites(void) {
+  static const char bad[] = "conv { " SHAPE ", kernel = 9 }";
+  static const char msg[] = "layer 'conv1': kernel 9x9 is larger than the padded input 8x8";
+  char src[600], want[300];
+  snprintf(src, sizeof src, "local function block()\n  %s\nend\n\nblock()", bad);
+  snprintf(want, sizeof want, "t.lua:2: %s (called from line 5)", msg);
+  expect_error(src, OSC_ECONFIG, want);
+  snprintf(src, sizeof src,
+           "local function inner()\n  %s\nend\nlocal function outer() inner() end\n\n\nouter()",
+           bad);
+  snprintf(want, sizeof want, "t.lua:2: %s (called from line 4, from line 7)", msg);
+  expect_error(src, OSC_ECONFIG, want);
+  /* through C (pcall) and through a load()ed chunk: the config's lines only */
+  snprintf(src, sizeof src, "function block()\n  %s\nend\nlocal ok, e = pcall(block)\nerror(e, 0)",
+           bad);
+  snprintf(want, sizeof want, "t.lua:2: %s (called from line 4)", msg);
+  expect_error(src, OSC_ECONFIG, want);
+  snprintf(src, sizeof src, "function block()\n  %s\nend\nload('block()')()", bad);
+  snprintf(want, sizeof want, "t.lua:2: %s (called from line 4)", msg);
+  expect_error(src, OSC_ECONFIG, want);
+  /* deep recursion: four call sites, then "..." */
+  snprintf(src, sizeof src,
+           "local function r(n)\n  if n == 0 then %s end\n  r(n - 1)\nend\nr(6)", bad);
+  snprintf(want, sizeof want,
+           "t.lua:2: %s (called from line 3, from line 3, from line 3, from line 3, ...)", msg);
+  expect_error(src, OSC_ECONFIG, want);
+  /* network{} too, and the field errors conv{} finds itself */
+  expect_error("local function net()\n  network { name = 'n', batch = 0 }\nend\nnet()", OSC_ECONFIG,
+               "t.lua:2: network 'n': batch must be between 1 and 65536, got 0 (called from "
+               "line 4)");
+  expect_error("local function f() conv { " SHAPE ", kernel = 3, strid = 2 } end\nf()",
+               OSC_ECONFIG,
+               "t.lua:1: layer 'conv1': unknown field 'strid' (did you mean 'stride'?) (called "
+               "from line 2)");
 }
 
 /* ---- what a config declares ------------------------------------------------------ */
@@ -732,6 +1068,12 @@ static CU_TestInfo tests[] = {
     {"instruction limit", test_instruction_limit},
     {"memory limit", test_memory_limit},
     {"layer limit", test_layer_limit},
+    {"sandbox patterns", test_sandbox_patterns},
+    {"sandbox same results as Lua", test_sandbox_same_results},
+    {"sandbox C loops", test_sandbox_c_loops},
+    {"sandbox time limit", test_sandbox_time_limit},
+    {"network defaults", test_network_defaults},
+    {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
     {"networks", test_networks},
     {"network name from file", test_network_name_from_file},
