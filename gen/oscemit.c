@@ -66,7 +66,8 @@
 #include "osctmpl.h"
 
 /* Cheapest first when costs tie: the order below decides. */
-const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_unrolled, &osc_kernel_direct,
+const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_unrolled, &osc_kernel_pointwise,
+                                                     &osc_kernel_depthwise, &osc_kernel_direct,
                                                      NULL};
 
 /* The kernels, without the NULL; a network's head records them as bits. */

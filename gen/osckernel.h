@@ -47,6 +47,8 @@ typedef struct osc_stage_kernel {
 
 extern const osc_stage_kernel osc_kernel_direct;
 extern const osc_stage_kernel osc_kernel_unrolled;
+extern const osc_stage_kernel osc_kernel_pointwise;
+extern const osc_stage_kernel osc_kernel_depthwise;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];

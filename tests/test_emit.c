@@ -256,6 +256,11 @@ static int add_chain(kcase *cs, int *count, const osc_layer *l, int ns,
 static const osc_emit_knobs direct_knobs = {0, 0, 0, 0, 0, "direct", 0};
 static const osc_emit_knobs tiny_knobs = {3, 20, -1, 3, 3, NULL, 60};
 static const osc_emit_knobs checked_knobs = {0, 0, -1, 0, 0, NULL, -1};
+static const osc_emit_knobs pointwise_knobs = {0, 0, 0, 0, 0, "pointwise", 0};
+static const osc_emit_knobs pointwise_tiny = {3, 20, -1, 3, 3, "pointwise", 0};
+static const osc_emit_knobs depthwise_knobs = {0, 0, 0, 0, 0, "depthwise", 0};
+static const osc_emit_knobs depthwise_tiny = {3, 20, -1, 3, 3, "depthwise", 60};
+static const osc_emit_knobs depthwise_checked = {0, 0, -1, 0, 0, "depthwise", -1};
 
 /* ---- tests ------------------------------------------------------------------------ */
 
@@ -375,6 +380,91 @@ static void test_edge_shapes(void) {
   free(cs);
 }
 
+/* ---- the pointwise and depthwise kernels, forced ------------------------------------ */
+
+/* Case c emitted with its knobs uses the kernel its knobs name (a forced
+** kernel that does not apply would silently test another one). */
+static int uses_forced_kernel(const kcase *c) {
+  osc_emit_options o = {c->prefix, c->n};
+  osc_error err;
+  osc_buf b;
+  char tag[64];
+  int ok;
+  osc_buf_init(&b);
+  snprintf(tag, sizeof tag, "(%s)", c->knobs.kernel);
+  ok = osc_emit_layer_knobs(&c->plan, &o, &c->knobs, &b, &err) == OSC_OK && strstr(b.data, tag);
+  if (!ok) fprintf(stderr, "\n%s: kernel %s not used\n", c->prefix, c->knobs.kernel);
+  osc_buf_free(&b);
+  return ok;
+}
+
+/* A conventional layer with `groups` groups (1x1: pointwise; groups ==
+** in_channels: depthwise). */
+static int add_grouped(kcase *cs, int *count, int cin, int cout, int g, int h, int w, int kh,
+                       int kw, int sh, int sw, int ph, int pw, int bias, int relu, int n,
+                       const osc_emit_knobs *k) {
+  osc_layer l;
+  layer_of(&l, cin, cout, h, w, kh, kw, sh, sw, ph, pw);
+  l.groups = g;
+  l.mode = OSC_MODE_CONVENTIONAL;
+  l.bias = bias;
+  l.act = relu ? OSC_ACT_RELU : OSC_ACT_NONE;
+  return add_mode(cs, count, &l, OSC_MODE_CONVENTIONAL, n, k);
+}
+
+/* 1x1 stages: flat spans and strided rows, padding (a ring of pure-bias
+** outputs, and a layer whose every output is padding), fan-in chunks with
+** a middle loop, shuffled stores of a middle stage. Depthwise stages:
+** strides 1/2/3, channel multipliers 2 and 3, non-square kernels, padding
+** beyond the kernel, borders checked or in a small budget, a kernel larger
+** than the image, stride wider than the kernel (x must not step past the
+** input), a depthwise middle stage. Bias/ReLU and batch > 1 throughout. */
+static int new_kernel_cases(kcase *cs) {
+  int count = 0;
+  osc_layer l;
+  add_grouped(cs, &count, 12, 8, 4, 7, 5, 1, 1, 1, 1, 0, 0, 1, 1, 2, &pointwise_knobs);
+  add_grouped(cs, &count, 40, 6, 2, 5, 3, 1, 1, 1, 1, 0, 0, 1, 0, 1, &pointwise_tiny);
+  add_grouped(cs, &count, 37, 5, 1, 6, 6, 1, 1, 1, 1, 0, 0, 1, 1, 1, &pointwise_knobs);
+  add_grouped(cs, &count, 9, 6, 3, 11, 7, 1, 1, 2, 3, 0, 0, 0, 1, 1, &pointwise_knobs);
+  add_grouped(cs, &count, 6, 4, 1, 5, 6, 1, 1, 1, 1, 2, 1, 1, 1, 2, &pointwise_knobs);
+  add_grouped(cs, &count, 4, 6, 2, 6, 4, 1, 1, 1, 1, 1, 0, 1, 0, 1, &pointwise_tiny);
+  add_grouped(cs, &count, 3, 4, 1, 1, 1, 1, 1, 3, 3, 2, 2, 1, 1, 2, &pointwise_knobs);
+  add_grouped(cs, &count, 6, 6, 6, 13, 9, 3, 3, 1, 1, 1, 1, 1, 1, 2, &depthwise_knobs);
+  add_grouped(cs, &count, 4, 8, 4, 9, 11, 3, 5, 2, 2, 1, 2, 0, 1, 1, &depthwise_knobs);
+  add_grouped(cs, &count, 3, 9, 3, 10, 10, 3, 3, 3, 3, 1, 1, 1, 0, 2, &depthwise_knobs);
+  add_grouped(cs, &count, 2, 2, 2, 3, 4, 2, 3, 3, 2, 4, 5, 1, 1, 1, &depthwise_knobs);
+  add_grouped(cs, &count, 5, 5, 5, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, &depthwise_checked);
+  add_grouped(cs, &count, 4, 8, 4, 12, 10, 5, 3, 1, 1, 2, 1, 1, 1, 2, &depthwise_tiny);
+  add_grouped(cs, &count, 3, 3, 3, 5, 8, 1, 2, 1, 3, 0, 0, 1, 0, 1, &depthwise_knobs);
+  add_grouped(cs, &count, 4, 4, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1, 1, 1, &depthwise_knobs);
+  add_grouped(cs, &count, 3, 3, 3, 4, 5, 7, 7, 1, 1, 3, 3, 1, 1, 1, &depthwise_knobs);
+  layer_of(&l, 6, 10, 9, 8, 3, 3, 2, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 2, &depthwise_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 2, &pointwise_knobs);
+  {
+    /* multiplier 2 in the middle, then 1x1 stages, the middle one shuffled */
+    osc_stage_spec chain[3] = {{12, 6, 3, 3}, {8, 4, 1, 1}, {0, 2, 1, 1}};
+    add_chain(cs, &count, &l, 3, chain, 1, &depthwise_knobs);
+    add_chain(cs, &count, &l, 3, chain, 1, &pointwise_knobs);
+  }
+  return count;
+}
+
+static void test_new_kernels(void) {
+  kcase *cs = calloc(32, sizeof *cs);
+  int count, used = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = new_kernel_cases(cs);
+  CU_ASSERT_EQUAL(count, 20);
+  for (int i = 0; i < count; i++) used += uses_forced_kernel(&cs[i]);
+  CU_ASSERT_EQUAL(used, count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 3), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 4), count);
+  free(cs);
+}
+
 /* ---- random specs ------------------------------------------------------------------- */
 
 static int pick(uint64_t *st, int lo, int hi) { return osc_test_range(st, lo, hi); }
@@ -408,10 +498,24 @@ static int random_chain(uint64_t *st, osc_layer *l, osc_plan *out) {
   return 0;
 }
 
+/* Small random knobs: short statements and bodies, small blocks and
+** border budgets force chunk loops, tails and checked borders. */
+static void random_knobs(uint64_t *st, osc_emit_knobs *k) {
+  k->max_expr_terms = pick(st, 1, 8);
+  k->max_body_terms = pick(st, 1, 60);
+  k->max_oc_block = pick(st, 1, 5);
+  k->max_px_block = pick(st, 1, 6);
+  k->full_unroll_terms = -1;
+  k->max_border_terms = pick(st, -1, 200);
+}
+
 static int random_case(uint64_t *st, kcase *c, int index) {
   osc_layer l;
   osc_error err;
   int mode = pick(st, 0, OSC_MODE_COUNT - 1);
+  /* 0: default knobs, 1: direct, 2: random knobs, 3: unrolled, 4: a 1x1
+  ** layer, pointwise; 5: a depthwise layer (or stage), depthwise */
+  int kind = pick(st, 0, 5);
   int kh = pick(st, 1, 5), kw = pick(st, 1, 5), ph = pick(st, 0, kh), pw = pick(st, 0, kw);
   int h = pick(st, 1, 13), w = pick(st, 1, 13);
   if (h + 2 * ph < kh) h = kh;
@@ -425,6 +529,17 @@ static int random_case(uint64_t *st, kcase *c, int index) {
     l.groups = random_divisor(st, l.in_channels, l.out_channels);
     l.mode = OSC_MODE_CONVENTIONAL;
   }
+  if (kind == 4) {
+    l.k_h = l.k_w = 1;
+    l.pad_h = l.pad_h > 2 ? 2 : l.pad_h;
+    l.pad_w = l.pad_w > 2 ? 2 : l.pad_w;
+  }
+  if (kind == 5 && pick(st, 0, 1)) {   /* channel multiplier 1..3 */
+    mode = OSC_MODE_CONVENTIONAL;
+    l.mode = OSC_MODE_CONVENTIONAL;
+    l.groups = l.in_channels;
+    l.out_channels = l.in_channels * pick(st, 1, 3);
+  }
   memset(c, 0, sizeof *c);
   if (mode == OSC_MODE_FIXED) {
     if (!random_chain(st, &l, &c->plan)) return 0;
@@ -434,29 +549,27 @@ static int random_case(uint64_t *st, kcase *c, int index) {
   c->n = pick(st, 1, 3);
   /* the knobs walk every code shape: tiny statements and bodies force
   ** chunk loops, tails and small blocks on small layers */
-  switch (pick(st, 0, 3)) {
+  switch (kind) {
   case 0: break;
   case 1:
     c->knobs.kernel = "direct";
     c->knobs.max_expr_terms = 16;
     c->knobs.max_body_terms = 100;
     break;
-  case 2:
-    c->knobs.max_expr_terms = pick(st, 1, 8);
-    c->knobs.max_body_terms = pick(st, 1, 60);
-    c->knobs.max_oc_block = pick(st, 1, 5);
-    c->knobs.max_px_block = pick(st, 1, 6);
-    c->knobs.full_unroll_terms = -1;
-    c->knobs.max_border_terms = pick(st, -1, 200);
+  case 2: random_knobs(st, &c->knobs); break;
+  case 3: c->knobs.kernel = "unrolled"; c->knobs.full_unroll_terms = 1500; break;
+  default:
+    if (pick(st, 0, 1)) random_knobs(st, &c->knobs);
+    c->knobs.kernel = kind == 4 ? "pointwise" : "depthwise";
     break;
-  default: c->knobs.kernel = "unrolled"; c->knobs.full_unroll_terms = 1500; break;
   }
   snprintf(c->prefix, sizeof c->prefix, "r%d", index);
   return 1;
 }
 
+/* Each batch under gcc and under tcc (the JIT's compiler). */
 static void test_random_specs(void) {
-  int total = osc_test_quick() ? 40 : 300, per_batch = 60, done = 0, passed = 0;
+  int total = osc_test_quick() ? 40 : 300, per_batch = 60, done = 0, passed = 0, tcc_passed = 0;
   uint64_t st = osc_test_seed() ^ 0x5eed;
   kcase *cs = calloc((size_t)per_batch, sizeof *cs);
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
@@ -465,9 +578,11 @@ static void test_random_specs(void) {
     while (count < per_batch && done + count < total)
       if (random_case(&st, &cs[count], done + count)) count++;
     passed += run_batch(cs, count, cc(), GCC_FLAGS, st);
+    tcc_passed += run_batch(cs, count, "tcc", "-Wall -Werror -shared", st + 1);
     done += count;
   }
   CU_ASSERT_EQUAL(passed, total);
+  CU_ASSERT_EQUAL(tcc_passed, total);
   free(cs);
 }
 
@@ -883,7 +998,8 @@ static CU_TestInfo tests[] = {
     {"every mode, stride, padding (gcc)", test_modes_gcc},
     {"every mode, stride, padding (tcc)", test_modes_tcc},
     {"edge shapes", test_edge_shapes},
-    {"random specs", test_random_specs},
+    {"pointwise and depthwise kernels, forced (gcc, tcc)", test_new_kernels},
+    {"random specs (gcc, tcc)", test_random_specs},
     {"receptive field: chain == dense conv", test_receptive_field},
     {"receptive field check can fail", test_receptive_field_detects},
     {"deterministic output", test_deterministic},
