@@ -41,12 +41,6 @@ typedef struct dw_shape {
   double unrolled_macs, checked_pixels;   /* per output channel */
 } dw_shape;
 
-static int largest_divisor_at_most(int n, int cap) {
-  for (int d = cap < n ? cap : n; d > 1; d--)
-    if (n % d == 0) return d;
-  return 1;
-}
-
 /* The taps [*k0, *k1) of output r that fall inside the input, one dimension. */
 static void taps(int r, int k, int stride, int pad, int in, int *k0, int *k1) {
   int start = r * stride - pad;
@@ -164,11 +158,11 @@ static void shape_of(const osc_stage_job *j, dw_shape *d) {
   osc_kernel_interior(s->w_in, s->k_w, s->stride_w, s->pad_w, s->w_out, &d->ow_lo, &d->ow_hi);
   /* a block of OCB outputs x row_block rows must fit the body budget:
   ** fewer rows first, then fewer outputs (as direct shrinks its blocks) */
-  d->ocb = largest_divisor_at_most(m, j->knobs->max_oc_block);
+  d->ocb = osc_kernel_largest_divisor(m, j->knobs->max_oc_block);
   d->row_block = j->knobs->max_px_block;
   while (d->row_block > 1 && d->ocb * d->row_block * kk > j->knobs->max_body_terms) d->row_block--;
   while (d->ocb > 1 && d->ocb * d->row_block * kk > j->knobs->max_body_terms)
-    d->ocb = largest_divisor_at_most(m, d->ocb - 1);
+    d->ocb = osc_kernel_largest_divisor(m, d->ocb - 1);
   d->hoist = d->ocb * kk <= live;
   d->unrolled = d->checked = NULL;
   regions(j, d);

@@ -29,12 +29,6 @@ typedef struct direct_shape {
   int ocb, owb, cc;                 /* blocks: channels, pixels, fan-in chunk */
 } direct_shape;
 
-static int largest_divisor_at_most(int n, int cap) {
-  for (int d = cap < n ? cap : n; d > 1; d--)
-    if (n % d == 0) return d;
-  return 1;
-}
-
 static void shape_of(const osc_stage_job *j, direct_shape *d) {
   const osc_stage *s = j->s;
   const osc_emit_knobs *k = j->knobs;
@@ -44,20 +38,20 @@ static void shape_of(const osc_stage_job *j, direct_shape *d) {
   osc_kernel_interior(s->w_in, s->k_w, s->stride_w, s->pad_w, s->w_out, &d->ow_lo, &d->ow_hi);
   d->flat = s->k_w == 1 && s->stride_w == 1 && s->pad_w == 0 && s->stride_h == 1;
   d->span = d->flat ? (d->oh_hi - d->oh_lo) * s->w_out : d->ow_hi - d->ow_lo;
-  d->ocb = largest_divisor_at_most(m, k->max_oc_block);
+  d->ocb = osc_kernel_largest_divisor(m, k->max_oc_block);
   d->owb = d->span < k->max_px_block ? d->span : k->max_px_block;
   if (d->owb < 1) d->owb = 1;
   /* a block of single-channel bodies must fit the budget: shrink the
   ** pixel block first (tcc gains nothing from it), then the channel block */
   while (d->ocb * d->owb * kk > budget && d->owb > 1) d->owb--;
   while (d->ocb * d->owb * kk > budget && d->ocb > 1)
-    d->ocb = largest_divisor_at_most(m, d->ocb - 1);
+    d->ocb = osc_kernel_largest_divisor(m, d->ocb - 1);
   int per_output = budget / (d->ocb * d->owb);
   if (n * kk <= per_output) {
     d->cc = n;
   } else {
     int lim = per_output / kk < 1 ? 1 : per_output / kk;
-    int div = largest_divisor_at_most(n, lim);
+    int div = osc_kernel_largest_divisor(n, lim);
     /* a divisor avoids the tail body; take it unless it halves the chunk */
     d->cc = 2 * div > lim ? div : lim;
   }
@@ -86,11 +80,7 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   shape_of(j, &d);
   osc_tmpl_params_init(&ps);
   osc_kernel_stage_params(j, &ps);
-  osc_tmpl_int(&ps, "oh_lo", d.oh_lo);
-  osc_tmpl_int(&ps, "oh_hi", d.oh_hi);
-  osc_tmpl_int(&ps, "ow_lo", d.ow_lo);
-  osc_tmpl_int(&ps, "ow_hi", d.ow_hi);
-  osc_tmpl_int(&ps, "flat", d.flat);
+  osc_kernel_region_params(&ps, d.oh_lo, d.oh_hi, d.ow_lo, d.ow_hi, d.flat);
   osc_tmpl_int(&ps, "ocb", d.ocb);
   osc_tmpl_int(&ps, "owb", d.owb);
   osc_tmpl_int(&ps, "cc", d.cc);

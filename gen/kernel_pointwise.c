@@ -35,12 +35,6 @@ typedef struct pw_shape {
   int ocb, cc;                      /* blocks: output channels, fan-in chunk */
 } pw_shape;
 
-static int largest_divisor_at_most(int n, int cap) {
-  for (int d = cap < n ? cap : n; d > 1; d--)
-    if (n % d == 0) return d;
-  return 1;
-}
-
 static void shape_of(const osc_stage_job *j, pw_shape *d) {
   const osc_stage *s = j->s;
   int n = s->c_in / s->groups, m = s->c_out / s->groups;
@@ -51,13 +45,13 @@ static void shape_of(const osc_stage_job *j, pw_shape *d) {
   d->flat = s->stride_h == 1 && s->stride_w == 1 && s->pad_w == 0;
   /* no pixel block here, so twice direct's channel block: the fan-in
   ** values loaded for a pixel are shared by more outputs */
-  d->ocb = largest_divisor_at_most(m, 2 * j->knobs->max_oc_block);
-  while (d->ocb > budget) d->ocb = largest_divisor_at_most(m, d->ocb - 1);
+  d->ocb = osc_kernel_largest_divisor(m, 2 * j->knobs->max_oc_block);
+  while (d->ocb > budget) d->ocb = osc_kernel_largest_divisor(m, d->ocb - 1);
   per_output = budget / d->ocb;
   if (n <= per_output) {
     d->cc = n;
   } else {
-    int div = largest_divisor_at_most(n, per_output);
+    int div = osc_kernel_largest_divisor(n, per_output);
     /* a divisor makes the last chunk a full one; take it unless it halves the chunk */
     d->cc = 2 * div > per_output ? div : per_output;
   }
@@ -91,11 +85,7 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   shape_of(j, &d);
   osc_tmpl_params_init(&ps);
   osc_kernel_stage_params(j, &ps);
-  osc_tmpl_int(&ps, "oh_lo", d.oh_lo);
-  osc_tmpl_int(&ps, "oh_hi", d.oh_hi);
-  osc_tmpl_int(&ps, "ow_lo", d.ow_lo);
-  osc_tmpl_int(&ps, "ow_hi", d.ow_hi);
-  osc_tmpl_int(&ps, "flat", d.flat);
+  osc_kernel_region_params(&ps, d.oh_lo, d.oh_hi, d.ow_lo, d.ow_hi, d.flat);
   osc_tmpl_int(&ps, "ocb", d.ocb);
   osc_tmpl_int(&ps, "cc", d.cc);
   return osc_tmpl_expand(osc_kernel_pointwise.template_name, &ps, out, err);

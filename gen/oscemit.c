@@ -108,6 +108,21 @@ int64_t osc_kernel_valid_macs(const osc_stage *s) {
          valid_pairs(s->w_in, s->k_w, s->stride_w, s->pad_w, s->w_out);
 }
 
+int osc_kernel_largest_divisor(int n, int cap) {
+  for (int d = cap < n ? cap : n; d > 1; d--)
+    if (n % d == 0) return d;
+  return 1;
+}
+
+void osc_kernel_region_params(osc_tmpl_params *ps, int oh_lo, int oh_hi, int ow_lo, int ow_hi,
+                              int flat) {
+  osc_tmpl_int(ps, "oh_lo", oh_lo);
+  osc_tmpl_int(ps, "oh_hi", oh_hi);
+  osc_tmpl_int(ps, "ow_lo", ow_lo);
+  osc_tmpl_int(ps, "ow_hi", ow_hi);
+  osc_tmpl_int(ps, "flat", flat);
+}
+
 void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
   const osc_stage *s = j->s;
   osc_tmpl_str(ps, "fname", j->fname);

@@ -61,6 +61,13 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps);
 /* The output rows/columns whose taps all fall inside the input, for one
 ** dimension: [*lo, *hi), empty when *lo == *hi. */
 void osc_kernel_interior(int in, int k, int stride, int pad, int out, int *lo, int *hi);
+/* The largest divisor of n that is at most cap (at least 1): block sizes
+** that divide a group's channels leave no tail body. */
+int osc_kernel_largest_divisor(int n, int cap);
+/* The interior region [oh_lo, oh_hi) x [ow_lo, ow_hi) and the flat flag, as
+** the template parameters every region-splitting kernel reads. */
+void osc_kernel_region_params(osc_tmpl_params *ps, int oh_lo, int oh_hi, int ow_lo, int ow_hi,
+                              int flat);
 
 /* Multiply-adds that read real input (not padding) in a stage. */
 int64_t osc_kernel_valid_macs(const osc_stage *s);
