@@ -569,26 +569,35 @@ static void test_stage_write_failure(void) {
   CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
+/* A one-layer config `text` (its layer 'tiny': 1 channel, 2x2, 1x1) and
+** the paths of its x.npy (1, 2, 2), w.npy (1 weight) and y.npy in e->dir. */
+typedef struct tiny_files { char config[128], x[128], w[128], y[128]; } tiny_files;
+
+static void tiny_exec_files(const env *e, const char *text, tiny_files *t) {
+  osc_error err;
+  size_t xs[3] = {1, 2, 2}, wn = 1;
+  float buf[4] = {1, 2, 3, 4};
+  snprintf(t->config, sizeof t->config, "%s/one.lua", e->dir);
+  write_file(t->config, text);
+  snprintf(t->x, sizeof t->x, "%s/x.npy", e->dir);
+  snprintf(t->w, sizeof t->w, "%s/w.npy", e->dir);
+  snprintf(t->y, sizeof t->y, "%s/y.npy", e->dir);
+  osc_npy_write(t->x, 3, xs, buf, &err);
+  osc_npy_write(t->w, 1, &wn, buf, &err);
+}
+
 /* exec when the kernel source cannot be written: closing the file fails
 ** (it fits stdio's buffer, so the error shows at fclose). One clean exit 1,
 ** the temp dir removed. */
 static void test_exec_source_write_failure(void) {
   env e;
-  osc_error err;
-  char one[128], x[128], w[128], y[128], args[800], prefix[200], listing[256], *msg = NULL;
-  size_t xs[3] = {1, 2, 2}, wn = 1;
-  float buf[4] = {1, 2, 3, 4};
+  tiny_files t;
+  char args[800], prefix[200], listing[256], *msg = NULL;
   if (setup(&e)) return;
-  snprintf(one, sizeof one, "%s/one.lua", e.dir);
-  write_file(one, "conv { name = 'tiny', in_channels = 1, out_channels = 1, size = 2, kernel = 1,\n"
-                  "       mode = 'conventional' }\n");
-  snprintf(x, sizeof x, "%s/x.npy", e.dir);
-  snprintf(w, sizeof w, "%s/w.npy", e.dir);
-  snprintf(y, sizeof y, "%s/y.npy", e.dir);
-  osc_npy_write(x, 3, xs, buf, &err);
-  osc_npy_write(w, 1, &wn, buf, &err);
+  tiny_exec_files(&e, "conv { name = 'tiny', in_channels = 1, out_channels = 1, size = 2, "
+                      "kernel = 1,\n       mode = 'conventional' }\n", &t);
   snprintf(args, sizeof args, "exec '%s' --layer tiny --input '%s' --weights '%s' --output '%s'",
-           one, x, w, y);
+           t.config, t.x, t.w, t.y);
   /* at most 1 block (512 bytes) per file: enough for the message on stderr */
   snprintf(prefix, sizeof prefix, "trap '' XFSZ; ulimit -f 1; TMPDIR='%s'", e.dir);
   CU_ASSERT_EQUAL(run(&e, prefix, args, &msg), 1);
@@ -606,24 +615,18 @@ static void test_exec_source_write_failure(void) {
 static void test_unsandboxed(void) {
   env e;
   osc_error err;
-  char one[128], out[128], x[128], w[128], y[128], args[800], p[200], *msg = NULL, *help = NULL;
-  size_t xs[3] = {1, 2, 2}, wn = 1;
-  float buf[4] = {1, 2, 3, 4};
+  tiny_files t;
+  char out[128], args[800], p[200], *msg = NULL, *help = NULL;
   if (setup(&e)) return;
-  snprintf(one, sizeof one, "%s/one.lua", e.dir);
-  write_file(one, "local n = os.getenv('OSCONV_NO_SUCH_VARIABLE') or 'tiny'\n"
-                  "conv { name = n, in_channels = 1, out_channels = 1, size = 2, kernel = 1 }\n");
+  tiny_exec_files(&e, "local n = os.getenv('OSCONV_NO_SUCH_VARIABLE') or 'tiny'\n"
+                      "conv { name = n, in_channels = 1, out_channels = 1, size = 2, kernel = 1 }\n",
+                  &t);
   snprintf(out, sizeof out, "%s/out", e.dir);
-  snprintf(x, sizeof x, "%s/x.npy", e.dir);
-  snprintf(w, sizeof w, "%s/w.npy", e.dir);
-  snprintf(y, sizeof y, "%s/y.npy", e.dir);
-  osc_npy_write(x, 3, xs, buf, &err);
-  osc_npy_write(w, 1, &wn, buf, &err);
-  snprintf(args, sizeof args, "gen '%s' -o '%s'", one, out);
+  snprintf(args, sizeof args, "gen '%s' -o '%s'", t.config, out);
   CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
   CU_ASSERT(msg && strstr(msg, "'os'"));
   free(msg);
-  snprintf(args, sizeof args, "gen --unsandboxed '%s' -o '%s'", one, out);
+  snprintf(args, sizeof args, "gen --unsandboxed '%s' -o '%s'", t.config, out);
   CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
   free(msg);
   snprintf(p, sizeof p, "%s/one.c", out);
@@ -632,12 +635,12 @@ static void test_unsandboxed(void) {
   CU_ASSERT_EQUAL(unlink(p), 0);
   CU_ASSERT_EQUAL(rmdir(out), 0);
   snprintf(args, sizeof args, "exec '%s' --layer tiny --input '%s' --weights '%s' --output '%s' "
-           "--unsandboxed --jit", one, x, w, y);
+           "--unsandboxed --jit", t.config, t.x, t.w, t.y);
   CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
   free(msg);
   {
     osc_npy r;
-    CU_ASSERT_EQUAL_FATAL(osc_npy_read(y, &r, &err), OSC_OK);
+    CU_ASSERT_EQUAL_FATAL(osc_npy_read(t.y, &r, &err), OSC_OK);
     /* a 1x1 conv with weight 1 and no bias: the input */
     CU_ASSERT(r.count == 4 && r.data[0] == 1 && r.data[3] == 4);
     osc_npy_free(&r);
