@@ -94,6 +94,9 @@ CFLAGS += -fPIC
 # that define those names, or link their own libtcc, never meet ours.
 TCC_A ?= /usr/lib/x86_64-linux-gnu/libtcc.a
 TCC_API := $(shell sed -n 's/^\#define \(tcc_[a-z_]*\) osc_tcc_.*/\1/p' runtime/osctcc.h)
+# libtcc.a comes from the deps step: on a fresh machine it appears only then.
+$(TCC_A): | $(DEPS_STAMP)
+	@test -f $@ || { echo "osconv: $@ missing after installing libtcc-dev" >&2; exit 1; }
 $(BUILD)/tcc-wx.o: $(TCC_A) runtime/osctcc.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	ld -r --whole-archive $(TCC_A) -o $@.tmp
