@@ -61,6 +61,7 @@ run: $(BUILD)/osconv
 test:
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory check-generated
+	sh scripts/check-docs.sh
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-asan
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
