@@ -27,7 +27,8 @@
 --                 "same" (= (k-1)/2 per dimension, odd kernels only: the
 --                 output keeps the size at stride 1, ceil(size/stride) else)
 --   groups        of the layer itself (default 1); a grouped layer can only
---                 be generated in mode "conventional"
+--                 be generated in mode "conventional", which is then its
+--                 default whatever the network's mode
 --   bias          true or false (default false)
 --   activation    "none" (default) or "relu", applied after the layer
 --   mode          how to generate it:
@@ -38,7 +39,8 @@
 --                                   grouped convolutions and channel shuffles
 --                                   with at most max_stages stages
 --                   "fixed"         the chain written in `stages`
---   max_stages    1..16 (default 2), for "optimal"
+--   max_stages    1..16 (default 2), for "optimal" (a conv{} in another mode
+--                 that sets it is refused; a network default is just unused)
 --   objective     "macs" (default) or "params": what "optimal" minimizes
 --   widths        extra internal widths the search may use, e.g. {32, 128}
 --   stages        the chain for "fixed": a list of

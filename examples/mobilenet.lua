@@ -17,7 +17,7 @@ local function dw_pw(i, c_out, stride)
   local dw = conv { name = ("dw%d"):format(i), in_channels = x.channels,
                     out_channels = x.channels, groups = x.channels,
                     height = x.height, width = x.width, kernel = 3, stride = stride,
-                    padding = 1, mode = "conventional" }
+                    padding = 1 }   -- grouped: mode "conventional" by default
   x = conv { name = ("pw%d"):format(i), in_channels = dw.channels, out_channels = c_out,
              height = dw.height, width = dw.width, kernel = 1 }
 end

@@ -25,7 +25,7 @@
 ** kernel (a number or {height, width}), stride (same; default 1), padding
 ** (a number, {height, width}, "valid" = 0 (default) or "same" = (k-1)/2 per
 ** dimension, odd kernels only: the size at stride 1, ceil(size/stride)
-** otherwise), groups (default 1; >1 only in mode "conventional"), bias
+** otherwise), groups (default 1; >1 only in mode "conventional", its default), bias
 ** (default false), activation ("none" or "relu"), mode ("conventional",
 ** "depthwise", "spatial", "optimal" (default) or "fixed"), max_stages (1..16,
 ** default 2), objective ("macs" or "params"), widths (extra internal widths
@@ -561,9 +561,12 @@ static void take(spec *d, const spec *s, int f) {
   d->set |= BIT(f);
 }
 
-static osc_mode resolve_mode(const spec *own, const spec *net) {
+/* A grouped layer has one mode, so a default (the network's or the global
+** one) gives it "conventional"; only a mode it names itself is refused. */
+static osc_mode resolve_mode(const spec *own, const spec *net, int groups) {
   if (own->set & BIT(F_MODE)) return own->l.mode;
   if (own->set & BIT(F_STAGES)) return OSC_MODE_FIXED;
+  if (groups > 1) return OSC_MODE_CONVENTIONAL;
   if (net->set & BIT(F_MODE)) return net->l.mode;
   return OSC_MODE_OPTIMAL;
 }
@@ -573,7 +576,10 @@ static void resolve(call *c, const spec *own, const spec *net, osc_layer *l) {
   spec s = *own;
   for (int f = F_IN; f < F_BATCH; f++)
     if (!(s.set & BIT(f)) && (net->set & BIT(f))) take(&s, net, f);
-  s.l.mode = resolve_mode(own, net);
+  s.l.mode = resolve_mode(own, net, s.l.groups);
+  if ((own->set & BIT(F_MAX_STAGES)) && s.l.mode != OSC_MODE_OPTIMAL)
+    fail(c, "max_stages is only used in mode \"optimal\", but mode is \"%s\"",
+         osc_mode_name(s.l.mode));
   if (!(s.set & BIT(F_IN))) fail(c, "missing field 'in_channels'");
   if (!(s.set & BIT(F_OUT))) fail(c, "missing field 'out_channels'");
   if (!(s.set & (BIT(F_HEIGHT) | BIT(F_WIDTH))))

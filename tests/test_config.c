@@ -647,6 +647,47 @@ static void test_network_defaults(void) {
                "...}, ...}");
 }
 
+/* A grouped layer has one mode, so defaults give it "conventional"; a mode
+** it names itself is still checked. max_stages only means something for
+** "optimal", so a conv{} that sets it with another mode is refused. */
+static void test_mode_defaults(void) {
+  osc_config *c = load("network { name = 'n', mode = 'spatial' }\n"
+                       "conv { " SHAPE ", kernel = 3, groups = 4 }\n"
+                       "conv { " SHAPE ", kernel = 3 }\n"
+                       "conv { " SHAPE ", kernel = 3, groups = 2, mode = 'conventional' }",
+                       NULL);
+  if (c) {
+    CU_ASSERT_EQUAL(c->networks[0].layers[0].mode, OSC_MODE_CONVENTIONAL);
+    CU_ASSERT_EQUAL(c->networks[0].layers[1].mode, OSC_MODE_SPATIAL);
+    CU_ASSERT_EQUAL(c->networks[0].layers[2].mode, OSC_MODE_CONVENTIONAL);
+    osc_config_free(c);
+  }
+  c = load("conv { " SHAPE ", kernel = 3, groups = 8 }", NULL);
+  if (c) {
+    CU_ASSERT_EQUAL(c->networks[0].layers[0].mode, OSC_MODE_CONVENTIONAL);
+    osc_config_free(c);
+  }
+  expect_error("conv { " SHAPE ", kernel = 3, groups = 4, mode = 'optimal' }", OSC_ECONFIG,
+               "t.lua:1: layer 'conv1': a grouped layer (groups 4) can only use mode "
+               "'conventional', not 'optimal'");
+  expect_error("conv { " SHAPE ", kernel = 3, mode = 'spatial', max_stages = 3 }", OSC_ECONFIG,
+               "t.lua:1: layer 'conv1': max_stages is only used in mode \"optimal\", but mode "
+               "is \"spatial\"");
+  expect_error("network { name = 'n', mode = 'depthwise' }\n\nconv { " SHAPE
+               ", kernel = 3, max_stages = 4 }",
+               OSC_ECONFIG,
+               "t.lua:3: layer 'conv1': max_stages is only used in mode \"optimal\", but mode "
+               "is \"depthwise\"");
+  /* a network default is a default: layers in other modes just do not use it */
+  c = load("network { name = 'n', max_stages = 4 }\nconv { " SHAPE
+           ", kernel = 3, mode = 'spatial' }\nconv { " SHAPE ", kernel = 3 }",
+           NULL);
+  if (c) {
+    CU_ASSERT_EQUAL(c->networks[0].layers[1].max_stages, 4);
+    osc_config_free(c);
+  }
+}
+
 /* A conv{} inside a function: its own line, then the lines that called it. */
 static void test_call_sites(void) {
   static const char bad[] = "conv { " SHAPE ", kernel = 9 }";
@@ -1073,6 +1114,7 @@ static CU_TestInfo tests[] = {
     {"sandbox C loops", test_sandbox_c_loops},
     {"sandbox time limit", test_sandbox_time_limit},
     {"network defaults", test_network_defaults},
+    {"mode defaults", test_mode_defaults},
     {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
     {"networks", test_networks},
