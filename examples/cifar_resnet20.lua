@@ -8,23 +8,23 @@
 
 network { name = "cifar_resnet20", batch = 1, bias = true }
 
-conv { name = "conv1", in_channels = 3, out_channels = 16, size = 32,
-       kernel = 3, padding = 1, activation = "relu" }
+-- each conv{} returns its output's shape; `input = x` chains from it
+local x = conv { name = "conv1", in_channels = 3, out_channels = 16, size = 32,
+                 kernel = 3, padding = 1, activation = "relu" }
 
 local blocks_per_stage = 3            -- ResNet-(6n+2): n = 3 gives 20
-local c, size = 16, 32
 for stage, width in ipairs { 16, 32, 64 } do
   for block = 1, blocks_per_stage do
     local stride = (stage > 1 and block == 1) and 2 or 1
     local name = ("stage%d_block%d"):format(stage, block)
-    conv { name = name .. "_a", in_channels = c, out_channels = width, size = size,
-           kernel = 3, stride = stride, padding = 1, activation = "relu" }
-    conv { name = name .. "_b", in_channels = width, out_channels = width,
-           size = size // stride, kernel = 3, padding = 1 }
-    if stride ~= 1 then
-      conv { name = name .. "_proj", in_channels = c, out_channels = width, size = size,
+    local a = conv { name = name .. "_a", input = x, out_channels = width,
+                     kernel = 3, stride = stride, padding = 1, activation = "relu" }
+    local b = conv { name = name .. "_b", input = a, out_channels = width,
+                     kernel = 3, padding = 1 }
+    if stride ~= 1 then   -- the shortcut: a branch on the block's input
+      conv { name = name .. "_proj", input = x, out_channels = width,
              kernel = 1, stride = stride }
     end
-    c, size = width, size // stride
+    x = b
   end
 end

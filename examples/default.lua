@@ -22,6 +22,10 @@
 --   in_channels, out_channels                                  (required)
 --   size          a number or {height, width}; or give height and width
 --   kernel        a number or {height, width}                  (required)
+--   input         the shape an earlier conv{} returned: gives in_channels,
+--                 height and width (any of them also given must agree), so
+--                 `x = conv { input = x, ... }` chains layers; branches are
+--                 several conv{} on the same input
 --   stride        a number or {height, width}                  (default 1)
 --   padding       a number, {height, width}, "valid" (= 0, the default) or
 --                 "same" (= (k-1)/2 per dimension, odd kernels only: the

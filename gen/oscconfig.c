@@ -70,16 +70,16 @@
 enum field {
   F_NAME, F_IN, F_OUT, F_SIZE, F_HEIGHT, F_WIDTH, F_KERNEL, F_STRIDE, F_PADDING,
   F_GROUPS, F_BIAS, F_ACTIVATION, F_MODE, F_MAX_STAGES, F_OBJECTIVE, F_WIDTHS,
-  F_STAGES, F_BATCH, F_COUNT
+  F_STAGES, F_INPUT, F_BATCH, F_COUNT
 };
 #define BIT(f) (1u << (f))
 #define LAYER_FIELDS (BIT(F_BATCH) - 1u)
-#define NETWORK_FIELDS ((BIT(F_COUNT) - 1u) & ~BIT(F_STAGES))
+#define NETWORK_FIELDS ((BIT(F_COUNT) - 1u) & ~(BIT(F_STAGES) | BIT(F_INPUT)))
 
 static const char *const field_names[F_COUNT] = {
     "name", "in_channels", "out_channels", "size", "height", "width", "kernel",
     "stride", "padding", "groups", "bias", "activation", "mode", "max_stages",
-    "objective", "widths", "stages", "batch"};
+    "objective", "widths", "stages", "input", "batch"};
 
 static const char *const stage_fields[] = {"kernel", "groups", "out_channels"};
 static const char *const mode_names[] = {"conventional", "depthwise", "spatial",
@@ -472,6 +472,37 @@ static void read_stages(call *c, int idx, osc_layer *l) {
   l->n_fixed = (int)n;
 }
 
+/* input = x: the shape an earlier conv{} returned (channels, height, width)
+** gives in_channels and the size; any of them also given must agree. */
+static void read_input(call *c, int t, spec *s) {
+  static const char *const keys[] = {"channels", "height", "width"};
+  static const int fields[] = {F_IN, F_HEIGHT, F_WIDTH};
+  int *dst[] = {&s->l.in_channels, &s->l.in_h, &s->l.in_w};
+  char from[96] = "the input";
+  lua_State *L = c->L;
+  if (lua_type(L, t) != LUA_TTABLE)
+    fail(c, "input must be the shape an earlier conv{} returned (local x = conv{...}; "
+            "conv{input = x, ...}), got %s", luaL_typename(L, t));
+  if (get(L, t, "name")) {
+    if (lua_type(L, -1) == LUA_TSTRING)
+      snprintf(from, sizeof from, "input '%.64s'", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  for (int i = 0; i < 3; i++) {
+    char what[32];
+    int v;
+    snprintf(what, sizeof what, "input.%s", keys[i]);
+    if (!get(L, t, keys[i])) fail(c, "input has no '%s' (not the shape conv{} returns?)", keys[i]);
+    v = to_int(c, -1, what);
+    lua_pop(L, 1);
+    if ((s->set & BIT(fields[i])) && *dst[i] != v)
+      fail(c, "%s %d does not match %s, which has %s %d", field_names[fields[i]], *dst[i], from,
+           keys[i], v);
+    *dst[i] = v;
+    s->set |= BIT(fields[i]);
+  }
+}
+
 /* One field's value (on top of the stack) into s. */
 static void read_field(call *c, int f, spec *s) {
   static const char *const pair = "a number or {height, width}";
@@ -510,6 +541,7 @@ static void read_field(call *c, int f, spec *s) {
   case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 2); break;
   case F_WIDTHS: read_widths(c, top, l); break;
   case F_STAGES: read_stages(c, top, l); break;
+  case F_INPUT: read_input(c, top, s); break;
   default: break;
   }
 }
@@ -718,6 +750,9 @@ static int l_network(lua_State *L) {
   if (get(L, 1, "stages"))
     fail(&c, "stages cannot be a network default (a chain is written for one layer); "
              "give them in each conv{}");
+  if (get(L, 1, "input"))
+    fail(&c, "input cannot be a network default (it is one layer's input); give it in each "
+             "conv{}");
   check_keys(&c, 1, field_names, F_COUNT, NETWORK_FIELDS, "");
   if (get(L, 1, "batch")) {
     batch = to_int(&c, -1, "batch");

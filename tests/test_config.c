@@ -688,6 +688,45 @@ static void test_mode_defaults(void) {
   }
 }
 
+/* input = x takes in_channels and the size from an earlier output; given
+** fields must agree with it; branches are several layers on one input. */
+static void test_input_chaining(void) {
+  osc_config *c = load("local a = conv { name = 'a', in_channels = 3, out_channels = 16, "
+                       "size = 32, kernel = 3, padding = 1, stride = 2 }\n"
+                       "local b = conv { name = 'b', input = a, out_channels = 24, kernel = 3 }\n"
+                       "conv { name = 'c', input = a, in_channels = 16, height = 16, "
+                       "out_channels = 8, kernel = 1 }\n"
+                       "conv { name = 'd', input = {channels = 5, height = 7, width = 9}, "
+                       "out_channels = 8, kernel = 1 }",
+                       NULL);
+  if (c) {
+    const osc_layer *l = c->networks[0].layers;
+    CU_ASSERT(l[1].in_channels == 16 && l[1].in_h == 16 && l[1].in_w == 16);   /* a's output */
+    CU_ASSERT(l[2].in_channels == 16 && l[2].in_h == 16 && l[2].in_w == 16);   /* a branch */
+    CU_ASSERT(l[3].in_channels == 5 && l[3].in_h == 7 && l[3].in_w == 9);
+    osc_config_free(c);
+  }
+  expect_error("local a = conv { name = 'a', " SHAPE ", kernel = 3, out_channels = 32 }\n"
+               "conv { name = 'b', input = a, in_channels = 64, out_channels = 8, kernel = 1 }",
+               OSC_ECONFIG,
+               "t.lua:2: layer 'b': in_channels 64 does not match input 'a', which has "
+               "channels 32");
+  expect_error("local a = conv { name = 'a', " SHAPE ", kernel = 3 }\n"
+               "conv { name = 'b', input = a, size = 8, out_channels = 8, kernel = 1 }",
+               OSC_ECONFIG,
+               "t.lua:2: layer 'b': height 8 does not match input 'a', which has height 6");
+  expect_error("conv { input = 3, out_channels = 8, kernel = 1 }", OSC_ECONFIG,
+               "t.lua:1: layer 'conv1': input must be the shape an earlier conv{} returned "
+               "(local x = conv{...}; conv{input = x, ...}), got number");
+  expect_error("conv { input = {channels = 3, height = 4}, out_channels = 8, kernel = 1 }",
+               OSC_ECONFIG,
+               "t.lua:1: layer 'conv1': input has no 'width' (not the shape conv{} returns?)");
+  expect_error("network { name = 'n', input = {channels = 3, height = 4, width = 4} }",
+               OSC_ECONFIG,
+               "t.lua:1: network 'n': input cannot be a network default (it is one layer's "
+               "input); give it in each conv{}");
+}
+
 /* A conv{} inside a function: its own line, then the lines that called it. */
 static void test_call_sites(void) {
   static const char bad[] = "conv { " SHAPE ", kernel = 9 }";
@@ -1115,6 +1154,7 @@ static CU_TestInfo tests[] = {
     {"sandbox time limit", test_sandbox_time_limit},
     {"network defaults", test_network_defaults},
     {"mode defaults", test_mode_defaults},
+    {"input chaining", test_input_chaining},
     {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
     {"networks", test_networks},
