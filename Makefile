@@ -20,7 +20,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test test-plain test-asan bench clean install check-generated
+.PHONY: all deps run test test-plain test-asan test-torch bench clean install check-generated
 all: $(BUILD)/osconv $(BUILD)/libosconv.a
 
 # System packages: checked once per build dir, installed when missing.
@@ -62,6 +62,7 @@ test:
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory check-generated
 	sh scripts/check-docs.sh
+	$(MAKE) --no-print-directory test-torch
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-asan
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
@@ -72,6 +73,14 @@ test-asan: $(DEPS_STAMP)
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" $(BUILD)/asan/osconv-tests $(BUILD)/asan/osconv
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  OSCONV_CLI=$(abspath $(BUILD)/asan/osconv) OSCONV_TEST_QUICK=1 $(BUILD)/asan/osconv-tests
+
+# PyTorch and osconv agree: `osconv export --torch` modules, random weights
+# through scripts/torch_to_npy.py, `osconv exec` AOT and JIT. Debian's
+# python3-torch is installed when missing; /usr/bin/python3 is the Python
+# it installs into (a pyenv or venv python3 on PATH would not see it).
+test-torch: $(BUILD)/osconv
+	@sh scripts/install-torch.sh
+	/usr/bin/python3 tests/torch/roundtrip.py $(BUILD)/osconv
 
 bench: $(BENCH_SRC:%.c=$(BUILD)/%)
 

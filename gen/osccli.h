@@ -18,6 +18,7 @@ int osc_cmd_plan(int argc, char **argv);
 int osc_cmd_gen(int argc, char **argv);
 int osc_cmd_exec(int argc, char **argv);
 int osc_cmd_run(int argc, char **argv);
+int osc_cmd_export(int argc, char **argv);
 
 /* Print "osconv: message" to stderr; returns the exit status 1 (or 2 for usage). */
 int osc_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

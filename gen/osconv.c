@@ -19,6 +19,9 @@ static const osc_command commands[] = {
      "run one layer's kernel on NumPy data", osc_cmd_exec},
     {"run", "CONFIG [--unsandboxed]",
      "JIT-compile and run every layer on random data, checked", osc_cmd_run},
+    {"export", "--torch CONFIG -o MODEL.py [--unsandboxed]",
+     "write the plans as PyTorch modules (nn.Conv2d + nn.ChannelShuffle per stage)",
+     osc_cmd_export},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,99 @@
+/*
+** test_export.c -- `osconv export --torch`: what the module file says,
+** checked against the plan's own numbers (the numerical round trip against
+** PyTorch itself is tests/torch/roundtrip.py, `make test-torch`).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osc_cli.h"
+#include "osc_test.h"
+
+static char dir[] = "/tmp/osconv-export-XXXXXX";
+
+static int write_config(const char *name, const char *src) {
+  char path[256];
+  FILE *f;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (!(f = fopen(path, "w"))) return 0;
+  fputs(src, f);
+  return fclose(f) == 0;
+}
+
+static int count(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p++) n++;
+  return n;
+}
+
+/* The plan of a fixed chain is known exactly: stage by stage convs, the
+** shuffle only where it is not the identity, the bias on the last stage. */
+static void test_module_text(void) {
+  char args[512], path[300], *out = NULL, *py;
+  if (!osc_test_cli_path() || !mkdtemp(dir)) return;
+  CU_ASSERT_FATAL(write_config("t.lua",
+                               "network { name = 'my_net', batch = 2, bias = true }\n"
+                               "conv { name = 'a', in_channels = 16, out_channels = 16, size = 8,"
+                               " kernel = 3, padding = 1, activation = 'relu',\n"
+                               "  stages = {{kernel = {3, 1}, groups = 4}, {kernel = {1, 3}, "
+                               "groups = 4}} }\n"
+                               "conv { name = 'dw', in_channels = 16, out_channels = 8, size = 8,"
+                               " kernel = 3, stride = 2, mode = 'depthwise' }\n"));
+  snprintf(path, sizeof path, "%s/model.py", dir);
+  snprintf(args, sizeof args, "export --torch %s/t.lua -o %s", dir, path);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
+  py = osc_test_slurp(path, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(py);
+  CU_ASSERT_PTR_NOT_NULL(strstr(py, "class MyNet(nn.Module):"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(py, "names = {\"a\": 0, \"dw\": 1}"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(py, "nn.Conv2d(16, 16, (3, 1), stride=(1, 1), padding=(1, 0), "
+                                    "groups=4, bias=False),\n            nn.ChannelShuffle(4),\n"
+                                    "            nn.Conv2d(16, 16, (1, 3), stride=(1, 1), "
+                                    "padding=(0, 1), groups=4, bias=True),\n"
+                                    "            nn.ReLU(),"));
+  /* depthwise: 16 groups of one channel, so no shuffle; the stride on the 3x3 */
+  CU_ASSERT_PTR_NOT_NULL(strstr(py, "nn.Conv2d(16, 16, (3, 3), stride=(2, 2), padding=(0, 0), "
+                                    "groups=16, bias=False),\n            nn.Conv2d(16, 8, "
+                                    "(1, 1), stride=(1, 1), padding=(0, 0), groups=1, bias=True),"
+                                    "\n        ))"));
+  CU_ASSERT_EQUAL(count(py, "nn.ChannelShuffle("), 1);
+  CU_ASSERT_EQUAL(count(py, "nn.ReLU()"), 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(py, "for layer in self.layers:"));   /* a's output is dw's input */
+  CU_ASSERT_PTR_NULL(strstr(py, "raise NotImplementedError"));
+  free(py);
+  free(out);
+  unlink(path);
+}
+
+static void test_errors(void) {
+  char args[512], *err = NULL;
+  if (!osc_test_cli_path()) return;
+  CU_ASSERT_FATAL(write_config("two.lua",
+                               "network { name = 'my_net' }\nconv { in_channels = 4, "
+                               "out_channels = 4, size = 4, kernel = 1 }\n"
+                               "network { name = 'myNet' }\nconv { in_channels = 4, "
+                               "out_channels = 4, size = 4, kernel = 1 }\n"));
+  snprintf(args, sizeof args, "export --torch %s/two.lua -o %s/two.py", dir, dir);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, &err), 1);
+  CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "networks 'my_net' and 'myNet' would both be the "
+                                            "Python class MyNet"));
+  snprintf(args, sizeof args, "%s/two.py", dir);
+  CU_ASSERT_NOT_EQUAL(access(args, F_OK), 0);   /* nothing written */
+  free(err);
+  snprintf(args, sizeof args, "export %s/t.lua -o %s/x.py", dir, dir);   /* --torch missing */
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, NULL), 2);
+  snprintf(args, sizeof args, "%s/two.lua", dir);
+  unlink(args);
+  snprintf(args, sizeof args, "%s/t.lua", dir);
+  unlink(args);
+  rmdir(dir);
+}
+
+static CU_TestInfo tests[] = {
+    {"module text", test_module_text},
+    {"errors", test_errors},
+    CU_TEST_INFO_NULL,
+};
+OSC_SUITE("export", tests)
