@@ -25,6 +25,7 @@
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscfile.h"
+#include "oscplan.h"
 
 /* "resnet18" -> "Resnet18", "my_net" -> "MyNet", "3d" -> "Net3d": a
 ** Python class name (network names are C identifiers or start with one). */
@@ -77,8 +78,7 @@ static void emit_layer(osc_buf *b, const osc_plan *p) {
     const osc_stage *s = &p->stage[i];
     int last = i + 1 == p->n_stages;
     emit_stage(b, s, last && l->bias);
-    /* one group, or one channel per group: the shuffle is the identity */
-    if (!last && s->groups > 1 && s->groups < s->c_out)
+    if (osc_plan_shuffle_after(p, i))
       osc_buf_printf(b, "            nn.ChannelShuffle(%d),\n", s->groups);
   }
   if (l->act == OSC_ACT_RELU) osc_buf_puts(b, "            nn.ReLU(),\n");

@@ -51,10 +51,13 @@ static void job_free(gen_job *j) {
   free(j->tmps);
 }
 
+/* "out/" + "demo" -> "out/demo.c", not "out//demo.c" */
 static char *join_path(const char *dir, const char *name, const char *ext) {
-  size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
-  char *p = malloc(n);
-  if (p) snprintf(p, n, "%s/%s%s", dir, name, ext);
+  size_t d = strlen(dir), n;
+  char *p;
+  while (d > 1 && dir[d - 1] == '/') d--;
+  n = d + strlen(name) + strlen(ext) + 2;
+  if ((p = malloc(n))) snprintf(p, n, "%.*s%s%s%s", (int)d, dir, d && dir[d - 1] == '/' ? "" : "/", name, ext);
   return p;
 }
 
@@ -151,7 +154,7 @@ int osc_cmd_gen(int argc, char **argv) {
       return osc_cli_usage("gen");
     }
   }
-  if (!config || !dir) return osc_cli_usage("gen");
+  if (!config || !dir || !*dir) return osc_cli_usage("gen");
   if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   rc = gen_config(cfg, dir);
   osc_config_free(cfg);

@@ -72,7 +72,7 @@ static void print_layer(const osc_layer *l, const layer_plans *lp) {
     snprintf(st, sizeof st, "%dx%d", s->stride_h, s->stride_w);
     snprintf(pd, sizeof pd, "%dx%d", s->pad_h, s->pad_w);
     snprintf(sz, sizeof sz, "%dx%d", s->h_out, s->w_out);
-    if (i + 1 < p->n_stages && s->groups > 1) snprintf(then, sizeof then, "shuffle(%d)", s->groups);
+    if (osc_plan_shuffle_after(p, i)) snprintf(then, sizeof then, "shuffle(%d)", s->groups);
     printf("  %-5d %-11s %6d %7s %6s %7s %11s %10s %10s %s\n", i + 1, ch, s->groups, k, st, pd,
            sz, human(osc_stage_macs(s), a), human(osc_stage_params(s), b), then);
   }
@@ -210,6 +210,70 @@ static void print_tables(const osc_config *cfg, const layer_plans *lp) {
   }
 }
 
+/* --table: one line per layer, then the network's totals. */
+static void print_compact(const osc_config *cfg, const layer_plans *lp) {
+  int k = 0;
+  for (int n = 0; n < cfg->n_networks; n++) {
+    const osc_network *net = &cfg->networks[n];
+    totals t = {0, 0, 0, 0};
+    char a[32], b[32];
+    printf("%snetwork %s (batch %d; MACs per image)\n", n ? "\n" : "", net->name, net->batch);
+    printf("%-24s %-21s %-13s %-34s %10s %9s\n", "layer", "in -> out", "mode", "chain", "MACs",
+           "reduction");
+    for (int i = 0; i < net->n_layers; i++, k++) {
+      const osc_layer *l = &net->layers[i];
+      char shape[64], chain[512];
+      snprintf(shape, sizeof shape, "%dx%dx%d->%dx%dx%d", l->in_channels, l->in_h, l->in_w,
+               l->out_channels, osc_layer_out_h(l), osc_layer_out_w(l));
+      osc_plan_describe(&lp[k].chosen, chain, sizeof chain);
+      printf("%-24s %-21s %-13s %-34s %10s %8.2fx\n", l->name, shape,
+             osc_mode_name(lp[k].chosen.mode), chain, human(lp[k].chosen.macs, a),
+             ratio(lp[k].base[0].macs, lp[k].chosen.macs));
+      add_totals(&t, &lp[k]);
+    }
+    printf("%-24s %-21s %-13s %-34s %10s %8.2fx   (conventional %s)\n", "total", "", "", "",
+           human(t.macs, a), ratio(t.conv_macs, t.macs), human(t.conv_macs, b));
+  }
+}
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+static void csv_field(const char *s, int last) {
+  if (strpbrk(s, ",\"\n\r")) {
+    putchar('"');
+    for (; *s; s++) {
+      if (*s == '"') putchar('"');
+      putchar(*s);
+    }
+    putchar('"');
+  } else {
+    fputs(s, stdout);
+  }
+  putchar(last ? '\n' : ',');
+}
+
+/* --csv: one row per layer, numbers in full, for spreadsheets and plots. */
+static void print_csv(const osc_config *cfg, const layer_plans *lp) {
+  int k = 0;
+  puts("network,layer,line,in_channels,in_h,in_w,out_channels,out_h,out_w,k_h,k_w,stride_h,"
+       "stride_w,mode,stages,chain,macs,params,conventional_macs,conventional_params,"
+       "reduction_macs,reduction_params");
+  for (int n = 0; n < cfg->n_networks; n++)
+    for (int i = 0; i < cfg->networks[n].n_layers; i++, k++) {
+      const osc_layer *l = &cfg->networks[n].layers[i];
+      const osc_plan *p = &lp[k].chosen, *c = &lp[k].base[0];
+      char chain[512];
+      osc_plan_describe(p, chain, sizeof chain);
+      csv_field(cfg->networks[n].name, 0);
+      csv_field(l->name, 0);
+      printf("%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s,%d,", l->line, l->in_channels, l->in_h,
+             l->in_w, l->out_channels, osc_layer_out_h(l), osc_layer_out_w(l), l->k_h, l->k_w,
+             l->stride_h, l->stride_w, osc_mode_name(p->mode), p->n_stages);
+      csv_field(chain, 0);
+      printf("%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%.4f,%.4f\n", p->macs, p->params,
+             c->macs, c->params, ratio(c->macs, p->macs), ratio(c->params, p->params));
+    }
+}
+
 /* rank 0: the chain alone, on the current line */
 static void print_candidate(const osc_plan *p, int rank) {
   char chain[512], a[32], b[32];
@@ -306,23 +370,31 @@ static int explain(const osc_config *cfg, const char *name, int json) {
 
 int osc_cmd_plan(int argc, char **argv) {
   const char *path = NULL, *explain_layer = NULL;
-  int json = 0, rc = 0;
+  int json = 0, table = 0, csv = 0, rc = 0;
   osc_config_options opt = {0, 0, 0};
   osc_config *cfg;
   osc_error err;
   layer_plans *lp = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--table")) table = 1;
+    else if (!strcmp(argv[i], "--csv")) csv = 1;
     else if (!strcmp(argv[i], "--explain") && i + 1 < argc) explain_layer = argv[++i];
     else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
     else if (argv[i][0] == '-' || path) return osc_cli_usage("plan");
     else path = argv[i];
   }
-  if (!path) return osc_cli_usage("plan");
+  if (!path || json + table + csv > 1 || (explain_layer && (table || csv))) {
+    if (path) fprintf(stderr, "osconv plan: --json, --table and --csv exclude each other, and "
+                              "--explain takes only --json\n");
+    return osc_cli_usage("plan");
+  }
   if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   if (explain_layer) rc = explain(cfg, explain_layer, json);
   else if (plan_config(cfg, &lp, &err)) rc = osc_cli_fail("%s", err.msg);
   else if (json) rc = print_json(cfg, lp);
+  else if (table) print_compact(cfg, lp);
+  else if (csv) print_csv(cfg, lp);
   else print_tables(cfg, lp);
   free(lp);
   osc_config_free(cfg);

@@ -28,7 +28,8 @@ json_t *osc_json_layer(const osc_layer *l) {
 
 static json_t *stage_json(const osc_plan *p, int i) {
   const osc_stage *s = &p->stage[i];
-  json_t *shuffle = i + 1 < p->n_stages ? json_integer(s->groups) : json_null();
+  int g = osc_plan_shuffle_after(p, i);
+  json_t *shuffle = g ? json_integer(g) : json_null();
   return json_pack("{s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o}",
                    "in_channels", s->c_in, "out_channels", s->c_out, "groups", s->groups,
                    "kernel", pair(s->k_h, s->k_w), "stride", pair(s->stride_h, s->stride_w),

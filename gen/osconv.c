@@ -11,7 +11,7 @@
 static const osc_command commands[] = {
     {"check", "CONFIG [--unsandboxed]",
      "validate a config: run it, check every layer, plan it", osc_cmd_check},
-    {"plan", "CONFIG [--json] [--explain LAYER] [--unsandboxed]",
+    {"plan", "CONFIG [--json | --table | --csv] [--explain LAYER] [--unsandboxed]",
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
     {"gen", "CONFIG -o DIR [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
     {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit] "

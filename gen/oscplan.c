@@ -3,6 +3,7 @@
 */
 #include "oscplan.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,6 +182,12 @@ int64_t osc_stage_params(const osc_stage *s) {
 
 int64_t osc_stage_macs(const osc_stage *s) {
   return osc_stage_params(s) * s->h_out * s->w_out;
+}
+
+int osc_plan_shuffle_after(const osc_plan *p, int i) {
+  const osc_stage *s = &p->stage[i];
+  assert(i >= 0 && i < p->n_stages);
+  return i + 1 < p->n_stages && s->groups > 1 && s->groups < s->c_out ? s->groups : 0;
 }
 
 int64_t osc_plan_cost(const osc_plan *p, osc_objective obj) {

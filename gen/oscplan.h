@@ -22,6 +22,10 @@ int osc_conv_out(int in, int k, int stride, int pad);
 /* Cost of a stage, in the objective's unit (weights, or MACs per image). */
 int64_t osc_stage_params(const osc_stage *s);
 int64_t osc_stage_macs(const osc_stage *s);
+/* The group count of the ChannelShuffle after stage i, or 0 where there is
+** none: after the last stage, and where it is the identity (one group, or
+** one channel per group), which is neither printed nor emitted. */
+int osc_plan_shuffle_after(const osc_plan *p, int i);
 /* objective value of a whole plan */
 int64_t osc_plan_cost(const osc_plan *p, osc_objective obj);
 

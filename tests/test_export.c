@@ -91,9 +91,28 @@ static void test_errors(void) {
   rmdir(dir);
 }
 
+/* gen -o DIR/ names DIR/demo.c, not DIR//demo.c; an empty -o is a usage error */
+static void test_gen_paths(void) {
+  char d[] = "/tmp/osconv-genpath-XXXXXX", args[256], path[300], *out = NULL;
+  if (!osc_test_cli_path() || !mkdtemp(d)) return;
+  snprintf(args, sizeof args, "gen examples/default.lua -o %s/", d);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
+  snprintf(path, sizeof path, "wrote %s/demo.c and %s/demo.h", d, d);
+  CU_ASSERT(out && strstr(out, path));
+  CU_ASSERT(out && !strstr(out, "//"));
+  free(out);
+  CU_ASSERT_EQUAL(osc_test_cli("", "gen examples/default.lua -o ''", NULL, NULL), 2);
+  snprintf(path, sizeof path, "%s/demo.c", d);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/demo.h", d);
+  unlink(path);
+  rmdir(d);
+}
+
 static CU_TestInfo tests[] = {
     {"module text", test_module_text},
     {"errors", test_errors},
+    {"gen output paths", test_gen_paths},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("export", tests)

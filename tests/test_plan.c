@@ -4,6 +4,7 @@
 ** fields (SPEC.md's formulas), not with the code that printed it.
 */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,9 +52,9 @@ static void check_plan(json_t *layer, json_t *plan) {
     params += out * (c / g) * a;
     macs += out * (c / g) * a * at(s, "out_size", 0) * at(s, "out_size", 1);
     CU_ASSERT_EQUAL(geti(s, "params"), out * (c / g) * a);
-    if (i + 1 < n) {
+    if (i + 1 < n && g > 1 && g < out) {
       CU_ASSERT_EQUAL(geti(s, "shuffle_after"), g);
-    } else {
+    } else {   /* the last stage, or an identity shuffle (one group, one channel per group) */
       CU_ASSERT(json_is_null(json_object_get(s, "shuffle_after")));
     }
     if (i + 1 < n) {  /* sizes link up */
@@ -186,9 +187,62 @@ static void test_explain(void) {
   json_decref(root);
 }
 
+/* --csv: a row per layer whose conventional cost is the closed form
+** C_out C_in K_h K_w H W of its own columns (resnet50 has no grouped layer),
+** whose reduction is that over its MACs, and whose MACs sum to --table's
+** total; bad flag combinations are usage errors. */
+static void test_csv_and_table(void) {
+  char *out = NULL, *err = NULL, *line, *save = NULL;
+  long long sum = 0;
+  int rows = 0;
+  if (!osc_test_cli_path()) return;
+  CU_ASSERT_EQUAL_FATAL(osc_test_cli("", "plan examples/resnet50.lua --csv", &out, &err), 0);
+  line = strtok_r(out, "\n", &save);
+  CU_ASSERT(line && !strncmp(line, "network,layer,line,in_channels,", 31));
+  while ((line = strtok_r(NULL, "\n", &save))) {
+    char net[64], name[64], mode[32], chain[256];
+    int ln, ci, hi, wi, co, ho, wo, kh, kw, sh, sw, st;
+    long long macs, params, cmacs, cparams;
+    double rm, rp;
+    int got = sscanf(line,
+                     "%63[^,],%63[^,],%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%31[^,],%d,%255[^,],%lld,"
+                     "%lld,%lld,%lld,%lf,%lf",
+                     net, name, &ln, &ci, &hi, &wi, &co, &ho, &wo, &kh, &kw, &sh, &sw, mode, &st,
+                     chain, &macs, &params, &cmacs, &cparams, &rm, &rp);
+    CU_ASSERT_EQUAL(got, 22);
+    if (got != 22) break;
+    CU_ASSERT_STRING_EQUAL(net, "resnet50");
+    CU_ASSERT_EQUAL(cmacs, (long long)co * ci * kh * kw * ho * wo);
+    CU_ASSERT_EQUAL(cparams, (long long)co * ci * kh * kw + co);   /* resnet50.lua: bias */
+    CU_ASSERT(macs > 0 && macs <= cmacs);
+    CU_ASSERT(rm > (double)cmacs / (double)macs - 1e-4 && rm < (double)cmacs / (double)macs + 1e-4);
+    sum += macs;
+    rows++;
+  }
+  CU_ASSERT_EQUAL(rows, 53);
+  free(out);
+  free(err);
+  CU_ASSERT_EQUAL(osc_test_cli("", "plan examples/resnet50.lua --table", &out, &err), 0);
+  {
+    char total[64];
+    const char *t = out ? strstr(out, "\ntotal ") : NULL;
+    int lines = 0;
+    for (const char *p = out; p && *p; p++) lines += *p == '\n';
+    CU_ASSERT_EQUAL(lines, 53 + 3);   /* title, header, layers, total */
+    snprintf(total, sizeof total, "%.1fM", (double)sum / 1e6);
+    CU_ASSERT(t && strstr(t, total));
+  }
+  free(out);
+  free(err);
+  CU_ASSERT_EQUAL(osc_test_cli("", "plan examples/default.lua --csv --json", NULL, NULL), 2);
+  CU_ASSERT_EQUAL(osc_test_cli("", "plan examples/default.lua --table --explain stem", NULL, NULL),
+                  2);
+}
+
 static CU_TestInfo tests[] = {
     {"json of every example agrees with SPEC's formulas", test_json_examples},
     {"explain names the chosen chain", test_explain},
+    {"csv and table", test_csv_and_table},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("plan", tests)
