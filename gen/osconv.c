@@ -17,7 +17,7 @@ static const osc_command commands[] = {
     {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit] "
              "[--unsandboxed]",
      "run one layer's kernel on NumPy data", osc_cmd_exec},
-    {"run", "CONFIG [--unsandboxed]",
+    {"run", "CONFIG [--json] [--min-time MS] [--unsandboxed]",
      "JIT-compile and run every layer on random data, checked", osc_cmd_run},
     {"export", "--torch CONFIG -o MODEL.py [--unsandboxed]",
      "write the plans as PyTorch modules (nn.Conv2d + nn.ChannelShuffle per stage)",

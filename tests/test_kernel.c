@@ -5,6 +5,7 @@
 ** failure path (bad plan, bad arguments, bad source, no libtcc, no memory).
 */
 #define _DEFAULT_SOURCE   /* setenv, mkdtemp, popen */
+#include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -632,6 +633,39 @@ static void test_cli_run(void) {
   cli_cleanup(dir);
 }
 
+/* run --json: every layer with its spread in order (min <= median <= max),
+** at least 5 runs, checked; bad --min-time values are usage errors. */
+static void test_cli_run_json(void) {
+  char dir[] = "/tmp/osc-runj-XXXXXX", config[64], args[160], *out = NULL;
+  json_t *root, *layers;
+  if (cli_setup(dir, config)) return;
+  snprintf(args, sizeof args, "run '%s' --json --min-time 1", config);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
+  root = out ? json_loads(out, 0, NULL) : NULL;
+  layers = json_object_get(root, "layers");
+  CU_ASSERT_EQUAL(json_array_size(layers), 3);
+  for (size_t i = 0; i < json_array_size(layers); i++) {
+    json_t *l = json_array_get(layers, i), *t = json_object_get(l, "timing");
+    double lo = json_real_value(json_object_get(t, "min_ms"));
+    double mid = json_real_value(json_object_get(t, "median_ms"));
+    double hi = json_real_value(json_object_get(t, "max_ms"));
+    CU_ASSERT(lo > 0 && lo <= mid && mid <= hi);
+    CU_ASSERT(json_integer_value(json_object_get(t, "runs")) >= 5);
+    CU_ASSERT(json_is_true(json_object_get(l, "ok")));
+    CU_ASSERT(json_real_value(json_object_get(json_object_get(l, "check"), "rel_l2")) < 1e-5);
+  }
+  CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(layers, 2), "layer")),
+                         "c");
+  CU_ASSERT(json_is_true(json_object_get(root, "ok")));
+  json_decref(root);
+  free(out);
+  snprintf(args, sizeof args, "run '%s' --min-time -3", config);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, NULL), 2);
+  snprintf(args, sizeof args, "run '%s' --min-time 5ms", config);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, NULL), 2);
+  cli_cleanup(dir);
+}
+
 /* exec --jit writes what the reference computes, for a batch of 2. */
 static void test_cli_exec_jit(void) {
   char dir[] = "/tmp/osc-exec-XXXXXX", config[64], args[512], out[4096], path[3][96];
@@ -688,6 +722,7 @@ static CU_TestInfo tests[] = {
     {"out of memory", test_out_of_memory},
     {"verbose", test_verbose},
     {"osconv run", test_cli_run},
+    {"osconv run --json", test_cli_run_json},
     {"osconv exec --jit", test_cli_exec_jit},
     CU_TEST_INFO_NULL,
 };
