@@ -252,6 +252,7 @@ typedef struct slicer {
   int reader;      /* stack index of load's reader function, or 0 */
   int anchor;      /* stack index keeping the reader's current piece alive */
   int main;        /* the main chunk: count its lines for the messages */
+  int lines;       /* newlines given to the parser so far */
   int done;
 } slicer;
 
@@ -273,16 +274,20 @@ static void next_piece(lua_State *L, slicer *s) {
 
 static const char *slice_reader(lua_State *L, void *ud, size_t *size) {
   slicer *s = ud;
-  const char *out = s->p;
+  const char *out;
   size_t n;
   *size = 0;
   if (s->left == 0 && s->reader && !s->done) next_piece(L, s);
   if (s->left == 0) return NULL;
+  out = s->p;
   n = s->left < OSC_SANDBOX_PARSE_SLICE ? s->left : OSC_SANDBOX_PARSE_SLICE;
+  if (s->main) {   /* a line at a time, so the parser is on the line of the last slice */
+    const char *nl = memchr(out, '\n', n);
+    if (nl) n = (size_t)(nl - out) + 1;
+    osc_sandbox_of(L)->parse_line = s->lines + 1;
+    s->lines += nl != NULL;
+  }
   osc_sandbox_charge(L, (long long)(n / OSC_SANDBOX_BYTES_PER_INSN) + 1, "parsing");
-  if (s->main)   /* the parser has reached the end of what it was given */
-    for (const char *q = out; (q = memchr(q, '\n', (size_t)(out + n - q))) != NULL; q++)
-      osc_sandbox_of(L)->parse_line++;
   s->p += n;
   s->left -= n;
   *size = n;
@@ -291,7 +296,7 @@ static const char *slice_reader(lua_State *L, void *ud, size_t *size) {
 
 int osc_sandbox_load(lua_State *L, const char *src, size_t len, int reader,
                      const char *chunkname, int main) {
-  slicer s = {src, src ? len : 0, 0, 0, main, 0};
+  slicer s = {src, src ? len : 0, 0, 0, main, 0, 0};
   int status;
   if (!src) {
     s.reader = lua_absindex(L, reader);
@@ -335,6 +340,7 @@ static int message_handler(lua_State *L) {
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   if (has_position(sb, msg)) return 1;
   line = osc_sandbox_line(L, 1);
+  if (!line) line = sb->parse_line;   /* the parser's "C stack overflow" */
   if (line) lua_pushfstring(L, "%s:%d: %s", sb->file, line, msg);
   else lua_pushfstring(L, "%s: %s", sb->file, msg);
   return 1;

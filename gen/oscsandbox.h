@@ -20,8 +20,10 @@
 ** instructions, counted by a hook every 1000 instructions, plus work done
 ** inside C functions -- one instruction per 64 bytes allocated, per byte
 ** printed, per element moved or visited by table.move/insert/remove/concat/
-** unpack/sort, per 64 bytes searched by string.find or parsed by load,
-** per 64 bytes of heap a collection walks. C loops whose trip count a
+** unpack/sort, per 64 bytes of two strings sort compares, per 64 bytes
+** (plus its worst-case compares) string.find searches, per 64 bytes parsed
+** (the config and load()ed text, fed to the parser in slices with the
+** limits checked between them), per 64 bytes of heap a collection walks. C loops whose trip count a
 ** script controls without allocating are closed (string.rep of an empty
 ** string, table functions over a __len or sparse table): oscsandlib.c lists
 ** what was checked. Time: some single VM instructions cost time in

@@ -5,26 +5,45 @@
 ** by an allocation made first or charged as work before it starts
 ** (osc_sandbox_charge). The table functions below follow ltablib.c.
 **
-** Audit of Lua 5.4's C library (what loops, what bounds it; "time cap":
-** bounded by memory per call, repeated calls stopped by the CPU-time cap):
+** Audit of Lua 5.4's C library: every function a sandboxed config can call,
+** what it costs and what bounds it. "Charged": work counted before (or as)
+** the function runs, against the instruction limit; every charge also
+** looks at the CPU clock. "Time cap": O(operands) inside one call, with
+** operands bounded by the memory cap, so one call takes milliseconds and
+** repeated calls are stopped by the CPU-time cap (checked every 1000
+** instructions). "Allocates": the result is allocated first, and bytes
+** allocated are charged (1 step per 64) and capped.
+**   parse  the config and every load() of text: fed to Lua's compiler in
+**          slices (a line, at most 4 KiB, osc_sandbox_load), charged per 64
+**          bytes, with the work and time limits checked between slices:
+**          the compiler is quadratic on some inputs (a long 'a or a or ...'
+**          is minutes for 4 MB), so no up-front charge could bound it.
+**          Syntax nesting is capped by Lua (200 C levels).
 **   base   assert, error, getmetatable, rawget, rawset, rawlen, type,
-**          pcall, ipairs (a step per call): O(1). rawequal: memcmp of
-**          long strings, time cap. tostring: __tostring runs as Lua, __name
-**          is O(1). tonumber: O(length), time cap. select: O(1) (the VM
-**          copies the values, time cap). next/pairs: one step may skip
-**          O(table size) empty slots, time cap. print: charged per byte.
-**          load: charged per 64 bytes of text; a reader function's pieces
-**          are buffered by the lexer (allocates) and each call runs as Lua or
-**          as one of these functions. collectgarbage: collect and step
-**          charged per 64 bytes of heap, tuning options refused. xpcall,
-**          setmetatable: see below. dofile, loadfile: removed.
+**          pcall, ipairs (a step per call), _G, _VERSION: O(1). rawequal:
+**          memcmp of long strings, time cap. tostring: __tostring runs as
+**          Lua, __name is O(1); numbers O(1). tonumber: O(length), time
+**          cap. select: O(1) (the VM copies the values, time cap). next/
+**          pairs: one step may skip O(table size) empty slots, time cap.
+**          print: charged per byte, to stderr. warn: a no-op (the state
+**          has no warning function). load: replaced, see parse; mode forced
+**          to "t"; a reader function's pieces are sliced too, and each call
+**          of it runs as Lua (hook) or as one of these functions.
+**          collectgarbage: collect and step charged per 64 bytes of heap,
+**          count/isrunning/stop/restart O(1), tuning options refused.
+**          xpcall: the handler runs after the unwind, under the hook.
+**          setmetatable: refuses __gc. dofile, loadfile: removed.
 **   string byte: one result per byte, at most the 1M stack slots, time
 **          cap. char, format, lower, upper, reverse, sub, dump: allocate
 **          their result first (format: each item is at most 120 bytes or
-**          a copied string). len: O(1). rep: replaced -- Lua loops n times
-**          when the result is empty (rep("", 2^62)); here an empty result
-**          returns at once, any other is allocated before the copies.
-**          find: replaced, plain searches only, charged per 64 bytes.
+**          a copied string; %q of a long string allocates). len: O(1).
+**          rep: replaced -- Lua loops n times when the result is empty
+**          (rep("", 2^62)); here an empty result returns at once, any
+**          other is allocated before the copies. find: replaced, plain
+**          searches only, by glibc's memmem (two-way, linear, for needles
+**          over 256 bytes; at most a needle's length of compares per
+**          position below), charged for the bytes scanned and for
+**          hlen * min(nlen, 256) compares at 256 a step (find_cost).
 **          match, gmatch, gsub: refused (backtracking, see oscsandbox.h).
 **          pack: per option; padding, alignment and 'c' fill allocate.
 **          packsize: per format byte, time cap. unpack: per format byte,
@@ -35,14 +54,24 @@
 **          allocation at all -- is charged before the loop (unpack is also
 **          capped by the stack). pack: allocates. sort: refuses a __len
 **          metamethod (so the length it uses is the raw one, computed
-**          once here) and charges n * log2(n) compares.
-**   math   all O(1); random's rejection loop takes 2 draws on average.
+**          once here), charges n * log2(n) compares up front, and without
+**          a comparator compares through charged_less, which charges each
+**          compare of two strings for the bytes it may read (Lua's own
+**          strcoll of two 8 MiB strings, 20000 times, took minutes).
+**   math   all O(1), except max and min: O(arguments), within the stack,
+**          time cap. random's rejection loop takes 2 draws on average.
 **   utf8   char: allocates. codepoint: one result per character within
 **          the stack, time cap. len, offset, codes' iterator: O(length)
-**          per call, time cap.
+**          per call, time cap. charpattern: a string.
+**   VM     '..' allocates; comparing or coercing long strings, '#t' (a
+**          binary search), copying varargs: O(operands), time cap.
 **   metamethods  C functions called as __index, __len, __lt, ... are the
 **          calls above; Lua ones run under the hook; __index chains stop
-**          after 2000 links; __gc refused; __close runs under the hook.
+**          after 2000 links; __gc refused; __close runs under the hook,
+**          even while an error unwinds.
+**   host   conv{} and network{}: O(fields); a fixed chain is planned in
+**          conv{}, against the planning budget (oscplanner.h), as planning
+**          after the script is. Their time is not the script's.
 */
 #define _GNU_SOURCE   /* memmem */
 #include <lauxlib.h>
