@@ -8,6 +8,9 @@
 **
 ** Checks first what `osconv check` checks (osc_emit_check_config, then per
 ** network osc_cli_plan_network), so the two refuse the same configs.
+** Output budget: every byte gen writes counts against one cap, 64 MiB or
+** OSCONV_GEN_MAX_BYTES (osc_emit_network_budget), so a config of 2000 big
+** layers stops at the layer that crosses it, with nothing written.
 ** Memory: a network's .c is streamed to its temp file layer by layer
 ** (osc_emit_network_to), so gen holds one layer's code, the network's
 ** plans and its .h at a time, whatever the size of the output.
@@ -81,7 +84,8 @@ static osc_status file_sink(void *ctx, const char *data, size_t len, osc_error *
 
 /* Plan one network and stage its two files. */
 static osc_status gen_network(const osc_network *net, const char *c_path, const char *h_path,
-                              char **c_tmp, char **h_tmp, osc_error *err) {
+                              char **c_tmp, char **h_tmp, osc_emit_budget *budget,
+                              osc_error *err) {
   osc_plan *plans;
   osc_file_out c;
   osc_buf h;
@@ -89,7 +93,7 @@ static osc_status gen_network(const osc_network *net, const char *c_path, const 
   if ((s = osc_cli_plan_network(net, &plans, err))) return s;
   osc_buf_init(&h);
   if (!(s = osc_file_begin(c_path, &c, err))) {
-    if (!(s = osc_emit_network_to(net, plans, file_sink, &c, &h, err)))
+    if (!(s = osc_emit_network_budget(net, plans, file_sink, &c, &h, budget, err)))
       s = osc_file_end(&c, c_tmp, err);
     else
       osc_file_abandon(&c);
@@ -117,6 +121,7 @@ static osc_status ensure_dir(const char *dir, int *created, osc_error *err) {
 
 static int gen_config(const osc_config *cfg, const char *dir) {
   gen_job j = {0, NULL, NULL};
+  osc_emit_budget budget = {osc_emit_output_cap(), 0};   /* all networks together */
   osc_error err;
   int created = 0;
   osc_status s = osc_emit_check_config(cfg, &err);
@@ -124,7 +129,7 @@ static int gen_config(const osc_config *cfg, const char *dir) {
   if (!s) s = ensure_dir(dir, &created, &err);
   for (int i = 0; i < cfg->n_networks && !s; i++)
     s = gen_network(&cfg->networks[i], j.paths[2 * i], j.paths[2 * i + 1], &j.tmps[2 * i],
-                    &j.tmps[2 * i + 1], &err);
+                    &j.tmps[2 * i + 1], &budget, &err);
   if (!s) s = osc_file_commit_all(j.n, j.tmps, j.paths, &err);
   for (int i = 0; !s && i < j.n; i++) {   /* committed: nothing to discard */
     free(j.tmps[i]);

@@ -30,10 +30,14 @@ typedef struct layer_plans {
 typedef struct totals { int64_t macs, params, conv_macs, conv_params; } totals;
 
 static int plan_all(const osc_layer *l, layer_plans *lp, osc_error *err) {
-  if (osc_plan_layer(l, &lp->chosen, err)) return 1;
+  if (osc_cli_plan(l, l->mode, &lp->chosen, err)) return 1;
   for (int b = 0; b < N_BASELINES; b++) {
     osc_error ignored;
-    lp->has_base[b] = osc_plan_layer_mode(l, baseline_modes[b], &lp->base[b], &ignored) == 0;
+    lp->has_base[b] = osc_cli_plan(l, baseline_modes[b], &lp->base[b], &ignored) == 0;
+    if (!lp->has_base[b] && ignored.code == OSC_ELIMIT) {   /* the planning budget */
+      *err = ignored;
+      return 1;
+    }
   }
   return 0;
 }
@@ -349,7 +353,7 @@ static int explain(const osc_config *cfg, const char *name, int json) {
   osc_error err;
   int rc;
   if (!l) return 1;
-  if (osc_plan_layer(l, &chosen, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_cli_plan(l, l->mode, &chosen, &err)) return osc_cli_fail("%s", err.msg);
   if (l->groups == 1) {
     osc_layer copy = *l;
     copy.mode = OSC_MODE_OPTIMAL;

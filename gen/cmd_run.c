@@ -120,7 +120,7 @@ static osc_status run_layer(const osc_layer *l, int batch, uint64_t seed, osc_pl
   osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
   osc_kernel_info info;
   osc_status st;
-  if ((st = osc_plan_layer(l, p, err))) return st;
+  if ((st = osc_cli_plan(l, l->mode, p, err))) return st;
   if ((st = osc_kernel_create(p, NULL, &k, err))) return st;
   osc_kernel_get_info(k, &info);
   /* emitting plus libtcc, as the kernel measured it: a cache hit costs ~0 */

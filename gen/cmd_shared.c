@@ -8,13 +8,26 @@
 #include "osccli.h"
 #include "oscemit.h"
 #include "oscerr.h"
+#include "oscplanner.h"
+
+/* One planner for the process: a command plans one config, and all of it
+** shares the planning budget (osc_plan_budget_default). */
+static osc_planner *planner(void) {
+  static osc_planner *p;
+  if (!p) p = osc_planner_new(osc_plan_budget_default());
+  return p;   /* NULL (out of memory) plans unbudgeted: still correct */
+}
+
+osc_status osc_cli_plan(const osc_layer *l, osc_mode mode, osc_plan *out, osc_error *err) {
+  return osc_planner_plan(planner(), l, mode, out, err);
+}
 
 osc_status osc_cli_plan_network(const osc_network *net, osc_plan **plans, osc_error *err) {
   osc_plan *p = calloc(net->n_layers > 0 ? (size_t)net->n_layers : 1, sizeof *p);
   osc_status s = OSC_OK;
   *plans = NULL;
   if (!p) return osc_error_set(err, OSC_ENOMEM, "out of memory planning network '%s'", net->name);
-  for (int i = 0; i < net->n_layers && !s; i++) s = osc_plan_layer(&net->layers[i], &p[i], err);
+  for (int i = 0; i < net->n_layers && !s; i++) s = osc_cli_plan(&net->layers[i], net->layers[i].mode, &p[i], err);
   if (!s) s = osc_emit_check_network(net, p, err);
   if (s) free(p);
   else *plans = p;

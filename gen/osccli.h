@@ -24,7 +24,11 @@ int osc_cmd_export(int argc, char **argv);
 int osc_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int osc_cli_usage(const char *command);
 
-/* Shared steps (cmd_shared.c). Plan every layer of `net` and check the
+/* Shared steps (cmd_shared.c). osc_plan_layer_mode through the process's
+** planner (oscplanner.h): identical layers plan once, and all planning of
+** the command shares one CPU-time budget, OSCONV_PLAN_SECONDS or 10 s. */
+osc_status osc_cli_plan(const osc_layer *l, osc_mode mode, osc_plan *out, osc_error *err);
+/*  Plan every layer of `net` and check the
 ** plans and names (osc_emit_check_network); *plans (caller frees) is NULL
 ** on error. `check` and `gen` both go through it, after
 ** osc_emit_check_config, so they refuse the same configs. */

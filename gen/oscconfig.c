@@ -59,6 +59,7 @@
 
 #include "oscerr.h"
 #include "oscmode.h"
+#include "oscplanner.h"
 #include "oscsandbox.h"
 
 #define BATCH_MAX 65536
@@ -106,6 +107,7 @@ typedef struct spec {
 typedef struct loader {
   osc_sandbox sb;
   osc_config *cfg;
+  osc_planner *planner;         /* fixed chains, planned in conv{}: the host's budget */
   int layer_limit, total_layers;
   int network_cap, layer_cap;   /* capacities of cfg->networks, current layers */
   spec defaults;                /* of the current network */
@@ -836,7 +838,8 @@ static int l_conv(lua_State *L) {
   l.file = c.ld->cfg->file;
   l.line = c.line;
   if (osc_layer_validate(&l, &e)) return fail_with(&c, &e);
-  if (l.mode == OSC_MODE_FIXED && osc_plan_layer(&l, &plan, &e)) return fail_with(&c, &e);
+  if (l.mode == OSC_MODE_FIXED && osc_planner_plan(c.ld->planner, &l, l.mode, &plan, &e))
+    return fail_with(&c, &e);
   declare(L, &names_key, l.name, c.line);
   *append_layer(&c, net) = l;
   push_shape(L, &l);
@@ -874,19 +877,33 @@ static osc_status check_config(const osc_config *cfg, osc_error *err) {
   return OSC_OK;
 }
 
+/* A positive whole number from the environment (a default limit), or dflt. */
+static long long env_limit(const char *name, long long dflt) {
+  const char *s = getenv(name);
+  char *end;
+  long long v;
+  if (!s || !*s) return dflt;
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  return errno || *end || v <= 0 ? dflt : v;
+}
+
 static void init_loader(loader *ld, osc_config *cfg, const osc_config_options *opt) {
   int sandboxed = !(opt && opt->unsandboxed);
+  size_t mem_default = (size_t)env_limit("OSCONV_CONFIG_MEMORY", OSC_CONFIG_MEMORY_LIMIT);
+  long long insn_default = env_limit("OSCONV_CONFIG_INSTRUCTIONS", OSC_CONFIG_INSTRUCTION_LIMIT);
   memset(ld, 0, sizeof *ld);
   ld->cfg = cfg;
   ld->sb.file = cfg->file;
   ld->sb.sandboxed = sandboxed;
   ld->sb.mem_limit = opt && opt->memory_limit ? opt->memory_limit
-                     : sandboxed                ? OSC_CONFIG_MEMORY_LIMIT
+                     : sandboxed                ? mem_default
                                                 : SIZE_MAX;
   ld->sb.insn_limit = opt && opt->instruction_limit > 0 ? opt->instruction_limit
-                      : sandboxed                       ? OSC_CONFIG_INSTRUCTION_LIMIT
+                      : sandboxed                       ? insn_default
                                                         : 0;
   ld->layer_limit = OSC_CONFIG_LAYER_LIMIT;
+  ld->planner = osc_planner_new(osc_sandbox_time_limit(ld->sb.insn_limit));
 }
 
 osc_status osc_config_load_string(const char *name, const char *source,
@@ -917,6 +934,7 @@ osc_status osc_config_load_buffer(const char *name, const char *source, size_t l
   osc_error_clear(&e);
   s = osc_sandbox_run(&ld->sb, source, len, setup, ld, &e);
   if (s == OSC_ECONFIG && strcmp(e.msg, ld->raised) == 0) s = ld->raised_code;
+  osc_planner_free(ld->planner);
   free(ld);
   if (!s) s = check_config(cfg, &e);
   if (s) {

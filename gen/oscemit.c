@@ -54,8 +54,10 @@
 #include "oscemit.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,9 +559,32 @@ static osc_status flush_piece(osc_buf *piece, osc_emit_sink sink, void *ctx, osc
   return st;
 }
 
-osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
-                               osc_emit_sink sink, void *ctx, osc_buf *h_file,
-                               osc_error *err) {
+/* Count `len` more bytes against the budget; the error names `l` (NULL:
+** the network), where the output grew past it. */
+static osc_status spend(osc_emit_budget *b, size_t len, const osc_network *net,
+                        const osc_layer *l, osc_error *err) {
+  const osc_layer *any = l ? l : net->n_layers ? &net->layers[0] : NULL;
+  if (!b || len <= b->cap - b->used) {
+    if (b) b->used += len;
+    return OSC_OK;
+  }
+  if (l)
+    return osc_error_layer(err, OSC_ELIMIT, l,
+                           "the generated code grows past %zu bytes, the output budget "
+                           "(OSCONV_GEN_MAX_BYTES raises it)", b->cap);
+  if (any && any->file)
+    return osc_error_set(err, OSC_ELIMIT,
+                         "%s:%d: network '%s': the generated code grows past %zu bytes, the "
+                         "output budget (OSCONV_GEN_MAX_BYTES raises it)",
+                         any->file, net->line, net->name, b->cap);
+  return osc_error_set(err, OSC_ELIMIT,
+                       "network '%s': the generated code grows past %zu bytes, the output "
+                       "budget (OSCONV_GEN_MAX_BYTES raises it)", net->name, b->cap);
+}
+
+osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans,
+                                   osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                                   osc_emit_budget *budget, osc_error *err) {
   net_emit e;
   osc_buf piece;
   size_t h_len;
@@ -575,15 +600,34 @@ osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
   net_names(net, &e);
   osc_buf_init(&piece);
   st = net_head(net, plans, &e, &piece, err);
+  if (!st) st = spend(budget, piece.len, net, NULL, err);
   if (!st) st = flush_piece(&piece, sink, ctx, err);
   for (int i = 0; i < net->n_layers && !st; i++)
-    if (!(st = net_layer_code(net, &plans[i], i, &e, &piece, err)))
+    if (!(st = net_layer_code(net, &plans[i], i, &e, &piece, err)) &&
+        !(st = spend(budget, piece.len, net, &net->layers[i], err)))
       st = flush_piece(&piece, sink, ctx, err);
   if (!st && net->n_layers == 0) st = sink(ctx, "\n", 1, err);
   if (!st) st = net_header(net, &e, h_file, err);
+  if (!st) st = spend(budget, h_file->len - h_len, net, NULL, err);
   osc_buf_free(&piece);
   net_emit_free(&e);
   return restore(h_file, h_len, st);
+}
+
+osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
+                               osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                               osc_error *err) {
+  return osc_emit_network_budget(net, plans, sink, ctx, h_file, NULL, err);
+}
+
+size_t osc_emit_output_cap(void) {
+  const char *s = getenv("OSCONV_GEN_MAX_BYTES");
+  char *end;
+  unsigned long long v;
+  if (!s || !*s) return OSC_EMIT_OUTPUT_CAP;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  return errno || *end || v == 0 || s[0] == '-' || v > SIZE_MAX ? OSC_EMIT_OUTPUT_CAP : (size_t)v;
 }
 
 static osc_status buf_sink(void *ctx, const char *data, size_t len, osc_error *err) {

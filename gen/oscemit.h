@@ -61,6 +61,24 @@ osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
                                osc_emit_sink sink, void *ctx, osc_buf *h_file,
                                osc_error *err);
 
+/* What a whole `osconv gen` may write: a cap, and what is used of it. */
+typedef struct osc_emit_budget {
+  size_t cap, used;   /* bytes */
+} osc_emit_budget;
+
+/* The default cap: 64 MiB (ResNet-50 is 1.4 MB), or OSCONV_GEN_MAX_BYTES
+** (a positive number of bytes). */
+#define OSC_EMIT_OUTPUT_CAP ((size_t)64 << 20)
+size_t osc_emit_output_cap(void);
+
+/* osc_emit_network_to, with every byte of both files counted against
+** `budget` (NULL: none; several networks share one): OSC_ELIMIT with
+** "file:line: layer 'x': the generated code grows past N bytes ..." at the
+** layer whose code crosses the cap, before that code reaches the sink. */
+osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans,
+                                   osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                                   osc_emit_budget *budget, osc_error *err);
+
 /* ---- what makes `osconv gen` refuse a config (oscemitcheck.c) -------------
 ** `check`, `gen` and the emitter itself call these, so a config that
 ** `osconv check` passes generates. Every message starts with

@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ static void add_work(osc_sandbox *sb, long long n) {
 static void out_of_memory(osc_sandbox *sb) {
   int level = 0;
   if (sb->L) sb->mem_line = line_from(sb, sb->L, &level);
+  if (!sb->mem_line) sb->mem_line = sb->parse_line;
 }
 
 /* Allocation is work too (bytes / OSC_SANDBOX_BYTES_PER_INSN). After each
@@ -135,10 +137,25 @@ static void duration(char *buf, size_t n, long long ns) {
   else snprintf(buf, n, "%g ms", (double)ns / 1e6);
 }
 
-/* "file:line: " or "file: " */
-static void position(const osc_sandbox *sb, int line, char *buf, size_t n) {
-  if (line > 0) snprintf(buf, n, "%s:%d: ", sb->file, line);
-  else snprintf(buf, n, "%s: ", sb->file);
+/* "file:line: " or "file: ", then the message, into buf: the position
+** first, in a buffer as large as an osc_error's, so a long path keeps its
+** ":line:" (a config path may be hundreds of characters long). */
+static void placed(const osc_sandbox *sb, int line, char *buf, size_t n, const char *fmt, ...)
+    OSC_PRINTF(5, 6);
+static void placed(const osc_sandbox *sb, int line, char *buf, size_t n, const char *fmt, ...) {
+  va_list ap;
+  int k = line > 0 ? snprintf(buf, n, "%s:%d: ", sb->file, line) : snprintf(buf, n, "%s: ", sb->file);
+  if (k < 0 || (size_t)k >= n) return;
+  va_start(ap, fmt);
+  vsnprintf(buf + k, n - (size_t)k, fmt, ap);
+  va_end(ap);
+}
+
+/* The line a limit message gives: the main chunk's, or, while the main
+** chunk is still being parsed, the line the parser has reached. */
+static int limit_line(const osc_sandbox *sb, lua_State *L) {
+  int line = osc_sandbox_line(L, 0);
+  return line ? line : sb->parse_line;
 }
 
 /* ---- work and time ------------------------------------------------------------ */
@@ -157,28 +174,31 @@ static void raise_limit(lua_State *L, osc_sandbox *sb) {
 /* what: NULL for the budget running out, else the one piece of work, of
 ** `steps` instructions, that alone is more than the whole budget. */
 static void over_work(lua_State *L, osc_sandbox *sb, const char *what, long long steps) {
-  char pos[300], n[64];
+  char n[64];
   if (!sb->limit_hit) {
-    position(sb, osc_sandbox_line(L, 0), pos, sizeof pos);
     amount(n, sizeof n, sb->insn_limit, 0);
     if (what)
-      snprintf(sb->limit_msg, sizeof sb->limit_msg,
-               "%s%s would take %lld steps, more than a config may do (%s instructions)", pos,
-               what, steps, n);
+      placed(sb, limit_line(sb, L), sb->limit_msg, sizeof sb->limit_msg,
+             "%s would take %lld steps, more than a config may do (%s instructions)", what,
+             steps, n);
     else
-      snprintf(sb->limit_msg, sizeof sb->limit_msg,
-               "%sconfig ran for more than %s instructions (an endless loop?)", pos, n);
+      placed(sb, limit_line(sb, L), sb->limit_msg, sizeof sb->limit_msg,
+             "config ran for more than %s instructions (an endless loop?)", n);
   }
   raise_limit(L, sb);
 }
 
 static void over_time(lua_State *L, osc_sandbox *sb) {
-  char pos[300], t[64];
+  char t[64];
   if (!sb->limit_hit) {
-    position(sb, osc_sandbox_line(L, 0), pos, sizeof pos);
     duration(t, sizeof t, sb->time_limit);
-    snprintf(sb->limit_msg, sizeof sb->limit_msg,
-             "%sconfig ran for more than %s of CPU time (an endless loop?)", pos, t);
+    if (sb->parse_line)
+      placed(sb, sb->parse_line, sb->limit_msg, sizeof sb->limit_msg,
+             "parsing the config took more than %s of CPU time (a source Lua compiles "
+             "slowly, like a long 'a or a or ...')", t);
+    else
+      placed(sb, limit_line(sb, L), sb->limit_msg, sizeof sb->limit_msg,
+             "config ran for more than %s of CPU time (an endless loop?)", t);
   }
   raise_limit(L, sb);
 }
@@ -212,6 +232,8 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
   if (sb->time_limit > 0 && out_of_time(sb)) over_time(L, sb);
 }
 
+/* Charges also look at the clock: a C function that charges as it goes
+** (a sort's compares) runs no VM instruction, so the hook cannot. */
 void osc_sandbox_charge(lua_State *L, long long n, const char *what) {
   osc_sandbox *sb = osc_sandbox_of(L);
   if (sb->insn_limit <= 0 || n <= 0) return;
@@ -219,6 +241,73 @@ void osc_sandbox_charge(lua_State *L, long long n, const char *what) {
   if (n > sb->insn_limit - sb->insns)
     over_work(L, sb, n > sb->insn_limit ? what : NULL, n);
   add_work(sb, n);
+  if (sb->time_limit > 0 && out_of_time(sb)) over_time(L, sb);
+}
+
+/* ---- parsing in slices -------------------------------------------------------- */
+
+typedef struct slicer {
+  const char *p;   /* what is left of the current piece */
+  size_t left;
+  int reader;      /* stack index of load's reader function, or 0 */
+  int anchor;      /* stack index keeping the reader's current piece alive */
+  int main;        /* the main chunk: count its lines for the messages */
+  int lines;       /* newlines given to the parser so far */
+  int done;
+} slicer;
+
+/* The next piece from load's reader function, as lbaselib's generic_reader. */
+static void next_piece(lua_State *L, slicer *s) {
+  luaL_checkstack(L, 2, "too many nested functions");
+  lua_pushvalue(L, s->reader);
+  lua_call(L, 0, 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    s->done = 1;
+    return;
+  }
+  if (!lua_isstring(L, -1)) luaL_error(L, "reader function must return a string");
+  lua_replace(L, s->anchor);
+  s->p = lua_tolstring(L, s->anchor, &s->left);
+  if (s->left == 0) s->done = 1;
+}
+
+static const char *slice_reader(lua_State *L, void *ud, size_t *size) {
+  slicer *s = ud;
+  const char *out;
+  size_t n;
+  *size = 0;
+  if (s->left == 0 && s->reader && !s->done) next_piece(L, s);
+  if (s->left == 0) return NULL;
+  out = s->p;
+  n = s->left < OSC_SANDBOX_PARSE_SLICE ? s->left : OSC_SANDBOX_PARSE_SLICE;
+  if (s->main) {   /* a line at a time, so the parser is on the line of the last slice */
+    const char *nl = memchr(out, '\n', n);
+    if (nl) n = (size_t)(nl - out) + 1;
+    osc_sandbox_of(L)->parse_line = s->lines + 1;
+    s->lines += nl != NULL;
+  }
+  osc_sandbox_charge(L, (long long)(n / OSC_SANDBOX_BYTES_PER_INSN) + 1, "parsing");
+  s->p += n;
+  s->left -= n;
+  *size = n;
+  return out;
+}
+
+int osc_sandbox_load(lua_State *L, const char *src, size_t len, int reader,
+                     const char *chunkname, int main) {
+  slicer s = {src, src ? len : 0, 0, 0, main, 0, 0};
+  int status;
+  if (!src) {
+    s.reader = lua_absindex(L, reader);
+    lua_pushnil(L);   /* the anchor */
+    s.anchor = lua_gettop(L);
+  }
+  if (main) osc_sandbox_of(L)->parse_line = 1;
+  status = lua_load(L, slice_reader, &s, chunkname, "t");
+  if (main) osc_sandbox_of(L)->parse_line = 0;
+  if (!src) lua_remove(L, s.anchor);
+  return status;
 }
 
 long long osc_sandbox_host_enter(lua_State *L) {
@@ -251,6 +340,7 @@ static int message_handler(lua_State *L) {
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   if (has_position(sb, msg)) return 1;
   line = osc_sandbox_line(L, 1);
+  if (!line) line = sb->parse_line;   /* the parser's "C stack overflow" */
   if (line) lua_pushfstring(L, "%s:%d: %s", sb->file, line, msg);
   else lua_pushfstring(L, "%s: %s", sb->file, msg);
   return 1;
@@ -269,7 +359,7 @@ static int protected_run(lua_State *L) {
   run_args *a = lua_touserdata(L, 1);
   osc_sandbox_open_libs(L, sb->sandboxed);
   a->setup(L, a->ud);
-  a->load_status = luaL_loadbufferx(L, a->src, a->len, sb->chunkname, "t");
+  a->load_status = osc_sandbox_load(L, a->src, a->len, 0, sb->chunkname, 1);
   if (a->load_status != LUA_OK) return lua_error(L);
   if (sb->insn_limit > 0) {
     lua_sethook(L, count_hook, LUA_MASKCOUNT, sb->hook_every);
@@ -293,19 +383,27 @@ static void copy_message(const osc_sandbox *sb, const char *msg, osc_error *err,
 static osc_status failure(osc_sandbox *sb, lua_State *L, int status,
                           const run_args *a, osc_error *err) {
   const char *msg = lua_tostring(L, -1);
-  char pos[300], n[64];
+  char n[64];
   if (sb->limit_hit) return osc_error_set(err, OSC_ELIMIT, "%s", sb->limit_msg);
   /* LUA_ERRERR: the message handler itself ran out of memory */
   if (status == LUA_ERRMEM || a->load_status == LUA_ERRMEM ||
       (status == LUA_ERRERR && sb->mem_refused)) {
-    position(sb, sb->mem_line, pos, sizeof pos);
-    if (!sb->mem_refused) return osc_error_set(err, OSC_ENOMEM, "%sout of memory", pos);
+    err->code = sb->mem_refused ? OSC_ELIMIT : OSC_ENOMEM;
     amount(n, sizeof n, (long long)sb->mem_limit, 1);
-    return osc_error_set(err, OSC_ELIMIT, "%sconfig used more than %s of memory", pos, n);
+    if (!sb->mem_refused) placed(sb, sb->mem_line, err->msg, sizeof err->msg, "out of memory");
+    else placed(sb, sb->mem_line, err->msg, sizeof err->msg, "config used more than %s of memory", n);
+    return err->code;
   }
   if (!msg) return osc_error_set(err, OSC_ECONFIG, "%s: config failed", sb->file);
   copy_message(sb, msg, err, OSC_ECONFIG);
   return OSC_ECONFIG;
+}
+
+long long osc_sandbox_time_limit(long long insn_limit) {
+  return insn_limit <= 0                                ? 0
+         : insn_limit > LLONG_MAX / NS_PER_INSN         ? 0
+         : insn_limit * NS_PER_INSN > MIN_TIME_NS ? insn_limit * NS_PER_INSN
+                                                  : MIN_TIME_NS;
 }
 
 static void reset(osc_sandbox *sb) {
@@ -317,10 +415,7 @@ static void reset(osc_sandbox *sb) {
   sb->grown = 0;
   sb->hook_every = sb->insn_limit > 0 && sb->insn_limit < HOOK_EVERY ? (int)sb->insn_limit
                                                                      : HOOK_EVERY;
-  sb->time_limit = sb->insn_limit <= 0                       ? 0
-                   : sb->insn_limit > LLONG_MAX / NS_PER_INSN ? 0
-                   : sb->insn_limit * NS_PER_INSN > MIN_TIME_NS ? sb->insn_limit * NS_PER_INSN
-                                                                : MIN_TIME_NS;
+  sb->time_limit = osc_sandbox_time_limit(sb->insn_limit);
   sb->host_ns = 0;
   sb->next_cpu_check = sb->time_limit;
   sb->wall_start = clock_ns(CLOCK_MONOTONIC);

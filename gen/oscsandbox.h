@@ -20,8 +20,10 @@
 ** instructions, counted by a hook every 1000 instructions, plus work done
 ** inside C functions -- one instruction per 64 bytes allocated, per byte
 ** printed, per element moved or visited by table.move/insert/remove/concat/
-** unpack/sort, per 64 bytes searched by string.find or parsed by load,
-** per 64 bytes of heap a collection walks. C loops whose trip count a
+** unpack/sort, per 64 bytes of two strings sort compares, per 64 bytes
+** (plus its worst-case compares) string.find searches, per 64 bytes parsed
+** (the config and load()ed text, fed to the parser in slices with the
+** limits checked between them), per 64 bytes of heap a collection walks. C loops whose trip count a
 ** script controls without allocating are closed (string.rep of an empty
 ** string, table functions over a __len or sparse table): oscsandlib.c lists
 ** what was checked. Time: some single VM instructions cost time in
@@ -60,7 +62,8 @@ typedef struct osc_sandbox {
   long long cpu_start, wall_start, host_ns, next_cpu_check;   /* ns */
   int limit_hit;
   int finished;              /* the main chunk returned (finalizers may still run) */
-  char limit_msg[512];       /* the work- or time-limit message, once hit */
+  int parse_line;            /* while the main chunk is parsed: the line the parser reached */
+  char limit_msg[sizeof ((osc_error *)0)->msg];   /* the work- or time-limit message, once hit */
 } osc_sandbox;
 
 /* Called inside the protected run, after the libraries are open: register
@@ -91,10 +94,27 @@ osc_sandbox *osc_sandbox_of(lua_State *L);
 ** whole budget. A no-op without an instruction limit. */
 void osc_sandbox_charge(lua_State *L, long long n, const char *what);
 
+/* The CPU-time cap that goes with an instruction limit (ns; 0 = none). */
+long long osc_sandbox_time_limit(long long insn_limit);
+
 /* Time spent in a host function (conv{}, network{}) does not count as the
 ** script's: call enter first, leave with its result before returning. */
 long long osc_sandbox_host_enter(lua_State *L);
 void osc_sandbox_host_leave(lua_State *L, long long entered);
+
+/* Load Lua text (never bytecode) as lua_load does, with a function on the
+** stack or an error message, returning its status. The parser gets the
+** text in slices of OSC_SANDBOX_PARSE_SLICE bytes, and between slices the
+** work (a step per OSC_SANDBOX_BYTES_PER_INSN bytes) and CPU-time limits are
+** checked, so a parse that is slow (Lua's compiler is quadratic on a long
+** `a or a or ...`) stops at the time cap plus one slice's work. src may be
+** NULL to read from the function at stack index `reader` (load's reader
+** argument: each piece it returns is sliced too); `main` counts lines for
+** the limit messages of the main chunk, which has no frame yet. */
+int osc_sandbox_load(lua_State *L, const char *src, size_t len, int reader,
+                     const char *chunkname, int main);
+
+#define OSC_SANDBOX_PARSE_SLICE 4096
 
 /* Work charged per byte a C function allocates, searches or parses. */
 #define OSC_SANDBOX_BYTES_PER_INSN 64

@@ -5,26 +5,45 @@
 ** by an allocation made first or charged as work before it starts
 ** (osc_sandbox_charge). The table functions below follow ltablib.c.
 **
-** Audit of Lua 5.4's C library (what loops, what bounds it; "time cap":
-** bounded by memory per call, repeated calls stopped by the CPU-time cap):
+** Audit of Lua 5.4's C library: every function a sandboxed config can call,
+** what it costs and what bounds it. "Charged": work counted before (or as)
+** the function runs, against the instruction limit; every charge also
+** looks at the CPU clock. "Time cap": O(operands) inside one call, with
+** operands bounded by the memory cap, so one call takes milliseconds and
+** repeated calls are stopped by the CPU-time cap (checked every 1000
+** instructions). "Allocates": the result is allocated first, and bytes
+** allocated are charged (1 step per 64) and capped.
+**   parse  the config and every load() of text: fed to Lua's compiler in
+**          slices (a line, at most 4 KiB, osc_sandbox_load), charged per 64
+**          bytes, with the work and time limits checked between slices:
+**          the compiler is quadratic on some inputs (a long 'a or a or ...'
+**          is minutes for 4 MB), so no up-front charge could bound it.
+**          Syntax nesting is capped by Lua (200 C levels).
 **   base   assert, error, getmetatable, rawget, rawset, rawlen, type,
-**          pcall, ipairs (a step per call): O(1). rawequal: memcmp of
-**          long strings, time cap. tostring: __tostring runs as Lua, __name
-**          is O(1). tonumber: O(length), time cap. select: O(1) (the VM
-**          copies the values, time cap). next/pairs: one step may skip
-**          O(table size) empty slots, time cap. print: charged per byte.
-**          load: charged per 64 bytes of text; a reader function's pieces
-**          are buffered by the lexer (allocates) and each call runs as Lua or
-**          as one of these functions. collectgarbage: collect and step
-**          charged per 64 bytes of heap, tuning options refused. xpcall,
-**          setmetatable: see below. dofile, loadfile: removed.
+**          pcall, ipairs (a step per call), _G, _VERSION: O(1). rawequal:
+**          memcmp of long strings, time cap. tostring: __tostring runs as
+**          Lua, __name is O(1); numbers O(1). tonumber: O(length), time
+**          cap. select: O(1) (the VM copies the values, time cap). next/
+**          pairs: one step may skip O(table size) empty slots, time cap.
+**          print: charged per byte, to stderr. warn: a no-op (the state
+**          has no warning function). load: replaced, see parse; mode forced
+**          to "t"; a reader function's pieces are sliced too, and each call
+**          of it runs as Lua (hook) or as one of these functions.
+**          collectgarbage: collect and step charged per 64 bytes of heap,
+**          count/isrunning/stop/restart O(1), tuning options refused.
+**          xpcall: the handler runs after the unwind, under the hook.
+**          setmetatable: refuses __gc. dofile, loadfile: removed.
 **   string byte: one result per byte, at most the 1M stack slots, time
 **          cap. char, format, lower, upper, reverse, sub, dump: allocate
 **          their result first (format: each item is at most 120 bytes or
-**          a copied string). len: O(1). rep: replaced -- Lua loops n times
-**          when the result is empty (rep("", 2^62)); here an empty result
-**          returns at once, any other is allocated before the copies.
-**          find: replaced, plain searches only, charged per 64 bytes.
+**          a copied string; %q of a long string allocates). len: O(1).
+**          rep: replaced -- Lua loops n times when the result is empty
+**          (rep("", 2^62)); here an empty result returns at once, any
+**          other is allocated before the copies. find: replaced, plain
+**          searches only, by glibc's memmem (two-way, linear, for needles
+**          over 256 bytes; at most a needle's length of compares per
+**          position below), charged for the bytes scanned and for
+**          hlen * min(nlen, 256) compares at 256 a step (find_cost).
 **          match, gmatch, gsub: refused (backtracking, see oscsandbox.h).
 **          pack: per option; padding, alignment and 'c' fill allocate.
 **          packsize: per format byte, time cap. unpack: per format byte,
@@ -35,15 +54,26 @@
 **          allocation at all -- is charged before the loop (unpack is also
 **          capped by the stack). pack: allocates. sort: refuses a __len
 **          metamethod (so the length it uses is the raw one, computed
-**          once here) and charges n * log2(n) compares.
-**   math   all O(1); random's rejection loop takes 2 draws on average.
+**          once here), charges n * log2(n) compares up front, and without
+**          a comparator compares through charged_less, which charges each
+**          compare of two strings for the bytes it may read (Lua's own
+**          strcoll of two 8 MiB strings, 20000 times, took minutes).
+**   math   all O(1), except max and min: O(arguments), within the stack,
+**          time cap. random's rejection loop takes 2 draws on average.
 **   utf8   char: allocates. codepoint: one result per character within
 **          the stack, time cap. len, offset, codes' iterator: O(length)
-**          per call, time cap.
+**          per call, time cap. charpattern: a string.
+**   VM     '..' allocates; comparing or coercing long strings, '#t' (a
+**          binary search), copying varargs: O(operands), time cap.
 **   metamethods  C functions called as __index, __len, __lt, ... are the
 **          calls above; Lua ones run under the hook; __index chains stop
-**          after 2000 links; __gc refused; __close runs under the hook.
+**          after 2000 links; __gc refused; __close runs under the hook,
+**          even while an error unwinds.
+**   host   conv{} and network{}: O(fields); a fixed chain is planned in
+**          conv{}, against the planning budget (oscplanner.h), as planning
+**          after the script is. Their time is not the script's.
 */
+#define _GNU_SOURCE   /* memmem */
 #include <lauxlib.h>
 #include <limits.h>
 #include <lualib.h>
@@ -65,21 +95,32 @@ static void charge_steps(lua_State *L, lua_Unsigned n, const char *what) {
 
 /* ---- base -------------------------------------------------------------------- */
 
-/* load(chunk, name, mode, env) with mode forced to "t": no bytecode. The
-** arguments are checked here, so errors name 'load'. */
-static int text_only_load(lua_State *L) {
+/* load(chunk [, name [, mode [, env]]]) as lbaselib's, with the mode forced
+** to "t" (no bytecode) and the text parsed in slices with the limits
+** checked between them (osc_sandbox_load): the compiler is quadratic on
+** some inputs, so a charge per byte up front would not bound it. */
+static int sliced_load(lua_State *L) {
   size_t len = 0;
-  if (lua_isstring(L, 1)) lua_tolstring(L, 1, &len);
-  else luaL_checktype(L, 1, LUA_TFUNCTION);
-  luaL_optstring(L, 2, NULL);
-  osc_sandbox_charge(L, (long long)(len / OSC_SANDBOX_BYTES_PER_INSN), "load");
-  if (lua_gettop(L) < 3) lua_settop(L, 3);
-  lua_pushliteral(L, "t");
-  lua_replace(L, 3);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  const char *s = lua_tolstring(L, 1, &len), *chunkname;
+  int env = !lua_isnone(L, 4) ? 4 : 0, status;
+  luaL_optstring(L, 3, NULL);   /* mode: checked, then ignored */
+  if (s) {
+    chunkname = luaL_optstring(L, 2, s);
+  } else {
+    chunkname = luaL_optstring(L, 2, "=(load)");
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+  }
+  status = osc_sandbox_load(L, s, len, s ? 0 : 1, chunkname, 0);
+  if (status != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (env) {
+    lua_pushvalue(L, env);
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+  }
+  return 1;
 }
 
 /* setmetatable without __gc: finalizers run with hooks off (lgc.c GCTM),
@@ -169,17 +210,27 @@ static int has_specials(const char *p, size_t len) {
   return 0;
 }
 
-/* where needle first occurs in hay, or NULL */
+/* Where needle first occurs in hay, or NULL: glibc's memmem, which is
+** linear for needles over 256 bytes (two-way) and compares at most the
+** needle's length per position for shorter ones, so a search costs at most
+** hlen * min(nlen, 256) + nlen byte compares. (A memchr-and-memcmp loop is
+** O(hlen * nlen): minutes for 'a' x 8e6 against 'a' x 4e6 .. 'b'.) */
 static const char *find_bytes(const char *hay, size_t hlen, const char *needle, size_t nlen) {
-  const char *end, *p = hay;
-  if (nlen == 0) return hay;
-  if (nlen > hlen) return NULL;
-  end = hay + (hlen - nlen) + 1;   /* a match starts before this */
-  while (p < end && (p = memchr(p, needle[0], (size_t)(end - p))) != NULL) {
-    if (memcmp(p, needle, nlen) == 0) return p;
-    p++;
-  }
-  return NULL;
+  return nlen == 0 ? hay : memmem(hay, hlen, needle, nlen);
+}
+
+/* What find_bytes may cost, in instructions of work: the bytes scanned
+** (one step per OSC_SANDBOX_BYTES_PER_INSN, as elsewhere) plus its
+** worst-case byte compares at FIND_COMPARES_PER_INSN a step -- memcmp runs
+** several bytes per ns, an instruction buys 100 ns of CPU time. Measured
+** (64 MiB of 'a' against 'a'*k .. 'b' .. 'a'*(m-k-1), m <= 4e6): at most
+** 0.25 s, charged at most 64 Mi steps (6.7 s of the time cap). */
+#define FIND_SHORT_NEEDLE 256
+#define FIND_COMPARES_PER_INSN 256
+static lua_Unsigned find_cost(size_t hlen, size_t nlen) {
+  lua_Unsigned per = nlen < FIND_SHORT_NEEDLE ? nlen : FIND_SHORT_NEEDLE;
+  return ((lua_Unsigned)hlen + nlen) / OSC_SANDBOX_BYTES_PER_INSN +
+         (lua_Unsigned)hlen * per / FIND_COMPARES_PER_INSN;
 }
 
 /* string.find(s, text [, init [, plain]]): as Lua's, plain searches only. */
@@ -197,7 +248,7 @@ static int plain_find(lua_State *L) {
     luaL_pushfail(L);
     return 1;
   }
-  osc_sandbox_charge(L, (long long)((ls - init) / OSC_SANDBOX_BYTES_PER_INSN), "string.find");
+  charge_steps(L, find_cost(ls - init, lp), "string.find");
   if (!(hit = find_bytes(s + init, ls - init, p, lp))) {
     luaL_pushfail(L);
     return 1;
@@ -379,8 +430,25 @@ static long long log2_ceil(lua_Integer n) {
   return k;
 }
 
+/* sort's default order, a < b, charged as it goes: Lua's own compares
+** strings with strcoll in C, so 20000 references to one 8 MiB string
+** would cost minutes inside one call. Each compare of two strings is
+** charged for the bytes it may read (the shorter one), and the charge looks
+** at the clock too. */
+static int charged_less(lua_State *L) {
+  size_t la, lb;
+  if (lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING) {
+    lua_tolstring(L, 1, &la);
+    lua_tolstring(L, 2, &lb);
+    osc_sandbox_charge(L, (long long)((la < lb ? la : lb) / OSC_SANDBOX_BYTES_PER_INSN), "table.sort");
+  }
+  lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+  return 1;
+}
+
 /* table.sort(t [, less]): Lua's quicksort, after checking here what it
-** would otherwise check (so errors name 'sort') and charging for it. */
+** would otherwise check (so errors name 'sort') and charging n * log2(n)
+** compares; without `less`, charged_less compares. */
 static int bounded_sort(lua_State *L) {
   lua_Integer n;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -394,6 +462,10 @@ static int bounded_sort(lua_State *L) {
     charge_steps(L, (lua_Unsigned)n * (lua_Unsigned)log2_ceil(n), "table.sort");
   }
   lua_settop(L, 2);
+  if (lua_isnil(L, 2)) {
+    lua_pushcfunction(L, charged_less);
+    lua_replace(L, 2);
+  }
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, 2, 0);
@@ -420,7 +492,7 @@ static void open_base(lua_State *L) {
   lua_setfield(L, -2, "dofile");
   lua_pushnil(L);
   lua_setfield(L, -2, "loadfile");
-  wrap(L, "load", text_only_load);
+  set(L, "load", sliced_load);
   wrap(L, "setmetatable", no_gc_setmetatable);
   wrap(L, "collectgarbage", bounded_collectgarbage);
   set(L, "xpcall", xpcall_after);

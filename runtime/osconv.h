@@ -157,9 +157,10 @@ typedef struct osc_config_options {
   int unsandboxed;           /* 1: full Lua standard library (trusted configs);
                                 the memory and instruction limits then apply
                                 only when set explicitly */
-  size_t memory_limit;       /* bytes; 0 = default (64 MiB) */
-  long long instruction_limit; /* VM instructions; 0 = default (100 million); CPU time
-                                  is capped at 100 ns per instruction (min 0.1 s) */
+  size_t memory_limit;       /* bytes; 0 = default (64 MiB, or OSCONV_CONFIG_MEMORY) */
+  long long instruction_limit; /* VM instructions; 0 = default (100 million, or
+                                  OSCONV_CONFIG_INSTRUCTIONS); CPU time is capped
+                                  at 100 ns per instruction (min 0.1 s) */
 } osc_config_options;
 
 /* Run a config script and collect its layers, each validated

@@ -1,0 +1,2 @@
+-- expect 2: option 'setpause' is not available
+collectgarbage("setpause", 0)

@@ -1,0 +1,2 @@
+-- expect 2: __gc metamethods are not allowed
+setmetatable({}, {__gc = function() while true do end end})

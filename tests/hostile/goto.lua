@@ -1,0 +1,2 @@
+-- expect 2: config ran for more than
+::top:: goto top

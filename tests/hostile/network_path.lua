@@ -1,0 +1,2 @@
+-- expect 2: name
+network { name = "../../etc/passwd" }
