@@ -23,6 +23,10 @@ typedef struct osc_npy {
 /* Parse a whole .npy image; `name` stands for the file in messages. */
 osc_status osc_npy_parse(const char *name, const void *bytes, size_t len, osc_npy *out,
                          osc_error *err);
+/* A regular file only (a device, FIFO, socket or directory is refused,
+** and opening never blocks); reads the header, then exactly the bytes it
+** announces (checked against the file's size first), then requires end of
+** file. */
 osc_status osc_npy_read(const char *path, osc_npy *out, osc_error *err);
 void osc_npy_free(osc_npy *a);
 
