@@ -301,12 +301,6 @@ static ssize_t read_upto(int fd, void *buf, size_t len) {
   return (ssize_t)n;
 }
 
-static const char *file_kind(mode_t m) {
-  return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO (named pipe)"
-         : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
-         : S_ISSOCK(m) ? "a socket" : "not a regular file";
-}
-
 static osc_status read_error(const char *path, osc_error *err) {
   return osc_error_set(err, OSC_EIO, "%s: read error: %s", path, strerror(errno));
 }
@@ -375,7 +369,7 @@ osc_status osc_npy_read(const char *path, osc_npy *out, osc_error *err) {
   else if (!S_ISREG(st.st_mode))
     s = osc_error_set(err, OSC_EIO, "%s: is %s; an .npy input must be a regular file (a "
                       "device, FIFO or pipe has no size to check the header against)", path,
-                      file_kind(st.st_mode));
+                      osc_file_kind(st.st_mode));
   else
     s = read_fd(path, fd, (size_t)st.st_size, out, err);
   close(fd);
@@ -448,7 +442,7 @@ osc_status osc_npy_write(const char *path, int ndim, const size_t *shape, const 
   size_t len;
   osc_status s = osc_npy_encode(ndim, shape, data, &bytes, &len, err);
   if (s) return s;
-  s = osc_file_write_atomic(path, bytes, len, err);
+  s = osc_file_write_output(path, bytes, len, err);
   free(bytes);
   return s;
 }

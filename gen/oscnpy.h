@@ -36,7 +36,8 @@ void osc_npy_shape_str(int ndim, const size_t *shape, char *buf, size_t size);
 /* Encode as a version 1.0 '<f4' C-order file (*out, *len; caller frees). */
 osc_status osc_npy_encode(int ndim, const size_t *shape, const float *data, char **out,
                           size_t *len, osc_error *err);
-/* Write atomically (temp file, then rename). */
+/* Write as `exec --output` does (oscfile.h, osc_file_write_output): a new
+** or regular file atomically, a character device or FIFO in place. */
 osc_status osc_npy_write(const char *path, int ndim, const size_t *shape, const float *data,
                          osc_error *err);
 
