@@ -43,33 +43,12 @@ static int put_text(const char *path, const char *text) {
   return ok ? 0 : -1;
 }
 
-/* The names in dir, sorted, joined by spaces (hidden ones included). */
-static void listing(const char *dir, char *buf, size_t size) {
-  char names[16][80];
-  int n = 0;
-  size_t len = 0;
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  buf[0] = '\0';
-  if (!d) {
-    snprintf(buf, size, "(no dir)");
-    return;
-  }
-  while ((de = readdir(d)) && n < 16)
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-      snprintf(names[n++], sizeof names[0], "%.79s", de->d_name);
-  closedir(d);
-  qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
-  for (int i = 0; i < n && len < size; i++)
-    len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "", names[i]);
-}
-
 /* `want` ending in '*' is a prefix. */
 static void expect_listing(const char *dir, const char *want) {
   char got[1024];
   size_t n = strlen(want);
   int ok;
-  listing(dir, got, sizeof got);
+  osc_test_list_dir(dir, got, sizeof got);
   ok = n && want[n - 1] == '*' ? !strncmp(got, want, n - 1) : !strcmp(got, want);
   if (!ok) fprintf(stderr, "\n%s holds '%s', expected '%s'\n", dir, got, want);
   CU_ASSERT(ok);
@@ -462,7 +441,7 @@ static void wait_for_compiler_log(const char *tmp) {
   for (int i = 0; i < 3000; i++) {
     char name[256], log[400];
     struct stat st;
-    listing(tmp, name, sizeof name);
+    osc_test_list_dir(tmp, name, sizeof name);
     snprintf(log, sizeof log, "%s/%s/cc.log", tmp, name);
     if (!strncmp(name, "osconv-exec-", 12) && stat(log, &st) == 0) return;
     nanosleep(&tick, NULL);

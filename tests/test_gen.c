@@ -4,7 +4,6 @@
 ** reference: generated files compile with their header and compute the
 ** chain; exec's Y.npy matches; every error exits 1 and writes nothing.
 */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <signal.h>
@@ -471,31 +470,6 @@ static void test_check_refuses_what_gen_refuses(void) {
 
 /* ---- all or nothing ------------------------------------------------------------------- */
 
-/* The names in dir, sorted, joined by spaces. */
-static void list_dir(const char *dir, char *buf, size_t size) {
-  char names[16][64];
-  int n = 0;
-  size_t len = 0;
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  buf[0] = '\0';
-  if (!d) return;
-  while ((de = readdir(d)) && n < 16)
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-      snprintf(names[n++], sizeof names[0], "%.63s", de->d_name);
-  closedir(d);
-  for (int i = 0; i < n; i++)
-    for (int k = i + 1; k < n; k++)
-      if (strcmp(names[k], names[i]) < 0) {
-        char t[64];
-        memcpy(t, names[i], sizeof t);
-        memcpy(names[i], names[k], sizeof t);
-        memcpy(names[k], t, sizeof t);
-      }
-  for (int i = 0; i < n && len < size; i++)
-    len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "", names[i]);
-}
-
 /* A directory where beta.c goes is refused before anything is written:
 ** alpha.c keeps its old content, no alpha.h appears, no temp file is left.
 ** (A failure while the files are put in place, which puts the old ones
@@ -520,7 +494,7 @@ static void test_gen_dir_in_the_way(void) {
   old = osc_test_slurp(p, NULL);
   CU_ASSERT(old && !strcmp(old, "old alpha.c"));
   free(old);
-  list_dir(out, listing, sizeof listing);
+  osc_test_list_dir(out, listing, sizeof listing);
   if (strcmp(listing, "alpha.c beta.c")) fprintf(stderr, "\nleft in out/: %s\n", listing);
   CU_ASSERT_STRING_EQUAL(listing, "alpha.c beta.c");
   unlink(p);
@@ -566,7 +540,7 @@ static void test_stage_write_failure(void) {
   CU_ASSERT(strstr(err.msg, "f.c: write failed") != NULL);
   CU_ASSERT(f.fd == -1 && f.path == NULL && f.tmp == NULL);   /* abandoned */
   CU_ASSERT_EQUAL(after, before);
-  list_dir(dir, listing, sizeof listing);
+  osc_test_list_dir(dir, listing, sizeof listing);
   CU_ASSERT_STRING_EQUAL(listing, "");
   CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
@@ -605,7 +579,7 @@ static void test_exec_source_write_failure(void) {
   CU_ASSERT_EQUAL(run(&e, prefix, args, &msg), 1);
   CU_ASSERT(msg && strstr(msg, "kernel.c: cannot write the kernel source"));
   free(msg);
-  list_dir(e.dir, listing, sizeof listing);
+  osc_test_list_dir(e.dir, listing, sizeof listing);
   CU_ASSERT_STRING_EQUAL(listing, "nets.lua one.lua w.npy x.npy");
   teardown(&e);
 }
