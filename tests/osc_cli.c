@@ -70,7 +70,7 @@ int osc_test_cli(const char *prefix, const char *args, char **out, char **err) {
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
 void osc_test_list_dir(const char *dir, char *buf, size_t size) {
-  static char names[32][256];
+  static char names[128][256];
   int n = 0;
   size_t len = 0;
   DIR *d = opendir(dir);
@@ -80,7 +80,7 @@ void osc_test_list_dir(const char *dir, char *buf, size_t size) {
     snprintf(buf, size, "(no dir)");
     return;
   }
-  while ((de = readdir(d)) && n < 32)
+  while ((de = readdir(d)) && n < 128)
     if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
       snprintf(names[n++], sizeof names[0], "%s", de->d_name);
   closedir(d);

@@ -45,7 +45,7 @@ static int put_text(const char *path, const char *text) {
 
 /* `want` ending in '*' is a prefix. */
 static void expect_listing(const char *dir, const char *want) {
-  char got[1024];
+  char got[4096];
   size_t n = strlen(want);
   int ok;
   osc_test_list_dir(dir, got, sizeof got);
@@ -285,6 +285,34 @@ static void test_gen_outputs(void) {
   CU_ASSERT(text && strstr(text, "void alpha_a("));
   free(text);
   expect_listing(b.out, "alpha.c alpha.h beta.c beta.h");
+  box_close(&b);
+}
+
+/* gen keeps two unnamed files open per network until it commits; past the
+** open-file limit (less a reserve) it stages named hidden files instead:
+** 60 networks (120 files) under `ulimit -n 100` all land, and nothing
+** else is left. */
+static void test_gen_many_networks(void) {
+  box b;
+  char cfg[128], args[600], want[4096], *msg = NULL;
+  size_t len = 0;
+  FILE *f;
+  if (!osc_test_cli_path()) return;
+  if (box_open(&b)) { CU_FAIL("box"); return; }
+  snprintf(cfg, sizeof cfg, "%s/many.lua", b.dir);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(cfg, "w"));
+  fprintf(f, "for i = 10, 69 do\n  network { name = 'n' .. i }\n"
+             "  conv { name = 'c', in_channels = 1, out_channels = 1, size = 2, kernel = 1 }\n"
+             "end\n");
+  fclose(f);
+  for (int i = 10; i < 70; i++)
+    len += (size_t)snprintf(want + len, sizeof want - len, "%sn%d.c n%d.h", i > 10 ? " " : "", i,
+                            i);
+  snprintf(args, sizeof args, "gen '%s' -o '%s'", cfg, b.out);
+  CU_ASSERT_EQUAL(osc_test_cli("ulimit -n 100;", args, NULL, &msg), 0);
+  if (msg && *msg) fprintf(stderr, "\n%s", msg);
+  free(msg);
+  expect_listing(b.out, want);
   box_close(&b);
 }
 
@@ -540,6 +568,7 @@ static CU_TestInfo tests[] = {
     {"what an output may be", test_output_targets},
     {"exec: FIFO, /dev/null, directory, symlinks", test_exec_outputs},
     {"gen: a FIFO refused, a symlink followed", test_gen_outputs},
+    {"gen: more files than open descriptors", test_gen_many_networks},
     {"gen: killed mid-write leaves nothing", test_gen_interrupted},
     {"gen: SIGTERM waits for the commit", test_gen_commit_holds_signals},
     {"gen: a failure in the commit puts the old files back", test_gen_commit_failure},
