@@ -462,16 +462,19 @@ static void test_gen_commit_holds_signals(void) {
   box_close(&b);
 }
 
-/* Until exec's work dir in `tmp` has the compiler's log (the compiler
-** has been started), 30 s at most. */
-static void wait_for_compiler_log(const char *tmp) {
+/* Until the compiler in exec's work dir in `tmp` has said "ready" in its
+** log, 30 s at most. */
+static void wait_for_compiler(const char *tmp) {
   struct timespec tick = {0, 10 * 1000 * 1000};
   for (int i = 0; i < 3000; i++) {
-    char name[256], log[400];
-    struct stat st;
+    char name[256], log[400], *text;
+    int ready;
     osc_test_list_dir(tmp, name, sizeof name);
     snprintf(log, sizeof log, "%s/%s/cc.log", tmp, name);
-    if (!strncmp(name, "osconv-exec-", 12) && stat(log, &st) == 0) return;
+    text = strncmp(name, "osconv-exec-", 12) ? NULL : osc_test_slurp(log, NULL);
+    ready = text && strstr(text, "ready");
+    free(text);
+    if (ready) return;
     nanosleep(&tick, NULL);
   }
   CU_FAIL("the compiler did not start");
@@ -536,7 +539,7 @@ static void test_exec_interrupted(void) {
   snprintf(cc, sizeof cc, "%s/slow-cc", b.dir);
   snprintf(mark, sizeof mark, "%s/cc-stopped", b.dir);
   snprintf(script, sizeof script, "#!/bin/sh\ntrap 'echo TERM > %s; kill $!; exit 1' TERM\n"
-           "sleep 30 &\nwait\n", mark);
+           "sleep 30 &\necho ready\nwait\n", mark);
   put_text(cc, script);
   chmod(cc, 0755);
   snprintf(cc_env, sizeof cc_env, "CC=%s", cc);
@@ -548,7 +551,7 @@ static void test_exec_interrupted(void) {
     int status;
     time_t t0;
     CU_ASSERT_EQUAL_FATAL(start(&c, env, argv), 0);
-    wait_for_compiler_log(b.tmp);
+    wait_for_compiler(b.tmp);
     t0 = time(NULL);
     kill(c.pid, SIGTERM);
     status = finish(&c);
