@@ -10,8 +10,11 @@
 **
 ** The ahead-of-time path emits the layer, compiles it with the system C
 ** compiler ($CC, default cc) into a shared object in a private temp dir,
-** dlopens and runs it, and removes the dir. Y.npy is written atomically
-** and only when everything worked.
+** dlopens and runs it, and removes the dir, also when SIGINT, SIGTERM,
+** SIGHUP or SIGQUIT ends exec (osccleanup.h: the compiler is stopped
+** first); only SIGKILL leaves it. Y.npy is written only when everything
+** worked: atomically (oscfile.h), or in place to a character device or
+** FIFO (/dev/null, /dev/stdout on a pipe).
 */
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "osccleanup.h"
 #include "osccli.h"
 #include "osconv.h"
 #include "oscemit.h"
@@ -47,11 +51,23 @@ typedef struct workdir {
   char dir[512], src[600], so[600], log[600];
 } workdir;
 
+/* Registered for removal on a signal: the dir first, so it goes last. */
+static void workdir_guard(const workdir *w) {
+  osc_cleanup_add(w->dir, 1);
+  osc_cleanup_add(w->src, 0);
+  osc_cleanup_add(w->so, 0);
+  osc_cleanup_add(w->log, 0);
+}
+
 static void workdir_remove(const workdir *w) {
   unlink(w->src);
   unlink(w->so);
   unlink(w->log);
   rmdir(w->dir);
+  osc_cleanup_forget(w->log);
+  osc_cleanup_forget(w->so);
+  osc_cleanup_forget(w->src);
+  osc_cleanup_forget(w->dir);
 }
 
 /* The last lines of the compiler's output, for the error message. */
@@ -92,13 +108,31 @@ static osc_status compile(const workdir *w, osc_error *err) {
     return osc_error_set(err, OSC_ENOMEM, "cannot start the C compiler");
   posix_spawn_file_actions_addopen(&fa, 1, w->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  status = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  {
+    /* held, so a signal cannot come between the spawn and the registration;
+    ** the compiler starts with the mask as it was, so it can be stopped */
+    sigset_t saved;
+    posix_spawnattr_t at;
+    osc_cleanup_hold(&saved);
+    if (!(status = posix_spawnattr_init(&at))) {
+      posix_spawnattr_setsigmask(&at, &saved);
+      posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+      status = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+      posix_spawnattr_destroy(&at);
+    }
+    if (!status) osc_cleanup_child(pid);
+    osc_cleanup_release(&saved);
+  }
   posix_spawn_file_actions_destroy(&fa);
   if (status)
     return osc_error_set(err, OSC_EJIT, "cannot run the C compiler '%s': %s (set CC)", argv[0],
                          strerror(status));
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return osc_error_set(err, OSC_EJIT, "waiting for the C compiler failed");
+    if (errno != EINTR) {
+      osc_cleanup_child(0);
+      return osc_error_set(err, OSC_EJIT, "waiting for the C compiler failed");
+    }
+  osc_cleanup_child(0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return OSC_OK;
   log_tail(w->log, tail, sizeof tail);
   return osc_error_set(err, OSC_EJIT, "the C compiler '%s' failed on the generated kernel:\n%s",
@@ -149,14 +183,22 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
   const char *tmp = getenv("TMPDIR");
   workdir w;
   osc_status s;
+  sigset_t saved;
   snprintf(w.dir, sizeof w.dir, "%s/osconv-exec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(w.dir))
+  osc_cleanup_hold(&saved);   /* no signal between making the dir and registering it */
+  if (!mkdtemp(w.dir)) {
+    osc_cleanup_release(&saved);
     return osc_error_set(err, OSC_EIO, "cannot create a temp dir %s: %s", w.dir, strerror(errno));
+  }
   snprintf(w.src, sizeof w.src, "%s/kernel.c", w.dir);
   snprintf(w.so, sizeof w.so, "%s/kernel.so", w.dir);
   snprintf(w.log, sizeof w.log, "%s/cc.log", w.dir);
-  if (!(s = write_source(&w, p, err)) && !(s = compile(&w, err)))
+  workdir_guard(&w);
+  osc_cleanup_release(&saved);
+  if (!(s = write_source(&w, p, err)) && !(s = compile(&w, err))) {
+    osc_test_pause("compiled");
     s = run_loaded(&w, p, n, in, weights, out, err);
+  }
   workdir_remove(&w);
   return s;
 }
@@ -282,6 +324,7 @@ int osc_cmd_exec(int argc, char **argv) {
   const osc_layer *l;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc;
+  osc_cleanup_install();
   if (osc_config_load(a.config, &a.opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   rc = (l = osc_cli_find_layer(cfg, a.layer)) ? exec_layer(&a, l) : 1;
   osc_config_free(cfg);

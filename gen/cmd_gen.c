@@ -16,12 +16,17 @@
 ** plans and its .h at a time, whatever the size of the output.
 **
 ** All or nothing, as far as POSIX allows (osc_file_commit_all says
-** exactly how far): every file is written to a temp file beside its target
-** first; only when all are written are they renamed into place, and a
-** failed rename puts the files already replaced back. On any error the
-** exit status is 1, no temp file is left, and a DIR that gen created is
-** removed again. Output is deterministic, so regenerating an unchanged
-** config rewrites the same bytes.
+** exactly how far): every file is written to an unnamed temp file beside
+** its target first (oscfile.h; a named hidden one where the file system
+** has no O_TMPFILE); only when all are written are they put in place, with
+** SIGINT/SIGTERM held, and a failure puts the files already replaced back.
+** An existing output that is not a regular file (or a symlink to one) is
+** refused, never replaced. On any error the exit status is 1, no temp file
+** is left, and a DIR that gen created is removed again; so is it on
+** SIGINT/SIGTERM/SIGHUP/SIGQUIT (osccleanup.h), and SIGKILL while the
+** files are written leaves no file (only the empty DIR, if gen made it).
+** Output is deterministic, so regenerating an unchanged config rewrites
+** the same bytes.
 */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "osccleanup.h"
 #include "osccli.h"
 #include "osconv.h"
 #include "oscemit.h"
@@ -37,21 +43,18 @@
 #include "oscfile.h"
 
 typedef struct gen_job {
-  int n;            /* files: 2 per network, <net>.c then <net>.h */
-  char **paths;     /* destinations */
-  char **tmps;      /* staged temp files, NULL until written */
+  int n;                /* files: 2 per network, <net>.c then <net>.h */
+  char **paths;         /* destinations */
+  osc_file_out *files;  /* staged, fd -1 until begun */
 } gen_job;
 
 static void job_free(gen_job *j) {
   for (int i = 0; i < j->n; i++) {
     if (j->paths) free(j->paths[i]);
-    if (j->tmps) {
-      osc_file_discard(j->tmps[i]);   /* gone already once committed */
-      free(j->tmps[i]);
-    }
+    if (j->files) osc_file_abandon(&j->files[i]);   /* nothing left once committed */
   }
   free(j->paths);
-  free(j->tmps);
+  free(j->files);
 }
 
 /* "out/" + "demo" -> "out/demo.c", not "out//demo.c" */
@@ -60,7 +63,8 @@ static char *join_path(const char *dir, const char *name, const char *ext) {
   char *p;
   while (d > 1 && dir[d - 1] == '/') d--;
   n = d + strlen(name) + strlen(ext) + 2;
-  if ((p = malloc(n))) snprintf(p, n, "%.*s%s%s%s", (int)d, dir, d && dir[d - 1] == '/' ? "" : "/", name, ext);
+  if ((p = malloc(n)))
+    snprintf(p, n, "%.*s%s%s%s", (int)d, dir, d && dir[d - 1] == '/' ? "" : "/", name, ext);
   return p;
 }
 
@@ -69,8 +73,9 @@ static osc_status job_init(gen_job *j, const osc_config *cfg, const char *dir, o
   j->n = 2 * cfg->n_networks;
   k = j->n > 0 ? (size_t)j->n : 1;
   j->paths = calloc(k, sizeof *j->paths);
-  j->tmps = calloc(k, sizeof *j->tmps);
-  if (!j->paths || !j->tmps) return osc_error_set(err, OSC_ENOMEM, "out of memory");
+  j->files = calloc(k, sizeof *j->files);
+  if (!j->paths || !j->files) return osc_error_set(err, OSC_ENOMEM, "out of memory");
+  for (int i = 0; i < j->n; i++) j->files[i] = (osc_file_out){-1, 0, NULL, NULL, NULL};
   for (int i = 0; i < cfg->n_networks; i++)
     if (!(j->paths[2 * i] = join_path(dir, cfg->networks[i].name, ".c")) ||
         !(j->paths[2 * i + 1] = join_path(dir, cfg->networks[i].name, ".h")))
@@ -84,23 +89,22 @@ static osc_status file_sink(void *ctx, const char *data, size_t len, osc_error *
 
 /* Plan one network and stage its two files. */
 static osc_status gen_network(const osc_network *net, const char *c_path, const char *h_path,
-                              char **c_tmp, char **h_tmp, osc_emit_budget *budget,
+                              osc_file_out *c, osc_file_out *h_file, osc_emit_budget *budget,
                               osc_error *err) {
   osc_plan *plans;
-  osc_file_out c;
   osc_buf h;
   osc_status s;
   if ((s = osc_cli_plan_network(net, &plans, err))) return s;
   osc_buf_init(&h);
-  if (!(s = osc_file_begin(c_path, &c, err))) {
-    if (!(s = osc_emit_network_budget(net, plans, file_sink, &c, &h, budget, err)))
-      s = osc_file_end(&c, c_tmp, err);
+  if (!(s = osc_file_begin(c_path, c, err))) {
+    if (!(s = osc_emit_network_budget(net, plans, file_sink, c, &h, budget, err)))
+      s = osc_file_end(c, err);
     else
-      osc_file_abandon(&c);
+      osc_file_abandon(c);
   }
   free(plans);
   if (!s && osc_buf_failed(&h)) s = osc_error_set(err, OSC_ENOMEM, "out of memory");
-  if (!s) s = osc_file_stage(h_path, h.data, h.len, h_tmp, err);
+  if (!s) s = osc_file_stage(h_path, h.data, h.len, h_file, err);
   osc_buf_free(&h);
   return s;
 }
@@ -116,6 +120,7 @@ static osc_status ensure_dir(const char *dir, int *created, osc_error *err) {
     return osc_error_set(err, OSC_EIO, "%s: cannot create the directory: %s", dir,
                          strerror(errno));
   *created = 1;
+  osc_cleanup_add(dir, 1);   /* an interrupted gen removes it again */
   return OSC_OK;
 }
 
@@ -128,19 +133,16 @@ static int gen_config(const osc_config *cfg, const char *dir) {
   if (!s) s = job_init(&j, cfg, dir, &err);
   if (!s) s = ensure_dir(dir, &created, &err);
   for (int i = 0; i < cfg->n_networks && !s; i++)
-    s = gen_network(&cfg->networks[i], j.paths[2 * i], j.paths[2 * i + 1], &j.tmps[2 * i],
-                    &j.tmps[2 * i + 1], &budget, &err);
-  if (!s) s = osc_file_commit_all(j.n, j.tmps, j.paths, &err);
-  for (int i = 0; !s && i < j.n; i++) {   /* committed: nothing to discard */
-    free(j.tmps[i]);
-    j.tmps[i] = NULL;
-  }
+    s = gen_network(&cfg->networks[i], j.paths[2 * i], j.paths[2 * i + 1], &j.files[2 * i],
+                    &j.files[2 * i + 1], &budget, &err);
+  if (!s) s = osc_file_commit_all(j.n, j.files, &err);
   if (!s)
     for (int i = 0; i < cfg->n_networks; i++)
       printf("osconv: wrote %s and %s (%d layer%s)\n", j.paths[2 * i], j.paths[2 * i + 1],
              cfg->networks[i].n_layers, cfg->networks[i].n_layers == 1 ? "" : "s");
   job_free(&j);
   if (s && created) rmdir(dir);
+  if (created) osc_cleanup_forget(dir);
   return s ? osc_cli_fail("%s", err.msg) : 0;
 }
 
@@ -160,6 +162,7 @@ int osc_cmd_gen(int argc, char **argv) {
     }
   }
   if (!config || !dir || !*dir) return osc_cli_usage("gen");
+  osc_cleanup_install();
   if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   rc = gen_config(cfg, dir);
   osc_config_free(cfg);

@@ -23,6 +23,10 @@ typedef struct osc_npy {
 /* Parse a whole .npy image; `name` stands for the file in messages. */
 osc_status osc_npy_parse(const char *name, const void *bytes, size_t len, osc_npy *out,
                          osc_error *err);
+/* A regular file only (a device, FIFO, socket or directory is refused,
+** and opening never blocks); reads the header, then exactly the bytes it
+** announces (checked against the file's size first), then requires end of
+** file. */
 osc_status osc_npy_read(const char *path, osc_npy *out, osc_error *err);
 void osc_npy_free(osc_npy *a);
 
@@ -32,7 +36,8 @@ void osc_npy_shape_str(int ndim, const size_t *shape, char *buf, size_t size);
 /* Encode as a version 1.0 '<f4' C-order file (*out, *len; caller frees). */
 osc_status osc_npy_encode(int ndim, const size_t *shape, const float *data, char **out,
                           size_t *len, osc_error *err);
-/* Write atomically (temp file, then rename). */
+/* Write as `exec --output` does (oscfile.h, osc_file_write_output): a new
+** or regular file atomically, a character device or FIFO in place. */
 osc_status osc_npy_write(const char *path, int ndim, const size_t *shape, const float *data,
                          osc_error *err);
 

@@ -4,6 +4,7 @@
 #define _DEFAULT_SOURCE   /* mkstemp */
 #include "osc_cli.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,4 +65,26 @@ int osc_test_cli(const char *prefix, const char *args, char **out, char **err) {
   unlink(o);
   unlink(e);
   return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+
+void osc_test_list_dir(const char *dir, char *buf, size_t size) {
+  static char names[128][256];
+  int n = 0;
+  size_t len = 0;
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  buf[0] = '\0';
+  if (!d) {
+    snprintf(buf, size, "(no dir)");
+    return;
+  }
+  while ((de = readdir(d)) && n < 128)
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+      snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+  closedir(d);
+  qsort(names, (size_t)n, sizeof names[0], by_name);
+  for (int i = 0; i < n && len < size; i++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "", names[i]);
 }

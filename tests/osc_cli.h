@@ -20,4 +20,8 @@ int osc_test_cli(const char *prefix, const char *args, char **out, char **err);
 /* A whole file, NUL-terminated (caller frees); *len gets its size if non-NULL. */
 char *osc_test_slurp(const char *path, size_t *len);
 
+/* The names in dir but . and .., sorted, joined by spaces (the first 128;
+** "(no dir)" if it cannot be read). */
+void osc_test_list_dir(const char *dir, char *buf, size_t size);
+
 #endif

@@ -2,9 +2,14 @@
 ** test_npy.c -- .npy reading and writing: headers built by hand the way
 ** numpy/lib/format.py writes them, round trips, and every rejection.
 */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "osc_test.h"
@@ -213,11 +218,129 @@ static void test_rejections(void) {
   refuse(buf, n, "too large");
 }
 
+/* Shapes NumPy never writes: the message says what is wrong with the shape
+** (it used to say the header was not the expected dict). */
+static void test_bad_shapes(void) {
+  static const struct { const char *shape, *why; } cases[] = {
+      {"(2, -3)", "the .npy header's shape (2, -3) has a negative dimension"},
+      {"(-1,)", "shape (-1,) has a negative dimension"},
+      {"(9223372036854775808,)", "(9223372036854775808,) has a dimension beyond 2^63 - 1"},
+      {"(1, 99999999999999999999999)", "has a dimension beyond 2^63 - 1"},
+      {"(2, x)", "the .npy header's shape (2, x) is not a tuple of non-negative integers"},
+      {"(2 3)", "shape (2 3) is not a tuple of non-negative integers"},
+      {"(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, "
+       "1, 1, 1, 1, 1)", "has more than 32 dimensions"},
+  };
+  unsigned char buf[512], data[8] = {0};
+  char dict[256];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }",
+             cases[i].shape);
+    refuse(buf, make_npy(buf, 1, dict, data, 4), cases[i].why);
+  }
+  /* the largest dimension NumPy can write is accepted by the parser */
+  refuse(buf, make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, "
+                               "'shape': (9223372036854775807,), }", data, 4), "too large");
+}
+
+/* osc_npy_read(path) in a child given 10 s (and 1 GiB where no sanitizer
+** reserves address space): its exit status (124: it ran out of time or
+** memory) and its message. */
+static int read_bounded(const char *path, char *msg, size_t size) {
+  int fds[2], status = 0;
+  ssize_t n;
+  pid_t pid;
+  msg[0] = '\0';
+  if (pipe(fds) != 0 || (pid = fork()) < 0) return -1;
+  if (pid == 0) {
+    osc_npy a;
+    osc_error err;
+    osc_status s;
+#if !defined(__SANITIZE_ADDRESS__)
+    struct rlimit lim = {1u << 30, 1u << 30};
+    setrlimit(RLIMIT_AS, &lim);
+#endif
+    alarm(10);
+    s = osc_npy_read(path, &a, &err);
+    if (s) (void)!write(fds[1], err.msg, strlen(err.msg));
+    _exit(s == OSC_EIO ? 3 : s ? 4 : 0);
+  }
+  close(fds[1]);
+  n = read(fds[0], msg, size - 1);
+  msg[n > 0 ? n : 0] = '\0';
+  close(fds[0]);
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 124;
+}
+
+/* Inputs that are not regular files are refused at once: /dev/zero used to
+** be read toward a 64 GiB cap, a FIFO without a writer blocked forever. */
+static void test_read_non_regular(void) {
+  char dir[] = "/tmp/osconv-npyin-XXXXXX", fifo[64], msg[512];
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  CU_ASSERT_EQUAL(read_bounded("/dev/zero", msg, sizeof msg), 3);
+  CU_ASSERT_STRING_EQUAL(msg, "/dev/zero: is a character device; an .npy input must be a "
+                              "regular file (a device, FIFO or pipe has no size to check the "
+                              "header against)");
+  snprintf(fifo, sizeof fifo, "%s/in.npy", dir);
+  CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+  CU_ASSERT_EQUAL(read_bounded(fifo, msg, sizeof msg), 3);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "in.npy: is a FIFO (named pipe); an .npy input must be"));
+  unlink(fifo);
+  CU_ASSERT_EQUAL(read_bounded(dir, msg, sizeof msg), 3);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, ": is a directory; an .npy input must be"));
+  CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+static int put_file(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  int ok = f && fwrite(data, 1, len, f) == len;
+  if (f && fclose(f)) ok = 0;
+  return ok ? 0 : -1;
+}
+
+/* From a file: exactly the bytes the header announces, then end of file;
+** a header that announces more than the file holds is refused before any
+** of it is allocated (1 GiB address space: 2^40 floats cannot be). */
+static void test_read_exact(void) {
+  char dir[] = "/tmp/osconv-npyex-XXXXXX", path[64], msg[512];
+  unsigned char buf[512], data[32];
+  size_t n;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/x.npy", dir);
+  le_floats(data, 8);
+  n = make_npy(buf, 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data, 24);
+  CU_ASSERT_EQUAL_FATAL(put_file(path, buf, n), 0);
+  CU_ASSERT_EQUAL(read_bounded(path, msg, sizeof msg), 0);
+  CU_ASSERT_EQUAL_FATAL(put_file(path, buf, n + 4), 0);   /* 4 more bytes of buf */
+  CU_ASSERT_EQUAL(read_bounded(path, msg, sizeof msg), 4);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "x.npy: 4 bytes of garbage after the data of shape (2, 3)"));
+  CU_ASSERT_EQUAL_FATAL(put_file(path, buf, n - 1), 0);
+  CU_ASSERT_EQUAL(read_bounded(path, msg, sizeof msg), 4);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "needs 24 bytes of data, the file has 23"));
+  CU_ASSERT_EQUAL_FATAL(put_file(path, buf, 40), 0);
+  CU_ASSERT_EQUAL(read_bounded(path, msg, sizeof msg), 4);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "truncated: the header says 116 bytes, the file has 28"));
+  CU_ASSERT_EQUAL_FATAL(put_file(path, buf, 5), 0);
+  CU_ASSERT_EQUAL(read_bounded(path, msg, sizeof msg), 4);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "magic"));
+  n = make_npy(buf, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }",
+               data, 32);
+  CU_ASSERT_EQUAL_FATAL(put_file(path, buf, n), 0);
+  CU_ASSERT_EQUAL(read_bounded(path, msg, sizeof msg), 4);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, "needs 4398046511104 bytes of data, the file has 32"));
+  unlink(path);
+  CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 static CU_TestInfo tests[] = {
     {"parse files as NumPy writes them", test_parse_numpy_files},
     {"encode byte for byte like np.save", test_encode_matches_numpy},
     {"write, read back, nothing left over", test_round_trip_file},
     {"every rejection", test_rejections},
+    {"a bad shape says what is wrong with it", test_bad_shapes},
+    {"inputs that are not regular files are refused", test_read_non_regular},
+    {"read exactly what the header announces", test_read_exact},
     CU_TEST_INFO_NULL,
 };
 
