@@ -586,6 +586,173 @@ static void test_random_specs(void) {
   free(cs);
 }
 
+/* ---- NaN and Inf: what a convolution followed by torch.relu gives ------------------ */
+
+/* Every mode, and every stage kernel forced (direct, unrolled, pointwise with
+** pure-bias padding outputs, depthwise, borders checked), bias and ReLU;
+** one case without ReLU. */
+static int nonfinite_cases(kcase *cs) {
+  static const osc_emit_knobs unrolled_knobs = {0, 0, 1500, 0, 0, "unrolled", 0};
+  int count = 0;
+  osc_layer l;
+  layer_of(&l, 6, 4, 7, 6, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  l.n_fixed = 2;
+  l.fixed[0] = (osc_stage_spec){6, 2, 3, 1};
+  l.fixed[1] = (osc_stage_spec){0, 2, 1, 3};
+  for (int mode = 0; mode < OSC_MODE_COUNT; mode++)
+    add_mode(cs, &count, &l, (osc_mode)mode, 2, NULL);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, &direct_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_SPATIAL, 1, &unrolled_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, &checked_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 1, &depthwise_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 1, &pointwise_knobs);
+  add_grouped(cs, &count, 4, 6, 1, 5, 4, 1, 1, 1, 1, 1, 1, 1, 1, 2, &pointwise_knobs);
+  add_grouped(cs, &count, 4, 8, 4, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, &depthwise_knobs);
+  l.act = OSC_ACT_NONE;
+  add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, NULL);
+  return count;
+}
+
+/* Poisons x[0..n) at three random places with NaN, +inf and -inf. */
+static void poison(float *x, size_t n, uint64_t *st) {
+  const float bad[3] = {NAN, INFINITY, -INFINITY};
+  for (int i = 0; i < 3; i++) x[osc_test_rand(st) % n] = bad[i];
+}
+
+/* Scenario 0: NaN and Inf in the input; 1: in the weights of every stage;
+** 2: in the bias (or, without one, +inf and -inf in the input, which meet
+** as inf - inf). Values stay small, so no finite sum overflows and which
+** outputs are NaN or Inf does not depend on the order of the sums. */
+static void nonfinite_data(const osc_plan *p, int n, int scenario, uint64_t seed, float *in,
+                           float *w) {
+  size_t in_n = osc_plan_input_size(p) * (size_t)n, w_n = osc_plan_weights_size(p);
+  size_t bias_at = osc_plan_stage_weights_offset(p, p->n_stages);
+  uint64_t st = seed;
+  fill(in, in_n, &st);
+  fill(w, w_n, &st);
+  if (scenario == 0) poison(in, in_n, &st);
+  for (int i = 0; scenario == 1 && i < p->n_stages; i++) {
+    size_t lo = osc_plan_stage_weights_offset(p, i);
+    poison(w + lo, osc_plan_stage_weights_offset(p, i + 1) - lo, &st);
+  }
+  if (scenario == 2 && p->layer.bias) {
+    poison(w + bias_at, w_n - bias_at, &st);
+  } else if (scenario == 2) {
+    in[osc_test_rand(&st) % in_n] = INFINITY;
+    in[osc_test_rand(&st) % in_n] = -INFINITY;
+  }
+}
+
+typedef struct ieee_tally { size_t nan, inf, finite; } ieee_tally;
+
+/* got equals want position by position: NaN where want is NaN, the same
+** infinity where it is infinite, finite elsewhere and within TOL in
+** relative L2 over the finite positions. */
+static int same_ieee(const float *got, const float *want, size_t n, ieee_tally *t,
+                     const char *what) {
+  double d = 0, r = 0;
+  for (size_t i = 0; i < n; i++) {
+    int ok = isnan(want[i])   ? isnan(got[i])
+             : isinf(want[i]) ? got[i] == want[i]
+                              : isfinite(got[i]);
+    if (!ok) {
+      fprintf(stderr, "\n%s: output %zu is %g, want %g\n", what, i, got[i], want[i]);
+      return 0;
+    }
+    if (isnan(want[i])) t->nan++;
+    else if (isinf(want[i])) t->inf++;
+    else {
+      t->finite++;
+      d += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+      r += (double)want[i] * want[i];
+    }
+  }
+  if (r > 1e-30 ? sqrt(d / r) < TOL : sqrt(d) < TOL) return 1;
+  fprintf(stderr, "\n%s: finite outputs differ (rel L2 %g)\n", what,
+          r > 1e-30 ? sqrt(d / r) : sqrt(d));
+  return 0;
+}
+
+/* Runs case c with the AOT object `handle`, or (handle NULL) through
+** osc_kernel_run with backend `be`. 0 on success. */
+static int run_on(void *handle, osc_backend be, const kcase *c, const float *in, float *out,
+                  const float *w) {
+  float *scratch = malloc((osc_plan_scratch_size(&c->plan) + 1) * sizeof *scratch);
+  osc_kernel_options o = {.backend = be, .no_cache = 1};
+  osc_kernel *k = NULL;
+  osc_error err;
+  char sym[64];
+  layer_fn fn = NULL;
+  int bad = !scratch;
+  snprintf(sym, sizeof sym, "%s_n", c->prefix);
+  if (handle && !bad && (fn = (layer_fn)(uintptr_t)dlsym(handle, sym)))
+    fn(c->n, in, out, w, scratch);
+  else if (handle) bad = 1;
+  else if (!bad) bad = osc_kernel_create(&c->plan, &o, &k, &err) ||
+                       osc_kernel_run(k, c->n, in, out, w, scratch, &err);
+  osc_kernel_free(k);
+  free(scratch);
+  return bad;
+}
+
+/* Every case, every scenario, on one backend; returns the cases that passed. */
+static int nonfinite_backend(kcase *cs, int count, void *handle, osc_backend be,
+                             const char *name, ieee_tally *t) {
+  int passed = 0;
+  for (int i = 0; i < count; i++) {
+    const osc_plan *p = &cs[i].plan;
+    size_t in_n = osc_plan_input_size(p) * cs[i].n, out_n = osc_plan_output_size(p) * cs[i].n;
+    float *in = malloc(in_n * sizeof *in), *w = malloc(osc_plan_weights_size(p) * sizeof *w);
+    float *got = malloc(out_n * sizeof *got), *want = malloc(out_n * sizeof *want);
+    int ok = in && w && got && want;
+    char what[600], desc[512];
+    describe(&cs[i], desc, sizeof desc);
+    for (int s = 0; ok && s < 3; s++) {
+      nonfinite_data(p, cs[i].n, s, osc_test_seed() + (uint64_t)(i * 3 + s), in, w);
+      snprintf(what, sizeof what, "%s, %s, scenario %d", name, desc, s);
+      ok = run_on(handle, be, &cs[i], in, got, w) == 0 &&
+           oscref_chain(p, cs[i].n, in, w, want) == 0 && same_ieee(got, want, out_n, t, what);
+    }
+    passed += ok;
+    free(in); free(w); free(got); free(want);
+  }
+  return passed;
+}
+
+/* gcc -O1 and -O3, tcc, the JIT and the reference backend all give what
+** the plain convolution then a NaN-keeping ReLU gives (oscref.c). */
+static void test_nonfinite(void) {
+  static const struct { const char *tool, *flags; } aot[] = {
+      {NULL, GCC_FLAGS}, {NULL, GCC_FLAGS " -O3"}, {"tcc", "-Wall -Werror -shared"}};
+  kcase *cs = calloc(32, sizeof *cs);
+  ieee_tally t = {0, 0, 0};
+  int count;
+  size_t len;
+  char *src;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = nonfinite_cases(cs);
+  CU_ASSERT_EQUAL(count, 13);
+  src = emit_all(cs, count, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  for (size_t a = 0; a < sizeof aot / sizeof aot[0]; a++) {
+    so s;
+    const char *tool = aot[a].tool ? aot[a].tool : cc();
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, tool, aot[a].flags, 1), 0);
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, aot[a].flags, &t),
+                    count);
+    unload(&s);
+  }
+  CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
+  CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_REFERENCE, "reference", &t),
+                  count);
+  /* the data reach NaN and Inf outputs, and finite ones */
+  CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
+  free(src);
+  free(cs);
+}
+
 /* ---- the receptive field: a chain is one conventional convolution ------------------ */
 
 /* Dense weights [C_out][C_in][K_h][K_w] of p's chain: unit impulses pushed
@@ -1000,6 +1167,7 @@ static CU_TestInfo tests[] = {
     {"edge shapes", test_edge_shapes},
     {"pointwise and depthwise kernels, forced (gcc, tcc)", test_new_kernels},
     {"random specs (gcc, tcc)", test_random_specs},
+    {"NaN and Inf as conv then torch.relu (gcc, tcc, JIT, reference)", test_nonfinite},
     {"receptive field: chain == dense conv", test_receptive_field},
     {"receptive field check can fail", test_receptive_field_detects},
     {"deterministic output", test_deterministic},
