@@ -1043,6 +1043,51 @@ static void test_check_network_messages(void) {
   free(s);
 }
 
+/* Each class of reserved name, refused with the line of the culprit (the
+** network at line 1, layers from line 2); near misses pass. */
+static void test_reserved_names(void) {
+  static const struct { const char *net, *layer, *why; } bad[] = {
+      {"size", "t", "f.lua:2: layer 't': its function size_t is a reserved name: POSIX reserves "
+                    "names ending in _t for types"},
+      {"net", "off_t", "f.lua:2: layer 'off_t': its function net_off_t is a reserved name"},
+      {"static", "assert", "f.lua:2: layer 'assert': its function static_assert is a reserved "
+                           "name: a C23 keyword"},
+      {"thread", "local", "f.lua:2: layer 'local': its function thread_local is a reserved "
+                          "name: a C23 keyword"},
+      {"aligned", "alloc", "f.lua:2: layer 'alloc': its function aligned_alloc is a reserved "
+                           "name: a function of <stdlib.h>"},
+      {"jmp", "buf", "f.lua:2: layer 'buf': its function jmp_buf is a reserved name: a type"},
+      {"memory", "order_seq_cst", "f.lua:2: layer 'order_seq_cst': its function "
+                                  "memory_order_seq_cst is a reserved name: a constant"},
+      {"__net", "a", "f.lua:1: network '__net': the name is reserved: names beginning with '_'"},
+      {"_Net", "a", "f.lua:1: network '_Net': the name is reserved: names beginning with '_'"},
+      {"_net", "a", "f.lua:1: network '_net': the name is reserved: names beginning with '_'"},
+      {"pthread", "create", "f.lua:1: network 'pthread': the name is reserved: every generated "
+                            "name would begin with pthread_ or PTHREAD_, which <pthread.h>"},
+      {"Sig", "a", "f.lua:1: network 'Sig': the name is reserved: every generated name would "
+                   "begin with sig_ or SIG_, which <signal.h>"},
+  };
+  static const struct { const char *net, *layer; } good[] = {
+      {"size", "tt"}, {"sizes", "t_"}, {"net", "t_x"}, {"total", "a"}, {"memory", "a"},
+      {"sigma", "a"}, {"pthreads", "a"}, {"static", "asserts"}, {"net_", "a"}};
+  small_net *s = malloc(sizeof *s);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    osc_error err;
+    small_net_make(s, bad[i].net, &bad[i].layer, 1);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, NULL, &err), OSC_EINVAL);
+    if (strncmp(err.msg, bad[i].why, strlen(bad[i].why)))
+      fprintf(stderr, "\n'%s' is not '%s...'\n", err.msg, bad[i].why);
+    CU_ASSERT(strncmp(err.msg, bad[i].why, strlen(bad[i].why)) == 0);
+  }
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    osc_error err;
+    small_net_make(s, good[i].net, &good[i].layer, 1);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, NULL, &err), OSC_OK);
+  }
+  free(s);
+}
+
 /* Across networks: hand-made configs (the loader refuses some of these
 ** itself), each clash reported on the later layer or network. */
 static void test_check_config_messages(void) {
@@ -1175,6 +1220,7 @@ static CU_TestInfo tests[] = {
     {"network names", test_network_names},
     {"network check: file:line: layer messages", test_check_network_messages},
     {"config check: clashes across networks", test_check_config_messages},
+    {"names C or POSIX reserve are refused", test_reserved_names},
     {"plans beyond 2^31-1 floats are refused", test_plan_size_limit},
     {"network .c streamed a layer at a time", test_network_streamed},
     CU_TEST_INFO_NULL,
