@@ -32,6 +32,7 @@ const char *osc_backend_name(osc_backend b) {
   switch (b) {
   case OSC_BACKEND_JIT: return "jit";
   case OSC_BACKEND_REFERENCE: return "reference";
+  case OSC_BACKEND_NONE: return "none";
   }
   return "?";
 }
@@ -247,6 +248,13 @@ void osc_kernel_free(osc_kernel *k) {
   free(k);
 }
 
-osc_backend osc_kernel_backend(const osc_kernel *k) { return k->info.backend; }
-const osc_plan *osc_kernel_plan(const osc_kernel *k) { return &k->plan; }
-void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info) { *info = k->info; }
+osc_backend osc_kernel_backend(const osc_kernel *k) {
+  return k ? k->info.backend : OSC_BACKEND_NONE;
+}
+
+const osc_plan *osc_kernel_plan(const osc_kernel *k) { return k ? &k->plan : NULL; }
+
+void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info) {
+  static const osc_kernel_info none = {.backend = OSC_BACKEND_NONE};
+  if (info) *info = k ? k->info : none;
+}
