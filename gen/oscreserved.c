@@ -4,6 +4,7 @@
 **
 ** Refused: names beginning with '_' (C reserves them at file scope, where
 ** the generated functions are; '__' and '_' + capital everywhere); names
+** containing '__' (C++ reserves them, and the header has extern "C"); names
 ** ending in _t (POSIX reserves them for types: network `size` with layer
 ** `t` would define size_t); C keywords and standard library names that a
 ** generated function can spell (static_assert, aligned_alloc, jmp_buf ...);
@@ -97,6 +98,8 @@ int osc_reserved_network(const char *net, char *why, size_t size) {
 
 const char *osc_reserved_symbol(const char *sym) {
   size_t n = strlen(sym);
+  if (strstr(sym, "__"))
+    return "C++ reserves names containing __, and the generated header is for C++ too";
   if (n >= 2 && !strcmp(sym + n - 2, "_t"))
     return "POSIX reserves names ending in _t for types (size_t, pid_t, ...)";
   if (!strncmp(sym, "memory_order_", 13)) return "a constant of <stdatomic.h>";

@@ -16,7 +16,8 @@
 int osc_reserved_network(const char *net, char *why, size_t size);
 
 /* Why the function name `sym` (n_l or n_l_n) is reserved, or NULL: it
-** ends in _t, is a C keyword, or is a standard library name. */
+** contains __ (C++), ends in _t, is a C keyword, or is a standard library
+** name. */
 const char *osc_reserved_symbol(const char *sym);
 
 #endif

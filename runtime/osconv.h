@@ -224,6 +224,8 @@ typedef struct osc_kernel_options {
                                 (osc_kernel_backend says so) instead of OSC_EJIT */
   int no_cache;              /* 1: compile privately, bypassing the cache */
   const char *tcc_lib_path;  /* NULL: $OSCONV_TCC_LIB_PATH, else the default */
+  int keep_denormals;        /* 1: run in the caller's floating-point state
+                                (IEEE gradual underflow); see osc_kernel_run */
 } osc_kernel_options;
 
 typedef struct osc_kernel osc_kernel;
@@ -242,7 +244,19 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** and must not be shared by concurrent runs; NULL makes the call allocate
 ** (and free) its own, which can fail with OSC_ENOMEM. A NULL k, or a NULL
 ** in, out or weights when n > 0: OSC_EINVAL, nothing written. n == 0 runs
-** nothing and returns OSC_OK, whatever the pointers. */
+** nothing and returns OSC_OK, whatever the pointers.
+** Denormals: on x86-64 a run sets flush-to-zero and denormals-are-zero
+** (MXCSR FTZ|DAZ) in the calling thread, for JIT and reference kernels
+** alike, unless the kernel was made with keep_denormals: any input, weight,
+** bias or intermediate of magnitude below FLT_MIN (2^-126, about 1.2e-38)
+** counts as zero, and any result that would be that small becomes zero (of
+** the same sign). Denormal operands otherwise make the run tens of times
+** slower. Afterwards the caller's MXCSR is back: every control bit
+** (rounding mode, exception masks, its own FTZ and DAZ) as it was, the
+** exception flags the run raised added to the caller's (as feupdateenv
+** does). The rounding mode and masks during the run are the caller's. A run
+** that fails (OSC_EINVAL, OSC_ENOMEM) does not touch MXCSR. Other
+** architectures run in the caller's state. */
 osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
                           const float *weights, float *scratch, osc_error *err);
 

@@ -14,8 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "osc_test.h"
 #include "oscemit.h"
+#include "oscfault.h"
+#include "oscfpenv.h"
 #include "oscplan.h"
 #include "oscref.h"
 
@@ -753,6 +759,202 @@ static void test_nonfinite(void) {
   free(cs);
 }
 
+/* ---- denormals: flush-to-zero and denormals-are-zero ------------------------------ */
+
+#if defined(__x86_64__)
+/* The caller's state for these tests: round toward zero (so a control bit
+** that is not FTZ or DAZ shows if it is lost), every exception masked, no
+** flag raised. */
+#define CALLER_CSR 0x7f80u
+
+/* A 1x1 layer, 1 -> 2 channels, weights 1 and 1e-20, on four pixels: a
+** denormal, 1e-20 (whose product with 1e-20, 1e-40, is denormal), 3 and a
+** negative denormal. */
+static void tiny_case(kcase *c, float in[4], float w[2]) {
+  osc_layer l;
+  int count = 0;
+  layer_of(&l, 1, 2, 1, 4, 1, 1, 1, 1, 0, 0);
+  add_mode(c, &count, &l, OSC_MODE_CONVENTIONAL, 1, NULL);
+  snprintf(c->prefix, sizeof c->prefix, "tiny");
+  in[0] = 1e-39f; in[1] = 1e-20f; in[2] = 3.0f; in[3] = -1e-39f;
+  w[0] = 1.0f; w[1] = 1e-20f;
+}
+
+/* What the tiny case gives, closed form: with FTZ|DAZ the denormal inputs
+** read as 0 and the denormal product 1e-40 becomes 0; without, IEEE
+** gradual underflow (1e-39 * 1e-20 underflows to 0 either way). */
+static int tiny_is(const float out[8], int flushed) {
+  const float *a = out, *b = out + 4;
+  float kept = (float)((double)1e-20f * (double)1e-20f);   /* exact product, rounded once */
+  if (kept == 0.0f) return 0;                              /* it is a denormal, not 0 */
+  if (b[0] != 0.0f || b[2] != 3.0f * 1e-20f || b[3] != 0.0f || a[1] != 1e-20f || a[2] != 3.0f)
+    return 0;
+  if (flushed) return a[0] == 0.0f && a[3] == 0.0f && b[1] == 0.0f;
+  return a[0] == 1e-39f && a[3] == -1e-39f && b[1] == kept;
+}
+
+/* The caller's MXCSR after a run is its own, with only exception flags added. */
+static int csr_kept(unsigned int after) {
+  return (after & ~OSC_MXCSR_FLAGS) == CALLER_CSR;
+}
+
+static int run_tiny_kernel(const kcase *c, const osc_kernel_options *o, const float *in,
+                           const float *w, float *out, unsigned int *after) {
+  osc_kernel *k = NULL;
+  osc_status st = osc_kernel_create(&c->plan, o, &k, NULL);
+  if (!st) {
+    _mm_setcsr(CALLER_CSR);
+    st = osc_kernel_run(k, 1, in, out, w, NULL, NULL);
+    *after = _mm_getcsr();
+    _mm_setcsr(0x1f80u);
+  }
+  osc_kernel_free(k);
+  return st == OSC_OK;
+}
+
+/* JIT and reference kernels flush by default and keep denormals when asked,
+** with the caller's MXCSR back either way. */
+static void test_denormals_runtime(void) {
+  static const osc_kernel_options opts[4] = {
+      {.backend = OSC_BACKEND_JIT, .no_cache = 1},
+      {.backend = OSC_BACKEND_REFERENCE},
+      {.backend = OSC_BACKEND_JIT, .no_cache = 1, .keep_denormals = 1},
+      {.backend = OSC_BACKEND_REFERENCE, .keep_denormals = 1}};
+  kcase c;
+  float in[4], w[2], out[8];
+  for (int i = 0; i < 4; i++) {
+    unsigned int after = 0;
+    tiny_case(&c, in, w);
+    CU_ASSERT_FATAL(run_tiny_kernel(&c, &opts[i], in, w, out, &after));
+    if (!tiny_is(out, i < 2)) fprintf(stderr, "\ndenormals, options %d: %g %g %g %g / %g %g "
+                                      "%g %g\n", i, out[0], out[1], out[2], out[3], out[4],
+                                      out[5], out[6], out[7]);
+    CU_ASSERT(tiny_is(out, i < 2));
+    CU_ASSERT(csr_kept(after));
+  }
+}
+
+/* A run that fails leaves MXCSR exactly as it was, flags included. */
+static void test_denormals_failed_run(void) {
+  osc_layer l;
+  kcase c;
+  int count = 0;
+  osc_kernel *k = NULL;
+  float x[64] = {0};
+  osc_status st[2];
+  unsigned int after[2];
+  layer_of(&l, 2, 2, 4, 4, 3, 3, 1, 1, 1, 1);
+  add_mode(&c, &count, &l, OSC_MODE_SPATIAL, 1, NULL);   /* needs scratch */
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&c.plan, NULL, &k, NULL), OSC_OK);
+  _mm_setcsr(CALLER_CSR | 0x21u);   /* two flags raised before */
+  st[0] = osc_kernel_run(k, 1, NULL, x, x, NULL, NULL);
+  after[0] = _mm_getcsr();
+  osc_rt_fault_inject(0);           /* the scratch allocation fails */
+  st[1] = osc_kernel_run(k, 1, x, x, x, NULL, NULL);
+  after[1] = _mm_getcsr();
+  osc_rt_fault_inject(-1);
+  _mm_setcsr(0x1f80u);
+  CU_ASSERT_EQUAL(st[0], OSC_EINVAL);
+  CU_ASSERT_EQUAL(st[1], OSC_ENOMEM);
+  CU_ASSERT_EQUAL(after[0], CALLER_CSR | 0x21u);
+  CU_ASSERT_EQUAL(after[1], CALLER_CSR | 0x21u);
+  osc_kernel_free(k);
+}
+
+/* Every mode and kernel, through the JIT, the reference and the AOT builds
+** with OSCONV_FLUSH_DENORMALS: denormal inputs (normal weights) count as
+** zero, so every output is the ReLU of its bias, exactly. */
+static void test_denormals_every_kernel(void) {
+  static const struct { const char *tool, *flags; } aot[] = {
+      {NULL, GCC_FLAGS " -O3 -DOSCONV_FLUSH_DENORMALS"},
+      {"tcc", "-Wall -Werror -shared -DOSCONV_FLUSH_DENORMALS"}};
+  kcase *cs = calloc(32, sizeof *cs);
+  int count, good = 0, runs = 0;
+  size_t len;
+  char *src;
+  so s[2];
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = nonfinite_cases(cs);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(cs, count, &len));
+  for (int a = 0; a < 2; a++)
+    CU_ASSERT_EQUAL_FATAL(build(&s[a], src, len, aot[a].tool ? aot[a].tool : cc(),
+                                aot[a].flags, 1), 0);
+  for (int i = 0; i < count; i++) {
+    const osc_plan *p = &cs[i].plan;
+    size_t in_n = osc_plan_input_size(p) * cs[i].n, out_n = osc_plan_output_size(p) * cs[i].n;
+    size_t w_n = osc_plan_weights_size(p), hw = osc_plan_output_size(p) / p->layer.out_channels;
+    float *in = malloc(in_n * sizeof *in), *w = malloc(w_n * sizeof *w);
+    float *out = malloc(out_n * sizeof *out);
+    uint64_t st = osc_test_seed() + (uint64_t)i;
+    CU_ASSERT_FATAL(in && w && out);
+    fill(in, in_n, &st);
+    fill(w, w_n, &st);
+    for (size_t j = 0; j < in_n; j++) in[j] = in[j] * 1e-38f * 0.5f;   /* |x| <= 5e-39 */
+    for (int b = 0; b < 4; b++) {   /* gcc, tcc, JIT, reference */
+      int ok = 1;
+      unsigned int after;
+      _mm_setcsr(CALLER_CSR);
+      if (run_on(b < 2 ? s[b].handle : NULL, b == 3 ? OSC_BACKEND_REFERENCE : OSC_BACKEND_JIT,
+                 &cs[i], in, out, w))
+        ok = 0;
+      after = _mm_getcsr();
+      _mm_setcsr(0x1f80u);
+      for (size_t j = 0; ok && j < out_n; j++) {
+        float bias = p->layer.bias ? w[w_n - (size_t)p->layer.out_channels +
+                                       j / hw % (size_t)p->layer.out_channels] : 0.0f;
+        float want = p->layer.act == OSC_ACT_RELU && bias < 0.0f ? 0.0f : bias;
+        ok = out[j] == want;
+      }
+      if (!ok || !csr_kept(after)) fprintf(stderr, "\ncase %d backend %d: not flushed\n", i, b);
+      good += ok && csr_kept(after);
+      runs++;
+    }
+    free(in); free(w); free(out);
+  }
+  CU_ASSERT_EQUAL(good, runs);
+  for (int a = 0; a < 2; a++) unload(&s[a]);
+  free(src);
+  free(cs);
+}
+
+/* AOT: with OSCONV_FLUSH_DENORMALS the generated entry flushes and puts
+** the caller's MXCSR back; without it, it runs in the caller's state. */
+static void test_denormals_aot(void) {
+  static const struct { const char *tool, *flags; int flushed; } builds[] = {
+      {NULL, GCC_FLAGS " -DOSCONV_FLUSH_DENORMALS", 1}, {NULL, GCC_FLAGS, 0},
+      {"tcc", "-Wall -Werror -shared -DOSCONV_FLUSH_DENORMALS", 1},
+      {"tcc", "-Wall -Werror -shared", 0}};
+  kcase c;
+  float in[4], w[2], out[8];
+  size_t len;
+  char *src;
+  tiny_case(&c, in, w);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(&c, 1, &len));
+  for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+    so s;
+    layer_fn fn;
+    unsigned int after;
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, builds[b].tool ? builds[b].tool : cc(),
+                                builds[b].flags, 1), 0);
+    fn = (layer_fn)(uintptr_t)dlsym(s.handle, "tiny_n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
+    _mm_setcsr(CALLER_CSR);
+    fn(1, in, out, w, NULL);
+    after = _mm_getcsr();
+    _mm_setcsr(0x1f80u);
+    CU_ASSERT(tiny_is(out, builds[b].flushed));
+    CU_ASSERT(csr_kept(after));
+    unload(&s);
+  }
+  free(src);
+}
+#else
+static void test_denormals_runtime(void) {}
+static void test_denormals_failed_run(void) {}
+static void test_denormals_every_kernel(void) {}
+static void test_denormals_aot(void) {}
+#endif
+
 /* ---- the receptive field: a chain is one conventional convolution ------------------ */
 
 /* Dense weights [C_out][C_in][K_h][K_w] of p's chain: unit impulses pushed
@@ -1062,14 +1264,16 @@ static void test_reserved_names(void) {
       {"__net", "a", "f.lua:1: network '__net': the name is reserved: names beginning with '_'"},
       {"_Net", "a", "f.lua:1: network '_Net': the name is reserved: names beginning with '_'"},
       {"_net", "a", "f.lua:1: network '_net': the name is reserved: names beginning with '_'"},
+      {"net_", "a", "f.lua:2: layer 'a': its function net__a is a reserved name: C++ reserves"},
+      {"net", "_a", "f.lua:2: layer '_a': its function net__a is a reserved name: C++ reserves"},
       {"pthread", "create", "f.lua:1: network 'pthread': the name is reserved: every generated "
                             "name would begin with pthread_ or PTHREAD_, which <pthread.h>"},
       {"Sig", "a", "f.lua:1: network 'Sig': the name is reserved: every generated name would "
                    "begin with sig_ or SIG_, which <signal.h>"},
   };
   static const struct { const char *net, *layer; } good[] = {
-      {"size", "tt"}, {"sizes", "t_"}, {"net", "t_x"}, {"total", "a"}, {"memory", "a"},
-      {"sigma", "a"}, {"pthreads", "a"}, {"static", "asserts"}, {"net_", "a"}};
+      {"size", "tt"}, {"size", "to"}, {"net", "t_x"}, {"total", "a"}, {"memory", "a"},
+      {"sigma", "a"}, {"pthreads", "a"}, {"static", "asserts"}};
   small_net *s = malloc(sizeof *s);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1213,6 +1417,11 @@ static CU_TestInfo tests[] = {
     {"pointwise and depthwise kernels, forced (gcc, tcc)", test_new_kernels},
     {"random specs (gcc, tcc)", test_random_specs},
     {"NaN and Inf as conv then torch.relu (gcc, tcc, JIT, reference)", test_nonfinite},
+    {"denormals: JIT and reference flush unless kept, MXCSR restored", test_denormals_runtime},
+    {"denormals: a failed run leaves MXCSR alone", test_denormals_failed_run},
+    {"denormals: every mode and kernel flushes (gcc, tcc, JIT, reference)",
+     test_denormals_every_kernel},
+    {"denormals: AOT with and without OSCONV_FLUSH_DENORMALS", test_denormals_aot},
     {"receptive field: chain == dense conv", test_receptive_field},
     {"receptive field check can fail", test_receptive_field_detects},
     {"deterministic output", test_deterministic},

@@ -732,16 +732,35 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
       demo_stem_s0_edge(in, out, w, bias, oh, ow);
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 1 stage(s); the scratch
- * (0 floats) holds one image's intermediates and is reused. */
+ * (0 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_stem_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   (void)scratch;
   for (int i = 0; i < n; i++) {
     demo_stem_s0(in, out, weights, weights + 432);
     in += 3072;
     out += 16384;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -1054,16 +1073,35 @@ static void demo_down_s1(const float *restrict in, float *restrict out, const fl
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (4096 floats) holds one image's intermediates and is reused. */
+ * (4096 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_down_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_down_s0(in, scratch, weights);
     demo_down_s1(scratch, out, weights + 288, weights + 544);
     in += 16384;
     out += 8192;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -1405,16 +1443,35 @@ static void demo_dw_s1(const float *restrict in, float *restrict out, const floa
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (8192 floats) holds one image's intermediates and is reused. */
+ * (8192 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_dw_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_dw_s0(in, scratch, weights);
     demo_dw_s1(scratch, out, weights + 288, weights + 1312);
     in += 8192;
     out += 8192;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -2206,16 +2263,35 @@ static void demo_tall_s1(const float *in, float *out, const float *w, const floa
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (8192 floats) holds one image's intermediates and is reused. */
+ * (8192 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_tall_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_tall_s0(in, scratch, weights);
     demo_tall_s1(scratch, out, weights + 5120, weights + 11264);
     in += 8192;
     out += 16384;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -2836,16 +2912,35 @@ static void demo_chain_s1(const float *in, float *out, const float *w, const flo
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (16384 floats) holds one image's intermediates and is reused. */
+ * (16384 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_chain_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_chain_s0(in, scratch, weights);
     demo_chain_s1(scratch, out, weights + 1536, weights + 3072);
     in += 16384;
     out += 16384;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -2980,10 +3075,24 @@ static void demo_proj_s2(const float *restrict in, float *restrict out, const fl
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 3 stage(s); the scratch
- * (8192 floats) holds one image's intermediates and is reused. */
+ * (8192 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_proj_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_proj_s0(in, scratch, weights);
     demo_proj_s1(scratch, scratch + 4096, weights + 64);
@@ -2991,6 +3100,11 @@ void demo_proj_n(int n, const float *in, float *out, const float *weights, float
     in += 16384;
     out += 4096;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
