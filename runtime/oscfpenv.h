@@ -1,9 +1,10 @@
 /*
 ** oscfpenv.h -- the floating-point state kernels run in: flush-to-zero and
 ** denormals-are-zero (x86-64 MXCSR FTZ|DAZ) around a run, the caller's
-** state back afterwards. Denormal operands cost 40x in the SSE units; the
-** numbers below FLT_MIN (2^-126) that they represent do not matter to a
-** convolution of real data. Elsewhere these do nothing.
+** state back afterwards. Denormal operands can cost a CPU tens of times
+** the work of normal ones (microcode assists); the numbers below FLT_MIN
+** (2^-126) that they represent do not matter to a convolution of real
+** data. Elsewhere these do nothing.
 */
 #ifndef OSCFPENV_H
 #define OSCFPENV_H

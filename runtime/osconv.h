@@ -249,9 +249,9 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** (MXCSR FTZ|DAZ) in the calling thread, for JIT and reference kernels
 ** alike, unless the kernel was made with keep_denormals: any input, weight,
 ** bias or intermediate of magnitude below FLT_MIN (2^-126, about 1.2e-38)
-** counts as zero, and any result that would be that small becomes zero (of
-** the same sign). Denormal operands otherwise make the run tens of times
-** slower. Afterwards the caller's MXCSR is back: every control bit
+** counts as zero, and any result that would be that small becomes zero.
+** Denormal operands can otherwise make a run many times slower on CPUs
+** that take microcode assists for them. Afterwards the caller's MXCSR is back: every control bit
 ** (rounding mode, exception masks, its own FTZ and DAZ) as it was, the
 ** exception flags the run raised added to the caller's (as feupdateenv
 ** does). The rounding mode and masks during the run are the caller's. A run
