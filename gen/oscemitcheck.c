@@ -10,7 +10,8 @@
 ** Two layers clash when a function of one is a function of the other, or
 ** when their macros are the same up to case; two networks clash when their
 ** names are the same up to case (guard, macros, and the files on a
-** case-insensitive file system).
+** case-insensitive file system). Names that C, C++ or POSIX reserve are
+** refused too (oscreserved.c).
 */
 #include <limits.h>
 #include <stdarg.h>
