@@ -93,6 +93,9 @@ static void test_configs(void) {
   /* a NULL name stands as "config"; opt and net may be NULL */
   CU_ASSERT_EQUAL_FATAL(osc_config_load_string(NULL, SRC, NULL, &cfg, &err), OSC_OK);
   CU_ASSERT_STRING_EQUAL(cfg->file, "config");
+  osc_config_free(cfg);
+  CU_ASSERT_EQUAL_FATAL(osc_config_load_buffer(NULL, SRC, strlen(SRC), NULL, &cfg, NULL), OSC_OK);
+  CU_ASSERT_STRING_EQUAL(cfg->file, "config");
   CU_ASSERT_PTR_NULL(osc_config_find_layer(NULL, "a", &net));
   CU_ASSERT_PTR_NULL(osc_config_find_layer(cfg, NULL, &net));
   CU_ASSERT_PTR_NULL(net);
@@ -116,6 +119,7 @@ static void test_kernels(void) {
   CU_ASSERT(einval(osc_kernel_create(NULL, &ref, &k, &err), &err));
   CU_ASSERT_PTR_NULL(k);
   CU_ASSERT(einval(osc_kernel_create(&p, &ref, NULL, &err), &err));
+  CU_ASSERT_EQUAL(osc_kernel_create(NULL, NULL, NULL, NULL), OSC_EINVAL);
   CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, NULL, &k, &err), OSC_OK);   /* opt NULL: JIT */
   CU_ASSERT_EQUAL(osc_kernel_backend(k), OSC_BACKEND_JIT);
   for (int i = 0; i < 32; i++) in[i] = (float)i;

@@ -628,8 +628,8 @@ static void poison(float *x, size_t n, uint64_t *st) {
 }
 
 /* Scenario 0: NaN and Inf in the input; 1: in the weights of every stage;
-** 2: in the bias (or, without one, +inf and -inf in the input, which meet
-** as inf - inf). Values stay small, so no finite sum overflows and which
+** 2: in the bias, NaN, -inf and +inf on channels 0, 1, 2 (or, without one,
+** +inf and -inf in the input, which meet as inf - inf). Values stay small, so no finite sum overflows and which
 ** outputs are NaN or Inf does not depend on the order of the sums. */
 static void nonfinite_data(const osc_plan *p, int n, int scenario, uint64_t seed, float *in,
                            float *w) {
@@ -644,7 +644,8 @@ static void nonfinite_data(const osc_plan *p, int n, int scenario, uint64_t seed
     poison(w + lo, osc_plan_stage_weights_offset(p, i + 1) - lo, &st);
   }
   if (scenario == 2 && p->layer.bias) {
-    poison(w + bias_at, w_n - bias_at, &st);
+    const float bad[3] = {NAN, -INFINITY, INFINITY};
+    for (int c = 0; c < 3 && c < p->layer.out_channels; c++) w[bias_at + (size_t)c] = bad[c];
   } else if (scenario == 2) {
     in[osc_test_rand(&st) % in_n] = INFINITY;
     in[osc_test_rand(&st) % in_n] = -INFINITY;
