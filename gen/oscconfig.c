@@ -909,6 +909,7 @@ static void init_loader(loader *ld, osc_config *cfg, const osc_config_options *o
 osc_status osc_config_load_string(const char *name, const char *source,
                                   const osc_config_options *opt, osc_config **out,
                                   osc_error *err) {
+  if (out) *out = NULL;
   return source ? osc_config_load_buffer(name, source, strlen(source), opt, out, err)
                 : osc_error_set(err, OSC_EINVAL, "%s: no source given", name ? name : "config");
 }
@@ -923,6 +924,7 @@ osc_status osc_config_load_buffer(const char *name, const char *source, size_t l
   if (out) *out = NULL;
   if (!name) name = "config";
   if (!out) return osc_error_set(err, OSC_EINVAL, "%s: nowhere to put the config", name);
+  if (!source) return osc_error_set(err, OSC_EINVAL, "%s: no source given", name);
   cfg = calloc(1, sizeof *cfg);
   ld = malloc(sizeof *ld);
   if (!cfg || !ld || !(cfg->file = strdup(name))) {
@@ -1014,9 +1016,13 @@ void osc_config_free(osc_config *c) {
 
 const osc_layer *osc_config_find_layer(const osc_config *c, const char *name,
                                        const osc_network **net) {
-  const char *dot = strchr(name, '.'), *layer = dot ? dot + 1 : name;
-  size_t nlen = dot ? (size_t)(dot - name) : 0;
-  for (int i = 0; c && i < c->n_networks; i++) {
+  const char *dot, *layer;
+  size_t nlen;
+  if (!c || !name) return NULL;
+  dot = strchr(name, '.');
+  layer = dot ? dot + 1 : name;
+  nlen = dot ? (size_t)(dot - name) : 0;
+  for (int i = 0; i < c->n_networks; i++) {
     const osc_network *n = &c->networks[i];
     if (dot && (strlen(n->name) != nlen || strncmp(n->name, name, nlen) != 0)) continue;
     for (int j = 0; j < n->n_layers; j++)

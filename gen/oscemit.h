@@ -87,7 +87,8 @@ osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans
 /* A network: its name and its layers' names are C identifiers; no layer's
 ** generated functions (<net>_<layer>, its _n entry, its static stage
 ** functions) are another's, and no two layers share macros
-** (<NET>_<LAYER>_*: names differing only in case). With plans (NULL: the
+** (<NET>_<LAYER>_*: names differing only in case), and no name is one C or
+** POSIX reserves (gen/oscreserved.h). With plans (NULL: the
 ** names only), every plan too (osc_emit_check_plan). */
 osc_status osc_emit_check_network(const osc_network *net, const osc_plan *plans,
                                   osc_error *err);

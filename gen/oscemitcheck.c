@@ -10,7 +10,8 @@
 ** Two layers clash when a function of one is a function of the other, or
 ** when their macros are the same up to case; two networks clash when their
 ** names are the same up to case (guard, macros, and the files on a
-** case-insensitive file system).
+** case-insensitive file system). Names that C, C++ or POSIX reserve are
+** refused too (oscreserved.c).
 */
 #include <limits.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscplan.h"
+#include "oscreserved.h"
 
 /* ---- plans ----------------------------------------------------------------------- */
 
@@ -186,6 +188,25 @@ static osc_status check_layer_functions(const osc_network *net, osc_error *err) 
   return st;
 }
 
+/* Names C or POSIX reserve (oscreserved.c): a network that prefixes every
+** symbol with one, a layer whose function or _n entry is one. */
+static osc_status check_reserved(const osc_network *net, const char *file, osc_error *err) {
+  char why[256], sym[2 * OSC_NAME_MAX + 4];
+  if (osc_reserved_network(net->name, why, sizeof why))
+    return net_error(err, OSC_EINVAL, net, file, "the name is reserved: %s; rename it", why);
+  for (int i = 0; i < net->n_layers; i++)
+    for (int kind = 0; kind < 2; kind++) {
+      const char *r;
+      snprintf(sym, sizeof sym, "%s_%s%s", net->name, net->layers[i].name, kind ? "_n" : "");
+      if ((r = osc_reserved_symbol(sym)))
+        return osc_error_layer(err, OSC_EINVAL, &net->layers[i], "its %s %s is a reserved name: "
+                               "%s; a file that includes system headers could not use it; "
+                               "rename it",
+                               kind ? "n-image entry" : "function", sym, r);
+    }
+  return OSC_OK;
+}
+
 static osc_status check_network_names(const osc_network *net, const char *file,
                                       osc_error *err) {
   osc_status st;
@@ -196,6 +217,7 @@ static osc_status check_network_names(const osc_network *net, const char *file,
     if (!osc_emit_is_identifier(net->layers[i].name))
       return osc_error_layer(err, OSC_EINVAL, &net->layers[i],
                              "the name must be a C identifier: it names the generated function");
+  if ((st = check_reserved(net, file, err))) return st;
   if ((st = check_layer_cases(net, err))) return st;
   return check_layer_functions(net, err);
 }

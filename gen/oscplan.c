@@ -22,6 +22,7 @@ const char *osc_mode_name(osc_mode m) {
 }
 
 int osc_mode_from_name(const char *s, osc_mode *out) {
+  if (!s || !out) return -1;
   for (int i = 0; i < OSC_MODE_COUNT; i++)
     if (strcmp(s, mode_names[i]) == 0) { *out = (osc_mode)i; return 0; }
   return -1;
@@ -32,6 +33,7 @@ const char *osc_objective_name(osc_objective o) {
 }
 
 int osc_objective_from_name(const char *s, osc_objective *out) {
+  if (!s || !out) return -1;
   if (strcmp(s, "macs") == 0) { *out = OSC_OBJ_MACS; return 0; }
   if (strcmp(s, "params") == 0) { *out = OSC_OBJ_PARAMS; return 0; }
   return -1;
@@ -55,10 +57,12 @@ int osc_conv_out(int in, int k, int stride, int pad) {
 }
 
 int osc_layer_out_h(const osc_layer *l) {
+  if (!l) return 0;
   return osc_conv_out(l->in_h, l->k_h, l->stride_h, l->pad_h);
 }
 
 int osc_layer_out_w(const osc_layer *l) {
+  if (!l) return 0;
   return osc_conv_out(l->in_w, l->k_w, l->stride_w, l->pad_w);
 }
 
@@ -315,23 +319,28 @@ osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
 
 /* ---- sizes ------------------------------------------------------------------ */
 
+/* A NULL plan, or one without stages, has no sizes: 0 (osconv.h). */
 size_t osc_plan_input_size(const osc_plan *p) {
+  if (!p) return 0;
   return (size_t)p->layer.in_channels * p->layer.in_h * p->layer.in_w;
 }
 
 size_t osc_plan_output_size(const osc_plan *p) {
-  const osc_stage *s = &p->stage[p->n_stages - 1];
+  const osc_stage *s;
+  if (!p || p->n_stages < 1) return 0;
+  s = &p->stage[p->n_stages - 1];
   return (size_t)s->c_out * s->h_out * s->w_out;
 }
 
 size_t osc_plan_stage_weights_offset(const osc_plan *p, int stage) {
   size_t off = 0;
-  for (int i = 0; i < stage && i < p->n_stages; i++)
+  for (int i = 0; p && i < stage && i < p->n_stages; i++)
     off += (size_t)osc_stage_params(&p->stage[i]);
   return off;
 }
 
 size_t osc_plan_weights_size(const osc_plan *p) {
+  if (!p) return 0;
   return osc_plan_stage_weights_offset(p, p->n_stages) +
          (p->layer.bias ? (size_t)p->layer.out_channels : 0);
 }
@@ -340,7 +349,7 @@ size_t osc_plan_weights_size(const osc_plan *p) {
 ** region i % 2; the scratch is both regions back to back. */
 size_t osc_plan_scratch_size(const osc_plan *p) {
   size_t region[2] = {0, 0};
-  for (int i = 0; i + 1 < p->n_stages; i++) {
+  for (int i = 0; p && i + 1 < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];
     size_t sz = (size_t)s->c_out * s->h_out * s->w_out;
     if (sz > region[i % 2]) region[i % 2] = sz;

@@ -215,6 +215,9 @@ static const char prelude[] =
     "  if k < 0 then return string.format('%s - %d', s, -k) end\n"
     "  return s\n"
     "end\n"
+    /* ReLU as torch.relu: a < 0 ? 0 : a keeps NaN (the comparison is false),
+    ** maps -inf to 0 and keeps +inf; a > 0 ? a : 0 would turn NaN into 0 */
+    "function relu_of(a) return a .. ' < 0.0f ? 0.0f : ' .. a end\n"
     /* base + index, without parentheses the index does not need */
     "function ptr(base, idx)\n"
     "  if idx == '0' then return base end\n"

@@ -244,6 +244,7 @@ void osc_cache_set_limits(size_t entries, size_t bytes) {
 }
 
 void osc_cache_get_stats(osc_cache_stats *out) {
+  if (!out) return;
   pthread_mutex_lock(&lock);
   *out = stats;
   pthread_mutex_unlock(&lock);

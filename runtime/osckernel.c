@@ -16,6 +16,7 @@
 #include "oscerr.h"
 #include "oscfallback.h"
 #include "oscfault.h"
+#include "oscfpenv.h"
 #include "oscjit.h"
 #include "oscplan.h"
 
@@ -24,6 +25,7 @@ struct osc_kernel {
   osc_code *code;            /* JIT only; shared with the cache */
   osc_kernel_fn fn;          /* JIT only */
   size_t scratch_floats;
+  int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
   osc_kernel_info info;
   char fallback[sizeof ((osc_error *)0)->msg];
 };
@@ -32,6 +34,7 @@ const char *osc_backend_name(osc_backend b) {
   switch (b) {
   case OSC_BACKEND_JIT: return "jit";
   case OSC_BACKEND_REFERENCE: return "reference";
+  case OSC_BACKEND_NONE: return "none";
   }
   return "?";
 }
@@ -181,6 +184,7 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
     return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
   k->plan = *p;
   k->scratch_floats = osc_plan_scratch_size(p);
+  k->keep_denormals = o->keep_denormals != 0;
   k->info.backend = OSC_BACKEND_REFERENCE;
   st = OSC_OK;
   if (o->backend == OSC_BACKEND_JIT) {
@@ -222,6 +226,7 @@ osc_status osc_kernel_create_from_source(const osc_plan *p, const char *source,
 osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
                           const float *weights, float *scratch, osc_error *err) {
   float *own = NULL;
+  osc_fpenv fp;
   if (!k) return osc_error_set(err, OSC_EINVAL, "kernel: no kernel given");
   if (n < 0)
     return osc_error_set(err, OSC_EINVAL, "kernel: batch size %d is negative", n);
@@ -233,10 +238,13 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
       return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory for %zu floats of scratch",
                            k->scratch_floats);
   }
+  /* after every check: a run that fails leaves the state alone */
+  if (!k->keep_denormals) osc_fpenv_flush(&fp);
   if (k->fn)
     k->fn(n, in, out, weights, scratch);
   else
     osc_fallback_run(&k->plan, n, in, out, weights, scratch);
+  if (!k->keep_denormals) osc_fpenv_restore(&fp);
   free(own);
   return OSC_OK;
 }
@@ -247,6 +255,13 @@ void osc_kernel_free(osc_kernel *k) {
   free(k);
 }
 
-osc_backend osc_kernel_backend(const osc_kernel *k) { return k->info.backend; }
-const osc_plan *osc_kernel_plan(const osc_kernel *k) { return &k->plan; }
-void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info) { *info = k->info; }
+osc_backend osc_kernel_backend(const osc_kernel *k) {
+  return k ? k->info.backend : OSC_BACKEND_NONE;
+}
+
+const osc_plan *osc_kernel_plan(const osc_kernel *k) { return k ? &k->plan : NULL; }
+
+void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info) {
+  static const osc_kernel_info none = {.backend = OSC_BACKEND_NONE};
+  if (info) *info = k ? k->info : none;
+}

@@ -6,6 +6,10 @@
 ** [C_i][C_{i-1}/g_i][k_h][k_w], stages concatenated, then the bias (if any).
 ** Every function that can fail returns an osc_status and fills an osc_error
 ** (which may be NULL) with a message a person can act on.
+** NULL: no function here crashes on a NULL pointer argument; each says
+** what NULL does. Those returning an osc_status return OSC_EINVAL (with a
+** message) when a pointer they need is NULL and touch nothing else;
+** `err` may always be NULL.
 */
 #ifndef OSCONV_H
 #define OSCONV_H
@@ -82,16 +86,18 @@ typedef struct osc_layer {
 } osc_layer;
 
 /* Defaults: stride 1, no padding, groups 1, no bias, no activation,
-** mode optimal, max_stages 2, objective macs. Sizes stay 0: set them. */
+** mode optimal, max_stages 2, objective macs. Sizes stay 0: set them.
+** NULL: does nothing. */
 void osc_layer_init(osc_layer *l);
-osc_status osc_layer_validate(const osc_layer *l, osc_error *err);
-int osc_layer_out_h(const osc_layer *l);
-int osc_layer_out_w(const osc_layer *l);
+osc_status osc_layer_validate(const osc_layer *l, osc_error *err);   /* NULL l: OSC_EINVAL */
+int osc_layer_out_h(const osc_layer *l);   /* output height; 0 for NULL (or an empty output) */
+int osc_layer_out_w(const osc_layer *l);   /* output width; 0 for NULL (or an empty output) */
 
-const char *osc_mode_name(osc_mode m);
-int osc_mode_from_name(const char *s, osc_mode *out);        /* 0 on success */
+const char *osc_mode_name(osc_mode m);       /* "?" for a value that is not a mode */
+/* 0 on success; -1 for an unknown name or a NULL s or out (*out untouched). */
+int osc_mode_from_name(const char *s, osc_mode *out);
 const char *osc_objective_name(osc_objective o);
-int osc_objective_from_name(const char *s, osc_objective *out);
+int osc_objective_from_name(const char *s, osc_objective *out);   /* as osc_mode_from_name */
 
 /* ---- plans: a chain of grouped convolutions ------------------------------
 ** Stage i maps c_in -> c_out with `groups` groups and a k_h x k_w kernel.
@@ -119,13 +125,14 @@ typedef struct osc_plan {
   int64_t params;           /* weights, plus the bias if the layer has one */
 } osc_plan;
 
-/* Plan a layer in its own mode (layer->mode). */
+/* Plan a layer in its own mode (layer->mode). NULL l or out: OSC_EINVAL. */
 osc_status osc_plan_layer(const osc_layer *l, osc_plan *out, osc_error *err);
-/* Plan a layer in another mode (used for the baselines a table compares). */
+/* Plan a layer in another mode (used for the baselines a table compares).
+** NULL l or out: OSC_EINVAL. */
 osc_status osc_plan_layer_mode(const osc_layer *l, osc_mode mode,
                                osc_plan *out, osc_error *err);
 
-/* Sizes in floats, for one image. */
+/* Sizes in floats, for one image; 0 for a NULL plan. */
 size_t osc_plan_input_size(const osc_plan *p);
 size_t osc_plan_output_size(const osc_plan *p);
 size_t osc_plan_weights_size(const osc_plan *p);   /* stages, then bias */
@@ -165,7 +172,8 @@ typedef struct osc_config_options {
 
 /* Run a config script and collect its layers, each validated
 ** (osc_layer_validate). Nothing is returned on error: *out stays NULL and
-** err says "file:line: what is wrong". opt may be NULL for the defaults. */
+** err says "file:line: what is wrong". opt may be NULL for the defaults.
+** NULL path, source or out: OSC_EINVAL; a NULL name stands as "config". */
 osc_status osc_config_load(const char *path, const osc_config_options *opt,
                            osc_config **out, osc_error *err);
 /* The same from a string; `name` stands for the file in messages. */
@@ -176,9 +184,10 @@ osc_status osc_config_load_string(const char *name, const char *source,
 osc_status osc_config_load_buffer(const char *name, const char *source, size_t len,
                                   const osc_config_options *opt, osc_config **out,
                                   osc_error *err);
-void osc_config_free(osc_config *c);
+void osc_config_free(osc_config *c);   /* NULL is fine */
 
-/* Find a layer by name ("layer" or "net.layer"); NULL if absent. */
+/* Find a layer by name ("layer" or "net.layer"); NULL if absent, or if c
+** or name is NULL. *net gets the layer's network unless net is NULL. */
 const osc_layer *osc_config_find_layer(const osc_config *c, const char *name,
                                        const osc_network **net);
 
@@ -203,10 +212,11 @@ const osc_layer *osc_config_find_layer(const osc_config *c, const char *name,
 
 typedef enum osc_backend {
   OSC_BACKEND_JIT = 0,    /* the generated C, compiled by libtcc */
-  OSC_BACKEND_REFERENCE   /* plain loops interpreting the plan: slow, always there */
+  OSC_BACKEND_REFERENCE,  /* plain loops interpreting the plan: slow, always there */
+  OSC_BACKEND_NONE        /* not a backend: what a NULL kernel reports */
 } osc_backend;
 
-const char *osc_backend_name(osc_backend b);   /* "jit", "reference" */
+const char *osc_backend_name(osc_backend b);   /* "jit", "reference", "none" */
 
 /* All zero (or a NULL pointer) means the defaults. */
 typedef struct osc_kernel_options {
@@ -215,6 +225,8 @@ typedef struct osc_kernel_options {
                                 (osc_kernel_backend says so) instead of OSC_EJIT */
   int no_cache;              /* 1: compile privately, bypassing the cache */
   const char *tcc_lib_path;  /* NULL: $OSCONV_TCC_LIB_PATH, else the default */
+  int keep_denormals;        /* 1: run in the caller's floating-point state
+                                (IEEE gradual underflow); see osc_kernel_run */
 } osc_kernel_options;
 
 typedef struct osc_kernel osc_kernel;
@@ -222,7 +234,8 @@ typedef struct osc_kernel osc_kernel;
 /* Compile `p` (a plan from osc_plan_layer; it is copied). Fails with
 ** OSC_EINVAL for a plan that osc_plan_layer could not have made, OSC_EJIT
 ** when libtcc is missing or rejects the source (unless allow_fallback),
-** OSC_ENOMEM. *out is NULL on failure. */
+** OSC_ENOMEM; OSC_EINVAL for a NULL p or out. *out is NULL on failure.
+** opt may be NULL (the defaults). */
 osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
                              osc_kernel **out, osc_error *err);
 
@@ -230,14 +243,28 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** osc_plan_output_size, weights osc_plan_weights_size (shared by all images).
 ** scratch holds osc_plan_scratch_size(plan) floats, reused for every image,
 ** and must not be shared by concurrent runs; NULL makes the call allocate
-** (and free) its own, which can fail with OSC_ENOMEM. */
+** (and free) its own, which can fail with OSC_ENOMEM. A NULL k, or a NULL
+** in, out or weights when n > 0: OSC_EINVAL, nothing written. n == 0 runs
+** nothing and returns OSC_OK, whatever the pointers.
+** Denormals: on x86-64 a run sets flush-to-zero and denormals-are-zero
+** (MXCSR FTZ|DAZ) in the calling thread, for JIT and reference kernels
+** alike, unless the kernel was made with keep_denormals: any input, weight,
+** bias or intermediate of magnitude below FLT_MIN (2^-126, about 1.2e-38)
+** counts as zero, and any result that would be that small becomes zero.
+** Denormal operands can otherwise make a run many times slower on CPUs
+** that take microcode assists for them. Afterwards the caller's MXCSR is back: every control bit
+** (rounding mode, exception masks, its own FTZ and DAZ) as it was, the
+** exception flags the run raised added to the caller's (as feupdateenv
+** does). The rounding mode and masks during the run are the caller's. A run
+** that fails (OSC_EINVAL, OSC_ENOMEM) does not touch MXCSR. Other
+** architectures run in the caller's state. */
 osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
                           const float *weights, float *scratch, osc_error *err);
 
 void osc_kernel_free(osc_kernel *k);   /* NULL is fine */
 
-osc_backend osc_kernel_backend(const osc_kernel *k);
-const osc_plan *osc_kernel_plan(const osc_kernel *k);
+osc_backend osc_kernel_backend(const osc_kernel *k);   /* OSC_BACKEND_NONE for NULL */
+const osc_plan *osc_kernel_plan(const osc_kernel *k);  /* the kernel's copy; NULL for NULL */
 
 typedef struct osc_kernel_info {
   osc_backend backend;
@@ -248,6 +275,8 @@ typedef struct osc_kernel_info {
   const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
 } osc_kernel_info;
 
+/* NULL info: does nothing; NULL k: *info is all zero but backend
+** OSC_BACKEND_NONE. */
 void osc_kernel_get_info(const osc_kernel *k, osc_kernel_info *info);
 
 /* The process-wide cache. */
@@ -258,7 +287,7 @@ typedef struct osc_cache_stats {
   size_t entries, code_bytes; /* what the cache holds now */
 } osc_cache_stats;
 
-void osc_cache_get_stats(osc_cache_stats *s);
+void osc_cache_get_stats(osc_cache_stats *s);   /* NULL: does nothing */
 void osc_cache_clear(void);   /* drop every entry; kernels keep theirs */
 
 #ifdef __cplusplus

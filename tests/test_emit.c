@@ -14,8 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "osc_test.h"
 #include "oscemit.h"
+#include "oscfault.h"
+#include "oscfpenv.h"
 #include "oscplan.h"
 #include "oscref.h"
 
@@ -586,6 +592,370 @@ static void test_random_specs(void) {
   free(cs);
 }
 
+/* ---- NaN and Inf: what a convolution followed by torch.relu gives ------------------ */
+
+/* Every mode, and every stage kernel forced (direct, unrolled, pointwise with
+** pure-bias padding outputs, depthwise, borders checked), bias and ReLU;
+** one case without ReLU. */
+static int nonfinite_cases(kcase *cs) {
+  static const osc_emit_knobs unrolled_knobs = {0, 0, 1500, 0, 0, "unrolled", 0};
+  int count = 0;
+  osc_layer l;
+  layer_of(&l, 6, 4, 7, 6, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  l.n_fixed = 2;
+  l.fixed[0] = (osc_stage_spec){6, 2, 3, 1};
+  l.fixed[1] = (osc_stage_spec){0, 2, 1, 3};
+  for (int mode = 0; mode < OSC_MODE_COUNT; mode++)
+    add_mode(cs, &count, &l, (osc_mode)mode, 2, NULL);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, &direct_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_SPATIAL, 1, &unrolled_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, &checked_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 1, &depthwise_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 1, &pointwise_knobs);
+  add_grouped(cs, &count, 4, 6, 1, 5, 4, 1, 1, 1, 1, 1, 1, 1, 1, 2, &pointwise_knobs);
+  add_grouped(cs, &count, 4, 8, 4, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, &depthwise_knobs);
+  l.act = OSC_ACT_NONE;
+  add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, NULL);
+  return count;
+}
+
+/* Poisons x[0..n) at three random places with NaN, +inf and -inf. */
+static void poison(float *x, size_t n, uint64_t *st) {
+  const float bad[3] = {NAN, INFINITY, -INFINITY};
+  for (int i = 0; i < 3; i++) x[osc_test_rand(st) % n] = bad[i];
+}
+
+/* Scenario 0: NaN and Inf in the input; 1: in the weights of every stage;
+** 2: in the bias, NaN, -inf and +inf on channels 0, 1, 2 (or, without one,
+** +inf and -inf in the input, which meet as inf - inf). Values stay small, so no finite sum overflows and which
+** outputs are NaN or Inf does not depend on the order of the sums. */
+static void nonfinite_data(const osc_plan *p, int n, int scenario, uint64_t seed, float *in,
+                           float *w) {
+  size_t in_n = osc_plan_input_size(p) * (size_t)n, w_n = osc_plan_weights_size(p);
+  size_t bias_at = osc_plan_stage_weights_offset(p, p->n_stages);
+  uint64_t st = seed;
+  fill(in, in_n, &st);
+  fill(w, w_n, &st);
+  if (scenario == 0) poison(in, in_n, &st);
+  for (int i = 0; scenario == 1 && i < p->n_stages; i++) {
+    size_t lo = osc_plan_stage_weights_offset(p, i);
+    poison(w + lo, osc_plan_stage_weights_offset(p, i + 1) - lo, &st);
+  }
+  if (scenario == 2 && p->layer.bias) {
+    const float bad[3] = {NAN, -INFINITY, INFINITY};
+    for (int c = 0; c < 3 && c < p->layer.out_channels; c++) w[bias_at + (size_t)c] = bad[c];
+  } else if (scenario == 2) {
+    in[osc_test_rand(&st) % in_n] = INFINITY;
+    in[osc_test_rand(&st) % in_n] = -INFINITY;
+  }
+}
+
+typedef struct ieee_tally { size_t nan, inf, finite; } ieee_tally;
+
+/* got equals want position by position: NaN where want is NaN, the same
+** infinity where it is infinite, finite elsewhere and within TOL in
+** relative L2 over the finite positions. */
+static int same_ieee(const float *got, const float *want, size_t n, ieee_tally *t,
+                     const char *what) {
+  double d = 0, r = 0;
+  for (size_t i = 0; i < n; i++) {
+    int ok = isnan(want[i])   ? isnan(got[i])
+             : isinf(want[i]) ? got[i] == want[i]
+                              : isfinite(got[i]);
+    if (!ok) {
+      fprintf(stderr, "\n%s: output %zu is %g, want %g\n", what, i, got[i], want[i]);
+      return 0;
+    }
+    if (isnan(want[i])) t->nan++;
+    else if (isinf(want[i])) t->inf++;
+    else {
+      t->finite++;
+      d += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+      r += (double)want[i] * want[i];
+    }
+  }
+  if (r > 1e-30 ? sqrt(d / r) < TOL : sqrt(d) < TOL) return 1;
+  fprintf(stderr, "\n%s: finite outputs differ (rel L2 %g)\n", what,
+          r > 1e-30 ? sqrt(d / r) : sqrt(d));
+  return 0;
+}
+
+/* Runs case c with the AOT object `handle`, or (handle NULL) through
+** osc_kernel_run with backend `be`. 0 on success. */
+static int run_on(void *handle, osc_backend be, const kcase *c, const float *in, float *out,
+                  const float *w) {
+  float *scratch = malloc((osc_plan_scratch_size(&c->plan) + 1) * sizeof *scratch);
+  osc_kernel_options o = {.backend = be, .no_cache = 1};
+  osc_kernel *k = NULL;
+  osc_error err;
+  char sym[64];
+  layer_fn fn = NULL;
+  int bad = !scratch;
+  snprintf(sym, sizeof sym, "%s_n", c->prefix);
+  if (handle && !bad && (fn = (layer_fn)(uintptr_t)dlsym(handle, sym)))
+    fn(c->n, in, out, w, scratch);
+  else if (handle) bad = 1;
+  else if (!bad) bad = osc_kernel_create(&c->plan, &o, &k, &err) ||
+                       osc_kernel_run(k, c->n, in, out, w, scratch, &err);
+  osc_kernel_free(k);
+  free(scratch);
+  return bad;
+}
+
+/* Every case, every scenario, on one backend; returns the cases that passed. */
+static int nonfinite_backend(kcase *cs, int count, void *handle, osc_backend be,
+                             const char *name, ieee_tally *t) {
+  int passed = 0;
+  for (int i = 0; i < count; i++) {
+    const osc_plan *p = &cs[i].plan;
+    size_t in_n = osc_plan_input_size(p) * cs[i].n, out_n = osc_plan_output_size(p) * cs[i].n;
+    float *in = malloc(in_n * sizeof *in), *w = malloc(osc_plan_weights_size(p) * sizeof *w);
+    float *got = malloc(out_n * sizeof *got), *want = malloc(out_n * sizeof *want);
+    int ok = in && w && got && want;
+    char what[600], desc[512];
+    describe(&cs[i], desc, sizeof desc);
+    for (int s = 0; ok && s < 3; s++) {
+      nonfinite_data(p, cs[i].n, s, osc_test_seed() + (uint64_t)(i * 3 + s), in, w);
+      snprintf(what, sizeof what, "%s, %s, scenario %d", name, desc, s);
+      ok = run_on(handle, be, &cs[i], in, got, w) == 0 &&
+           oscref_chain(p, cs[i].n, in, w, want) == 0 && same_ieee(got, want, out_n, t, what);
+    }
+    passed += ok;
+    free(in); free(w); free(got); free(want);
+  }
+  return passed;
+}
+
+/* gcc -O1 and -O3, tcc, the JIT and the reference backend all give what
+** the plain convolution then a NaN-keeping ReLU gives (oscref.c). */
+static void test_nonfinite(void) {
+  static const struct { const char *tool, *flags; } aot[] = {
+      {NULL, GCC_FLAGS}, {NULL, GCC_FLAGS " -O3"}, {"tcc", "-Wall -Werror -shared"}};
+  kcase *cs = calloc(32, sizeof *cs);
+  ieee_tally t = {0, 0, 0};
+  int count;
+  size_t len;
+  char *src;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = nonfinite_cases(cs);
+  CU_ASSERT_EQUAL(count, 13);
+  src = emit_all(cs, count, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  for (size_t a = 0; a < sizeof aot / sizeof aot[0]; a++) {
+    so s;
+    const char *tool = aot[a].tool ? aot[a].tool : cc();
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, tool, aot[a].flags, 1), 0);
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, aot[a].flags, &t),
+                    count);
+    unload(&s);
+  }
+  CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
+  CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_REFERENCE, "reference", &t),
+                  count);
+  /* the data reach NaN and Inf outputs, and finite ones */
+  CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
+  free(src);
+  free(cs);
+}
+
+/* ---- denormals: flush-to-zero and denormals-are-zero ------------------------------ */
+
+#if defined(__x86_64__)
+/* The caller's state for these tests: round toward zero (so a control bit
+** that is not FTZ or DAZ shows if it is lost), every exception masked, no
+** flag raised. */
+#define CALLER_CSR 0x7f80u
+
+/* A 1x1 layer, 1 -> 2 channels, weights 1 and 1e-20, on four pixels: a
+** denormal, 1e-20 (whose product with 1e-20, 1e-40, is denormal), 3 and a
+** negative denormal. */
+static void tiny_case(kcase *c, float in[4], float w[2]) {
+  osc_layer l;
+  int count = 0;
+  layer_of(&l, 1, 2, 1, 4, 1, 1, 1, 1, 0, 0);
+  add_mode(c, &count, &l, OSC_MODE_CONVENTIONAL, 1, NULL);
+  snprintf(c->prefix, sizeof c->prefix, "tiny");
+  in[0] = 1e-39f; in[1] = 1e-20f; in[2] = 3.0f; in[3] = -1e-39f;
+  w[0] = 1.0f; w[1] = 1e-20f;
+}
+
+/* What the tiny case gives, closed form: with FTZ|DAZ the denormal inputs
+** read as 0 and the denormal product 1e-40 becomes 0; without, IEEE
+** gradual underflow (1e-39 * 1e-20 underflows to 0 either way). */
+static int tiny_is(const float out[8], int flushed) {
+  const float *a = out, *b = out + 4;
+  float kept = (float)((double)1e-20f * (double)1e-20f);   /* exact product, rounded once */
+  if (kept == 0.0f) return 0;                              /* it is a denormal, not 0 */
+  if (b[0] != 0.0f || b[2] != 3.0f * 1e-20f || b[3] != 0.0f || a[1] != 1e-20f || a[2] != 3.0f)
+    return 0;
+  if (flushed) return a[0] == 0.0f && a[3] == 0.0f && b[1] == 0.0f;
+  return a[0] == 1e-39f && a[3] == -1e-39f && b[1] == kept;
+}
+
+/* The caller's MXCSR after a run is its own, with only exception flags added. */
+static int csr_kept(unsigned int after) {
+  return (after & ~OSC_MXCSR_FLAGS) == CALLER_CSR;
+}
+
+static int run_tiny_kernel(const kcase *c, const osc_kernel_options *o, const float *in,
+                           const float *w, float *out, unsigned int *after) {
+  osc_kernel *k = NULL;
+  osc_status st = osc_kernel_create(&c->plan, o, &k, NULL);
+  if (!st) {
+    _mm_setcsr(CALLER_CSR);
+    st = osc_kernel_run(k, 1, in, out, w, NULL, NULL);
+    *after = _mm_getcsr();
+    _mm_setcsr(0x1f80u);
+  }
+  osc_kernel_free(k);
+  return st == OSC_OK;
+}
+
+/* JIT and reference kernels flush by default and keep denormals when asked,
+** with the caller's MXCSR back either way. */
+static void test_denormals_runtime(void) {
+  static const osc_kernel_options opts[4] = {
+      {.backend = OSC_BACKEND_JIT, .no_cache = 1},
+      {.backend = OSC_BACKEND_REFERENCE},
+      {.backend = OSC_BACKEND_JIT, .no_cache = 1, .keep_denormals = 1},
+      {.backend = OSC_BACKEND_REFERENCE, .keep_denormals = 1}};
+  kcase c;
+  float in[4], w[2], out[8];
+  for (int i = 0; i < 4; i++) {
+    unsigned int after = 0;
+    tiny_case(&c, in, w);
+    CU_ASSERT_FATAL(run_tiny_kernel(&c, &opts[i], in, w, out, &after));
+    if (!tiny_is(out, i < 2)) fprintf(stderr, "\ndenormals, options %d: %g %g %g %g / %g %g "
+                                      "%g %g\n", i, out[0], out[1], out[2], out[3], out[4],
+                                      out[5], out[6], out[7]);
+    CU_ASSERT(tiny_is(out, i < 2));
+    CU_ASSERT(csr_kept(after));
+  }
+}
+
+/* A run that fails leaves MXCSR exactly as it was, flags included. */
+static void test_denormals_failed_run(void) {
+  osc_layer l;
+  kcase c;
+  int count = 0;
+  osc_kernel *k = NULL;
+  float x[64] = {0};
+  osc_status st[2];
+  unsigned int after[2];
+  layer_of(&l, 2, 2, 4, 4, 3, 3, 1, 1, 1, 1);
+  add_mode(&c, &count, &l, OSC_MODE_SPATIAL, 1, NULL);   /* needs scratch */
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&c.plan, NULL, &k, NULL), OSC_OK);
+  _mm_setcsr(CALLER_CSR | 0x21u);   /* two flags raised before */
+  st[0] = osc_kernel_run(k, 1, NULL, x, x, NULL, NULL);
+  after[0] = _mm_getcsr();
+  osc_rt_fault_inject(0);           /* the scratch allocation fails */
+  st[1] = osc_kernel_run(k, 1, x, x, x, NULL, NULL);
+  after[1] = _mm_getcsr();
+  osc_rt_fault_inject(-1);
+  _mm_setcsr(0x1f80u);
+  CU_ASSERT_EQUAL(st[0], OSC_EINVAL);
+  CU_ASSERT_EQUAL(st[1], OSC_ENOMEM);
+  CU_ASSERT_EQUAL(after[0], CALLER_CSR | 0x21u);
+  CU_ASSERT_EQUAL(after[1], CALLER_CSR | 0x21u);
+  osc_kernel_free(k);
+}
+
+/* Every mode and kernel, through the JIT, the reference and the AOT builds
+** with OSCONV_FLUSH_DENORMALS: denormal inputs (normal weights) count as
+** zero, so every output is the ReLU of its bias, exactly. */
+static void test_denormals_every_kernel(void) {
+  static const struct { const char *tool, *flags; } aot[] = {
+      {NULL, GCC_FLAGS " -O3 -DOSCONV_FLUSH_DENORMALS"},
+      {"tcc", "-Wall -Werror -shared -DOSCONV_FLUSH_DENORMALS"}};
+  kcase *cs = calloc(32, sizeof *cs);
+  int count, good = 0, runs = 0;
+  size_t len;
+  char *src;
+  so s[2];
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = nonfinite_cases(cs);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(cs, count, &len));
+  for (int a = 0; a < 2; a++)
+    CU_ASSERT_EQUAL_FATAL(build(&s[a], src, len, aot[a].tool ? aot[a].tool : cc(),
+                                aot[a].flags, 1), 0);
+  for (int i = 0; i < count; i++) {
+    const osc_plan *p = &cs[i].plan;
+    size_t in_n = osc_plan_input_size(p) * cs[i].n, out_n = osc_plan_output_size(p) * cs[i].n;
+    size_t w_n = osc_plan_weights_size(p), hw = osc_plan_output_size(p) / p->layer.out_channels;
+    float *in = malloc(in_n * sizeof *in), *w = malloc(w_n * sizeof *w);
+    float *out = malloc(out_n * sizeof *out);
+    uint64_t st = osc_test_seed() + (uint64_t)i;
+    CU_ASSERT_FATAL(in && w && out);
+    fill(in, in_n, &st);
+    fill(w, w_n, &st);
+    for (size_t j = 0; j < in_n; j++) in[j] = in[j] * 1e-38f * 0.5f;   /* |x| <= 5e-39 */
+    for (int b = 0; b < 4; b++) {   /* gcc, tcc, JIT, reference */
+      int ok = 1;
+      unsigned int after;
+      _mm_setcsr(CALLER_CSR);
+      if (run_on(b < 2 ? s[b].handle : NULL, b == 3 ? OSC_BACKEND_REFERENCE : OSC_BACKEND_JIT,
+                 &cs[i], in, out, w))
+        ok = 0;
+      after = _mm_getcsr();
+      _mm_setcsr(0x1f80u);
+      for (size_t j = 0; ok && j < out_n; j++) {
+        float bias = p->layer.bias ? w[w_n - (size_t)p->layer.out_channels +
+                                       j / hw % (size_t)p->layer.out_channels] : 0.0f;
+        float want = p->layer.act == OSC_ACT_RELU && bias < 0.0f ? 0.0f : bias;
+        ok = out[j] == want;
+      }
+      if (!ok || !csr_kept(after)) fprintf(stderr, "\ncase %d backend %d: not flushed\n", i, b);
+      good += ok && csr_kept(after);
+      runs++;
+    }
+    free(in); free(w); free(out);
+  }
+  CU_ASSERT_EQUAL(good, runs);
+  for (int a = 0; a < 2; a++) unload(&s[a]);
+  free(src);
+  free(cs);
+}
+
+/* AOT: with OSCONV_FLUSH_DENORMALS the generated entry flushes and puts
+** the caller's MXCSR back; without it, it runs in the caller's state. */
+static void test_denormals_aot(void) {
+  static const struct { const char *tool, *flags; int flushed; } builds[] = {
+      {NULL, GCC_FLAGS " -DOSCONV_FLUSH_DENORMALS", 1}, {NULL, GCC_FLAGS, 0},
+      {"tcc", "-Wall -Werror -shared -DOSCONV_FLUSH_DENORMALS", 1},
+      {"tcc", "-Wall -Werror -shared", 0}};
+  kcase c;
+  float in[4], w[2], out[8];
+  size_t len;
+  char *src;
+  tiny_case(&c, in, w);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(&c, 1, &len));
+  for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+    so s;
+    layer_fn fn;
+    unsigned int after;
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, builds[b].tool ? builds[b].tool : cc(),
+                                builds[b].flags, 1), 0);
+    fn = (layer_fn)(uintptr_t)dlsym(s.handle, "tiny_n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
+    _mm_setcsr(CALLER_CSR);
+    fn(1, in, out, w, NULL);
+    after = _mm_getcsr();
+    _mm_setcsr(0x1f80u);
+    CU_ASSERT(tiny_is(out, builds[b].flushed));
+    CU_ASSERT(csr_kept(after));
+    unload(&s);
+  }
+  free(src);
+}
+#else
+static void test_denormals_runtime(void) {}
+static void test_denormals_failed_run(void) {}
+static void test_denormals_every_kernel(void) {}
+static void test_denormals_aot(void) {}
+#endif
+
 /* ---- the receptive field: a chain is one conventional convolution ------------------ */
 
 /* Dense weights [C_out][C_in][K_h][K_w] of p's chain: unit impulses pushed
@@ -876,6 +1246,53 @@ static void test_check_network_messages(void) {
   free(s);
 }
 
+/* Each class of reserved name, refused with the line of the culprit (the
+** network at line 1, layers from line 2); near misses pass. */
+static void test_reserved_names(void) {
+  static const struct { const char *net, *layer, *why; } bad[] = {
+      {"size", "t", "f.lua:2: layer 't': its function size_t is a reserved name: POSIX reserves "
+                    "names ending in _t for types"},
+      {"net", "off_t", "f.lua:2: layer 'off_t': its function net_off_t is a reserved name"},
+      {"static", "assert", "f.lua:2: layer 'assert': its function static_assert is a reserved "
+                           "name: a C23 keyword"},
+      {"thread", "local", "f.lua:2: layer 'local': its function thread_local is a reserved "
+                          "name: a C23 keyword"},
+      {"aligned", "alloc", "f.lua:2: layer 'alloc': its function aligned_alloc is a reserved "
+                           "name: a function of <stdlib.h>"},
+      {"jmp", "buf", "f.lua:2: layer 'buf': its function jmp_buf is a reserved name: a type"},
+      {"memory", "order_seq_cst", "f.lua:2: layer 'order_seq_cst': its function "
+                                  "memory_order_seq_cst is a reserved name: a constant"},
+      {"__net", "a", "f.lua:1: network '__net': the name is reserved: names beginning with '_'"},
+      {"_Net", "a", "f.lua:1: network '_Net': the name is reserved: names beginning with '_'"},
+      {"_net", "a", "f.lua:1: network '_net': the name is reserved: names beginning with '_'"},
+      {"net_", "a", "f.lua:2: layer 'a': its function net__a is a reserved name: C++ reserves"},
+      {"net", "_a", "f.lua:2: layer '_a': its function net__a is a reserved name: C++ reserves"},
+      {"pthread", "create", "f.lua:1: network 'pthread': the name is reserved: every generated "
+                            "name would begin with pthread_ or PTHREAD_, which <pthread.h>"},
+      {"Sig", "a", "f.lua:1: network 'Sig': the name is reserved: every generated name would "
+                   "begin with sig_ or SIG_, which <signal.h>"},
+  };
+  static const struct { const char *net, *layer; } good[] = {
+      {"size", "tt"}, {"size", "to"}, {"net", "t_x"}, {"total", "a"}, {"memory", "a"},
+      {"sigma", "a"}, {"pthreads", "a"}, {"static", "asserts"}};
+  small_net *s = malloc(sizeof *s);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    osc_error err;
+    small_net_make(s, bad[i].net, &bad[i].layer, 1);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, NULL, &err), OSC_EINVAL);
+    if (strncmp(err.msg, bad[i].why, strlen(bad[i].why)))
+      fprintf(stderr, "\n'%s' is not '%s...'\n", err.msg, bad[i].why);
+    CU_ASSERT(strncmp(err.msg, bad[i].why, strlen(bad[i].why)) == 0);
+  }
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    osc_error err;
+    small_net_make(s, good[i].net, &good[i].layer, 1);
+    CU_ASSERT_EQUAL(osc_emit_check_network(&s->net, NULL, &err), OSC_OK);
+  }
+  free(s);
+}
+
 /* Across networks: hand-made configs (the loader refuses some of these
 ** itself), each clash reported on the later layer or network. */
 static void test_check_config_messages(void) {
@@ -1000,6 +1417,12 @@ static CU_TestInfo tests[] = {
     {"edge shapes", test_edge_shapes},
     {"pointwise and depthwise kernels, forced (gcc, tcc)", test_new_kernels},
     {"random specs (gcc, tcc)", test_random_specs},
+    {"NaN and Inf as conv then torch.relu (gcc, tcc, JIT, reference)", test_nonfinite},
+    {"denormals: JIT and reference flush unless kept, MXCSR restored", test_denormals_runtime},
+    {"denormals: a failed run leaves MXCSR alone", test_denormals_failed_run},
+    {"denormals: every mode and kernel flushes (gcc, tcc, JIT, reference)",
+     test_denormals_every_kernel},
+    {"denormals: AOT with and without OSCONV_FLUSH_DENORMALS", test_denormals_aot},
     {"receptive field: chain == dense conv", test_receptive_field},
     {"receptive field check can fail", test_receptive_field_detects},
     {"deterministic output", test_deterministic},
@@ -1007,6 +1430,7 @@ static CU_TestInfo tests[] = {
     {"network names", test_network_names},
     {"network check: file:line: layer messages", test_check_network_messages},
     {"config check: clashes across networks", test_check_config_messages},
+    {"names C or POSIX reserve are refused", test_reserved_names},
     {"plans beyond 2^31-1 floats are refused", test_plan_size_limit},
     {"network .c streamed a layer at a time", test_network_streamed},
     CU_TEST_INFO_NULL,

@@ -445,6 +445,13 @@ static void test_check_refuses_what_gen_refuses(void) {
       {"network { name = 'a' }\n" SMALL("b") "network { name = 'a_b' }\n" SMALL("n"),
        "bad.lua:4: layer 'n': its function a_b_n is also the n-image entry of layer 'b' of "
        "network 'a' (line 2)"},
+      /* names C or POSIX reserve: size_t would break any file with <stddef.h> */
+      {"network { name = 'size' }\n" SMALL("t"),
+       "bad.lua:2: layer 't': its function size_t is a reserved name: POSIX reserves names "
+       "ending in _t"},
+      {"network { name = 'pthread' }\n" SMALL("a"),
+       "bad.lua:1: network 'pthread': the name is reserved: every generated name would begin "
+       "with pthread_ or PTHREAD_, which <pthread.h> reserves"},
   };
   env e;
   char args[512], *msg = NULL;

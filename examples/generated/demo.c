@@ -37,7 +37,7 @@ static void demo_stem_s0_edge(const float *in, float *out, const float *w, const
           for (int kx = kx0; kx < kx1; kx++)
             acc += wj[(c * 3 + ky) * 3 + kx] * xg[(c * 32 + iy + ky) * 32 + ix + kx];
       acc += bias[gr * 16 + j];
-      out[j * 1024 + gr * 16384 + oh * 32 + ow] = acc > 0.0f ? acc : 0.0f;
+      out[j * 1024 + gr * 16384 + oh * 32 + ow] = acc < 0.0f ? 0.0f : acc;
     }
   }
 }
@@ -169,37 +169,37 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[101]*x[2053] + wb[102]*x[2083] + wb[103]*x[2084] + wb[104]*x[2085]) +
               (wb[105]*x[2115] + wb[106]*x[2116] + wb[107]*x[2117]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc2 += bb[0];
-          o[2] = acc2 > 0.0f ? acc2 : 0.0f;
+          o[2] = acc2 < 0.0f ? 0.0f : acc2;
           acc3 += bb[0];
-          o[3] = acc3 > 0.0f ? acc3 : 0.0f;
+          o[3] = acc3 < 0.0f ? 0.0f : acc3;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[1025] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[1025] = acc5 < 0.0f ? 0.0f : acc5;
           acc6 += bb[1];
-          o[1026] = acc6 > 0.0f ? acc6 : 0.0f;
+          o[1026] = acc6 < 0.0f ? 0.0f : acc6;
           acc7 += bb[1];
-          o[1027] = acc7 > 0.0f ? acc7 : 0.0f;
+          o[1027] = acc7 < 0.0f ? 0.0f : acc7;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[2049] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[2049] = acc9 < 0.0f ? 0.0f : acc9;
           acc10 += bb[2];
-          o[2050] = acc10 > 0.0f ? acc10 : 0.0f;
+          o[2050] = acc10 < 0.0f ? 0.0f : acc10;
           acc11 += bb[2];
-          o[2051] = acc11 > 0.0f ? acc11 : 0.0f;
+          o[2051] = acc11 < 0.0f ? 0.0f : acc11;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[3073] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[3073] = acc13 < 0.0f ? 0.0f : acc13;
           acc14 += bb[3];
-          o[3074] = acc14 > 0.0f ? acc14 : 0.0f;
+          o[3074] = acc14 < 0.0f ? 0.0f : acc14;
           acc15 += bb[3];
-          o[3075] = acc15 > 0.0f ? acc15 : 0.0f;
+          o[3075] = acc15 < 0.0f ? 0.0f : acc15;
         }
         {
           const int ow = 29;
@@ -263,21 +263,21 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[101]*x[2051] + wb[102]*x[2081] + wb[103]*x[2082] + wb[104]*x[2083]) +
               (wb[105]*x[2113] + wb[106]*x[2114] + wb[107]*x[2115]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[1025] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[1025] = acc5 < 0.0f ? 0.0f : acc5;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[2049] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[2049] = acc9 < 0.0f ? 0.0f : acc9;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[3073] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[3073] = acc13 < 0.0f ? 0.0f : acc13;
         }
       }
       for (int oh = 0; oh < 1; oh++) {   /* columns 1..30, taps ky 1..2 kx 0..2 */
@@ -367,37 +367,37 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[102]*x[2051] + wb[103]*x[2052] + wb[104]*x[2053] + wb[105]*x[2083]) +
               (wb[106]*x[2084] + wb[107]*x[2085]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc2 += bb[0];
-          o[2] = acc2 > 0.0f ? acc2 : 0.0f;
+          o[2] = acc2 < 0.0f ? 0.0f : acc2;
           acc3 += bb[0];
-          o[3] = acc3 > 0.0f ? acc3 : 0.0f;
+          o[3] = acc3 < 0.0f ? 0.0f : acc3;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[1025] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[1025] = acc5 < 0.0f ? 0.0f : acc5;
           acc6 += bb[1];
-          o[1026] = acc6 > 0.0f ? acc6 : 0.0f;
+          o[1026] = acc6 < 0.0f ? 0.0f : acc6;
           acc7 += bb[1];
-          o[1027] = acc7 > 0.0f ? acc7 : 0.0f;
+          o[1027] = acc7 < 0.0f ? 0.0f : acc7;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[2049] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[2049] = acc9 < 0.0f ? 0.0f : acc9;
           acc10 += bb[2];
-          o[2050] = acc10 > 0.0f ? acc10 : 0.0f;
+          o[2050] = acc10 < 0.0f ? 0.0f : acc10;
           acc11 += bb[2];
-          o[2051] = acc11 > 0.0f ? acc11 : 0.0f;
+          o[2051] = acc11 < 0.0f ? 0.0f : acc11;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[3073] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[3073] = acc13 < 0.0f ? 0.0f : acc13;
           acc14 += bb[3];
-          o[3074] = acc14 > 0.0f ? acc14 : 0.0f;
+          o[3074] = acc14 < 0.0f ? 0.0f : acc14;
           acc15 += bb[3];
-          o[3075] = acc15 > 0.0f ? acc15 : 0.0f;
+          o[3075] = acc15 < 0.0f ? 0.0f : acc15;
         }
         {
           const int ow = 29;
@@ -445,21 +445,21 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[102]*x[2049] + wb[103]*x[2050] + wb[104]*x[2051] + wb[105]*x[2081]) +
               (wb[106]*x[2082] + wb[107]*x[2083]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[1025] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[1025] = acc5 < 0.0f ? 0.0f : acc5;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[2049] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[2049] = acc9 < 0.0f ? 0.0f : acc9;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[3073] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[3073] = acc13 < 0.0f ? 0.0f : acc13;
         }
       }
       for (int oh = 1; oh < 31; oh++) {   /* columns 0..0, taps ky 0..2 kx 1..2 */
@@ -489,13 +489,13 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[100]*x[2048] + wb[101]*x[2049] + wb[103]*x[2080] + wb[104]*x[2081]) +
               (wb[106]*x[2112] + wb[107]*x[2113]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
         }
       }
       for (int oh = 1; oh < 31; oh++) {   /* columns 31..31, taps ky 0..2 kx 0..1 */
@@ -525,13 +525,13 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[99]*x[2048] + wb[100]*x[2049] + wb[102]*x[2080] + wb[103]*x[2081]) +
               (wb[105]*x[2112] + wb[106]*x[2113]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
         }
       }
       for (int oh = 31; oh < 32; oh++) {   /* columns 1..30, taps ky 0..1 kx 0..2 */
@@ -621,37 +621,37 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[99]*x[2051] + wb[100]*x[2052] + wb[101]*x[2053] + wb[102]*x[2083]) +
               (wb[103]*x[2084] + wb[104]*x[2085]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc2 += bb[0];
-          o[2] = acc2 > 0.0f ? acc2 : 0.0f;
+          o[2] = acc2 < 0.0f ? 0.0f : acc2;
           acc3 += bb[0];
-          o[3] = acc3 > 0.0f ? acc3 : 0.0f;
+          o[3] = acc3 < 0.0f ? 0.0f : acc3;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[1025] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[1025] = acc5 < 0.0f ? 0.0f : acc5;
           acc6 += bb[1];
-          o[1026] = acc6 > 0.0f ? acc6 : 0.0f;
+          o[1026] = acc6 < 0.0f ? 0.0f : acc6;
           acc7 += bb[1];
-          o[1027] = acc7 > 0.0f ? acc7 : 0.0f;
+          o[1027] = acc7 < 0.0f ? 0.0f : acc7;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[2049] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[2049] = acc9 < 0.0f ? 0.0f : acc9;
           acc10 += bb[2];
-          o[2050] = acc10 > 0.0f ? acc10 : 0.0f;
+          o[2050] = acc10 < 0.0f ? 0.0f : acc10;
           acc11 += bb[2];
-          o[2051] = acc11 > 0.0f ? acc11 : 0.0f;
+          o[2051] = acc11 < 0.0f ? 0.0f : acc11;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[3073] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[3073] = acc13 < 0.0f ? 0.0f : acc13;
           acc14 += bb[3];
-          o[3074] = acc14 > 0.0f ? acc14 : 0.0f;
+          o[3074] = acc14 < 0.0f ? 0.0f : acc14;
           acc15 += bb[3];
-          o[3075] = acc15 > 0.0f ? acc15 : 0.0f;
+          o[3075] = acc15 < 0.0f ? 0.0f : acc15;
         }
         {
           const int ow = 29;
@@ -699,21 +699,21 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
               (wb[99]*x[2049] + wb[100]*x[2050] + wb[101]*x[2051] + wb[102]*x[2081]) +
               (wb[103]*x[2082] + wb[104]*x[2083]);
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc4 += bb[1];
-          o[1024] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[1024] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[1025] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[1025] = acc5 < 0.0f ? 0.0f : acc5;
           acc8 += bb[2];
-          o[2048] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[2048] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[2049] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[2049] = acc9 < 0.0f ? 0.0f : acc9;
           acc12 += bb[3];
-          o[3072] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[3072] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[3073] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[3073] = acc13 < 0.0f ? 0.0f : acc13;
         }
       }
     }
@@ -732,16 +732,35 @@ static void demo_stem_s0(const float *in, float *out, const float *w, const floa
       demo_stem_s0_edge(in, out, w, bias, oh, ow);
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 1 stage(s); the scratch
- * (0 floats) holds one image's intermediates and is reused. */
+ * (0 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_stem_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   (void)scratch;
   for (int i = 0; i < n; i++) {
     demo_stem_s0(in, out, weights, weights + 432);
     in += 3072;
     out += 16384;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -1033,37 +1052,56 @@ static void demo_down_s1(const float *restrict in, float *restrict out, const fl
           a6 = (w6_0*x0 + w6_1*x1 + w6_2*x2 + w6_3*x3) + (w6_4*x4 + w6_5*x5 + w6_6*x6 + w6_7*x7);
           a7 = (w7_0*x0 + w7_1*x1 + w7_2*x2 + w7_3*x3) + (w7_4*x4 + w7_5*x5 + w7_6*x6 + w7_7*x7);
           a0 += b0;
-          o[0] = a0 > 0.0f ? a0 : 0.0f;
+          o[0] = a0 < 0.0f ? 0.0f : a0;
           a1 += b1;
-          o[256] = a1 > 0.0f ? a1 : 0.0f;
+          o[256] = a1 < 0.0f ? 0.0f : a1;
           a2 += b2;
-          o[512] = a2 > 0.0f ? a2 : 0.0f;
+          o[512] = a2 < 0.0f ? 0.0f : a2;
           a3 += b3;
-          o[768] = a3 > 0.0f ? a3 : 0.0f;
+          o[768] = a3 < 0.0f ? 0.0f : a3;
           a4 += b4;
-          o[1024] = a4 > 0.0f ? a4 : 0.0f;
+          o[1024] = a4 < 0.0f ? 0.0f : a4;
           a5 += b5;
-          o[1280] = a5 > 0.0f ? a5 : 0.0f;
+          o[1280] = a5 < 0.0f ? 0.0f : a5;
           a6 += b6;
-          o[1536] = a6 > 0.0f ? a6 : 0.0f;
+          o[1536] = a6 < 0.0f ? 0.0f : a6;
           a7 += b7;
-          o[1792] = a7 > 0.0f ? a7 : 0.0f;
+          o[1792] = a7 < 0.0f ? 0.0f : a7;
         }
       }
     }
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (4096 floats) holds one image's intermediates and is reused. */
+ * (4096 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_down_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_down_s0(in, scratch, weights);
     demo_down_s1(scratch, out, weights + 288, weights + 544);
     in += 16384;
     out += 8192;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -1405,16 +1443,35 @@ static void demo_dw_s1(const float *restrict in, float *restrict out, const floa
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (8192 floats) holds one image's intermediates and is reused. */
+ * (8192 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_dw_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_dw_s0(in, scratch, weights);
     demo_dw_s1(scratch, out, weights + 288, weights + 1312);
     in += 8192;
     out += 8192;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -2022,37 +2079,37 @@ static void demo_tall_s1(const float *in, float *out, const float *w, const floa
                 (wc[308]*xc[1541] + wc[309]*xc[1795] + wc[310]*xc[1796] + wc[311]*xc[1797]);
           }
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc2 += bb[0];
-          o[2] = acc2 > 0.0f ? acc2 : 0.0f;
+          o[2] = acc2 < 0.0f ? 0.0f : acc2;
           acc3 += bb[0];
-          o[3] = acc3 > 0.0f ? acc3 : 0.0f;
+          o[3] = acc3 < 0.0f ? 0.0f : acc3;
           acc4 += bb[1];
-          o[256] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[256] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[257] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[257] = acc5 < 0.0f ? 0.0f : acc5;
           acc6 += bb[1];
-          o[258] = acc6 > 0.0f ? acc6 : 0.0f;
+          o[258] = acc6 < 0.0f ? 0.0f : acc6;
           acc7 += bb[1];
-          o[259] = acc7 > 0.0f ? acc7 : 0.0f;
+          o[259] = acc7 < 0.0f ? 0.0f : acc7;
           acc8 += bb[2];
-          o[512] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[512] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[513] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[513] = acc9 < 0.0f ? 0.0f : acc9;
           acc10 += bb[2];
-          o[514] = acc10 > 0.0f ? acc10 : 0.0f;
+          o[514] = acc10 < 0.0f ? 0.0f : acc10;
           acc11 += bb[2];
-          o[515] = acc11 > 0.0f ? acc11 : 0.0f;
+          o[515] = acc11 < 0.0f ? 0.0f : acc11;
           acc12 += bb[3];
-          o[768] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[768] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[769] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[769] = acc13 < 0.0f ? 0.0f : acc13;
           acc14 += bb[3];
-          o[770] = acc14 > 0.0f ? acc14 : 0.0f;
+          o[770] = acc14 < 0.0f ? 0.0f : acc14;
           acc15 += bb[3];
-          o[771] = acc15 > 0.0f ? acc15 : 0.0f;
+          o[771] = acc15 < 0.0f ? 0.0f : acc15;
         }
         {
           const int ow = 13;
@@ -2113,21 +2170,21 @@ static void demo_tall_s1(const float *in, float *out, const float *w, const floa
                 (wc[308]*xc[1539] + wc[309]*xc[1793] + wc[310]*xc[1794] + wc[311]*xc[1795]);
           }
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc1 += bb[0];
-          o[1] = acc1 > 0.0f ? acc1 : 0.0f;
+          o[1] = acc1 < 0.0f ? 0.0f : acc1;
           acc4 += bb[1];
-          o[256] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[256] = acc4 < 0.0f ? 0.0f : acc4;
           acc5 += bb[1];
-          o[257] = acc5 > 0.0f ? acc5 : 0.0f;
+          o[257] = acc5 < 0.0f ? 0.0f : acc5;
           acc8 += bb[2];
-          o[512] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[512] = acc8 < 0.0f ? 0.0f : acc8;
           acc9 += bb[2];
-          o[513] = acc9 > 0.0f ? acc9 : 0.0f;
+          o[513] = acc9 < 0.0f ? 0.0f : acc9;
           acc12 += bb[3];
-          o[768] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[768] = acc12 < 0.0f ? 0.0f : acc12;
           acc13 += bb[3];
-          o[769] = acc13 > 0.0f ? acc13 : 0.0f;
+          o[769] = acc13 < 0.0f ? 0.0f : acc13;
         }
       }
       for (int oh = 0; oh < 16; oh++) {   /* columns 0..0, taps ky 0..0 kx 1..2 */
@@ -2157,13 +2214,13 @@ static void demo_tall_s1(const float *in, float *out, const float *w, const floa
                 (wc[307]*xc[1536] + wc[308]*xc[1537] + wc[310]*xc[1792] + wc[311]*xc[1793]);
           }
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc4 += bb[1];
-          o[256] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[256] = acc4 < 0.0f ? 0.0f : acc4;
           acc8 += bb[2];
-          o[512] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[512] = acc8 < 0.0f ? 0.0f : acc8;
           acc12 += bb[3];
-          o[768] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[768] = acc12 < 0.0f ? 0.0f : acc12;
         }
       }
       for (int oh = 0; oh < 16; oh++) {   /* columns 15..15, taps ky 0..0 kx 0..1 */
@@ -2193,29 +2250,48 @@ static void demo_tall_s1(const float *in, float *out, const float *w, const floa
                 (wc[306]*xc[1536] + wc[307]*xc[1537] + wc[309]*xc[1792] + wc[310]*xc[1793]);
           }
           acc0 += bb[0];
-          o[0] = acc0 > 0.0f ? acc0 : 0.0f;
+          o[0] = acc0 < 0.0f ? 0.0f : acc0;
           acc4 += bb[1];
-          o[256] = acc4 > 0.0f ? acc4 : 0.0f;
+          o[256] = acc4 < 0.0f ? 0.0f : acc4;
           acc8 += bb[2];
-          o[512] = acc8 > 0.0f ? acc8 : 0.0f;
+          o[512] = acc8 < 0.0f ? 0.0f : acc8;
           acc12 += bb[3];
-          o[768] = acc12 > 0.0f ? acc12 : 0.0f;
+          o[768] = acc12 < 0.0f ? 0.0f : acc12;
         }
       }
     }
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (8192 floats) holds one image's intermediates and is reused. */
+ * (8192 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_tall_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_tall_s0(in, scratch, weights);
     demo_tall_s1(scratch, out, weights + 5120, weights + 11264);
     in += 8192;
     out += 16384;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -2836,16 +2912,35 @@ static void demo_chain_s1(const float *in, float *out, const float *w, const flo
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 2 stage(s); the scratch
- * (16384 floats) holds one image's intermediates and is reused. */
+ * (16384 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_chain_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_chain_s0(in, scratch, weights);
     demo_chain_s1(scratch, out, weights + 1536, weights + 3072);
     in += 16384;
     out += 16384;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */
@@ -2980,10 +3075,24 @@ static void demo_proj_s2(const float *restrict in, float *restrict out, const fl
   }
 }
 
+#if defined(OSCONV_FLUSH_DENORMALS) && !defined(__x86_64__)
+#error "OSCONV_FLUSH_DENORMALS is for x86-64; elsewhere set the FPU's flush-to-zero mode yourself"
+#endif
+
 /* Runs n images one after another through the 3 stage(s); the scratch
- * (8192 floats) holds one image's intermediates and is reused. */
+ * (8192 floats) holds one image's intermediates and is reused.
+ * With OSCONV_FLUSH_DENORMALS defined, the run sets flush-to-zero and
+ * denormals-are-zero (MXCSR FTZ|DAZ) and then puts the caller's MXCSR back,
+ * keeping the exception flags the run raised. stmxcsr and ldmxcsr (%rdi) are
+ * spelled as bytes: tcc's assembler lacks them. */
 void demo_proj_n(int n, const float *in, float *out, const float *weights, float *scratch)
 {
+#ifdef OSCONV_FLUSH_DENORMALS
+  unsigned int caller, csr;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&caller) : "memory");
+  csr = caller | 0x8040u;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&csr) : "memory");
+#endif
   for (int i = 0; i < n; i++) {
     demo_proj_s0(in, scratch, weights);
     demo_proj_s1(scratch, scratch + 4096, weights + 64);
@@ -2991,6 +3100,11 @@ void demo_proj_n(int n, const float *in, float *out, const float *weights, float
     in += 16384;
     out += 4096;
   }
+#ifdef OSCONV_FLUSH_DENORMALS
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x1f" : : "D"(&csr) : "memory");
+  caller |= csr & 0x3fu;
+  __asm__ __volatile__(".byte 0x0f, 0xae, 0x17" : : "D"(&caller) : "memory");
+#endif
 }
 
 /* Runs 1 image(s), the batch the layer was generated for. */

@@ -7,6 +7,9 @@
  *           (PyTorch layout), stage after stage, then the bias if any
  *   scratch SCRATCH_SIZE (one image's intermediates, reused per image)
  * <layer>_n(n, ...) runs n images instead of BATCH.
+ * Built with -DOSCONV_FLUSH_DENORMALS (x86-64), each call runs with MXCSR's
+ * flush-to-zero and denormals-are-zero set, as osconv's JIT does, and
+ * restores the caller's MXCSR; without it, calls run in the caller's state.
  */
 #ifndef OSCONV_DEMO_H
 #define OSCONV_DEMO_H
