@@ -10,9 +10,10 @@
 **
 ** The ahead-of-time path emits the layer, compiles it with the system C
 ** compiler ($CC, default cc) into a shared object in a private temp dir,
-** dlopens and runs it, and removes the dir, also when SIGINT, SIGTERM,
-** SIGHUP or SIGQUIT ends exec (osccleanup.h: the compiler is stopped
-** first); only SIGKILL leaves it. Y.npy is written only when everything
+** dlopens it, removes the dir and runs it. The dir is removed also when
+** SIGINT, SIGTERM, SIGHUP or SIGQUIT ends exec (osccleanup.h: the
+** compiler is stopped first); only SIGKILL while the kernel is written,
+** compiled or loaded leaves it. Y.npy is written only when everything
 ** worked: atomically (oscfile.h), or in place to a character device or
 ** FIFO (/dev/null, /dev/stdout on a pipe).
 */
@@ -157,25 +158,19 @@ static osc_status write_source(const workdir *w, const osc_plan *p, osc_error *e
   return s;
 }
 
-static osc_status run_loaded(const workdir *w, const osc_plan *p, int n, const float *in,
+static osc_status run_loaded(void *h, const osc_plan *p, int n, const float *in,
                              const float *weights, float *out, osc_error *err) {
   typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
-  void *h = dlopen(w->so, RTLD_NOW | RTLD_LOCAL);
-  layer_fn fn;
-  float *scratch;
-  if (!h) return osc_error_set(err, OSC_EJIT, "cannot load the compiled kernel: %s", dlerror());
-  fn = (layer_fn)(uintptr_t)dlsym(h, EXEC_PREFIX "_n");
-  scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
-  if (!fn || !scratch) {
-    free(scratch);
-    dlclose(h);
-    return osc_error_set(err, fn ? OSC_ENOMEM : OSC_EINTERNAL,
-                         fn ? "out of memory for the scratch" : "the kernel lacks " EXEC_PREFIX "_n");
-  }
-  fn(n, in, out, weights, scratch);
+  layer_fn fn = (layer_fn)(uintptr_t)dlsym(h, EXEC_PREFIX "_n");
+  float *scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
+  osc_status s = OSC_OK;
+  if (!fn || !scratch)
+    s = osc_error_set(err, fn ? OSC_ENOMEM : OSC_EINTERNAL,
+                      fn ? "out of memory for the scratch" : "the kernel lacks " EXEC_PREFIX "_n");
+  else
+    fn(n, in, out, weights, scratch);
   free(scratch);
-  dlclose(h);
-  return OSC_OK;
+  return s;
 }
 
 static osc_status run_aot(const osc_plan *p, int n, const float *in, const float *weights,
@@ -184,6 +179,7 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
   workdir w;
   osc_status s;
   sigset_t saved;
+  void *h = NULL;
   snprintf(w.dir, sizeof w.dir, "%s/osconv-exec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   osc_cleanup_hold(&saved);   /* no signal between making the dir and registering it */
   if (!mkdtemp(w.dir)) {
@@ -197,9 +193,15 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
   osc_cleanup_release(&saved);
   if (!(s = write_source(&w, p, err)) && !(s = compile(&w, err))) {
     osc_test_pause("compiled");
-    s = run_loaded(&w, p, n, in, weights, out, err);
+    if (!(h = dlopen(w.so, RTLD_NOW | RTLD_LOCAL)))
+      s = osc_error_set(err, OSC_EJIT, "cannot load the compiled kernel: %s", dlerror());
   }
-  workdir_remove(&w);
+  workdir_remove(&w);   /* before the kernel runs: a loaded object needs no file */
+  if (h) {
+    osc_test_pause("loaded");
+    s = run_loaded(h, p, n, in, weights, out, err);
+    dlclose(h);
+  }
   return s;
 }
 

@@ -517,6 +517,7 @@ static void test_exec_interrupted(void) {
   char tmpdir[128], y[128], cc[128], cc_env[160], mark[128], script[400], *said;
   const char *write_at[] = {"OSCONV_TEST_PAUSE_AT=write", tmpdir, NULL};
   const char *compiled[] = {"OSCONV_TEST_PAUSE_AT=compiled", tmpdir, NULL};
+  const char *loaded[] = {"OSCONV_TEST_PAUSE_AT=loaded", tmpdir, NULL};
   box b;
   if (!osc_test_cli_path()) return;
   if (box_open(&b)) { CU_FAIL("box"); return; }
@@ -533,6 +534,9 @@ static void test_exec_interrupted(void) {
     /* SIGTERM with the work dir full: it goes */
     kill_at(compiled, argv, "compiled", SIGTERM, b.out, "");
     expect_listing(b.tmp, "");
+    expect_listing(b.out, "");
+    /* once the kernel is loaded, the dir is gone: even SIGKILL leaves nothing */
+    kill_at(loaded, argv, "loaded", SIGKILL, b.tmp, "");
     expect_listing(b.out, "");
   }
   /* SIGTERM while the compiler runs: the compiler is stopped, the dir goes */
