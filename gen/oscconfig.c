@@ -58,6 +58,7 @@
 #include <string.h>
 
 #include "oscerr.h"
+#include "oscfile.h"
 #include "oscmode.h"
 #include "oscplanner.h"
 #include "oscsandbox.h"
@@ -949,47 +950,23 @@ osc_status osc_config_load_buffer(const char *name, const char *source, size_t l
   return OSC_OK;
 }
 
-/* The whole file; a BOM and a "#!" first line are blanked as Lua's loadfile skips them. */
+/* The whole file; a BOM and a "#!" first line are blanked as Lua's loadfile
+** skips them. osc_file_read refuses FIFOs, devices and directories. */
 static osc_status read_file(const char *path, char **text, size_t *len, osc_error *err) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t n = 0, cap = 0, start = 0;
-  *text = NULL;
-  if (!f) return osc_error_set(err, OSC_EIO, "%s: cannot open: %s", path, strerror(errno));
-  for (;;) {
-    size_t got;
-    if (n == cap) {
-      char *grown = cap >= (size_t)FILE_MAX ? NULL : realloc(buf, cap ? 2 * cap : 65536);
-      if (!grown) {
-        free(buf);
-        fclose(f);
-        return cap >= (size_t)FILE_MAX
-                   ? osc_error_set(err, OSC_ELIMIT, "%s: config is larger than %ld MiB", path,
-                                   FILE_MAX >> 20)
-                   : osc_error_set(err, OSC_ENOMEM, "%s: out of memory", path);
-      }
-      buf = grown;
-      cap = cap ? 2 * cap : 65536;
-    }
-    got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
-  }
-  if (ferror(f)) {
-    int e = errno;
-    free(buf);
-    fclose(f);
-    return osc_error_set(err, OSC_EIO, "%s: cannot read: %s", path, strerror(e));
-  }
-  fclose(f);
-  if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+  size_t start = 0;
+  char *buf;
+  osc_status s = osc_file_read(path, (size_t)FILE_MAX, text, len, err);
+  if (s == OSC_ELIMIT)
+    return osc_error_set(err, OSC_ELIMIT, "%s: config is larger than %ld MiB", path,
+                         FILE_MAX >> 20);
+  if (s) return s;
+  buf = *text;
+  if (*len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
     memset(buf, ' ', 3);
     start = 3;
   }
-  if (start < n && buf[start] == '#')
-    for (size_t i = start; i < n && buf[i] != '\n'; i++) buf[i] = ' ';
-  *text = buf;
-  *len = n;
+  if (start < *len && buf[start] == '#')
+    for (size_t i = start; i < *len && buf[i] != '\n'; i++) buf[i] = ' ';
   return OSC_OK;
 }
 

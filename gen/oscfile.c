@@ -18,42 +18,76 @@
 #include "osccleanup.h"
 #include "oscerr.h"
 
+/* A regular file, opened without blocking (a FIFO without a writer would
+** block a plain open) and checked before anything is read. */
+static int open_regular(const char *path, off_t *size, osc_error *err) {
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    osc_error_set(err, OSC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int bad = errno;
+    if (fstat(fd, &st) == 0) osc_error_set(err, OSC_EIO, "%s: is %s, not a regular file", path,
+                                           osc_file_kind(st.st_mode));
+    else osc_error_set(err, OSC_EIO, "%s: cannot read: %s", path, strerror(bad));
+    close(fd);
+    return -1;
+  }
+  *size = st.st_size;
+  return fd;
+}
+
 osc_status osc_file_read(const char *path, size_t max, char **data, size_t *len,
                          osc_error *err) {
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
+  char *buf;
+  size_t n = 0, cap;
+  off_t size;
+  int fd = open_regular(path, &size, err);
   *data = NULL;
   *len = 0;
-  if (!f) return osc_error_set(err, OSC_EIO, "%s: cannot open: %s", path, strerror(errno));
+  if (fd < 0) return err ? err->code : OSC_EIO;
+  if ((uintmax_t)size > max) {
+    close(fd);
+    return osc_error_set(err, OSC_ELIMIT, "%s: larger than %zu bytes", path, max);
+  }
+  /* the size is a hint (the file may grow while read): read to end of file,
+  ** one byte past `max` at most */
+  cap = (size_t)size + 1;
+  if (!(buf = malloc(cap + 1))) {
+    close(fd);
+    return osc_error_set(err, OSC_ENOMEM, "%s: out of memory reading it", path);
+  }
   for (;;) {
-    size_t got;
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return osc_error_set(err, OSC_EIO, "%s: read error: %s", path, strerror(e));
+    }
+    if (got == 0) break;
+    n += (size_t)got;
+    if (n > max) {
+      free(buf);
+      close(fd);
+      return osc_error_set(err, OSC_ELIMIT, "%s: larger than %zu bytes", path, max);
+    }
     if (n == cap) {
-      size_t ncap = cap ? cap * 2 : 1 << 16;
-      char *nb;
-      if (cap > max) break;
-      if (!(nb = realloc(buf, ncap + 1))) {
+      size_t ncap = cap > max / 2 ? max + 1 : 2 * cap;
+      char *nb = realloc(buf, ncap + 1);
+      if (!nb) {
         free(buf);
-        fclose(f);
+        close(fd);
         return osc_error_set(err, OSC_ENOMEM, "%s: out of memory reading it", path);
       }
       buf = nb;
       cap = ncap;
     }
-    got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
   }
-  if (ferror(f) || n > max) {
-    int e = errno;
-    free(buf);
-    fclose(f);
-    if (n > max) return osc_error_set(err, OSC_EIO, "%s: larger than %zu bytes", path, max);
-    return osc_error_set(err, OSC_EIO, "%s: read error: %s", path, strerror(e));
-  }
-  fclose(f);
-  if (!buf && !(buf = malloc(1)))
-    return osc_error_set(err, OSC_ENOMEM, "%s: out of memory reading it", path);
+  close(fd);
   buf[n] = '\0';
   *data = buf;
   *len = n;

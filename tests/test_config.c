@@ -249,9 +249,15 @@ static void test_files(void) {
   snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
   CU_ASSERT_EQUAL(osc_config_load(path, NULL, &c, &e), OSC_EIO);
   CU_ASSERT_STRING_EQUAL(e.msg, want);
-  snprintf(want, sizeof want, "%s: cannot read: Is a directory", dir);
+  snprintf(want, sizeof want, "%s: is a directory, not a regular file", dir);
   CU_ASSERT_EQUAL(osc_config_load(dir, NULL, &c, &e), OSC_EIO);
   CU_ASSERT_STRING_EQUAL(e.msg, want);
+  /* a FIFO with no writer is refused at once, never waited on */
+  CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+  snprintf(want, sizeof want, "%s: is a FIFO (named pipe), not a regular file", path);
+  CU_ASSERT_EQUAL(osc_config_load(path, NULL, &c, &e), OSC_EIO);
+  CU_ASSERT_STRING_EQUAL(e.msg, want);
+  unlink(path);
   CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
