@@ -31,9 +31,11 @@
 ** strings, copying a million varargs, next() over a table emptied by
 ** assignments, coercing a long numeric string), so CPU time is capped too,
 ** at 100 ns per allowed instruction and at least 0.1 s (10 s for the
-** default budget), checked by the same hook and after every MiB allocated;
-** time spent in the host's own functions (conv{}, network{}) does not
-** count. A pathological script may overrun the time cap by what 1000 such
+** default budget), checked by the same hook, after every MiB allocated, in
+** every charge, and between the slices the parser is fed (the config's own
+** text included, parsed before any instruction runs); time spent in the
+** host's own functions (conv{}, network{}) does not count: their planning
+** has its own budget (oscplanner.h). A pathological script may overrun the time cap by what 1000 such
 ** instructions cost (seconds at worst), never without bound.
 */
 #ifndef OSCSANDBOX_H
