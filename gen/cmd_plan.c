@@ -270,7 +270,8 @@ static void print_csv(const osc_config *cfg, const layer_plans *lp) {
   for (int n = 0; n < cfg->n_networks; n++)
     for (int i = 0; i < cfg->networks[n].n_layers; i++, k++) {
       const osc_layer *l = &cfg->networks[n].layers[i];
-      const osc_plan *p = &lp[k].chosen, *c = &lp[k].base[0];
+      const osc_plan *p = &lp[k].chosen;
+      const cost *c = &lp[k].base[0];
       char chain[512];
       osc_plan_describe(p, chain, sizeof chain);
       csv_field(cfg->networks[n].name, 0);
