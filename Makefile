@@ -79,7 +79,7 @@ test-asan: $(DEPS_STAMP)
 # python3-torch is installed when missing; /usr/bin/python3 is the Python
 # it installs into (a pyenv or venv python3 on PATH would not see it).
 test-torch: $(BUILD)/osconv
-	@sh scripts/install-torch.sh
+	@sh scripts/install-deps.sh python3 python3-torch python3-numpy
 	/usr/bin/python3 tests/torch/roundtrip.py $(BUILD)/osconv
 
 bench: $(BENCH_SRC:%.c=$(BUILD)/%)

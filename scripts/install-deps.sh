@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install the Debian packages osconv needs, if any is missing. Idempotent.
+# With arguments, those packages instead (the PyTorch test's, the bench's).
 set -e
 PKGS="gcc make pkg-config liblua5.4-dev libtcc-dev tcc libcunit1-dev libjansson-dev libxxhash-dev"
+[ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
