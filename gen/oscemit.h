@@ -11,6 +11,9 @@
 typedef struct osc_emit_options {
   const char *prefix;   /* symbol prefix, a C identifier: "<net>_<layer>" */
   int batch;            /* images per call of the 4-argument function; 0 = 1 */
+  int isa;              /* an osc_isa (gen/x86/oscisa.h): the SIMD code the stages
+                        ** may use; 0 (OSC_ISA_AUTO): every variant plus the
+                        ** portable C, chosen at the first call by cpuid */
 } osc_emit_options;
 
 /* One self-contained translation unit for one layer (no #include of
@@ -53,6 +56,12 @@ osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
 /* Where osc_emit_network_to sends the .c file, one piece after another
 ** (the head, then each layer's code as soon as it is made). */
 typedef osc_status (*osc_emit_sink)(void *ctx, const char *data, size_t len, osc_error *err);
+
+/* osc_emit_network_to for one ISA (an osc_isa; 0 = OSC_ISA_AUTO, what
+** osc_emit_network_to emits). */
+osc_status osc_emit_network_isa_to(const osc_network *net, const osc_plan *plans, int isa,
+                                   osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                                   osc_error *err);
 
 /* osc_emit_network with the .c streamed to `sink`, so a network of any
 ** size needs memory for one layer's code only. On failure the sink may

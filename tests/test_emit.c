@@ -16,6 +16,7 @@
 
 #include "osc_test.h"
 #include "oscemit.h"
+#include "oscisa.h"
 #include "oscplan.h"
 #include "oscref.h"
 
@@ -27,6 +28,7 @@ typedef struct kcase {
   osc_plan plan;
   int n;                   /* images per run */
   osc_emit_knobs knobs;
+  int isa;                 /* an osc_isa; 0: every variant, dispatched on cpuid */
   char prefix[32];
 } kcase;
 
@@ -177,7 +179,7 @@ static char *emit_all(kcase *cs, int count, size_t *len) {
   osc_buf b;
   osc_buf_init(&b);
   for (int i = 0; i < count; i++) {
-    osc_emit_options o = {cs[i].prefix, cs[i].n};
+    osc_emit_options o = {cs[i].prefix, cs[i].n, cs[i].isa};
     osc_error err;
     char desc[512];
     if (osc_emit_layer_knobs(&cs[i].plan, &o, &cs[i].knobs, &b, &err)) {
@@ -385,7 +387,7 @@ static void test_edge_shapes(void) {
 /* Case c emitted with its knobs uses the kernel its knobs name (a forced
 ** kernel that does not apply would silently test another one). */
 static int uses_forced_kernel(const kcase *c) {
-  osc_emit_options o = {c->prefix, c->n};
+  osc_emit_options o = {c->prefix, c->n, c->isa};
   osc_error err;
   osc_buf b;
   char tag[64];
@@ -462,6 +464,88 @@ static void test_new_kernels(void) {
   CU_ASSERT_EQUAL(used, count);
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 3), count);
   CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 4), count);
+  free(cs);
+}
+
+/* ---- the x86 SIMD kernels (gen/x86/) ------------------------------------------------ */
+
+/* The best ISA this CPU runs, C if it has no SIMD code osconv emits. */
+static osc_isa simd_isa(void) { return osc_isa_host(); }
+
+static const osc_emit_knobs avx512_knobs = {0, 0, 0, 0, 0, "avx512_px", 0};
+
+/* The avx512_px kernel alone (explicit ISA: no portable code to fall back
+** on): padding 0..3 on either side, kernels 1x1 to 7x7 and larger than
+** the image, rows of 1, 15, 16, 17, 33 and 130 pixels (tails, masks across
+** two vectors, rows split into segments), output channels per group that
+** fill no tile (1, 3, 5, 9, 12, 17), fan-ins that loop and unroll, grouped,
+** depthwise with multipliers, 1x1 layers with padding (rings of pure
+** bias), a middle stage storing shuffled, bias/ReLU, batch > 1; under gcc
+** and tcc. */
+static int avx512_cases(kcase *cs) {
+  int count = 0;
+  osc_layer l;
+  const osc_emit_knobs *k = &avx512_knobs;
+  add_grouped(cs, &count, 3, 16, 1, 12, 17, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);
+  add_grouped(cs, &count, 4, 5, 1, 9, 15, 3, 3, 1, 1, 0, 0, 0, 1, 1, k);
+  add_grouped(cs, &count, 6, 9, 3, 7, 16, 1, 3, 1, 1, 0, 1, 1, 0, 1, k);
+  add_grouped(cs, &count, 8, 24, 2, 20, 33, 3, 1, 1, 1, 1, 0, 1, 1, 1, k);
+  add_grouped(cs, &count, 5, 17, 1, 5, 130, 3, 5, 1, 1, 1, 2, 1, 1, 1, k);
+  add_grouped(cs, &count, 2, 3, 1, 7, 7, 7, 7, 1, 1, 3, 3, 1, 1, 1, k);
+  add_grouped(cs, &count, 2, 6, 1, 3, 4, 5, 5, 1, 1, 3, 3, 1, 0, 1, k);   /* kernel > image */
+  add_grouped(cs, &count, 3, 4, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);   /* one pixel */
+  add_grouped(cs, &count, 70, 12, 1, 6, 18, 1, 1, 1, 1, 0, 0, 1, 1, 1, k);  /* fan-in loop */
+  add_grouped(cs, &count, 37, 8, 1, 5, 9, 3, 3, 1, 1, 1, 1, 1, 0, 1, k);
+  add_grouped(cs, &count, 6, 4, 1, 5, 6, 1, 1, 1, 1, 2, 1, 1, 1, 2, k);   /* 1x1, padded */
+  add_grouped(cs, &count, 6, 6, 6, 13, 21, 3, 3, 1, 1, 1, 1, 1, 1, 2, k); /* depthwise */
+  add_grouped(cs, &count, 4, 12, 4, 9, 11, 3, 5, 1, 1, 2, 2, 0, 1, 1, k); /* multiplier 3 */
+  add_grouped(cs, &count, 3, 1, 1, 4, 40, 2, 3, 1, 1, 0, 1, 1, 1, 1, k);  /* one output */
+  add_grouped(cs, &count, 2, 3, 1, 40, 3, 3, 2, 1, 1, 2, 0, 1, 1, 1, k);  /* tall, narrow */
+  layer_of(&l, 16, 16, 10, 19, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  {
+    osc_stage_spec chain[2] = {{16, 4, 3, 1}, {16, 4, 1, 3}};   /* shuffled middle */
+    add_chain(cs, &count, &l, 2, chain, 2, k);
+  }
+  {
+    osc_stage_spec chain[3] = {{12, 4, 3, 3}, {8, 4, 1, 1}, {0, 2, 1, 1}};
+    add_chain(cs, &count, &l, 3, chain, 1, k);
+  }
+  add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, k);
+  add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 2, k);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  return count;
+}
+
+/* Every stage of c's code is the forced SIMD kernel (the header comment
+** names each stage's kernel). */
+static int all_stages_use(const kcase *c, const char *name) {
+  osc_emit_options o = {c->prefix, c->n, c->isa};
+  osc_error err;
+  osc_buf b;
+  char tag[64];
+  int ok, n = 0;
+  osc_buf_init(&b);
+  snprintf(tag, sizeof tag, "(%s)", name);
+  ok = osc_emit_layer_knobs(&c->plan, &o, &c->knobs, &b, &err) == OSC_OK;
+  for (const char *at = ok ? b.data : ""; (at = strstr(at, tag)); at++) n++;
+  osc_buf_free(&b);
+  if (n != c->plan.n_stages) fprintf(stderr, "\n%s: %d of %d stages use %s\n", c->prefix, n,
+                                     c->plan.n_stages, name);
+  return n == c->plan.n_stages;
+}
+
+static void test_avx512(void) {
+  kcase *cs = calloc(32, sizeof *cs);
+  int count, used = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = avx512_cases(cs);
+  CU_ASSERT_EQUAL(count, 19);
+  for (int i = 0; i < count; i++) used += all_stages_use(&cs[i], "avx512_px");
+  CU_ASSERT_EQUAL(used, count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 7), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 8), count);
   free(cs);
 }
 
@@ -564,6 +648,9 @@ static int random_case(uint64_t *st, kcase *c, int index) {
     break;
   }
   snprintf(c->prefix, sizeof c->prefix, "r%d", index);
+  /* a third each: every variant dispatched, the portable C alone, the
+  ** SIMD code alone (where the CPU runs it; else C again) */
+  c->isa = index % 3 == 0 ? OSC_ISA_AUTO : index % 3 == 1 ? OSC_ISA_C : simd_isa();
   return 1;
 }
 
@@ -693,7 +780,7 @@ static void test_deterministic(void) {
   osc_plan *a = malloc(sizeof *a), *b = malloc(sizeof *b);
   osc_error err;
   osc_buf x, y;
-  osc_emit_options o = {"net_layer", 2};
+  osc_emit_options o = {"net_layer", 2, 0};
   layer_of(&l, 8, 12, 13, 9, 3, 5, 2, 1, 1, 2);
   l.bias = 1;
   CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, OSC_MODE_DEPTHWISE, a, &err), OSC_OK);
@@ -722,7 +809,7 @@ static void test_emit_errors(void) {
   osc_plan p;
   osc_error err;
   osc_buf b;
-  osc_emit_options o = {"ok_name", 1};
+  osc_emit_options o = {"ok_name", 1, 0};
   osc_emit_knobs k = {0};
   layer_of(&l, 4, 4, 5, 5, 3, 3, 1, 1, 1, 1);
   CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, &err), OSC_OK);
@@ -1012,4 +1099,18 @@ static CU_TestInfo tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* Tests of SIMD code this CPU cannot run are left out and said so: never
+** counted as passed. */
+static CU_TestInfo simd_tests[] = {
+    {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
+    CU_TEST_INFO_NULL,
+};
+
 OSC_SUITE("emit", tests)
+
+__attribute__((constructor)) static void register_simd(void) {
+  if (osc_isa_host() >= OSC_ISA_AVX512)
+    osc_test_add_suite("emit-avx512", simd_tests);
+  else
+    fprintf(stderr, "emit-avx512: SKIPPED, this CPU has no AVX-512F\n");
+}
