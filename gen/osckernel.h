@@ -56,6 +56,7 @@ extern const osc_stage_kernel osc_kernel_unrolled;
 extern const osc_stage_kernel osc_kernel_pointwise;
 extern const osc_stage_kernel osc_kernel_depthwise;
 extern const osc_stage_kernel osc_kernel_avx512_px;   /* gen/x86/ */
+extern const osc_stage_kernel osc_kernel_avx2_px;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];

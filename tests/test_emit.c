@@ -473,19 +473,19 @@ static void test_new_kernels(void) {
 static osc_isa simd_isa(void) { return osc_isa_host(); }
 
 static const osc_emit_knobs avx512_knobs = {0, 0, 0, 0, 0, "avx512_px", 0};
+static const osc_emit_knobs avx2_knobs = {0, 0, 0, 0, 0, "avx2_px", 0};
 
-/* The avx512_px kernel alone (explicit ISA: no portable code to fall back
-** on): padding 0..3 on either side, kernels 1x1 to 7x7 and larger than
+/* A lanes-over-pixels kernel alone (explicit ISA: no portable code to fall
+** back on): padding 0..3 on either side, kernels 1x1 to 7x7 and larger than
 ** the image, rows of 1, 15, 16, 17, 33 and 130 pixels (tails, masks across
 ** two vectors, rows split into segments), output channels per group that
 ** fill no tile (1, 3, 5, 9, 12, 17), fan-ins that loop and unroll, grouped,
 ** depthwise with multipliers, 1x1 layers with padding (rings of pure
 ** bias), a middle stage storing shuffled, bias/ReLU, batch > 1; under gcc
 ** and tcc. */
-static int avx512_cases(kcase *cs) {
+static int simd_cases(kcase *cs, const osc_emit_knobs *k, osc_isa isa) {
   int count = 0;
   osc_layer l;
-  const osc_emit_knobs *k = &avx512_knobs;
   add_grouped(cs, &count, 3, 16, 1, 12, 17, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);
   add_grouped(cs, &count, 4, 5, 1, 9, 15, 3, 3, 1, 1, 0, 0, 0, 1, 1, k);
   add_grouped(cs, &count, 6, 9, 3, 7, 16, 1, 3, 1, 1, 0, 1, 1, 0, 1, k);
@@ -501,6 +501,8 @@ static int avx512_cases(kcase *cs) {
   add_grouped(cs, &count, 4, 12, 4, 9, 11, 3, 5, 1, 1, 2, 2, 0, 1, 1, k); /* multiplier 3 */
   add_grouped(cs, &count, 3, 1, 1, 4, 40, 2, 3, 1, 1, 0, 1, 1, 1, 1, k);  /* one output */
   add_grouped(cs, &count, 2, 3, 1, 40, 3, 3, 2, 1, 1, 2, 0, 1, 1, 1, k);  /* tall, narrow */
+  add_grouped(cs, &count, 8, 16, 1, 23, 37, 3, 3, 2, 1, 1, 1, 1, 1, 2, k); /* stride 2x1 */
+  add_grouped(cs, &count, 5, 9, 1, 13, 41, 3, 3, 3, 1, 1, 1, 0, 1, 1, k);  /* stride 3x1 */
   layer_of(&l, 16, 16, 10, 19, 3, 3, 1, 1, 1, 1);
   l.bias = 1;
   l.act = OSC_ACT_RELU;
@@ -514,7 +516,13 @@ static int avx512_cases(kcase *cs) {
   }
   add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, k);
   add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 2, k);
-  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  if (isa == OSC_ISA_AVX512) {   /* stride 2 in width: pairs of loads, even lanes */
+    add_grouped(cs, &count, 8, 16, 1, 24, 37, 3, 3, 2, 2, 1, 1, 1, 1, 2, k);
+    add_grouped(cs, &count, 6, 12, 3, 9, 70, 1, 1, 2, 2, 0, 0, 1, 0, 1, k);
+    add_grouped(cs, &count, 4, 4, 4, 15, 33, 5, 5, 1, 2, 2, 2, 1, 1, 1, k);
+    add_grouped(cs, &count, 3, 5, 1, 7, 7, 3, 3, 2, 2, 1, 1, 0, 1, 1, k);
+  }
+  for (int i = 0; i < count; i++) cs[i].isa = isa;
   return count;
 }
 
@@ -536,18 +544,21 @@ static int all_stages_use(const kcase *c, const char *name) {
   return n == c->plan.n_stages;
 }
 
-static void test_avx512(void) {
-  kcase *cs = calloc(32, sizeof *cs);
+static void check_simd(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
+  kcase *cs = calloc(40, sizeof *cs);
   int count, used = 0;
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
-  count = avx512_cases(cs);
-  CU_ASSERT_EQUAL(count, 19);
-  for (int i = 0; i < count; i++) used += all_stages_use(&cs[i], "avx512_px");
+  count = simd_cases(cs, k, isa);
+  CU_ASSERT_EQUAL(count, 21 + (isa == OSC_ISA_AVX512 ? 4 : 0));
+  for (int i = 0; i < count; i++) used += all_stages_use(&cs[i], k->kernel);
   CU_ASSERT_EQUAL(used, count);
-  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 7), count);
-  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 8), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, seed), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", seed + 1), count);
   free(cs);
 }
+
+static void test_avx512(void) { check_simd(&avx512_knobs, OSC_ISA_AVX512, osc_test_seed() + 7); }
+static void test_avx2(void) { check_simd(&avx2_knobs, OSC_ISA_AVX2, osc_test_seed() + 9); }
 
 /* ---- random specs ------------------------------------------------------------------- */
 
@@ -648,9 +659,10 @@ static int random_case(uint64_t *st, kcase *c, int index) {
     break;
   }
   snprintf(c->prefix, sizeof c->prefix, "r%d", index);
-  /* a third each: every variant dispatched, the portable C alone, the
-  ** SIMD code alone (where the CPU runs it; else C again) */
-  c->isa = index % 3 == 0 ? OSC_ISA_AUTO : index % 3 == 1 ? OSC_ISA_C : simd_isa();
+  /* a quarter each: every variant dispatched, the portable C alone, the
+  ** best SIMD code alone and AVX2 alone (where the CPU runs them; else C) */
+  c->isa = index % 4 == 0 ? OSC_ISA_AUTO : index % 4 == 1 ? OSC_ISA_C : index % 4 == 2 ? simd_isa()
+           : simd_isa() >= OSC_ISA_AVX2 ? OSC_ISA_AVX2 : OSC_ISA_C;
   return 1;
 }
 
@@ -1101,8 +1113,12 @@ static CU_TestInfo tests[] = {
 
 /* Tests of SIMD code this CPU cannot run are left out and said so: never
 ** counted as passed. */
-static CU_TestInfo simd_tests[] = {
+static CU_TestInfo avx512_tests[] = {
     {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo avx2_tests[] = {
+    {"avx2_px kernel, explicit ISA (gcc, tcc)", test_avx2},
     CU_TEST_INFO_NULL,
 };
 
@@ -1110,7 +1126,11 @@ OSC_SUITE("emit", tests)
 
 __attribute__((constructor)) static void register_simd(void) {
   if (osc_isa_host() >= OSC_ISA_AVX512)
-    osc_test_add_suite("emit-avx512", simd_tests);
+    osc_test_add_suite("emit-avx512", avx512_tests);
   else
     fprintf(stderr, "emit-avx512: SKIPPED, this CPU has no AVX-512F\n");
+  if (osc_isa_host() >= OSC_ISA_AVX2)
+    osc_test_add_suite("emit-avx2", avx2_tests);
+  else
+    fprintf(stderr, "emit-avx2: SKIPPED, this CPU has no AVX2 + FMA\n");
 }
