@@ -21,6 +21,8 @@ static void fail(osc_x86 *a, const char *fmt, ...) {
 void osc_x86_init(osc_x86 *a) {
   memset(a, 0, sizeof *a);
   osc_buf_init(&a->listing);
+  ZydisDecoderInit(&a->decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisFormatterInit(&a->formatter, ZYDIS_FORMATTER_STYLE_INTEL);
 }
 
 void osc_x86_free(osc_x86 *a) {
@@ -70,20 +72,16 @@ static void to_request(ZydisEncoderOperand *e, const osc_x86_op *o) {
 /* Decode the instruction just appended at `at`; its text into the listing
 ** unless `text` is given. */
 static void list(osc_x86 *a, size_t at, const char *text) {
-  ZydisDecoder dec;
-  ZydisFormatter fmt;
   ZydisDecodedInstruction ins;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
   char buf[256];
-  ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-  if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, a->code + at, a->len - at, &ins, ops)) ||
+  if (ZYAN_FAILED(ZydisDecoderDecodeFull(&a->decoder, a->code + at, a->len - at, &ins, ops)) ||
       ins.length != a->len - at) {
     fail(a, "encoded bytes at offset %zu do not decode back to one instruction", at);
     return;
   }
   if (!text) {
-    ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
-    if (ZYAN_FAILED(ZydisFormatterFormatInstruction(&fmt, &ins, ops, ins.operand_count_visible,
+    if (ZYAN_FAILED(ZydisFormatterFormatInstruction(&a->formatter, &ins, ops, ins.operand_count_visible,
                                                     buf, sizeof buf, ZYDIS_RUNTIME_ADDRESS_NONE,
                                                     NULL))) {
       fail(a, "cannot format the instruction at offset %zu", at);
@@ -91,7 +89,9 @@ static void list(osc_x86 *a, size_t at, const char *text) {
     }
     text = buf;
   }
-  osc_buf_printf(&a->listing, "  %s\n", text);
+  osc_buf_puts(&a->listing, "  ");
+  osc_buf_puts(&a->listing, text);
+  osc_buf_puts(&a->listing, "\n");
 }
 
 static void encode(osc_x86 *a, ZydisEncoderRequest *r, int absolute, const char *text) {

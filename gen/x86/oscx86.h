@@ -32,6 +32,8 @@ typedef struct osc_x86 {
   size_t label[OSC_X86_MAX_LABELS];
   int n_labels;
   char error[160];              /* empty while all is well */
+  ZydisDecoder decoder;         /* set up once: the listing decodes every instruction */
+  ZydisFormatter formatter;
 } osc_x86;
 
 /* EVEX options (osc_x86_evex). */
