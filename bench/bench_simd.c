@@ -114,7 +114,8 @@ int main(int argc, char **argv) {
   static job jobs[32];
   int n = 0;
   struct { const char *name; int c, hw, k; } L[] = {
-      {"C64 56x56 K3", 64, 56, 3}, {"C256 14x14 K3", 256, 14, 3}, {"C256 14x14 K7", 256, 14, 7}};
+      {"C64 56x56 K3", 64, 56, 3}, {"C256 14x14 K3", 256, 14, 3}, {"C256 14x14 K7", 256, 14, 7},
+      {"C512 7x7 K3", 512, 7, 3}};
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
   if (runs < 1 || runs > 64) runs = 11;

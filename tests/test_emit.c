@@ -503,6 +503,7 @@ static int simd_cases(kcase *cs, const osc_emit_knobs *k, osc_isa isa) {
   add_grouped(cs, &count, 2, 3, 1, 40, 3, 3, 2, 1, 1, 2, 0, 1, 1, 1, k);  /* tall, narrow */
   add_grouped(cs, &count, 8, 16, 1, 23, 37, 3, 3, 2, 1, 1, 1, 1, 1, 2, k); /* stride 2x1 */
   add_grouped(cs, &count, 5, 9, 1, 13, 41, 3, 3, 3, 1, 1, 1, 0, 1, 1, k);  /* stride 3x1 */
+  add_grouped(cs, &count, 16, 10, 2, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);  /* flat 7x7 plane */
   layer_of(&l, 16, 16, 10, 19, 3, 3, 1, 1, 1, 1);
   l.bias = 1;
   l.act = OSC_ACT_RELU;
@@ -549,13 +550,49 @@ static void check_simd(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
   int count, used = 0;
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
   count = simd_cases(cs, k, isa);
-  CU_ASSERT_EQUAL(count, 21 + (isa == OSC_ISA_AVX512 ? 4 : 0));
+  CU_ASSERT_EQUAL(count, 22 + (isa == OSC_ISA_AVX512 ? 4 : 0));
   for (int i = 0; i < count; i++) used += all_stages_use(&cs[i], k->kernel);
   CU_ASSERT_EQUAL(used, count);
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, seed), count);
   CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", seed + 1), count);
   free(cs);
 }
+
+/* ReLU keeps NaN, as torch.relu does: a NaN input pixel of a 1x1 layer
+** makes that pixel's outputs NaN through max(0, acc) with acc second; every
+** other output stays finite. Each SIMD ISA the CPU runs, gcc-built. */
+static void check_relu_nan(const osc_emit_knobs *k, osc_isa isa) {
+  kcase c;
+  int count = 0, bad = 0;
+  so sh;
+  char *src;
+  size_t len;
+  memset(&c, 0, sizeof c);
+  CU_ASSERT_FATAL(add_grouped(&c, &count, 3, 20, 1, 5, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1, k));
+  c.isa = isa;
+  src = emit_all(&c, 1, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  if (build(&sh, src, len, cc(), GCC_FLAGS, 1) == 0) {
+    layer_fn fn = (layer_fn)(uintptr_t)dlsym(sh.handle, "k0_n");
+    float in[3 * 95], w[3 * 20 + 20], out[20 * 95];
+    for (int i = 0; i < 3 * 95; i++) in[i] = 0.5f;
+    for (int i = 0; i < 80; i++) w[i] = i % 2 ? -1.0f : 0.25f;   /* most sums negative */
+    in[95 + 17] = NAN;   /* channel 1, pixel 17 */
+    fn(1, in, out, w, NULL);
+    for (int o = 0; o < 20; o++)
+      for (int p = 0; p < 95; p++) bad += (p == 17) != (out[o * 95 + p] != out[o * 95 + p]);
+    unload(&sh);
+  } else {
+    bad = -1;
+  }
+  free(src);
+  CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_relu_nan(void) {
+  check_relu_nan(&avx512_knobs, OSC_ISA_AVX512);
+}
+static void test_relu_nan_avx2(void) { check_relu_nan(&avx2_knobs, OSC_ISA_AVX2); }
 
 static void test_avx512(void) { check_simd(&avx512_knobs, OSC_ISA_AVX512, osc_test_seed() + 7); }
 static void test_avx2(void) { check_simd(&avx2_knobs, OSC_ISA_AVX2, osc_test_seed() + 9); }
@@ -1115,10 +1152,12 @@ static CU_TestInfo tests[] = {
 ** counted as passed. */
 static CU_TestInfo avx512_tests[] = {
     {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
+    {"avx512_px ReLU keeps NaN", test_relu_nan},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo avx2_tests[] = {
     {"avx2_px kernel, explicit ISA (gcc, tcc)", test_avx2},
+    {"avx2_px ReLU keeps NaN", test_relu_nan_avx2},
     CU_TEST_INFO_NULL,
 };
 

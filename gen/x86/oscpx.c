@@ -20,14 +20,26 @@ static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_
                                       OSC_PX_OROW, OSC_PX_IC,   OSC_PX_TMP, OSC_PX_MASKS};
 #define N_SAVED (int)(sizeof saved / sizeof saved[0])
 
-/* Tiles of a group's m outputs: as few as fit, as even as can be. */
-static int tile_oct(const osc_px_isa *x, int m) {
-  int tiles = (m + x->max_oct - 1) / x->max_oct;
+/* Vectors of the flattened plane, when it could be one flat tile (stride
+** 1, rows as wide as the input's, fewer vectors than row by row); else 0. */
+static int flat_vectors(const osc_px_isa *x, const osc_stage *s) {
+  int nv = (s->h_out * s->w_out + x->lanes - 1) / x->lanes;
+  int rows = s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
+  if (s->stride_h != 1 || s->stride_w != 1 || s->w_in != s->w_out || nv >= rows) return 0;
+  return nv <= x->pv_max[1] ? nv : 0;
+}
+
+/* Tiles of a group's outputs: as few as fit, as even as can be; on a plane
+** that can be flat, small enough tiles that its vectors fit beside. */
+static int tile_oct(const osc_px_isa *x, const osc_stage *s) {
+  int m = s->c_out / s->groups, cap = x->max_oct, nv = flat_vectors(x, s), tiles;
+  while (nv && cap > 1 && x->pv_max[cap] < nv) cap--;
+  tiles = (m + cap - 1) / cap;
   return (m + tiles - 1) / tiles;
 }
 
 static osc_px_vec vec_at(const osc_px *g, int dr, int c) {
-  int left = g->s->w_out - c * g->isa->lanes;
+  int left = (g->flat ? g->s->h_out : 1) * g->s->w_out - c * g->isa->lanes;
   osc_px_vec v = {dr, c * g->isa->lanes, left < g->isa->lanes ? left : g->isa->lanes};
   return v;
 }
@@ -35,14 +47,19 @@ static osc_px_vec vec_at(const osc_px *g, int dr, int c) {
 /* Lanes of the load `half` (0, or 1: the second vector at stride 2) for
 ** vector v that read real input at tap column sc: at stride 2 the even
 ** lanes l, which hold output lane half*LANES/2 + l/2. */
-static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int sc, int half) {
+static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, int half) {
+  const osc_stage *s = g->s;
   unsigned m = 0;
-  int sw = g->s->stride_w, lanes = g->isa->lanes;
+  int sw = s->stride_w, lanes = g->isa->lanes;
   for (int l = 0; l < lanes; l++) {
     int o = sw == 1 ? l : half * lanes / 2 + l / 2;
-    int iw = (v->c0 + o) * sw + sc - g->s->pad_w;
+    int iw = (v->c0 + o) * sw + sc - s->pad_w, ih = 0;
+    if (g->flat) {   /* the flat pixel's row and column */
+      ih = (v->c0 + l) / s->w_out + r - s->pad_h;
+      iw = (v->c0 + l) % s->w_out + sc - s->pad_w;
+    }
     if ((sw == 1 || l % 2 == 0) && (sw == 2 || half == 0) && o < v->width && iw >= 0 &&
-        iw < g->s->w_in)
+        iw < s->w_in && ih >= 0 && ih < s->h_in)
       m |= 1u << l;
   }
   return m;
@@ -76,6 +93,8 @@ static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *
   g->bias = j->bias;
   g->relu = j->relu;
   g->cpr = (s->w_out + x->lanes - 1) / x->lanes;
+  g->flat = flat_vectors(x, s) && flat_vectors(x, s) <= pvm;
+  if (g->flat) g->cpr = flat_vectors(x, s);
   g->tr = g->cpr <= pvm ? pvm / g->cpr : 1;
   g->nseg = g->cpr <= pvm ? 1 : (g->cpr + pvm - 1) / pvm;
   for (int i = 0; i <= g->nseg; i++) g->seg[i] = i * g->cpr / g->nseg;
@@ -85,8 +104,10 @@ static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *
   for (int c = 0; c < g->cpr; c++) {
     osc_px_vec v = vec_at(g, 0, c);
     note_mask(g, store_mask(&v));
-    for (int sc = 0; sc < s->k_w; sc++)
-      for (int half = 0; half < s->stride_w; half++) note_mask(g, load_mask(g, &v, sc, half));
+    for (int r = 0; r < (g->flat ? s->k_h : 1); r++)
+      for (int sc = 0; sc < s->k_w; sc++)
+        for (int half = 0; half < s->stride_w; half++)
+          note_mask(g, load_mask(g, &v, r, sc, half));
   }
 }
 
@@ -125,7 +146,7 @@ static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo,
       for (int sc = 0; sc < s->k_w; sc++) {
         int live[OSC_PX_MAX_PV];
         for (int i = 0; i < pv; i++) {
-          unsigned m = load_mask(g, &v[i], sc, 0), m1 = load_mask(g, &v[i], sc, 1);
+          unsigned m = load_mask(g, &v[i], r, sc, 0), m1 = load_mask(g, &v[i], r, sc, 1);
           long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
                                                 v[i].c0 * s->stride_w + sc - s->pad_w);
           live[i] = m != 0 || m1 != 0;
@@ -211,9 +232,14 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   if (g->isa->mask_table || s->stride_w == 2)
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
   if (g->isa->prologue) g->isa->prologue(g, a);
-  for (int oh = 0; oh < lo; oh++) border_row(g, a, oh);
-  interior(g, a, lo, hi);
-  for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
+  if (g->flat) {   /* one tile, every tap, the masks do the borders */
+    rows_at(g, a, 0);
+    row_tiles(g, a, 1, 0, s->k_h);
+  } else {
+    for (int oh = 0; oh < lo; oh++) border_row(g, a, oh);
+    interior(g, a, lo, hi);
+    for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
+  }
   osc_x86_restore(a, saved, N_SAVED);
   if (g->isa->epilogue) g->isa->epilogue(g, a);
 }
@@ -240,7 +266,7 @@ const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
 double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   double vecs = (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
-  int oct = tile_oct(x, s->c_out / s->groups);
+  int oct = tile_oct(x, s);
   double per = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
   return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
 }
@@ -299,7 +325,7 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
 osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
                        osc_error *err) {
   const osc_stage *s = j->s;
-  int m = s->c_out / s->groups, oct = tile_oct(x, m), tiles = (m + oct - 1) / oct;
+  int m = s->c_out / s->groups, oct = tile_oct(x, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
   char name[300];
   osc_px g;

@@ -26,6 +26,10 @@
 ** in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
 ** vpermt2ps per vector). A group whose
 ** outputs do not fill whole tiles gets a second function for the last one.
+** Small planes (stride 1, w_in == w_out, the plane within one tile's
+** vectors) are one tile of vectors over the flattened plane instead, so a
+** 7x7 plane is 49 pixels in 4 vectors rather than 7 rows of 7 of 16 lanes;
+** there every mask is per vector and tap (rows and columns of padding).
 ** An ISA supplies its registers and its few instructions (osc_px_isa).
 */
 #ifndef OSCPX_H
@@ -63,7 +67,8 @@ typedef struct osc_px {
   const osc_px_isa *isa;
   const osc_stage *s;
   int n, m, khkw, oct, bias, relu;
-  int cpr;                           /* vectors per output row */
+  int cpr;                           /* vectors per output row (flat: per plane) */
+  int flat;                          /* the whole plane is one tile of flat vectors */
   int tr;                            /* rows per interior tile */
   int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
