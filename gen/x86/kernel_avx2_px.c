@@ -7,6 +7,7 @@
 ** `vfmadd231ps acc, x, ymm15` per vector. Masked loads and stores are
 ** vmaskmovps with the lane mask read into ymm15 from the stage's table
 ** (args[4], 32 bytes a mask): masked-off lanes read zero and cannot fault.
+** Stride 2 in width: two masked loads, vshufps + vpermpd keep the even lanes.
 */
 #include "oscpx.h"
 
@@ -32,6 +33,23 @@ static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
   }
   mask_to_tmp(g, a, m);
   OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_X, off, 32));
+}
+
+/* Stride 2: the even lanes of two loads. vshufps keeps lanes 0, 2 of each
+** 128-bit half of both ([A0 A2 B0 B2 | A4 A6 B4 B6]), vpermpd puts the
+** 64-bit pairs in order ([A0 A2 A4 A6 B0 B2 B4 B6]). */
+static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off) {
+  if (m0) load(g, a, r, m0, off);
+  else zero(g, a, r);
+  if (m1) {   /* the mask register is the destination too */
+    mask_to_tmp(g, a, m1);
+    OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(TMP)), osc_x86_r(ymm(TMP)),
+            osc_x86_m(OSC_PX_X, off + 32, 32));
+  } else {
+    zero(g, a, TMP);
+  }
+  OSC_X86(a, VSHUFPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_i(0x88));
+  OSC_X86(a, VPERMPD, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_i(0xd8));
 }
 
 static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
@@ -70,8 +88,8 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 /* accumulators + vectors <= 15 (ymm15 is the broadcast) */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
 
-static const osc_px_isa avx2 = {"avx2_px", OSC_ISA_AVX2, 8, 4, pv_max, 1, 1,
-                                NULL, zero, load, NULL, madd, store, epilogue};
+static const osc_px_isa avx2 = {"avx2_px", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
+                                NULL, zero, load, load_even, madd, store, epilogue};
 
 static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&avx2, j); }
 static double cost(const osc_stage_job *j) { return osc_px_cost(&avx2, j); }
