@@ -5,12 +5,12 @@ OPT     ?= -O2 -g
 SAN     ?=
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) \
-           -Igen -Iruntime -I$(BUILD) -I/usr/include/lua5.4
-LDLIBS  := -llua5.4 -ljansson -lxxhash -lm -ldl -lpthread
+           -Igen -Igen/x86 -Iruntime -I$(BUILD) -I/usr/include/lua5.4
+LDLIBS  := -llua5.4 -ljansson -lxxhash -lZydis -lm -ldl -lpthread
 PREFIX  ?= /usr/local
 
 CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c)
-LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard gen/*.c)) $(wildcard runtime/*.c)
+LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard gen/*.c gen/x86/*.c)) $(wildcard runtime/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 TEMPLATES := $(sort $(wildcard templates/*.c.in))

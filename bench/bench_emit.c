@@ -49,7 +49,7 @@ static int collect(const osc_config *cfg, osc_buf *src) {
         const osc_layer *l = &cfg->networks[i].layers[k];
         kernel *kr = &kernels[n];
         osc_error err;
-        osc_emit_options o;
+        osc_emit_options o = {NULL, 1, 0};   /* every ISA, dispatched: what gen writes */
         size_t before = src->len;
         double t0;
         if (modes[m] == OSC_MODE_FIXED && l->mode != OSC_MODE_FIXED) continue;

@@ -14,6 +14,7 @@
 #include "osconv.h"
 #include "oscemit.h"
 #include "oscerr.h"
+#include "oscisa.h"
 
 static osc_status no_sink(void *ctx, const char *data, size_t len, osc_error *err) {
   (void)ctx, (void)data, (void)len, (void)err;
@@ -26,7 +27,7 @@ static osc_status emit_counted(const osc_network *n, const osc_plan *plans,
   osc_buf h;
   osc_status s;
   osc_buf_init(&h);
-  s = osc_emit_network_budget(n, plans, no_sink, NULL, &h, budget, err);
+  s = osc_emit_network_budget(n, plans, OSC_ISA_AUTO, no_sink, NULL, &h, budget, err);
   if (!s && osc_buf_failed(&h)) s = osc_error_set(err, OSC_ENOMEM, "out of memory");
   osc_buf_free(&h);
   return s;

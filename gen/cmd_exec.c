@@ -141,7 +141,7 @@ static osc_status compile(const workdir *w, osc_error *err) {
 }
 
 static osc_status write_source(const workdir *w, const osc_plan *p, osc_error *err) {
-  osc_emit_options o = {EXEC_PREFIX, 1};
+  osc_emit_options o = {EXEC_PREFIX, 1, 0};   /* any ISA, chosen at run time */
   osc_buf b;
   FILE *f;
   osc_status s;

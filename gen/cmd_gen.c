@@ -1,7 +1,10 @@
 /*
-** cmd_gen.c -- `osconv gen CONFIG -o DIR [--unsandboxed]`: for every
-** network of the config, DIR/<net>.c (the layers' kernels) and DIR/<net>.h
-** (sizes and prototypes).
+** cmd_gen.c -- `osconv gen CONFIG -o DIR [--isa ISA] [--unsandboxed]`: for
+** every network of the config, DIR/<net>.c (the layers' kernels) and
+** DIR/<net>.h (sizes and prototypes). --isa names the target's ISA (auto,
+** the default, is safe for any target: every SIMD variant plus the portable
+** C, chosen by cpuid at the first call; avx512 / avx2: that ISA's code
+** only, for x86-64 CPUs that have it; c: no machine code).
 **
 ** In a build (GNU make 4.3+ grouped target, so -j runs it once):
 **   kernels/net.c kernels/net.h &: net.lua $(OSCONV) ; $(OSCONV) gen net.lua -o kernels
@@ -41,6 +44,7 @@
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscfile.h"
+#include "oscisa.h"
 
 typedef struct gen_job {
   int n;                /* files: 2 per network, <net>.c then <net>.h */
@@ -88,16 +92,16 @@ static osc_status file_sink(void *ctx, const char *data, size_t len, osc_error *
 }
 
 /* Plan one network and stage its two files. */
-static osc_status gen_network(const osc_network *net, const char *c_path, const char *h_path,
-                              osc_file_out *c, osc_file_out *h_file, osc_emit_budget *budget,
-                              osc_error *err) {
+static osc_status gen_network(const osc_network *net, int isa, const char *c_path,
+                              const char *h_path, osc_file_out *c, osc_file_out *h_file,
+                              osc_emit_budget *budget, osc_error *err) {
   osc_plan *plans;
   osc_buf h;
   osc_status s;
   if ((s = osc_cli_plan_network(net, &plans, err))) return s;
   osc_buf_init(&h);
   if (!(s = osc_file_begin(c_path, c, err))) {
-    if (!(s = osc_emit_network_budget(net, plans, file_sink, c, &h, budget, err)))
+    if (!(s = osc_emit_network_budget(net, plans, isa, file_sink, c, &h, budget, err)))
       s = osc_file_end(c, err);
     else
       osc_file_abandon(c);
@@ -124,7 +128,7 @@ static osc_status ensure_dir(const char *dir, int *created, osc_error *err) {
   return OSC_OK;
 }
 
-static int gen_config(const osc_config *cfg, const char *dir) {
+static int gen_config(const osc_config *cfg, const char *dir, int isa) {
   gen_job j = {0, NULL, NULL};
   osc_emit_budget budget = {osc_emit_output_cap(), 0};   /* all networks together */
   osc_error err;
@@ -133,8 +137,8 @@ static int gen_config(const osc_config *cfg, const char *dir) {
   if (!s) s = job_init(&j, cfg, dir, &err);
   if (!s) s = ensure_dir(dir, &created, &err);
   for (int i = 0; i < cfg->n_networks && !s; i++)
-    s = gen_network(&cfg->networks[i], j.paths[2 * i], j.paths[2 * i + 1], &j.files[2 * i],
-                    &j.files[2 * i + 1], &budget, &err);
+    s = gen_network(&cfg->networks[i], isa, j.paths[2 * i], j.paths[2 * i + 1],
+                    &j.files[2 * i], &j.files[2 * i + 1], &budget, &err);
   if (!s) s = osc_file_commit_all(j.n, j.files, &err);
   if (!s)
     for (int i = 0; i < cfg->n_networks; i++)
@@ -151,9 +155,16 @@ int osc_cmd_gen(int argc, char **argv) {
   const char *config = NULL, *dir = NULL;
   osc_config *cfg = NULL;
   osc_error err;
+  osc_isa isa = OSC_ISA_AUTO;
   int rc;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
+    else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+      if (osc_isa_parse(argv[++i], &isa)) {
+        fprintf(stderr, "osconv gen: --isa '%s': expected auto, avx512, avx2 or c\n", argv[i]);
+        return osc_cli_usage("gen");
+      }
+    }
     else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
     else if (argv[i][0] != '-' && !config) config = argv[i];
     else {
@@ -164,7 +175,7 @@ int osc_cmd_gen(int argc, char **argv) {
   if (!config || !dir || !*dir) return osc_cli_usage("gen");
   osc_cleanup_install();
   if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
-  rc = gen_config(cfg, dir);
+  rc = gen_config(cfg, dir, (int)isa);
   osc_config_free(cfg);
   return rc;
 }

@@ -89,4 +89,4 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
 }
 
 const osc_stage_kernel osc_kernel_direct = {"direct", "stage_direct.c.in", inapplicable,
-                                            cost, emit};
+                                            cost, emit, OSC_ISA_C};

@@ -32,4 +32,4 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
 }
 
 const osc_stage_kernel osc_kernel_unrolled = {"unrolled", "stage_unrolled.c.in",
-                                              inapplicable, cost, emit};
+                                              inapplicable, cost, emit, OSC_ISA_C};

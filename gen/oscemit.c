@@ -66,9 +66,11 @@
 #include "osckernel.h"
 #include "oscplan.h"
 #include "osctmpl.h"
+#include "oscsimd.h"
 
 /* Cheapest first when costs tie: the order below decides. */
-const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_unrolled, &osc_kernel_pointwise,
+const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_px, &osc_kernel_avx2_px,
+                                                     &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
                                                      NULL};
 
@@ -218,7 +220,7 @@ static void describe_layer(const osc_plan *p, char *buf, size_t size) {
            l->act == OSC_ACT_RELU ? ", relu" : "");
 }
 
-static void layer_info(const osc_plan *p, const osc_stage_kernel *const *kern, info_lines *in) {
+static void layer_info(const osc_plan *p, const char (*kern)[64], info_lines *in) {
   char desc[INFO_WIDTH], chain[INFO_WIDTH];
   const osc_layer *l = &p->layer;
   describe_layer(p, desc, sizeof desc);
@@ -232,7 +234,7 @@ static void layer_info(const osc_plan *p, const osc_stage_kernel *const *kern, i
     info_add(in, "  stage %d: %d -> %d channels, groups %d, kernel %dx%d, stride %dx%d, pad %dx%d, "
              "%dx%d -> %dx%d (%s)", i + 1, s->c_in, s->c_out, s->groups, s->k_h, s->k_w,
              s->stride_h, s->stride_w, s->pad_h, s->pad_w, s->h_in, s->w_in, s->h_out, s->w_out,
-             kern[i]->name);
+             kern[i]);
   }
   info_add(in, "per image: %lld MACs (1 MAC = 2 FLOPs); %lld params%s", (long long)p->macs,
            (long long)p->params, l->bias ? " (with the bias)" : "");
@@ -247,15 +249,35 @@ static void layer_info(const osc_plan *p, const osc_stage_kernel *const *kern, i
 static const osc_stage_kernel *choose_kernel(const osc_stage_job *j) {
   const osc_stage_kernel *best = NULL;
   double best_cost = 0;
+  osc_isa cap = osc_simd_cap(j);
   for (int i = 0; osc_stage_kernels[i]; i++) {
     const osc_stage_kernel *k = osc_stage_kernels[i];
     double c;
-    if (k->inapplicable(j)) continue;
+    if (k->isa > cap || k->inapplicable(j)) continue;
     if (j->knobs->kernel && !strcmp(j->knobs->kernel, k->name)) return k;
     c = k->cost(j);
     if (!best || c < best_cost) { best = k; best_cost = c; }
   }
   return best;
+}
+
+/* What a stage is emitted as, best first: one kernel, or with OSC_ISA_AUTO
+** and a SIMD kernel, the best kernel of each ISA below it too, down to the
+** portable one (the dispatcher's choices). Returns how many (0: none). */
+#define MAX_VARIANTS 3
+static int stage_variants(const osc_stage_job *j, const osc_stage_kernel **v) {
+  const osc_stage_kernel *k = choose_kernel(j);
+  int n = 0;
+  if (!k) return 0;
+  v[n++] = k;
+  if (j->isa != OSC_ISA_AUTO) return n;
+  for (int cap = (int)k->isa - 1; cap >= OSC_ISA_C && n < MAX_VARIANTS; cap--) {
+    osc_stage_job c = *j;
+    const osc_stage_kernel *b;
+    c.isa = (osc_isa)cap;
+    if ((b = choose_kernel(&c)) && (int)b->isa == cap) v[n++] = b;
+  }
+  return n;
 }
 
 /* "a.c.in, b.c.in": the distinct template names, in first-use order. */
@@ -289,16 +311,21 @@ static void stage_buffers(const osc_plan *p, long long *src, long long *dst, lon
 typedef struct layer_emit {
   char fname[OSC_MAX_STAGES][PREFIX_MAX + 16];
   const char *fptr[OSC_MAX_STAGES];
-  const osc_stage_kernel *kern[OSC_MAX_STAGES];
-  const char *tnames[OSC_MAX_STAGES + 1];
+  char kern[OSC_MAX_STAGES][64];   /* "avx512_px, else direct" */
+  const char *tnames[OSC_MAX_STAGES * MAX_VARIANTS + 1];
+  int n_tnames;
+  int detector;                     /* the layer's cpuid check is emitted */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
   info_lines info;
 } layer_emit;
 
 /* Stage i of p as a job for the kernels. */
-static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const char *fname,
-                      osc_stage_job *j) {
+static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const char *prefix,
+                      int isa, const char *fname, osc_stage_job *j) {
+  memset(j, 0, sizeof *j);
+  j->prefix = prefix;
+  j->isa = (osc_isa)isa;
   j->plan = p;
   j->index = i;
   j->s = &p->stage[i];
@@ -309,20 +336,50 @@ static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const 
   j->knobs = kn;
 }
 
-static osc_status emit_stages(const osc_plan *p, const char *prefix, const osc_emit_knobs *kn,
-                              layer_emit *e, osc_buf *body, osc_error *err) {
+/* A dispatching stage: each variant as j->fname "_" its name, then the
+** dispatcher under j->fname (oscsimd.h); the layer's cpuid check first. */
+static osc_status emit_variants(const osc_stage_job *j, const osc_stage_kernel **v, int n,
+                                layer_emit *e, osc_buf *body, osc_error *err) {
+  char fname[PREFIX_MAX + 64];
+  osc_status st;
+  if (!e->detector) osc_simd_detector(body, j->prefix);
+  e->detector = 1;
+  for (int k = 0; k < n; k++) {
+    osc_stage_job vj = *j;
+    snprintf(fname, sizeof fname, "%s_%s", j->fname, v[k]->name);
+    vj.fname = fname;
+    vj.isa = v[k]->isa;
+    vj.dispatched = 1;
+    if ((st = v[k]->emit(&vj, body, err))) return st;
+    osc_buf_puts(body, "\n");
+  }
+  osc_simd_dispatcher(body, j, v, n);
+  return OSC_OK;
+}
+
+static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
+                              const osc_emit_knobs *kn, layer_emit *e, osc_buf *body,
+                              osc_error *err) {
   const osc_layer *l = &p->layer;
   for (int i = 0; i < p->n_stages; i++) {
+    const osc_stage_kernel *v[MAX_VARIANTS];
     osc_stage_job j;
     osc_status st;
+    int n;
+    size_t len = 0;
     snprintf(e->fname[i], sizeof e->fname[i], "%s_s%d", prefix, i);
     e->fptr[i] = e->fname[i];
-    stage_job(p, i, kn, e->fname[i], &j);
-    if (!(e->kern[i] = choose_kernel(&j)))
+    stage_job(p, i, kn, prefix, isa, e->fname[i], &j);
+    if (!(n = stage_variants(&j, v)))
       return osc_error_layer(err, OSC_EINTERNAL, l, "no stage kernel applies to stage %d", i + 1);
-    e->tnames[i + 1] = e->kern[i]->template_name;
+    for (int k = 0; k < n; k++) {
+      e->tnames[e->n_tnames++] = v[k]->template_name;
+      len += (size_t)snprintf(e->kern[i] + len, len < 64 ? 64 - len : 0, "%s%s",
+                              k ? ", else " : "", v[k]->name);
+    }
     if (i) osc_buf_puts(body, "\n");
-    if ((st = e->kern[i]->emit(&j, body, err))) return st;
+    st = n > 1 ? emit_variants(&j, v, n, e, body, err) : v[0]->emit(&j, body, err);
+    if (st) return st;
     e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
   }
   return OSC_OK;
@@ -348,9 +405,13 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
-  e->tnames[0] = "layer.c.in";
-  if ((st = emit_stages(p, o->prefix, &kn, e, &body, err))) goto done;
-  template_list(e->templates, sizeof e->templates, e->tnames, p->n_stages + 1);
+  e->tnames[e->n_tnames++] = "layer.c.in";
+  if (o->isa < OSC_ISA_AUTO || o->isa > OSC_ISA_AVX512) {
+    st = osc_error_set(err, OSC_EINVAL, "unknown ISA %d", o->isa);
+    goto done;
+  }
+  if ((st = emit_stages(p, o->prefix, o->isa, &kn, e, &body, err))) goto done;
+  template_list(e->templates, sizeof e->templates, e->tnames, e->n_tnames);
   stage_buffers(p, e->src, e->dst, &e->region1);
   layer_info(p, e->kern, &e->info);
   osc_tmpl_params_init(&ps);
@@ -414,7 +475,7 @@ typedef struct net_layer {
 } net_layer;
 
 typedef struct net_emit {
-  int n;
+  int n, isa;
   net_layer *layer;
   const char **prefixes, **macros, **infos, **names;
   long long *in_sizes, *out_sizes, *w_sizes, *s_sizes;
@@ -470,17 +531,19 @@ static void net_names(const osc_network *net, net_emit *e) {
 
 /* The kernels emit_layer takes for p's stages, as bits of osc_stage_kernels:
 ** the head names their templates before any layer is emitted. */
-static unsigned kernels_used(const osc_plan *p) {
+static unsigned kernels_used(const osc_plan *p, int isa) {
   osc_emit_knobs kn;
   unsigned used = 0;
   resolve_knobs(NULL, &kn, NULL);
   for (int i = 0; i < p->n_stages; i++) {
     osc_stage_job j;
-    const osc_stage_kernel *k;
-    stage_job(p, i, &kn, "", &j);
-    k = choose_kernel(&j);
+    const osc_stage_kernel *v[MAX_VARIANTS];
+    int n;
+    stage_job(p, i, &kn, "", isa, "", &j);
+    n = stage_variants(&j, v);
     for (int q = 0; q < N_KERNELS; q++)
-      if (osc_stage_kernels[q] == k) used |= 1u << q;
+      for (int k = 0; k < n; k++)
+        if (osc_stage_kernels[q] == v[k]) used |= 1u << q;
   }
   return used;
 }
@@ -494,7 +557,7 @@ static osc_status net_head(const osc_network *net, const osc_plan *plans, const 
   osc_tmpl_params ps;
   names[n_names++] = "network.c.in";
   names[n_names++] = "layer.c.in";
-  for (int i = 0; i < net->n_layers; i++) used |= kernels_used(&plans[i]);
+  for (int i = 0; i < net->n_layers; i++) used |= kernels_used(&plans[i], e->isa);
   for (int i = 0; i < N_KERNELS; i++)
     if (used & (1u << i)) names[n_names++] = osc_stage_kernels[i]->template_name;
   template_list(tlist, sizeof tlist, names, n_names);
@@ -511,7 +574,7 @@ static osc_status net_head(const osc_network *net, const osc_plan *plans, const 
 ** sizes and description into e. */
 static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int i, net_emit *e,
                                  osc_buf *piece, osc_error *err) {
-  osc_emit_options o = {e->prefixes[i], net->batch};
+  osc_emit_options o = {e->prefixes[i], net->batch, e->isa};
   char desc[INFO_WIDTH], chain[INFO_WIDTH];
   osc_status st;
   if (i) osc_buf_puts(piece, "\n");
@@ -582,7 +645,7 @@ static osc_status spend(osc_emit_budget *b, size_t len, const osc_network *net,
                        "budget (OSCONV_GEN_MAX_BYTES raises it)", net->name, b->cap);
 }
 
-osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans,
+osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans, int isa,
                                    osc_emit_sink sink, void *ctx, osc_buf *h_file,
                                    osc_emit_budget *budget, osc_error *err) {
   net_emit e;
@@ -597,6 +660,7 @@ osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans
     net_emit_free(&e);
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting network '%s'", net->name);
   }
+  e.isa = isa;
   net_names(net, &e);
   osc_buf_init(&piece);
   st = net_head(net, plans, &e, &piece, err);
@@ -614,10 +678,16 @@ osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans
   return restore(h_file, h_len, st);
 }
 
+osc_status osc_emit_network_isa_to(const osc_network *net, const osc_plan *plans, int isa,
+                                   osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                                   osc_error *err) {
+  return osc_emit_network_budget(net, plans, isa, sink, ctx, h_file, NULL, err);
+}
+
 osc_status osc_emit_network_to(const osc_network *net, const osc_plan *plans,
                                osc_emit_sink sink, void *ctx, osc_buf *h_file,
                                osc_error *err) {
-  return osc_emit_network_budget(net, plans, sink, ctx, h_file, NULL, err);
+  return osc_emit_network_isa_to(net, plans, OSC_ISA_AUTO, sink, ctx, h_file, err);
 }
 
 size_t osc_emit_output_cap(void) {

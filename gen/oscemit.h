@@ -11,6 +11,9 @@
 typedef struct osc_emit_options {
   const char *prefix;   /* symbol prefix, a C identifier: "<net>_<layer>" */
   int batch;            /* images per call of the 4-argument function; 0 = 1 */
+  int isa;              /* an osc_isa (gen/x86/oscisa.h): the SIMD code the stages
+                        ** may use; 0 (OSC_ISA_AUTO): every variant plus the
+                        ** portable C, chosen at the first call by cpuid */
 } osc_emit_options;
 
 /* One self-contained translation unit for one layer (no #include of
@@ -54,6 +57,12 @@ osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
 ** (the head, then each layer's code as soon as it is made). */
 typedef osc_status (*osc_emit_sink)(void *ctx, const char *data, size_t len, osc_error *err);
 
+/* osc_emit_network_to for one ISA (an osc_isa; 0 = OSC_ISA_AUTO, what
+** osc_emit_network_to emits). */
+osc_status osc_emit_network_isa_to(const osc_network *net, const osc_plan *plans, int isa,
+                                   osc_emit_sink sink, void *ctx, osc_buf *h_file,
+                                   osc_error *err);
+
 /* osc_emit_network with the .c streamed to `sink`, so a network of any
 ** size needs memory for one layer's code only. On failure the sink may
 ** have received part of the file: the caller discards it. */
@@ -71,11 +80,11 @@ typedef struct osc_emit_budget {
 #define OSC_EMIT_OUTPUT_CAP ((size_t)64 << 20)
 size_t osc_emit_output_cap(void);
 
-/* osc_emit_network_to, with every byte of both files counted against
+/* osc_emit_network_isa_to, with every byte of both files counted against
 ** `budget` (NULL: none; several networks share one): OSC_ELIMIT with
 ** "file:line: layer 'x': the generated code grows past N bytes ..." at the
 ** layer whose code crosses the cap, before that code reaches the sink. */
-osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans,
+osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans, int isa,
                                    osc_emit_sink sink, void *ctx, osc_buf *h_file,
                                    osc_emit_budget *budget, osc_error *err);
 

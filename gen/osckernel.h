@@ -23,6 +23,7 @@
 #include "oscemit.h"
 #include "osconv.h"
 #include "osctmpl.h"
+#include "oscisa.h"
 
 /* One stage to be emitted. */
 typedef struct osc_stage_job {
@@ -33,6 +34,10 @@ typedef struct osc_stage_job {
   int bias, relu;             /* fused into the store (last stage only) */
   const char *fname;          /* the stage function's name */
   const osc_emit_knobs *knobs;  /* resolved: no zero fields */
+  const char *prefix;         /* the layer's symbol prefix */
+  osc_isa isa;                /* what the stage may use; OSC_ISA_AUTO: any, behind a
+                              ** run-time dispatch (oscsimd.h) */
+  int dispatched;             /* this is one variant of a dispatching stage */
 } osc_stage_job;
 
 typedef struct osc_stage_kernel {
@@ -43,12 +48,15 @@ typedef struct osc_stage_kernel {
   /* estimated run time, in units of one scalar multiply-add */
   double (*cost)(const osc_stage_job *j);
   osc_status (*emit)(const osc_stage_job *j, osc_buf *out, osc_error *err);
+  osc_isa isa;                /* OSC_ISA_C: portable C; else the x86-64 ISA its code needs */
 } osc_stage_kernel;
 
 extern const osc_stage_kernel osc_kernel_direct;
 extern const osc_stage_kernel osc_kernel_unrolled;
 extern const osc_stage_kernel osc_kernel_pointwise;
 extern const osc_stage_kernel osc_kernel_depthwise;
+extern const osc_stage_kernel osc_kernel_avx512_px;   /* gen/x86/ */
+extern const osc_stage_kernel osc_kernel_avx2_px;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];

@@ -188,7 +188,7 @@ osc_code *osc_cache_lookup(const osc_key *key) {
 
 typedef struct plan_memo {
   uint64_t lib;                      /* XXH3-64 of the tcc lib path */
-  int used, mode, bias, act, groups, n_stages;
+  int used, isa, mode, bias, act, groups, n_stages;
   osc_stage stage[OSC_MAX_STAGES];   /* all ints: compared with memcmp */
   osc_key key;
 } plan_memo;
@@ -196,8 +196,9 @@ typedef struct plan_memo {
 static plan_memo memo[PLAN_MEMO];
 static unsigned memo_next;   /* round robin */
 
-static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path) {
+static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path, int isa) {
   memset(m, 0, sizeof *m);
+  m->isa = isa;
   m->lib = XXH3_64bits(lib_path, strlen(lib_path));
   m->used = 1;
   m->mode = (int)p->mode;
@@ -208,10 +209,10 @@ static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path) {
   memcpy(m->stage, p->stage, (size_t)p->n_stages * sizeof p->stage[0]);
 }
 
-int osc_cache_plan_key(const osc_plan *p, const char *lib_path, osc_key *key) {
+int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, osc_key *key) {
   plan_memo want;
   int found = 0;
-  memo_fill(&want, p, lib_path);
+  memo_fill(&want, p, lib_path, isa);
   pthread_mutex_lock(&lock);
   for (int i = 0; i < PLAN_MEMO && !found; i++)
     if (!memcmp(&memo[i], &want, offsetof(plan_memo, key))) {
@@ -222,11 +223,11 @@ int osc_cache_plan_key(const osc_plan *p, const char *lib_path, osc_key *key) {
   return found;
 }
 
-void osc_cache_note_plan(const osc_plan *p, const char *lib_path, const osc_key *key) {
+void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const osc_key *key) {
   plan_memo m;
   osc_key known;
-  if (osc_cache_plan_key(p, lib_path, &known)) return;
-  memo_fill(&m, p, lib_path);
+  if (osc_cache_plan_key(p, lib_path, isa, &known)) return;
+  memo_fill(&m, p, lib_path, isa);
   m.key = *key;
   pthread_mutex_lock(&lock);
   memo[memo_next++ % PLAN_MEMO] = m;

@@ -48,8 +48,8 @@ osc_code *osc_cache_lookup(const osc_key *key);
 ** `lib_path`, remembered so that a cache hit need not emit the source
 ** again. A plan is recognised by everything the emitter reads from it
 ** (mode, bias, activation, groups, every stage). 1 if known. */
-int osc_cache_plan_key(const osc_plan *p, const char *lib_path, osc_key *key);
-void osc_cache_note_plan(const osc_plan *p, const char *lib_path, const osc_key *key);
+int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, osc_key *key);
+void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const osc_key *key);
 
 /* Test hook: bounds of the cache (0 = the default: 256 entries, 64 MiB).
 ** Shrinking evicts at once. */

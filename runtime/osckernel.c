@@ -17,6 +17,7 @@
 #include "oscfallback.h"
 #include "oscfault.h"
 #include "oscfpenv.h"
+#include "oscisa.h"
 #include "oscjit.h"
 #include "oscplan.h"
 
@@ -89,7 +90,15 @@ osc_status osc_kernel_check_plan(const osc_plan *p, osc_error *err) {
 /* ---- source ----------------------------------------------------------------------- */
 
 osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err) {
-  osc_emit_options eo = {OSC_JIT_PREFIX, 1};
+  osc_isa isa;
+  osc_status st;
+  *out = NULL;
+  if ((st = osc_isa_runtime(&isa, err))) return st;
+  return osc_kernel_source_isa(p, isa, out, err);
+}
+
+osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err) {
+  osc_emit_options eo = {OSC_JIT_PREFIX, 1, isa};
   osc_plan anon = *p;
   osc_buf buf;
   osc_status st;
@@ -115,10 +124,10 @@ static void verbose(const osc_kernel *k) {
   osc_plan_describe(&k->plan, plan, sizeof plan);
   if (i->backend == OSC_BACKEND_JIT)
     fprintf(stderr,
-            "osconv: kernel '%s' %s [%s]: jit, cache %s, emit %.2f ms, compile %.2f ms, "
+            "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s, emit %.2f ms, compile %.2f ms, "
             "code %zu bytes\n",
-            k->plan.layer.name, plan, osc_mode_name(k->plan.mode),
-            i->cache_hit ? "hit" : "miss", i->emit_ms, i->compile_ms, i->code_size);
+            k->plan.layer.name, plan, osc_mode_name(k->plan.mode), i->cache_hit ? "hit" : "miss",
+            i->isa ? i->isa : "c", i->emit_ms, i->compile_ms, i->code_size);
   else
     fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s\n", k->plan.layer.name,
             plan, osc_mode_name(k->plan.mode), i->fallback ? " (fallback: " : "",
@@ -136,13 +145,18 @@ static void use_code(osc_kernel *k) {
 static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
                       const osc_kernel_options *o, osc_error *err) {
   const char *lib;
-  char *emitted = NULL;
+  char *emitted = NULL, flags[256];
   osc_key key;
   double t0;
   osc_status st;
+  osc_isa isa;
   int use_cache = !o->no_cache && env_flag("OSCONV_CACHE", 1);
   if ((st = osc_jit_lib_path(o->tcc_lib_path, &lib, err))) return st;
-  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, &key) &&
+  /* the ISA is part of the key: OSCONV_ISA may change between two calls */
+  if ((st = osc_isa_runtime(&isa, err))) return st;
+  k->info.isa = osc_isa_name(isa);
+  snprintf(flags, sizeof flags, "%s isa=%s", osc_jit_flags(), k->info.isa);
+  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, (int)isa, &key) &&
       (k->code = osc_cache_lookup(&key))) {
     k->info.cache_hit = 1;
     use_code(k);
@@ -150,15 +164,15 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   }
   if (!source) {
     t0 = now_ms();
-    if ((st = osc_kernel_source(&k->plan, &emitted, err))) return st;
+    if ((st = osc_kernel_source_isa(&k->plan, (int)isa, &emitted, err))) return st;
     k->info.emit_ms = now_ms() - t0;
     source = emitted;
     symbol = OSC_JIT_SYMBOL;
   }
-  key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, osc_jit_flags(), lib);
+  key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, flags, lib);
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
-  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, &key);
+  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, (int)isa, &key);
   free(emitted);
   if (st) return st;
   /* measured under the JIT lock: time spent waiting for it is not counted */

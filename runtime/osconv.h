@@ -273,6 +273,8 @@ typedef struct osc_kernel_info {
   double compile_ms;      /* libtcc, not counting the wait for its lock; 0 on a hit */
   size_t code_size;       /* bytes mapped for the code; 0 for the reference */
   const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
+  const char *isa;        /* JIT: the ISA its code uses ("avx512", "avx2", "c": the CPU's
+                          ** best, capped by OSCONV_ISA); NULL for the reference */
 } osc_kernel_info;
 
 /* NULL info: does nothing; NULL k: *info is all zero but backend

@@ -10,6 +10,9 @@ static int out_size(int in, int k, int stride, int pad) {
   return (in + 2 * pad - k) / stride + 1;
 }
 
+/* 1 while oscref_chain_padded runs: padded taps add weight x 0.0f */
+static int pad_products;
+
 void oscref_conv2d(const float *in, int c_in, int h, int w, const float *wt, const float *bias,
                    int c_out, int groups, int kh, int kw, int sh, int sw, int ph, int pw,
                    float *out) {
@@ -25,9 +28,10 @@ void oscref_conv2d(const float *in, int c_in, int h, int w, const float *wt, con
           for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++) {
               int iy = y * sh - ph + ky, ix = x * sw - pw + kx;
-              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;   /* zero padding */
+              int pad = iy < 0 || iy >= h || ix < 0 || ix >= w;   /* zero padding */
+              if (pad && !pad_products) continue;
               s += (double)wt[((size_t)(oc * n + c) * kh + ky) * kw + kx] *
-                   in[((size_t)ic * h + iy) * w + ix];
+                   (pad ? 0.0f : in[((size_t)ic * h + iy) * w + ix]);
             }
         }
         out[((size_t)oc * ho + y) * wo + x] = (float)s;
@@ -85,6 +89,15 @@ static size_t max_tensor(const osc_plan *p) {
     if (sz > m) m = sz;
   }
   return m;
+}
+
+int oscref_chain_padded(const osc_plan *p, int n, const float *in, const float *weights,
+                        float *out) {
+  int r;
+  pad_products = 1;
+  r = oscref_chain(p, n, in, weights, out);
+  pad_products = 0;
+  return r;
 }
 
 int oscref_chain(const osc_plan *p, int n, const float *in, const float *weights, float *out) {

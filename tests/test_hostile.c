@@ -21,6 +21,7 @@
 #include "osc_cli.h"
 #include "osc_test.h"
 #include "oscemit.h"
+#include "oscisa.h"
 #include "osconv.h"
 #include "oscplan.h"
 #include "oscplanner.h"
@@ -422,14 +423,14 @@ static void test_output_budget(void) {
   osc_buf_reset(&c);
   osc_buf_reset(&h);
   b = (osc_emit_budget){total, 0};
-  CU_ASSERT_EQUAL(osc_emit_network_budget(&cfg->networks[0], plans, buf_sink, &c, &h, &b, &e),
+  CU_ASSERT_EQUAL(osc_emit_network_budget(&cfg->networks[0], plans, OSC_ISA_AUTO, buf_sink, &c, &h, &b, &e),
                   OSC_OK);
   CU_ASSERT_EQUAL(b.used, total);
   CU_ASSERT_EQUAL(c.len + h.len, total);
   osc_buf_reset(&c);
   osc_buf_reset(&h);
   b = (osc_emit_budget){total - 1, 0};
-  CU_ASSERT_EQUAL(osc_emit_network_budget(&cfg->networks[0], plans, buf_sink, &c, &h, &b, &e),
+  CU_ASSERT_EQUAL(osc_emit_network_budget(&cfg->networks[0], plans, OSC_ISA_AUTO, buf_sink, &c, &h, &b, &e),
                   OSC_ELIMIT);
   CU_ASSERT_EQUAL(h.len, 0);   /* the header is not left half-made */
   osc_buf_free(&c);

@@ -19,6 +19,7 @@
 #include "oscnpy.h"
 #include "osc_cli.h"
 #include "osc_test.h"
+#include "oscisa.h"
 #include "oscfault.h"
 #include "oscref.h"
 #include "oscplan.h"
@@ -556,6 +557,11 @@ static void test_verbose(void) {
   /* the plan, hit or miss, compile time, code size, backend; the fallback and why */
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "'small6_3' 3x1/g1 -> 1x3/g1 [spatial]: jit, cache miss"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "jit, cache hit"));
+  {
+    char isa[32];   /* verbose names the ISA the code uses */
+    snprintf(isa, sizeof isa, "miss, isa %s, emit", osc_isa_name(osc_isa_host()));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, isa));
+  }
   CU_ASSERT_PTR_NOT_NULL(strstr(text, " ms, code "));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "reference (fallback: libtcc's runtime directory "
                                       "'/nonexistent/tcc'"));

@@ -1,0 +1,101 @@
+/*
+** kernel_avx2_px.c -- AVX2 + FMA, lanes over pixels (the shape: oscpx.h):
+** 8 pixels per ymm, 16 registers: tiles of up to 4 output channels x 3
+** vectors (12 accumulators, 3 x vectors, ymm15 for the weight broadcast
+** and masks); up to 7 vectors when the tile has fewer channels. Per input
+** channel, tap and weight: `vbroadcastss ymm15, dword [w]`, then
+** `vfmadd231ps acc, x, ymm15` per vector. Masked loads and stores are
+** vmaskmovps with the lane mask read into ymm15 from the stage's table
+** (args[4], 32 bytes a mask): masked-off lanes read zero and cannot fault.
+** Stride 2 in width: two masked loads, vshufps + vpermpd keep the even lanes.
+*/
+#include "oscpx.h"
+
+#define TMP 15
+
+static ZydisRegister ymm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_YMM0 + i); }
+
+/* ymm15 = the table's row for mask m. */
+static void mask_to_tmp(osc_px *g, osc_x86 *a, unsigned m) {
+  OSC_X86(a, VMOVUPS, osc_x86_r(ymm(TMP)),
+          osc_x86_m(OSC_PX_MASKS, 32LL * osc_px_mask_index(g, m), 32));
+}
+
+static void zero(osc_px *g, osc_x86 *a, int r) {
+  (void)g;
+  OSC_X86(a, VXORPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(r)));
+}
+
+static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
+  if (m == osc_px_full(g)) {
+    OSC_X86(a, VMOVUPS, osc_x86_r(ymm(r)), osc_x86_m(OSC_PX_X, off, 32));
+    return;
+  }
+  mask_to_tmp(g, a, m);
+  OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_X, off, 32));
+}
+
+/* Stride 2: the even lanes of two loads. vshufps keeps lanes 0, 2 of each
+** 128-bit half of both ([A0 A2 B0 B2 | A4 A6 B4 B6]), vpermpd puts the
+** 64-bit pairs in order ([A0 A2 A4 A6 B0 B2 B4 B6]). */
+static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off) {
+  if (m0) load(g, a, r, m0, off);
+  else zero(g, a, r);
+  if (m1) {   /* the mask register is the destination too */
+    mask_to_tmp(g, a, m1);
+    OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(TMP)), osc_x86_r(ymm(TMP)),
+            osc_x86_m(OSC_PX_X, off + 32, 32));
+  } else {
+    zero(g, a, TMP);
+  }
+  OSC_X86(a, VSHUFPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_i(0x88));
+  OSC_X86(a, VPERMPD, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_i(0xd8));
+}
+
+static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
+                long long w_off) {
+  int any = 0;
+  (void)g;
+  for (int i = 0; i < pv; i++) any |= live[i];
+  if (!any) return;
+  OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_WK, w_off, 4));
+  for (int i = 0; i < pv; i++)
+    if (live[i])
+      OSC_X86(a, VFMADD231PS, osc_x86_r(ymm(acc[i])), osc_x86_r(ymm(x[i])), osc_x86_r(ymm(TMP)));
+}
+
+static void store(osc_px *g, osc_x86 *a, int r, int z, long long b_off, unsigned m,
+                  long long off) {
+  if (g->bias) {
+    OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_BIAS, b_off, 4));
+    OSC_X86(a, VADDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)));
+  }
+  if (g->relu)   /* the second operand comes back when either is NaN */
+    OSC_X86(a, VMAXPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(z)), osc_x86_r(ymm(r)));
+  if (m == osc_px_full(g)) {
+    OSC_X86(a, VMOVUPS, osc_x86_m(OSC_PX_OROW, off, 32), osc_x86_r(ymm(r)));
+    return;
+  }
+  mask_to_tmp(g, a, m);
+  OSC_X86(a, VMASKMOVPS, osc_x86_m(OSC_PX_OROW, off, 32), osc_x86_r(ymm(TMP)), osc_x86_r(ymm(r)));
+}
+
+static void epilogue(osc_px *g, osc_x86 *a) {
+  (void)g;
+  osc_x86_ins(a, ZYDIS_MNEMONIC_VZEROUPPER, 0, NULL);
+}
+
+/* accumulators + vectors <= 15 (ymm15 is the broadcast) */
+static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
+
+static const osc_px_isa avx2 = {"avx2_px", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
+                                NULL, zero, load, load_even, madd, store, epilogue};
+
+static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&avx2, j); }
+static double cost(const osc_stage_job *j) { return osc_px_cost(&avx2, j); }
+static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
+  return osc_px_emit(&avx2, j, out, err);
+}
+
+const osc_stage_kernel osc_kernel_avx2_px = {"avx2_px", "(encoded: gen/x86/kernel_avx2_px.c)",
+                                             inapplicable, cost, emit, OSC_ISA_AVX2};

@@ -1,0 +1,101 @@
+/*
+** kernel_avx512_px.c -- AVX-512F, lanes over pixels (the shape: oscpx.h):
+** 16 pixels per zmm, tiles of up to 8 output channels x 3 vectors (24
+** accumulators; up to 8 vectors when the tile has fewer channels), the
+** x vectors after the accumulators, below zmm32. Per input channel, tap
+** and weight: `vfmadd231ps acc, x, dword [w]{1to16}`, the weight broadcast
+** from memory. Masks are k registers: the first six partial masks of the
+** stage live in k1..k6 for the whole function, others go through k7.
+*/
+#include "oscpx.h"
+
+static ZydisRegister zmm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_ZMM0 + i); }
+static ZydisRegister kreg(int i) { return (ZydisRegister)(ZYDIS_REGISTER_K0 + i); }
+
+#define PRELOADED 6
+
+static void set_k(osc_x86 *a, int k, unsigned m) {
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP32), osc_x86_i(m));
+  OSC_X86(a, KMOVW, osc_x86_r(kreg(k)), osc_x86_r(OSC_PX_TMP32));
+}
+
+#define PERM 31   /* stride 2: the index of the even lanes */
+#define PAIR 30   /* stride 2: the second vector */
+
+static void prologue(osc_px *g, osc_x86 *a) {
+  for (int i = 0; i < g->n_masks && i < PRELOADED; i++) set_k(a, 1 + i, g->mask[i]);
+  if (g->s->stride_w == 2)
+    OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(PERM)),
+                 osc_x86_m(OSC_PX_MASKS, 0, 64));
+}
+
+/* The k register holding mask m: k0 when full, k1..k6, or k7 loaded now. */
+static ZydisRegister mask_reg(osc_px *g, osc_x86 *a, unsigned m) {
+  int i = osc_px_mask_index(g, m);
+  if (m == osc_px_full(g)) return ZYDIS_REGISTER_K0;
+  if (i >= 0 && i < PRELOADED) return kreg(1 + i);
+  set_k(a, 7, m);
+  return kreg(7);
+}
+
+static void zero(osc_px *g, osc_x86 *a, int r) {
+  (void)g;
+  OSC_X86_EVEX(a, VPXORD, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
+               osc_x86_r(zmm(r)));
+}
+
+static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
+  OSC_X86_EVEX(a, VMOVUPS, mask_reg(g, a, m), m == osc_px_full(g) ? 0 : OSC_X86_ZERO,
+               osc_x86_r(zmm(r)), osc_x86_m(OSC_PX_X, off, 64));
+}
+
+static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off) {
+  /* masked-off lanes are zero: a load with no lane on may stay out */
+  if (m0) load(g, a, r, m0, off);
+  else zero(g, a, r);
+  if (m1) load(g, a, PAIR, m1, off + 64);
+  else zero(g, a, PAIR);
+  OSC_X86_EVEX(a, VPERMT2PS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(PERM)),
+               osc_x86_r(zmm(PAIR)));
+}
+
+static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
+                long long w_off) {
+  (void)g;
+  for (int i = 0; i < pv; i++)
+    if (live[i])
+      OSC_X86_EVEX(a, VFMADD231PS, ZYDIS_REGISTER_K0, OSC_X86_BCST, osc_x86_r(zmm(acc[i])),
+                   osc_x86_r(zmm(x[i])), osc_x86_m(OSC_PX_WK, w_off, 4));
+}
+
+static void store(osc_px *g, osc_x86 *a, int r, int z, long long b_off, unsigned m,
+                  long long off) {
+  if (g->bias)
+    OSC_X86_EVEX(a, VADDPS, ZYDIS_REGISTER_K0, OSC_X86_BCST, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
+                 osc_x86_m(OSC_PX_BIAS, b_off, 4));
+  if (g->relu)   /* the second operand comes back when either is NaN */
+    OSC_X86_EVEX(a, VMAXPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(z)),
+                 osc_x86_r(zmm(r)));
+  OSC_X86_EVEX(a, VMOVUPS, mask_reg(g, a, m), 0, osc_x86_m(OSC_PX_OROW, off, 64),
+               osc_x86_r(zmm(r)));
+}
+
+static void epilogue(osc_px *g, osc_x86 *a) {
+  (void)g;
+  osc_x86_ins(a, ZYDIS_MNEMONIC_VZEROUPPER, 0, NULL);
+}
+
+/* accumulators + vectors <= 30 (zmm30, 31 for stride 2), accumulators <= 24 */
+static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
+
+static const osc_px_isa avx512 = {"avx512_px", OSC_ISA_AVX512, 16, 8, pv_max, 0, 2,
+                                  prologue, zero, load, load_even, madd, store, epilogue};
+
+static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&avx512, j); }
+static double cost(const osc_stage_job *j) { return osc_px_cost(&avx512, j); }
+static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
+  return osc_px_emit(&avx512, j, out, err);
+}
+
+const osc_stage_kernel osc_kernel_avx512_px = {"avx512_px", "(encoded: gen/x86/kernel_avx512_px.c)",
+                                               inapplicable, cost, emit, OSC_ISA_AVX512};

@@ -1,0 +1,374 @@
+/*
+** oscpx.c -- the lanes-over-pixels stage kernels' common part (oscpx.h):
+** the tiling of the plane, the row walk (border rows, the interior loop and
+** its remainder), the input-channel loop, masks, the C glue over groups
+** and tiles. The ISA files give the instructions.
+*/
+#include "oscpx.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "oscerr.h"
+#include "oscsimd.h"
+
+#define MAX_BODY 480     /* instructions in one input-channel loop body */
+#define BYTE_LIMIT 2147483647LL
+/* Past this many encoded instructions per stage the unrolled machine code
+** costs more to emit, hold and compile than it saves (a 63x63 kernel with
+** 62 border rows of its own would be ~2M instructions, 150 MB of source):
+** the portable kernels, which loop over taps, take such stages. */
+#define MAX_CODE_INS 60000.0
+
+static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_PX_OUT,
+                                      OSC_PX_IN,   OSC_PX_BIAS, OSC_PX_ROWS, OSC_PX_XROW,
+                                      OSC_PX_OROW, OSC_PX_IC,   OSC_PX_TMP, OSC_PX_MASKS};
+#define N_SAVED (int)(sizeof saved / sizeof saved[0])
+
+/* Vectors of the flattened plane, when it could be one flat tile (stride
+** 1, rows as wide as the input's, fewer vectors than row by row); else 0. */
+static int flat_vectors(const osc_px_isa *x, const osc_stage *s) {
+  int nv = (s->h_out * s->w_out + x->lanes - 1) / x->lanes;
+  int rows = s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
+  if (s->stride_h != 1 || s->stride_w != 1 || s->w_in != s->w_out || nv >= rows) return 0;
+  return nv <= x->pv_max[1] ? nv : 0;
+}
+
+/* Tiles of a group's outputs: as few as fit, as even as can be; on a plane
+** that can be flat, small enough tiles that its vectors fit beside. */
+static int tile_oct(const osc_px_isa *x, const osc_stage *s) {
+  int m = s->c_out / s->groups, cap = x->max_oct, nv = flat_vectors(x, s), tiles;
+  while (nv && cap > 1 && x->pv_max[cap] < nv) cap--;
+  tiles = (m + cap - 1) / cap;
+  return (m + tiles - 1) / tiles;
+}
+
+static osc_px_vec vec_at(const osc_px *g, int dr, int c) {
+  int left = (g->flat ? g->s->h_out : 1) * g->s->w_out - c * g->isa->lanes;
+  osc_px_vec v = {dr, c * g->isa->lanes, left < g->isa->lanes ? left : g->isa->lanes};
+  return v;
+}
+
+/* Lanes of the load `half` (0, or 1: the second vector at stride 2) for
+** vector v that read real input at tap column sc: at stride 2 the even
+** lanes l, which hold output lane half*LANES/2 + l/2. */
+static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, int half) {
+  const osc_stage *s = g->s;
+  unsigned m = 0;
+  int sw = s->stride_w, lanes = g->isa->lanes;
+  for (int l = 0; l < lanes; l++) {
+    int o = sw == 1 ? l : half * lanes / 2 + l / 2;
+    int iw = (v->c0 + o) * sw + sc - s->pad_w, ih = 0;
+    if (g->flat) {   /* the flat pixel's row and column */
+      ih = (v->c0 + l) / s->w_out + r - s->pad_h;
+      iw = (v->c0 + l) % s->w_out + sc - s->pad_w;
+    }
+    if ((sw == 1 || l % 2 == 0) && (sw == 2 || half == 0) && o < v->width && iw >= 0 &&
+        iw < s->w_in && ih >= 0 && ih < s->h_in)
+      m |= 1u << l;
+  }
+  return m;
+}
+
+static unsigned store_mask(const osc_px_vec *v) { return (1u << v->width) - 1; }
+
+static void note_mask(osc_px *g, unsigned m) {
+  if (m == 0 || m == osc_px_full(g)) return;
+  for (int i = 0; i < g->n_masks; i++)
+    if (g->mask[i] == m) return;
+  if (g->n_masks < OSC_PX_MAX_MASKS) g->mask[g->n_masks++] = m;
+}
+
+int osc_px_mask_index(const osc_px *g, unsigned mask) {
+  for (int i = 0; i < g->n_masks; i++)
+    if (g->mask[i] == mask) return i;
+  return -1;
+}
+
+static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *g) {
+  const osc_stage *s = j->s;
+  int pvm = x->pv_max[oct];
+  memset(g, 0, sizeof *g);
+  g->isa = x;
+  g->s = s;
+  g->n = s->c_in / s->groups;
+  g->m = s->c_out / s->groups;
+  g->khkw = s->k_h * s->k_w;
+  g->oct = oct;
+  g->bias = j->bias;
+  g->relu = j->relu;
+  g->cpr = (s->w_out + x->lanes - 1) / x->lanes;
+  g->flat = flat_vectors(x, s) && flat_vectors(x, s) <= pvm;
+  if (g->flat) g->cpr = flat_vectors(x, s);
+  g->tr = g->cpr <= pvm ? pvm / g->cpr : 1;
+  g->nseg = g->cpr <= pvm ? 1 : (g->cpr + pvm - 1) / pvm;
+  for (int i = 0; i <= g->nseg; i++) g->seg[i] = i * g->cpr / g->nseg;
+  g->x_ic = 4LL * s->h_in * s->w_in;
+  g->w_oc = 4LL * g->n * g->khkw;
+  g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  for (int c = 0; c < g->cpr; c++) {
+    osc_px_vec v = vec_at(g, 0, c);
+    note_mask(g, store_mask(&v));
+    for (int r = 0; r < (g->flat ? s->k_h : 1); r++)
+      for (int sc = 0; sc < s->k_w; sc++)
+        for (int half = 0; half < s->stride_w; half++)
+          note_mask(g, load_mask(g, &v, r, sc, half));
+  }
+}
+
+/* The largest divisor u of the fan-in with u bodies of taps within MAX_BODY. */
+static int ic_unroll(const osc_px *g, int taps, int pv) {
+  int per = taps * (pv + g->oct * pv + g->oct), u = per > 0 ? MAX_BODY / per : g->n;
+  return osc_kernel_largest_divisor(g->n, u < 1 ? 1 : u);
+}
+
+/* One tile: nrows rows from OSC_PX_XROW / OSC_PX_OROW (the tile's first
+** output row; XROW at its input row minus the padding), vectors [c_lo, c_hi)
+** of each row, kernel rows [r_lo, r_hi) (the ones inside the input).
+** Registers: accumulator (t, i) is t*pv + i, x vector i is oct*pv + i. */
+static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo, int c_hi) {
+  const osc_stage *s = g->s;
+  const osc_px_isa *x = g->isa;
+  osc_px_vec v[OSC_PX_MAX_PV];
+  int pv = 0, oct = g->oct, taps = (r_hi - r_lo) * s->k_w, u, iters, top = 0;
+  int xr[OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV];
+  for (int dr = 0; dr < nrows; dr++)
+    for (int c = c_lo; c < c_hi; c++) v[pv++] = vec_at(g, dr, c);
+  for (int i = 0; i < pv; i++) xr[i] = oct * pv + i;
+  for (int i = 0; i < oct * pv; i++) x->zero(g, a, i);
+  u = ic_unroll(g, taps, pv);
+  iters = taps ? g->n / u : 0;
+  if (iters) {
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_X), osc_x86_r(OSC_PX_XROW));
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_WK), osc_x86_r(OSC_PX_W));
+  }
+  if (iters > 1) {
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_IC), osc_x86_i(iters));
+    top = osc_x86_label(a);
+  }
+  for (int ic = 0; ic < u && iters; ic++)
+    for (int r = r_lo; r < r_hi; r++)
+      for (int sc = 0; sc < s->k_w; sc++) {
+        int live[OSC_PX_MAX_PV];
+        for (int i = 0; i < pv; i++) {
+          unsigned m = load_mask(g, &v[i], r, sc, 0), m1 = load_mask(g, &v[i], r, sc, 1);
+          long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
+                                                v[i].c0 * s->stride_w + sc - s->pad_w);
+          live[i] = m != 0 || m1 != 0;
+          if (live[i] && s->stride_w == 2) x->load_even(g, a, xr[i], m, m1, off);
+          else if (live[i]) x->load(g, a, xr[i], m, off);
+        }
+        for (int t = 0; t < oct; t++) {
+          for (int i = 0; i < pv; i++) acc[i] = t * pv + i;
+          x->fma(g, a, acc, xr, live, pv, t * g->w_oc + 4LL * (ic * g->khkw + r * s->k_w + sc));
+        }
+      }
+  if (iters > 1) {
+    OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(u * g->x_ic));
+    OSC_X86(a, ADD, osc_x86_r(OSC_PX_WK), osc_x86_i(4LL * u * g->khkw));
+    OSC_X86(a, DEC, osc_x86_r(OSC_PX_IC));
+    osc_x86_jnz(a, top);
+  }
+  if (g->relu) x->zero(g, a, xr[0]);
+  for (int t = 0; t < oct; t++)
+    for (int i = 0; i < pv; i++)
+      x->store(g, a, t * pv + i, xr[0], 4LL * t, store_mask(&v[i]),
+               t * g->o_oc + 4LL * (v[i].dr * s->w_out + v[i].c0));
+}
+
+static void row_tiles(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi) {
+  for (int i = 0; i < g->nseg; i++) tile(g, a, nrows, r_lo, r_hi, g->seg[i], g->seg[i + 1]);
+}
+
+/* Point OSC_PX_XROW / OSC_PX_OROW at output row oh. */
+static void rows_at(osc_px *g, osc_x86 *a, int oh) {
+  const osc_stage *s = g->s;
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW),
+          osc_x86_m(OSC_PX_IN, 4LL * (oh * s->stride_h - s->pad_h) * s->w_in, 8));
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, 4LL * oh * s->w_out, 8));
+}
+
+/* A border row: only the kernel rows that land inside the input. */
+static void border_row(osc_px *g, osc_x86 *a, int oh) {
+  const osc_stage *s = g->s;
+  int ih = oh * s->stride_h - s->pad_h;   /* the input row of kernel row 0 */
+  int r_lo = -ih > 0 ? -ih : 0;
+  int r_hi = s->h_in - ih < s->k_h ? s->h_in - ih : s->k_h;
+  if (r_hi < r_lo) r_hi = r_lo;
+  rows_at(g, a, oh);
+  row_tiles(g, a, 1, r_lo, r_hi);
+}
+
+/* The interior rows [lo, hi): a loop of tr-row tiles, then the remainder. */
+static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
+  const osc_stage *s = g->s;
+  int full, rem, top = 0;
+  if (hi <= lo) return;
+  if (g->tr > hi - lo) g->tr = hi - lo;
+  full = (hi - lo) / g->tr;
+  rem = (hi - lo) % g->tr;
+  rows_at(g, a, lo);
+  if (full > 1) {
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_ROWS), osc_x86_i(full));
+    top = osc_x86_label(a);
+  }
+  row_tiles(g, a, g->tr, 0, s->k_h);
+  if (full > 1 || rem) {
+    OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(4LL * g->tr * s->stride_h * s->w_in));
+    OSC_X86(a, ADD, osc_x86_r(OSC_PX_OROW), osc_x86_i(4LL * g->tr * s->w_out));
+  }
+  if (full > 1) {
+    OSC_X86(a, DEC, osc_x86_r(OSC_PX_ROWS));
+    osc_x86_jnz(a, top);
+  }
+  if (rem) row_tiles(g, a, rem, 0, s->k_h);
+}
+
+/* The whole function for tiles of `oct` output channels. */
+static void gen_function(osc_px *g, osc_x86 *a) {
+  const osc_stage *s = g->s;
+  int lo, hi;
+  osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
+  osc_x86_save(a, saved, N_SAVED);
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_IN), osc_x86_m(OSC_PX_ARGS, 0, 8));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_OUT), osc_x86_m(OSC_PX_ARGS, 8, 8));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_W), osc_x86_m(OSC_PX_ARGS, 16, 8));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_BIAS), osc_x86_m(OSC_PX_ARGS, 24, 8));
+  if (g->isa->mask_table || s->stride_w == 2)
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
+  if (g->isa->prologue) g->isa->prologue(g, a);
+  if (g->flat) {   /* one tile, every tap, the masks do the borders */
+    rows_at(g, a, 0);
+    row_tiles(g, a, 1, 0, s->k_h);
+  } else {
+    for (int oh = 0; oh < lo; oh++) border_row(g, a, oh);
+    interior(g, a, lo, hi);
+    for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
+  }
+  osc_x86_restore(a, saved, N_SAVED);
+  if (g->isa->epilogue) g->isa->epilogue(g, a);
+}
+
+/* ---- the strategy --------------------------------------------------------------------- */
+
+/* Instructions emitted, roughly: a body per border row (one in all for a
+** flat tile) plus the interior's, each tap of each body loading the row's
+** vectors and multiplying them into the tile's output channels. */
+static double code_estimate(const osc_px_isa *x, const osc_stage *s) {
+  int lo, hi;
+  double bodies, vecs = (s->w_out + x->lanes - 1) / x->lanes;
+  osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
+  bodies = hi > lo ? lo + (s->h_out - hi) + 1.0 : s->h_out;
+  return bodies * s->k_h * s->k_w * vecs * (1.0 + tile_oct(x, s));
+}
+
+const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
+  const osc_stage *s = j->s;
+  if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
+  if (s->stride_w > x->max_stride_w) return "the stage's stride in width is beyond the kernel's";
+  if (s->stride_h > 8) return "the stage's stride in height is beyond 8";
+  if ((s->w_out + x->lanes - 1) / x->lanes > OSC_PX_MAX_PV * x->pv_max[x->max_oct])
+    return "the rows are too wide";
+  if (4LL * s->c_in * s->h_in * s->w_in > BYTE_LIMIT ||
+      4LL * s->c_out * s->h_out * s->w_out > BYTE_LIMIT)
+    return "a tensor is beyond 2 GiB";
+  if (s->h_out > 512) return "more than 512 output rows";
+  if (code_estimate(x, s) > MAX_CODE_INS) return "the unrolled code would be too large";
+  return NULL;
+}
+
+/* Vector instructions executed (multiply-adds, loads, broadcasts), padded
+** lanes included: one costs about one scalar multiply-add of the portable
+** kernels under tcc, so this is well below them wherever it applies. */
+double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j) {
+  const osc_stage *s = j->s;
+  double vecs = (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
+  int oct = tile_oct(x, s);
+  double per = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
+  return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
+}
+
+static void c_params(osc_buf *out, const osc_stage_job *j) {
+  osc_buf_printf(out, "const float *restrict in, float *restrict out, const float *restrict w%s",
+                 j->bias ? ", const float *restrict bias" : "");
+}
+
+/* The lane masks as a table of ints (-1 on, 0 off), LANES per mask. */
+static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
+  osc_buf_printf(out, "static const int %s_masks[%d] = {", j->fname,
+                 (g->n_masks ? g->n_masks : 1) * g->isa->lanes);
+  for (int i = 0; i < g->n_masks; i++)
+    for (int l = 0; l < g->isa->lanes; l++)
+      osc_buf_printf(out, "%s%s%d", i || l ? "," : "", l ? "" : "\n  ", g->mask[i] >> l & 1 ? -1 : 0);
+  osc_buf_puts(out, g->n_masks ? "};\n" : "0};\n");
+}
+
+/* The C loop over groups and tiles of output channels. */
+static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct, int tail) {
+  const osc_stage *s = j->s;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups;
+  long long hw_out = (long long)s->h_out * s->w_out;
+  if (g->isa->mask_table) mask_table(out, j, g);
+  else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors */
+    osc_buf_printf(out, "static const int %s_masks[%d] = {", j->fname, g->isa->lanes);
+    for (int l = 0; l < g->isa->lanes; l++) osc_buf_printf(out, "%s%d", l ? ", " : "", 2 * l);
+    osc_buf_puts(out, "};\n");
+  }
+  osc_buf_printf(out, "static void %s(", j->fname);
+  c_params(out, j);
+  osc_buf_printf(out, ") {\n  static void (*const volatile full)(const void *) = %s_t%d;\n",
+                 j->fname, oct);
+  if (tail != oct)
+    osc_buf_printf(out, "  static void (*const volatile tail)(const void *) = %s_t%d;\n",
+                   j->fname, tail);
+  osc_buf_puts(out, "  const void *a[5];\n  int gr, j;\n");
+  if (g->isa->mask_table || s->stride_w == 2)
+    osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
+  else osc_buf_puts(out, "  a[4] = 0;\n");
+  osc_buf_printf(out, "  for (gr = 0; gr < %d; gr++)\n    for (j = 0; j < %d; j += %d) {\n"
+                 "      a[0] = in + gr * %lld;\n", s->groups, m, oct,
+                 (long long)n * s->h_in * s->w_in);
+  if (j->last) osc_buf_printf(out, "      a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
+  else osc_buf_printf(out, "      a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
+  osc_buf_printf(out, "      a[2] = w + (gr * %d + j) * %lld;\n", m,
+                 (long long)n * s->k_h * s->k_w);
+  if (j->bias) osc_buf_printf(out, "      a[3] = bias + gr * %d + j;\n", m);
+  else osc_buf_puts(out, "      a[3] = 0;\n");
+  if (tail != oct) osc_buf_printf(out, "      if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
+  else osc_buf_puts(out, "      full(a);\n");
+  osc_buf_puts(out, "    }\n}\n");
+}
+
+osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
+                       osc_error *err) {
+  const osc_stage *s = j->s;
+  int m = s->c_out / s->groups, oct = tile_oct(x, s), tiles = (m + oct - 1) / oct;
+  int sizes[2] = {oct, m - (tiles - 1) * oct};
+  char name[300];
+  osc_px g;
+  osc_buf_printf(out, "/* stage %d: %s -- tiles of %d output channel%s x up to %d vectors of "
+                 "%d pixels (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
+                 x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct], x->lanes);
+  for (int i = 0; i < (sizes[1] != oct ? 2 : 1); i++) {
+    osc_x86 a;
+    const char *why;
+    osc_x86_init(&a);
+    setup(x, j, sizes[i], &g);
+    gen_function(&g, &a);
+    if ((why = osc_x86_error(&a))) {
+      osc_status st = osc_error_layer(err, OSC_EINTERNAL, &j->plan->layer,
+                                      "stage %d: encoding failed: %s", j->index + 1, why);
+      osc_x86_free(&a);
+      return st;
+    }
+    snprintf(name, sizeof name, "%s_t%d", j->fname, sizes[i]);
+    osc_simd_asm_function(out, name, &a);
+    osc_x86_free(&a);
+  }
+  glue(out, j, &g, oct, sizes[1]);
+  if (!j->dispatched)
+    osc_buf_printf(out, "#else\n#error \"generated for x86-64 %s (osconv gen --isa %s)\"\n",
+                   osc_isa_name(x->isa), osc_isa_name(x->isa));
+  osc_buf_puts(out, "#endif\n");
+  return OSC_OK;
+}

@@ -1,0 +1,114 @@
+/*
+** oscpx.h -- lanes over pixels, the shape the avx512_px and avx2_px stage
+** kernels share (oscpx.c): stride-1 stages of any kernel (grouped KxK,
+** Kx1, 1xK, pointwise 1x1, depthwise) on NCHW.
+**
+** A vector holds LANES consecutive output pixels of one output row of one
+** channel (a row is ceil(w_out/LANES) vectors, the last one masked). A
+** register tile is OCT output channels x PV pixel vectors (consecutive rows
+** x a run of a row's vectors, as many as the ISA's registers hold). Per
+** input channel and tap: PV loads, then for each of the OCT weights (a
+** broadcast) PV multiply-adds. Zero padding is lane masks on the loads
+** (masked lanes read nothing and cannot fault; never a padded copy), tails
+** are masks on the loads and stores; a vector whose lanes are all padding
+** for a tap is left out of that tap. Rows whose taps fall above or below
+** the input get their own code with those taps left out; the interior rows
+** loop. The input channels loop, unrolled by a divisor of the fan-in up to
+** about MAX_BODY instructions a body. Bias (a broadcast add), ReLU
+** (max(0, acc) with acc second: a NaN stays NaN, like torch.relu) and the
+** folded shuffle (the tile's channels stored at the shuffled layout's
+** channel stride) are in the store.
+**
+** One machine-code function covers one tile of output channels over the
+** whole plane; a C loop over groups and tiles calls it with pointers
+** (args: in, out, w, bias of the tile, the lane-mask table or, at stride 2
+** in width, the permutation that keeps even lanes). Any stride in height;
+** in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
+** vpermt2ps per vector). A group whose
+** outputs do not fill whole tiles gets a second function for the last one.
+** Small planes (stride 1, w_in == w_out, the plane within one tile's
+** vectors) are one tile of vectors over the flattened plane instead, so a
+** 7x7 plane is 49 pixels in 4 vectors rather than 7 rows of 7 of 16 lanes;
+** there every mask is per vector and tap (rows and columns of padding).
+** An ISA supplies its registers and its few instructions (osc_px_isa).
+*/
+#ifndef OSCPX_H
+#define OSCPX_H
+
+#include "osckernel.h"
+#include "oscx86.h"
+
+#define OSC_PX_MAX_PV 8
+#define OSC_PX_MAX_OCT 8
+#define OSC_PX_MAX_MASKS 64
+
+/* General registers of the code (all saved by the code itself). */
+#define OSC_PX_ARGS ZYDIS_REGISTER_RDI
+#define OSC_PX_IN ZYDIS_REGISTER_RSI
+#define OSC_PX_OUT ZYDIS_REGISTER_RDX
+#define OSC_PX_W ZYDIS_REGISTER_RCX
+#define OSC_PX_BIAS ZYDIS_REGISTER_R8
+#define OSC_PX_ROWS ZYDIS_REGISTER_R9
+#define OSC_PX_XROW ZYDIS_REGISTER_R10
+#define OSC_PX_OROW ZYDIS_REGISTER_R11
+#define OSC_PX_X ZYDIS_REGISTER_RAX
+#define OSC_PX_WK ZYDIS_REGISTER_RBX
+#define OSC_PX_IC ZYDIS_REGISTER_R12
+#define OSC_PX_TMP ZYDIS_REGISTER_R13
+#define OSC_PX_TMP32 ZYDIS_REGISTER_R13D
+#define OSC_PX_MASKS ZYDIS_REGISTER_R14
+
+typedef struct osc_px_vec { int dr, c0, width; } osc_px_vec;
+
+typedef struct osc_px_isa osc_px_isa;
+
+/* One function being generated. */
+typedef struct osc_px {
+  const osc_px_isa *isa;
+  const osc_stage *s;
+  int n, m, khkw, oct, bias, relu;
+  int cpr;                           /* vectors per output row (flat: per plane) */
+  int flat;                          /* the whole plane is one tile of flat vectors */
+  int tr;                            /* rows per interior tile */
+  int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
+  long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
+  unsigned mask[OSC_PX_MAX_MASKS];   /* the partial lane masks, in first-use order */
+  int n_masks;
+} osc_px;
+
+struct osc_px_isa {
+  const char *kernel;                 /* "avx512_px" */
+  osc_isa isa;
+  int lanes, max_oct;
+  const int *pv_max;                  /* vectors per tile, by tile channels 0..max_oct */
+  int mask_table;                     /* loads masks from the table in args[4] */
+  int max_stride_w;                   /* 1, or 2: loads two vectors and keeps even lanes */
+  /* before the rows: e.g. masks into mask registers */
+  void (*prologue)(osc_px *g, osc_x86 *a);
+  void (*zero)(osc_px *g, osc_x86 *a, int reg);
+  /* reg = OSC_PX_X[off], lanes outside `mask` zero (mask: all ones = full) */
+  void (*load)(osc_px *g, osc_x86 *a, int reg, unsigned mask, long long off);
+  /* stride 2: reg = the even lanes of OSC_PX_X[off] (mask m0) and of the
+  ** vector after it (m1); the permutation index was set up by the prologue */
+  void (*load_even)(osc_px *g, osc_x86 *a, int reg, unsigned m0, unsigned m1, long long off);
+  /* acc[i] += x[i] * OSC_PX_WK[w_off] for the live i */
+  void (*fma)(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
+              long long w_off);
+  /* bias (OSC_PX_BIAS[b_off]), ReLU with `zero` holding 0, store to OSC_PX_OROW[off] */
+  void (*store)(osc_px *g, osc_x86 *a, int acc, int zero, long long b_off, unsigned mask,
+                long long off);
+  void (*epilogue)(osc_px *g, osc_x86 *a);
+};
+
+/* The strategy's parts, for an ISA. */
+const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j);
+double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j);
+osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
+                       osc_error *err);
+
+/* Index of a partial mask in g->mask (the table's row). */
+int osc_px_mask_index(const osc_px *g, unsigned mask);
+/* All lanes on. */
+static inline unsigned osc_px_full(const osc_px *g) { return (1u << g->isa->lanes) - 1; }
+
+#endif
