@@ -1,20 +1,27 @@
 /*
 ** oscfpenv.c -- FTZ|DAZ around kernel runs (oscfpenv.h). MXCSR is per
-** thread, so concurrent runs in other threads are not affected.
+** thread, so concurrent runs in other threads are not affected. The asm
+** clobbers memory so that no load of the kernel's data moves across it
+** (gcc may move plain arithmetic across _mm_setcsr).
 */
 #include "oscfpenv.h"
 
 #if defined(__x86_64__)
-#include <xmmintrin.h>
+
+static unsigned int get_csr(void) {
+  unsigned int c;
+  __asm__ __volatile__("stmxcsr %0" : "=m"(c) : : "memory");
+  return c;
+}
+
+static void set_csr(unsigned int c) { __asm__ __volatile__("ldmxcsr %0" : : "m"(c) : "memory"); }
 
 void osc_fpenv_flush(osc_fpenv *e) {
-  e->saved = _mm_getcsr();
-  _mm_setcsr(e->saved | OSC_MXCSR_FTZ | OSC_MXCSR_DAZ);
+  e->saved = get_csr();
+  set_csr(e->saved | OSC_MXCSR_FTZ | OSC_MXCSR_DAZ);
 }
 
-void osc_fpenv_restore(const osc_fpenv *e) {
-  _mm_setcsr(e->saved | (_mm_getcsr() & OSC_MXCSR_FLAGS));
-}
+void osc_fpenv_restore(const osc_fpenv *e) { set_csr(e->saved | (get_csr() & OSC_MXCSR_FLAGS)); }
 
 #else
 

@@ -252,10 +252,10 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** bias or intermediate of magnitude below FLT_MIN (2^-126, about 1.2e-38)
 ** counts as zero, and any result that would be that small becomes zero.
 ** Denormal operands can otherwise make a run many times slower on CPUs
-** that take microcode assists for them. Afterwards the caller's MXCSR is back: every control bit
-** (rounding mode, exception masks, its own FTZ and DAZ) as it was, the
-** exception flags the run raised added to the caller's (as feupdateenv
-** does). The rounding mode and masks during the run are the caller's. A run
+** that take microcode assists for them. Afterwards the caller's MXCSR is
+** back: every control bit (rounding mode, exception masks, its own FTZ and
+** DAZ) as it was, the exception flags the run raised added to the caller's
+** (as feupdateenv does). The rounding mode and masks during the run are the caller's. A run
 ** that fails (OSC_EINVAL, OSC_ENOMEM) does not touch MXCSR. Other
 ** architectures run in the caller's state. */
 osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,

@@ -939,6 +939,21 @@ static int tiny_is(const float out[8], int flushed) {
   return a[0] == 1e-39f && a[3] == -1e-39f && b[1] == kept;
 }
 
+/* 0 (after saying so) where FTZ|DAZ are not honoured: valgrind, for one,
+** ignores them, so the tests that expect flushed values skip. */
+__attribute__((noinline)) static float product(const volatile float *x) { return x[0] * x[1]; }
+
+static int ftz_honoured(void) {
+  volatile float x[2] = {1e-39f, 1.0f};
+  float y;
+  /* a call: gcc may move plain arithmetic across _mm_setcsr */
+  _mm_setcsr(0x1f80u | OSC_MXCSR_FTZ | OSC_MXCSR_DAZ);
+  y = product(x);
+  _mm_setcsr(0x1f80u);
+  if (y != 0.0f) fprintf(stderr, "\n(skipped: FTZ|DAZ are not honoured here) ");
+  return y == 0.0f;
+}
+
 /* The caller's MXCSR after a run is its own, with only exception flags added. */
 static int csr_kept(unsigned int after) {
   return (after & ~OSC_MXCSR_FLAGS) == CALLER_CSR;
@@ -968,6 +983,7 @@ static void test_denormals_runtime(void) {
       {.backend = OSC_BACKEND_REFERENCE, .keep_denormals = 1}};
   kcase c;
   float in[4], w[2], out[8];
+  if (!ftz_honoured()) return;
   for (int i = 0; i < 4; i++) {
     unsigned int after = 0;
     tiny_case(&c, in, w);
@@ -1020,6 +1036,7 @@ static void test_denormals_every_kernel(void) {
   char *src;
   so s[2];
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  if (!ftz_honoured()) { free(cs); return; }
   count = nonfinite_cases(cs);
   CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(cs, count, &len));
   for (int a = 0; a < 2; a++)
@@ -1074,6 +1091,7 @@ static void test_denormals_aot(void) {
   float in[4], w[2], out[8];
   size_t len;
   char *src;
+  if (!ftz_honoured()) return;
   tiny_case(&c, in, w);
   CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(&c, 1, &len));
   for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
