@@ -257,17 +257,9 @@ int ob_dnnl_variant(ob_layer *L, int kind, ob_variant *v) {
     snprintf(v->name, sizeof v->name, "%s: oneDNN refused", names[kind]);
     return 1;
   }
-  snprintf(v->family, sizeof v->family, "dnnl");
-  snprintf(v->mode, sizeof v->mode, "%s", modes[kind]);
-  snprintf(v->backend, sizeof v->backend, "dnnl");
-  v->macs = P->plan.macs;
+  ob_variant_init(v, L, P, "dnnl", modes[kind], "dnnl", dnnl_run, dnnl_result, dnnl_free, c);
+  snprintf(v->name, sizeof v->name, "%s", names[kind]);
   v->compile_ms = -1;
-  v->run = dnnl_run;
-  v->result = dnnl_result;
-  v->free = dnnl_free;
-  v->ctx = c;
-  v->ref = P->ref;
-  v->out_n = L->out_n;
   return 0;
 }
 

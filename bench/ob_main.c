@@ -56,6 +56,21 @@ void *ob_alloc(size_t floats) {
   return p;
 }
 
+void ob_variant_init(ob_variant *v, const ob_layer *L, const struct ob_plan *P,
+                     const char *family, const char *mode, const char *backend,
+                     void (*run)(void *), const float *(*result)(void *),
+                     void (*free_fn)(void *), void *ctx) {
+  memset(v, 0, sizeof *v);
+  snprintf(v->name, sizeof v->name, "%s %s %s", family, mode, backend);
+  snprintf(v->family, sizeof v->family, "%s", family);
+  snprintf(v->mode, sizeof v->mode, "%s", mode);
+  snprintf(v->backend, sizeof v->backend, "%s", backend);
+  v->macs = P->plan.macs;
+  v->run = run, v->result = result, v->free = free_fn, v->ctx = ctx;
+  v->ref = P->ref;
+  v->out_n = L->out_n;
+}
+
 /* ---- flags and the layer set ---------------------------------------------- */
 typedef struct spec {
   char name[64];
@@ -77,7 +92,7 @@ static struct {
   const char *csv, *json;
   spec layers[64];
   int n_layers;
-} opt = {.cpu = -2, .rounds = 31, .warm = 2, .budget_ms = 8000};
+} opt = {.cpu = -2, .rounds = 31, .warm = 2, .budget_ms = 6000};
 
 static FILE *csv, *json;
 static int failures, json_rows;
@@ -526,8 +541,8 @@ static void bench_resnet(const char *path) {
       goto done;
     }
     dense += L[i].dense_macs;
-    /* dnnl dense + chain; osconv optimal, JIT and gcc native */
-    int got = make_variants(&L[i], V_DNNL_DENSE | V_DNNL_CHAIN, 1 << OB_MODE_OPT, 1 | 4, tmp);
+    /* oneDNN dense (blocked, NCHW) and chain; osconv optimal, JIT and gcc native */
+    int got = make_variants(&L[i], V_DNNL_BLOCKED | V_DNNL_DENSE | V_DNNL_CHAIN, 1 << OB_MODE_OPT, 1 | 4, tmp);
     for (int k = 0; k < got; k++) {
       ob_variant *nv_ = find(v, nv, tmp[k].family, tmp[k].mode, tmp[k].backend);
       net_ctx *c;

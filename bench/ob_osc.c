@@ -152,18 +152,7 @@ void ob_osc_cleanup(void) {
 
 static void osc_variant_init(ob_layer *L, struct ob_plan *P, const char *backend,
                              ob_variant *v, osc_ctx *c) {
-  memset(v, 0, sizeof *v);
-  snprintf(v->name, sizeof v->name, "osconv %s %s", P->mode, backend);
-  snprintf(v->family, sizeof v->family, "osconv");
-  snprintf(v->mode, sizeof v->mode, "%s", P->mode);
-  snprintf(v->backend, sizeof v->backend, "%s", backend);
-  v->macs = P->plan.macs;
-  v->run = osc_run;
-  v->result = osc_result;
-  v->free = osc_free;
-  v->ctx = c;
-  v->ref = P->ref;
-  v->out_n = L->out_n;
+  ob_variant_init(v, L, P, "osconv", P->mode, backend, osc_run, osc_result, osc_free, c);
   c->in = L->in;
   c->w = P->w;
   c->out = ob_alloc(L->out_n);

@@ -89,5 +89,11 @@ double ob_now_ms(void);
 void ob_fill(float *x, size_t n, unsigned seed, float scale);
 double ob_rel_l2(const float *a, const float *ref, size_t n);
 void *ob_alloc(size_t floats);   /* 64-byte aligned, zeroed; exits on failure */
+/* Zeroes v and fills what every variant has: labels, MACs and the reference
+** of plan P of L, and the functions over ctx. */
+void ob_variant_init(ob_variant *v, const ob_layer *L, const struct ob_plan *P,
+                     const char *family, const char *mode, const char *backend,
+                     void (*run)(void *), const float *(*result)(void *),
+                     void (*free_fn)(void *), void *ctx);
 
 #endif
