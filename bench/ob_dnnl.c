@@ -15,6 +15,9 @@
 
 #include "obench.h"
 
+const char *const ob_dnnl_names[3] = {"dnnl dense blocked", "dnnl dense nchw",
+                                      "dnnl chain nchw"};
+
 #ifndef OSC_HAVE_DNNL
 int ob_dnnl_available(void) { return 0; }
 int ob_dnnl_variant(ob_layer *L, int kind, ob_variant *v) {
@@ -244,21 +247,20 @@ static void dnnl_free(void *v) {
 }
 
 int ob_dnnl_variant(ob_layer *L, int kind, ob_variant *v) {
-  static const char *names[] = {"dnnl dense blocked", "dnnl dense nchw", "dnnl chain nchw"};
   static const char *modes[] = {"blocked", "dense", "chain"};
   struct ob_plan *P = &L->plans[kind == 2 ? OB_MODE_OPT : OB_MODE_CONV];
   dctx *c;
   memset(v, 0, sizeof *v);
-  snprintf(v->name, sizeof v->name, "%s", names[kind]);
+  snprintf(v->name, sizeof v->name, "%s", ob_dnnl_names[kind]);
   if (!P->ok || !ob_dnnl_available() || !(c = calloc(1, sizeof *c))) return 1;
   c->out = ob_alloc(L->out_n);
   if (build(c, &P->plan, P->w, L->in, kind != 0, 0)) {
     dnnl_free(c);
-    snprintf(v->name, sizeof v->name, "%s: oneDNN refused", names[kind]);
+    snprintf(v->name, sizeof v->name, "%s: oneDNN refused", ob_dnnl_names[kind]);
     return 1;
   }
   ob_variant_init(v, L, P, "dnnl", modes[kind], "dnnl", dnnl_run, dnnl_result, dnnl_free, c);
-  snprintf(v->name, sizeof v->name, "%s", names[kind]);
+  snprintf(v->name, sizeof v->name, "%s", ob_dnnl_names[kind]);
   v->compile_ms = -1;
   return 0;
 }

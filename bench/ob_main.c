@@ -3,6 +3,7 @@
 ** process, one pinned core, one thread (`make bench`; README "Figures").
 **   build/bench/osconv-bench [--layers NAME,...] [--layer SPEC]... [--cpu N]
 **       [--rounds N] [--budget SECONDS] [--csv PATH] [--json PATH] [--quick]
+**       [--only SUBSTRING] [--user-flags FLAGS] [--cc CC]
 ** Per layer: every variant's output is checked against osconv's reference
 ** backend (relative L2 < 1e-5) before it is timed; then warm-up rounds, and
 ** rounds that visit the variants in a fresh random order each time; the
@@ -89,7 +90,7 @@ static const spec quick_set[] = {{"q_c16_12_k3", 16, 16, 12, 3, 1, 1},
 static struct {
   int cpu, rounds, quick, warm, resnet, any_layer_flag;
   double budget_ms;
-  const char *csv, *json;
+  const char *csv, *json, *only;
   spec layers[64];
   int n_layers;
 } opt = {.cpu = -2, .rounds = 31, .warm = 2, .budget_ms = 6000};
@@ -170,6 +171,7 @@ static int parse_flags(int argc, char **argv) {
     else if (!strcmp(a, "--csv")) opt.csv = v;
     else if (!strcmp(a, "--json")) opt.json = v;
     else if (!strcmp(a, "--cc")) ob_cc = v;
+    else if (!strcmp(a, "--only")) opt.only = v;
     else if (!strcmp(a, "--user-flags")) ob_aot_user_flags = v;
     else takes = -1;
     if (takes < 0) {
@@ -274,12 +276,16 @@ static int check(ob_variant *v, const char *where) {
 /* Variant selection bits. */
 enum { V_DNNL_BLOCKED = 1, V_DNNL_DENSE = 2, V_DNNL_CHAIN = 4, V_ALL = 0xffff };
 
-/* The variants of L picked by `which` (osconv: modes x backends) into v. */
+/* --only SUBSTRING: the variants whose name holds it */
+static int wanted(const char *name) { return !opt.only || strstr(name, opt.only); }
+
+/* The variants of L picked by the bits (oneDNN kinds; osconv modes x
+** backends) and by --only into v. */
 static int make_variants(ob_layer *L, int dnnl_bits, int mode_bits, int backends,
                          ob_variant *v) {
   int n = 0;
   for (int k = 0; k < 3; k++) {
-    if (!(dnnl_bits & (1 << k)) || !ob_dnnl_available()) continue;
+    if (!(dnnl_bits & (1 << k)) || !ob_dnnl_available() || !wanted(ob_dnnl_names[k])) continue;
     if (ob_dnnl_variant(L, k, &v[n])) {
       printf("  %s: %s\n", L->name, v[n].name);
       continue;
@@ -290,9 +296,14 @@ static int make_variants(ob_layer *L, int dnnl_bits, int mode_bits, int backends
       n++;
   }
   for (int m = 0; m < L->n_plans; m++) {
-    int got;
+    int got, bits = 0;
     if (!(mode_bits & (1 << m))) continue;
-    got = ob_osc_variants(L, m, backends, &v[n]);
+    for (int b = 0; b < 3; b++) {
+      char name[64];
+      snprintf(name, sizeof name, "osconv %s %s", L->plans[m].mode, ob_osc_backends[b]);
+      if (wanted(name)) bits |= backends & (1 << b);
+    }
+    got = ob_osc_variants(L, m, bits, &v[n]);
     if (got < 0) {
       failures++;
       continue;
@@ -579,7 +590,7 @@ done:
 }
 
 static void print_machine(void) {
-  char line[256], model[256] = "unknown";
+  char line[256], model[256] = "unknown", where[32];
   FILE *f = fopen("/proc/cpuinfo", "r");
   time_t t = time(NULL);
   while (f && fgets(line, sizeof line, f))
@@ -590,9 +601,10 @@ static void print_machine(void) {
     }
   if (f) fclose(f);
   strftime(line, sizeof line, "%Y-%m-%d %H:%M UTC", gmtime(&t));
-  printf("osconv-bench %s, %s, cpu %d, 1 thread, oneDNN %s, AOT: %s %s | %s\n", line, model,
-         opt.cpu, ob_dnnl_available() ? "yes" : "not built in (osconv alone)", ob_cc,
-         ob_aot_user_flags, ob_aot_native_flags);
+  snprintf(where, sizeof where, opt.cpu < 0 ? "unpinned" : "cpu %d", opt.cpu);
+  printf("osconv-bench %s, %s, %s, 1 thread, oneDNN %s, AOT: %s %s | %s\n", line, model, where,
+         ob_dnnl_available() ? "yes" : "not built in (osconv alone)", ob_cc, ob_aot_user_flags,
+         ob_aot_native_flags);
   printf("peak on this core: AVX-512 FMA %.0f GFLOP/s, AVX2 FMA %.0f GFLOP/s, triad %.1f GB/s"
          " (%%peak uses the larger FMA figure)\n",
          peak.avx512_gflops, peak.avx2_gflops, peak.triad_gbs);
@@ -602,7 +614,8 @@ static void print_summary(void) {
   summary *s = &sum_fixed;
   if (!s->n) return;
   printf("\nsummary (geometric means over %d layers, ResNet-50 not included): osconv optimal "
-         "gcc-native vs dense %.2fx, realized fraction %.2f, JIT/AOT %.2f", s->n,
+         "gcc-native vs %s %.2fx, realized fraction %.2f, JIT/AOT %.2f", s->n,
+         ob_dnnl_available() ? "oneDNN dense NCHW" : "osconv conventional gcc-native",
          exp(s->log_vs_dense / s->n), exp(s->log_realized / s->n), exp(s->log_jit_aot / s->n));
   if (s->n_chain)
     printf(", vs oneDNN's chain %.2fx, oneDNN chain vs dense %.2fx",

@@ -18,6 +18,7 @@
 
 const char *ob_aot_user_flags = "-O2", *ob_aot_native_flags = "-O3 -march=native";
 const char *ob_cc = "gcc";
+const char *const ob_osc_backends[3] = {"jit", "aot-user", "aot-native"};
 
 static const struct { const char *name; osc_mode mode; int max_stages; } modes[5] = {
     {"conventional", OSC_MODE_CONVENTIONAL, 2}, {"depthwise", OSC_MODE_DEPTHWISE, 2},
@@ -182,7 +183,7 @@ int ob_osc_variants(ob_layer *L, int m, int backends, ob_variant *v) {
     char *src = NULL;
     if (!(backends & (1 << b))) continue;
     if (!(c = calloc(1, sizeof *c))) return -1;
-    osc_variant_init(L, P, b == 1 ? "aot-user" : "aot-native", &v[n], c);
+    osc_variant_init(L, P, ob_osc_backends[b], &v[n], c);
     if (osc_kernel_source(&P->plan, &src, &err) ||
         !(c->fn = aot_build(src, b == 1 ? ob_aot_user_flags : ob_aot_native_flags,
                             &v[n].compile_ms))) {

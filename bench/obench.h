@@ -60,6 +60,7 @@ extern const char *ob_aot_user_flags, *ob_aot_native_flags, *ob_cc;
 /* Plans the modes in mode_bits (bit m: plans[m]; the conventional one
 ** always), their weights and references; 0 on success. */
 int ob_osc_prepare(ob_layer *L, int mode_bits);
+extern const char *const ob_osc_backends[3];   /* "jit", "aot-user", "aot-native" */
 /* Adds osconv variants of mode plans[m] to v (JIT, gcc user flags, gcc native
 ** as `backends` bits 1, 2, 4 say); returns how many, -1 on a failure. */
 int ob_osc_variants(ob_layer *L, int m, int backends, ob_variant *v);
@@ -67,6 +68,7 @@ void ob_osc_cleanup(void);
 
 /* ---- ob_dnnl.c ---------------------------------------------------------- */
 int ob_dnnl_available(void);
+extern const char *const ob_dnnl_names[3];   /* the variants' names, by kind */
 /* kind: 0 dense blocked, 1 dense NCHW, 2 the chain of plans[OB_MODE_OPT].
 ** 0 on success, 1 when oneDNN cannot (v->name says why). */
 int ob_dnnl_variant(ob_layer *L, int kind, ob_variant *v);
