@@ -12,7 +12,8 @@ PREFIX  ?= /usr/local
 CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c)
 LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard gen/*.c gen/x86/*.c)) $(wildcard runtime/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
+OB_SRC    := $(wildcard bench/ob_*.c)
 TEMPLATES := $(sort $(wildcard templates/*.c.in))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/osc_templates.o
@@ -20,7 +21,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test test-plain test-asan test-torch bench clean install check-generated
+.PHONY: all deps run test test-plain test-asan test-torch test-bench bench bench-deps bench-build clean install check-generated
 all: $(BUILD)/osconv $(BUILD)/libosconv.a
 
 # System packages: checked once per build dir, installed when missing.
@@ -64,6 +65,7 @@ test:
 	sh scripts/check-docs.sh
 	$(MAKE) --no-print-directory test-torch
 	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-bench
 	$(MAKE) --no-print-directory test-asan
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
 	OSCONV_CLI=$(abspath $(BUILD)/osconv) $(BUILD)/osconv-tests
@@ -82,8 +84,37 @@ test-torch: $(BUILD)/osconv
 	@sh scripts/install-deps.sh python3 python3-torch python3-numpy
 	/usr/bin/python3 tests/torch/roundtrip.py $(BUILD)/osconv
 
-bench: $(BENCH_SRC:%.c=$(BUILD)/%)
-
+# ---- `make bench`: osconv against oneDNN (bench/ob_*.c, README "Figures") --
+# bench-deps installs oneDNN (libdnnl-dev) if it can; the sub-make then sees
+# the header and builds with it. Without it the bench reports osconv alone.
+# The stamp names the choice, so installing oneDNN later rebuilds the bench.
+DNNL_H   ?= /usr/include/oneapi/dnnl/dnnl.h
+OB_DNNL  := $(if $(wildcard $(DNNL_H)),yes,no)
+OB_FLAGS := $(if $(filter yes,$(OB_DNNL)),-DOSC_HAVE_DNNL)
+OB_LIBS  := $(if $(filter yes,$(OB_DNNL)),-ldnnl)
+BENCH_ARGS ?=
+bench-deps:
+	@sh scripts/install-bench-deps.sh
+bench: bench-deps
+	$(MAKE) --no-print-directory bench-build
+	$(BUILD)/bench/osconv-bench $(BENCH_ARGS)
+bench-build: $(BUILD)/bench/osconv-bench $(BENCH_TOOLS)
+$(BUILD)/bench/.dnnl-$(OB_DNNL):
+	@mkdir -p $(@D) && rm -f $(BUILD)/bench/.dnnl-* && touch $@
+$(BUILD)/bench/osconv-bench: $(OB_SRC) bench/obench.h bench/bench.h $(BUILD)/libosconv.a \
+                             $(BUILD)/bench/.dnnl-$(OB_DNNL)
+	$(CC) $(CFLAGS) -O3 $(OB_FLAGS) -o $@ $(OB_SRC) $(BUILD)/libosconv.a $(LDLIBS) $(OB_LIBS)
+# The bench's quickest mode in `make test`: two tiny layers, every variant
+# checked against the reference, nothing timed that matters (seconds); and
+# one corrupted output must make it fail.
+test-bench: $(BUILD)/bench/osconv-bench
+	$(BUILD)/bench/osconv-bench --quick --cpu -1 > $(BUILD)/bench/quick.txt || \
+	  { cat $(BUILD)/bench/quick.txt; exit 1; }
+	@if OSCONV_BENCH_CORRUPT="osconv optimal jit" $(BUILD)/bench/osconv-bench --quick --cpu -1 \
+	    --layer c_in=8,size=6,k=3 --only "optimal jit" > $(BUILD)/bench/corrupt.txt; then \
+	  echo "test-bench: a corrupted output passed the check" >&2; exit 1; fi
+	@grep -q 'CHECK FAILED: .*osconv optimal jit' $(BUILD)/bench/corrupt.txt
+	@echo "test-bench: quick bench checks passed; a corrupted output is caught"
 clean:
 	rm -rf $(BUILD)
 
