@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "osccleanup.h"
@@ -39,12 +41,31 @@
 extern char **environ;
 
 #define EXEC_PREFIX "osconv_exec"
+/* On x86-64 the AOT build flushes denormals as the JIT's osc_kernel_run
+** does (OSCONV_FLUSH_DENORMALS), so `exec` and `exec --jit` agree. */
+#if defined(__x86_64__)
+#define CFLAGS_AOT "-std=c99", "-O2", "-shared", "-fPIC", "-DOSCONV_FLUSH_DENORMALS"
+#else
 #define CFLAGS_AOT "-std=c99", "-O2", "-shared", "-fPIC"
+#endif
 #define MAX_CC_WORDS 32
+
+/* What a run reports: the kernel's time and where its code came from. */
+typedef struct exec_report {
+  double run_ms;
+  char how[96];   /* "aot cc -O2 (ISA dispatched at run time)", "jit avx512" */
+} exec_report;
 
 /* Runs the plan on n images: the one step the AOT and JIT paths do differently. */
 typedef osc_status (*exec_backend)(const osc_plan *p, int n, const float *in,
-                                   const float *weights, float *out, osc_error *err);
+                                   const float *weights, float *out, exec_report *r,
+                                   osc_error *err);
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 /* ---- the ahead-of-time backend ------------------------------------------------- */
 
@@ -159,7 +180,7 @@ static osc_status write_source(const workdir *w, const osc_plan *p, osc_error *e
 }
 
 static osc_status run_loaded(void *h, const osc_plan *p, int n, const float *in,
-                             const float *weights, float *out, osc_error *err) {
+                             const float *weights, float *out, exec_report *r, osc_error *err) {
   typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
   layer_fn fn = (layer_fn)(uintptr_t)dlsym(h, EXEC_PREFIX "_n");
   float *scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
@@ -167,14 +188,17 @@ static osc_status run_loaded(void *h, const osc_plan *p, int n, const float *in,
   if (!fn || !scratch)
     s = osc_error_set(err, fn ? OSC_ENOMEM : OSC_EINTERNAL,
                       fn ? "out of memory for the scratch" : "the kernel lacks " EXEC_PREFIX "_n");
-  else
+  else {
+    double t0 = now_ms();
     fn(n, in, out, weights, scratch);
+    r->run_ms = now_ms() - t0;
+  }
   free(scratch);
   return s;
 }
 
 static osc_status run_aot(const osc_plan *p, int n, const float *in, const float *weights,
-                          float *out, osc_error *err) {
+                          float *out, exec_report *r, osc_error *err) {
   const char *tmp = getenv("TMPDIR");
   workdir w;
   osc_status s;
@@ -199,8 +223,10 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
   workdir_remove(&w);   /* before the kernel runs: a loaded object needs no file */
   if (h) {
     osc_test_pause("loaded");
-    s = run_loaded(h, p, n, in, weights, out, err);
+    s = run_loaded(h, p, n, in, weights, out, r, err);
     dlclose(h);
+    snprintf(r->how, sizeof r->how, "aot (%s -O2), ISA dispatched at run time",
+             getenv("CC") && *getenv("CC") ? getenv("CC") : "cc");
   }
   return s;
 }
@@ -258,23 +284,60 @@ static int input_images(const char *path, const osc_npy *x, const osc_layer *l) 
   return -1;
 }
 
+/* The weights' size broken down: "stage 1 (3x1/g8) [64][8][3][1] = 1536, ..., bias 64". */
+static void weights_breakdown(const osc_plan *p, char *buf, size_t size) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < p->n_stages && at < size; i++) {
+    const osc_stage *s = &p->stage[i];
+    at += (size_t)snprintf(buf + at, size - at, "%sstage %d (%dx%d/g%d) [%d][%d][%d][%d] = %lld",
+                           i ? ", " : "", i + 1, s->k_h, s->k_w, s->groups, s->c_out,
+                           s->c_in / s->groups, s->k_h, s->k_w, (long long)osc_stage_params(s));
+  }
+  if (p->layer.bias && at < size)
+    snprintf(buf + at, size - at, ", then the bias %d", p->layer.out_channels);
+}
+
 static int check_weights(const char *path, const osc_npy *w, const osc_plan *p) {
-  char chain[256];
+  char chain[256], parts[768];
   size_t need = osc_plan_weights_size(p);
   if (w->count == need) return 0;
   osc_plan_describe(p, chain, sizeof chain);
-  osc_cli_fail("%s: holds %zu floats; layer '%s' (mode %s: %s) needs exactly %zu: each "
-               "stage's [C_out][C_in/groups][kh][kw]%s", path, w->count, p->layer.name,
-               osc_mode_name(p->mode), chain, need, p->layer.bias ? ", then the bias" : "");
+  weights_breakdown(p, parts, sizeof parts);
+  osc_cli_fail("%s: holds %zu floats; layer '%s' (mode %s: %s) needs exactly %zu: %s", path,
+               w->count, p->layer.name, osc_mode_name(p->mode), chain, need, parts);
   return -1;
+}
+
+/* The one line a successful exec prints: on stdout, unless the output
+** went there (`--output /dev/stdout`), then on stderr. */
+static void report_line(const exec_args *a, const osc_plan *p, int rank, const size_t *shape,
+                        const exec_report *r) {
+  char chain[256], dims[96];
+  struct stat out_st, fd1_st;
+  FILE *to = stdout;
+  if (stat(a->output, &out_st) == 0 && fstat(1, &fd1_st) == 0 &&
+      out_st.st_dev == fd1_st.st_dev && out_st.st_ino == fd1_st.st_ino)
+    to = stderr;
+  osc_plan_describe(p, chain, sizeof chain);
+  osc_npy_shape_str(rank, shape, dims, sizeof dims);
+  fprintf(to, "osconv: wrote %s %s: layer '%s', %s %s, %s, %.3f ms\n", a->output, dims,
+          p->layer.name, osc_mode_name(p->mode), chain, r->how, r->run_ms);
 }
 
 /* --jit: the same source, compiled in memory by libtcc (osc_kernel_create). */
 static osc_status run_jit(const osc_plan *p, int n, const float *in, const float *weights,
-                          float *out, osc_error *err) {
+                          float *out, exec_report *r, osc_error *err) {
   osc_kernel *k = NULL;
+  osc_kernel_info info;
   osc_status s = osc_kernel_create(p, NULL, &k, err);
-  if (!s) s = osc_kernel_run(k, n, in, out, weights, NULL, err);
+  if (!s) {
+    double t0 = now_ms();
+    s = osc_kernel_run(k, n, in, out, weights, NULL, err);
+    r->run_ms = now_ms() - t0;
+    osc_kernel_get_info(k, &info);
+    snprintf(r->how, sizeof r->how, "jit (libtcc), %s code", info.isa ? info.isa : "c");
+  }
   osc_kernel_free(k);
   return s;
 }
@@ -286,6 +349,7 @@ static int exec_layer(const exec_args *a, const osc_layer *l) {
   osc_error err;
   float *y = NULL;
   int n, rc = 1;
+  exec_report rep = {0, ""};
   exec_backend backend = a->jit ? run_jit : run_aot;
   memset(&x, 0, sizeof x);
   memset(&w, 0, sizeof w);
@@ -299,7 +363,7 @@ static int exec_layer(const exec_args *a, const osc_layer *l) {
     osc_cli_fail("out of memory for the output of %d image(s)", n);
     goto done;
   }
-  if (backend(&p, n, x.data, w.data, y, &err)) {
+  if (backend(&p, n, x.data, w.data, y, &rep, &err)) {
     osc_cli_fail("layer '%s': %s", l->name, err.msg);
     goto done;
   }
@@ -307,10 +371,12 @@ static int exec_layer(const exec_args *a, const osc_layer *l) {
     const osc_stage *s = &p.stage[p.n_stages - 1];
     size_t shape[4] = {(size_t)n, (size_t)s->c_out, (size_t)s->h_out, (size_t)s->w_out};
     int rank = x.ndim;
-    if (osc_npy_write(a->output, rank, rank == 4 ? shape : shape + 1, y, &err))
+    if (osc_npy_write(a->output, rank, rank == 4 ? shape : shape + 1, y, &err)) {
       osc_cli_fail("%s", err.msg);
-    else
+    } else {
+      report_line(a, &p, rank, rank == 4 ? shape : shape + 1, &rep);
       rc = 0;
+    }
   }
 done:
   free(y);

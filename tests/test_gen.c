@@ -313,9 +313,18 @@ static void exec_case(const env *e, const char *layer, int batched) {
   snprintf(args, sizeof args, "exec '%s' --layer %s --input '%s' --weights '%s' --output '%s'",
            e->config, layer, x_path, w_path, y_path);
   {
-    char prefix[128];
+    char prefix[128], *out = NULL, line[400];
+    const char *bare = strchr(layer, '.') ? strchr(layer, '.') + 1 : layer;
     snprintf(prefix, sizeof prefix, "TMPDIR='%s'", e->dir);   /* its temp dir must vanish */
-    CU_ASSERT_EQUAL(run(e, prefix, args, &msg), 0);
+    CU_ASSERT_EQUAL(osc_test_cli(prefix, args, &out, &msg), 0);
+    /* one line: the output and its shape, the layer, plan, backend, time */
+    snprintf(line, sizeof line, "osconv: wrote %s (%s%zu, ", y_path, batched ? "3, " : "",
+             (size_t)p.stage[p.n_stages - 1].c_out);
+    CU_ASSERT(out && strncmp(out, line, strlen(line)) == 0);
+    snprintf(line, sizeof line, "layer '%s', %s ", bare, osc_mode_name(p.mode));
+    CU_ASSERT(out && strstr(out, line) && strstr(out, "aot (cc -O2)") && strstr(out, " ms\n"));
+    CU_ASSERT(out && strchr(out, '\n') == out + strlen(out) - 1);
+    free(out);
   }
   if (msg && *msg) fprintf(stderr, "\n%s", msg);
   free(msg);
@@ -374,6 +383,8 @@ static void test_exec_errors(void) {
   exec_refused(&e, "", args, "x.npy: shape (1, 3, 7, 9); layer 'stem' needs (N, 3, 9, 7)");
   osc_npy_write(x, 4, good, buf, &err);
   exec_refused(&e, "", args, "w.npy: holds 100 floats; layer 'stem'");
+  exec_refused(&e, "", args, "needs exactly 224: stage 1 (3x3/g1) [8][3][3][3] = 216, then the "
+                             "bias 8");
   wn = 8 * 3 * 9 + 8;
   osc_npy_write(w, 1, &wn, buf, &err);
   /* a compiler that fails: exit 1, its temp dir removed */
