@@ -919,6 +919,7 @@ static void test_nonfinite(void) {
 static void tiny_case(kcase *c, float in[4], float w[2]) {
   osc_layer l;
   int count = 0;
+  memset(c, 0, sizeof *c);   /* isa and the rest: defaults (add_mode sets what it sets) */
   layer_of(&l, 1, 2, 1, 4, 1, 1, 1, 1, 0, 0);
   add_mode(c, &count, &l, OSC_MODE_CONVENTIONAL, 1, NULL);
   snprintf(c->prefix, sizeof c->prefix, "tiny");
