@@ -1,0 +1,112 @@
+/*
+** fuzz_emit.c -- libFuzzer target for what `osconv gen` does after loading:
+** any bytes run as a sandboxed config (fuzz.h), then, as in cmd_gen.c,
+** osc_emit_check_config, every layer planned, osc_emit_check_network, and
+** each network emitted as C source into memory (nothing is compiled). Then
+** every planned layer is emitted once more with unroll knobs and a forced
+** stage kernel drawn from a hash of the input.
+**
+** Properties: no crash, leak or UB; every refusal says "fuzz.lua:" first;
+** a network that passes the checks emits (the README's promise that what
+** `check` passes generates), and its .c defines each layer's function.
+**
+** Bounded work: at most FUZZ_NETWORKS networks of at most FUZZ_LAYERS
+** layers each are planned (the rest is only loaded), so that an input stays
+** well inside the per-input timeout under ASan. Planning and emitting
+** 100000 layers is a question of budgets (README, "Configs"), not of memory
+** safety, and its own tests cover it.
+*/
+#include "fuzz.h"
+#include "oscemit.h"
+
+#define FUZZ_NETWORKS 2
+#define FUZZ_LAYERS 4
+
+/* FNV-1a: the same input always draws the same knobs. */
+static uint32_t hash(const uint8_t *data, size_t size) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 16777619u;
+  return h;
+}
+
+/* Knobs in the ranges osc_emit_layer_knobs accepts, so emitting must succeed. */
+static osc_emit_knobs draw_knobs(uint32_t h) {
+  static const char *const kernels[] = {NULL, "direct", "unrolled", "pointwise", "depthwise"};
+  osc_emit_knobs k = {0};
+  k.max_expr_terms = 1 + (int)(h % 128);
+  k.max_body_terms = 1 + (int)(h >> 7 & 1023);
+  k.full_unroll_terms = (h >> 17 & 1) ? -1 : (int)(h >> 18 & 2047);
+  k.max_oc_block = 1 + (int)(h >> 9 & 7);
+  k.max_px_block = 1 + (int)(h >> 12 & 7);
+  k.kernel = kernels[(h >> 24) % 5];
+  k.max_border_terms = (h >> 27 & 1) ? -1 : (int)(h >> 20 & 4095);
+  return k;
+}
+
+static int has_definition(const osc_buf *c, const char *prefix) {
+  char decl[2 * OSC_NAME_MAX + 16];
+  snprintf(decl, sizeof decl, "void %s(", prefix);
+  return strstr(c->data, decl) != NULL;
+}
+
+static void emit_network(const osc_network *net, const osc_plan *plans) {
+  osc_buf c, h;
+  osc_error err;
+  osc_buf_init(&c);
+  osc_buf_init(&h);
+  FUZZ_CHECK(osc_emit_network(net, plans, &c, &h, &err) == OSC_OK);
+  FUZZ_CHECK(!osc_buf_failed(&c) && !osc_buf_failed(&h) && c.len > 0 && h.len > 0);
+  FUZZ_CHECK(strlen(c.data) == c.len && strlen(h.data) == h.len);
+  for (int i = 0; i < net->n_layers; i++) {
+    char prefix[2 * OSC_NAME_MAX + 2];
+    snprintf(prefix, sizeof prefix, "%s_%s", net->name, net->layers[i].name);
+    FUZZ_CHECK(has_definition(&c, prefix));
+  }
+  osc_buf_free(&c);
+  osc_buf_free(&h);
+}
+
+static void emit_with_knobs(const osc_plan *p, const osc_emit_knobs *k) {
+  osc_emit_options o = {"fuzz_layer", 1};
+  osc_buf c;
+  osc_error err;
+  osc_buf_init(&c);
+  FUZZ_CHECK(osc_emit_layer_knobs(p, &o, k, &c, &err) == OSC_OK);
+  FUZZ_CHECK(!osc_buf_failed(&c) && has_definition(&c, "fuzz_layer"));
+  osc_buf_free(&c);
+}
+
+static void plan_and_emit(const osc_network *net, const osc_emit_knobs *k) {
+  osc_plan *plans = calloc((size_t)net->n_layers, sizeof *plans);
+  osc_error err;
+  osc_status s = OSC_OK;
+  FUZZ_CHECK(plans != NULL);
+  for (int i = 0; i < net->n_layers && !s; i++) s = osc_plan_layer(&net->layers[i], &plans[i], &err);
+  if (!s) s = osc_emit_check_network(net, plans, &err);
+  if (s) {
+    FUZZ_CHECK_MESSAGE(&err, "fuzz.lua");
+  } else {
+    emit_network(net, plans);
+    for (int i = 0; i < net->n_layers; i++) emit_with_knobs(&plans[i], k);
+  }
+  free(plans);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  osc_config_options opt = fuzz_config_options();
+  osc_emit_knobs knobs = draw_knobs(hash(data, size));
+  osc_config *cfg;
+  osc_error err;
+  if (osc_config_load_buffer("fuzz.lua", (const char *)data, size, &opt, &cfg, &err)) return 0;
+  if (osc_emit_check_config(cfg, &err) == OSC_OK) {
+    for (int i = 0; i < cfg->n_networks && i < FUZZ_NETWORKS; i++) {
+      osc_network *net = &cfg->networks[i];
+      if (net->n_layers > FUZZ_LAYERS) net->n_layers = FUZZ_LAYERS;   /* layers[] is freed whole */
+      plan_and_emit(net, &knobs);
+    }
+  } else {
+    FUZZ_CHECK_MESSAGE(&err, "fuzz.lua");
+  }
+  osc_config_free(cfg);
+  return 0;
+}
