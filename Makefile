@@ -63,6 +63,8 @@ test:
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory test-install
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-valgrind
+	$(MAKE) --no-print-directory test-fuzz
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
 	OSCONV_CLI=$(abspath $(BUILD)/osconv) $(BUILD)/osconv-tests
 # The same suite under AddressSanitizer + UBSan: any report fails the run.
@@ -209,3 +211,19 @@ $(FUZZ_RUNS): fuzz-run-%: fuzz $(FUZZ_BUILD)/examples/.copied
 	  echo "fuzz_$*: FAILED; the input is $(FUZZ_BUILD)/crash/$*-*: fix it, then add it to" \
 	    "tests/fuzz/$*/ (README, \"Fuzzing and valgrind\")" >&2; exit 1; \
 	fi
+
+# ---- valgrind --------------------------------------------------------------
+# The JIT suites (tests/test_jit.c, test_kernel.c) once under memcheck, on
+# the plain build: any memory error, and any definite or possible leak,
+# fails. (ASan cannot look into JIT code; memcheck translates it like any
+# other.) No suppressions are needed: libtcc's own allocations are freed
+# by tcc_delete, and what stays reachable at exit (the compiled templates
+# osctmpl.c keeps for the process) is not an error.
+VALGRIND_SUITES := jit kernel
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible
+.PHONY: test-valgrind
+test-valgrind: $(BUILD)/osconv-tests
+	@for s in $(VALGRIND_SUITES); do \
+	  echo "valgrind: suite $$s"; \
+	  $(VALGRIND) $(BUILD)/osconv-tests $$s || { echo "valgrind: suite $$s FAILED" >&2; exit 1; }; \
+	done

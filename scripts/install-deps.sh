@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages osconv needs, if any is missing. Idempotent.
 set -e
-PKGS="gcc make pkg-config liblua5.4-dev libtcc-dev tcc libcunit1-dev libjansson-dev libxxhash-dev"
+PKGS="gcc make pkg-config liblua5.4-dev libtcc-dev tcc libcunit1-dev libjansson-dev libxxhash-dev
+      clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
