@@ -34,23 +34,30 @@ static double cpu_seconds(void) {
 }
 
 /* FNV-1a: the same input always draws the same knobs. */
-static uint32_t hash(const uint8_t *data, size_t size) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 16777619u;
+static uint64_t hash(const uint8_t *data, size_t size) {
+  uint64_t h = 14695981039346656037u;
+  for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 1099511628211u;
   return h;
 }
 
+/* The next `bits` bits of the hash. */
+static int take(uint64_t *h, int bits) {
+  int v = (int)(*h & ((1u << bits) - 1));
+  *h >>= bits;
+  return v;
+}
+
 /* Knobs in the ranges osc_emit_layer_knobs accepts, so emitting must succeed. */
-static osc_emit_knobs draw_knobs(uint32_t h) {
+static osc_emit_knobs draw_knobs(uint64_t h) {
   static const char *const kernels[] = {NULL, "direct", "unrolled", "pointwise", "depthwise"};
   osc_emit_knobs k = {0};
-  k.max_expr_terms = 1 + (int)(h % 128);
-  k.max_body_terms = 1 + (int)(h >> 7 & 1023);
-  k.full_unroll_terms = (h >> 17 & 1) ? -1 : (int)(h >> 18 & 2047);
-  k.max_oc_block = 1 + (int)(h >> 9 & 7);
-  k.max_px_block = 1 + (int)(h >> 12 & 7);
-  k.kernel = kernels[(h >> 24) % 5];
-  k.max_border_terms = (h >> 27 & 1) ? -1 : (int)(h >> 20 & 4095);
+  k.max_expr_terms = 1 + take(&h, 7);                     /* 1..128 */
+  k.max_body_terms = 1 + take(&h, 10);                    /* 1..1024 */
+  k.full_unroll_terms = take(&h, 1) ? -1 : take(&h, 11);  /* never, or 0 (default)..2047 */
+  k.max_oc_block = 1 + take(&h, 3);                       /* 1..8 */
+  k.max_px_block = 1 + take(&h, 3);
+  k.kernel = kernels[take(&h, 3) % 5];
+  k.max_border_terms = take(&h, 1) ? -1 : take(&h, 12);   /* none, or 0 (default)..4095 */
   return k;
 }
 
