@@ -171,7 +171,7 @@ FUZZ_LEN_config := 8192
 FUZZ_LEN_emit   := 8192
 FUZZ_DICT_config := -dict=tests/fuzz/config.dict
 FUZZ_DICT_emit   := -dict=tests/fuzz/config.dict
-FUZZ_OPTS = -max_total_time=$(FUZZ_TIME) -timeout=30 -rss_limit_mb=1024 -close_fd_mask=2 -print_final_stats=1
+FUZZ_OPTS = -max_total_time=$(FUZZ_TIME) -timeout=30 -rss_limit_mb=2048 -close_fd_mask=2 -print_final_stats=1
 # Seeds: tests/fuzz/<target>/, and for the config targets each other's
 # and the examples (copied, so the corpus never misses a new example).
 FUZZ_SEEDS_npy    := tests/fuzz/npy
