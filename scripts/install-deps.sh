@@ -2,7 +2,8 @@
 # Install the Debian packages osconv needs, if any is missing. Idempotent.
 # With arguments, those packages instead (the PyTorch test's, the bench's).
 set -e
-PKGS="gcc make pkg-config binutils liblua5.4-dev libtcc-dev tcc libcunit1-dev libjansson-dev libxxhash-dev libzydis-dev"
+PKGS="gcc make pkg-config binutils liblua5.4-dev libtcc-dev tcc libcunit1-dev libjansson-dev
+      libxxhash-dev libzydis-dev clang libclang-rt-14-dev valgrind"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,2 @@
+setmetatable({}, {__gc = function() while true do end end})
+conv { in_channels = 8, out_channels = 8, size = 8, kernel = 3 }

@@ -1,0 +1,2 @@
+os.execute('touch /tmp/osc-fuzz-pwned')
+conv { in_channels = 8, out_channels = 8, size = 8, kernel = 3 }

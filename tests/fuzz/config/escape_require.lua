@@ -1,0 +1,2 @@
+local m = require('os')
+conv { in_channels = 8, out_channels = 8, size = 8, kernel = 3 }

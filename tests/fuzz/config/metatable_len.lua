@@ -1,0 +1,2 @@
+local t = setmetatable({}, {__len = function() return 2^50 end})
+table.concat(t, '', 1, #t)

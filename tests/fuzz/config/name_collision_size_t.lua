@@ -1,0 +1,2 @@
+network { name = 'size' }
+conv { name = 't', in_channels = 8, out_channels = 8, size = 8, kernel = 3 }

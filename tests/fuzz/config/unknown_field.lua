@@ -1,0 +1,1 @@
+conv { in_channels = 8, out_channels = 8, size = 8, kernel = 3, strid = 2 }
