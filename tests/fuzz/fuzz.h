@@ -48,7 +48,8 @@ static inline void fuzz_fail(const char *where, const char *what, const char *de
 #define FUZZ_CONFIG_INSTRUCTIONS 1000000LL
 
 static inline osc_config_options fuzz_config_options(void) {
-  osc_config_options o = {0, FUZZ_CONFIG_MEMORY, FUZZ_CONFIG_INSTRUCTIONS};
+  osc_config_options o = {.memory_limit = FUZZ_CONFIG_MEMORY,
+                          .instruction_limit = FUZZ_CONFIG_INSTRUCTIONS};   /* sandboxed */
   return o;
 }
 
