@@ -23,6 +23,7 @@
 
 #include "fuzz.h"
 #include "oscemit.h"
+#include "oscisa.h"
 
 #define FUZZ_LAYERS 4
 #define FUZZ_PLAN_SECONDS 2.0
@@ -85,7 +86,7 @@ static void emit_network(const osc_network *net, const osc_plan *plans) {
 }
 
 static void emit_with_knobs(const osc_plan *p, const osc_emit_knobs *k) {
-  osc_emit_options o = {"fuzz_layer", 1};
+  osc_emit_options o = {"fuzz_layer", 1, OSC_ISA_AUTO};
   osc_buf c;
   osc_error err;
   osc_buf_init(&c);
