@@ -72,7 +72,28 @@ static char *join_path(const char *dir, const char *name, const char *ext) {
   return p;
 }
 
-static osc_status job_init(gen_job *j, const osc_config *cfg, const char *dir, osc_error *err) {
+/* -o FILE.c: the one network's files are FILE.c and FILE.h, whatever its
+** name, so a build rule can name them without reading the config. */
+static int names_a_file(const char *out) {
+  size_t n = strlen(out);
+  return n > 2 && strcmp(out + n - 2, ".c") == 0;
+}
+
+/* The directory the outputs go into: -o DIR, or FILE.c's directory. */
+static char *out_dir(const char *out) {
+  const char *slash = strrchr(out, '/');
+  char *d;
+  if (!names_a_file(out)) return strdup(out);
+  if (!slash) return strdup(".");
+  if (slash == out) return strdup("/");
+  if ((d = malloc((size_t)(slash - out) + 1))) {
+    memcpy(d, out, (size_t)(slash - out));
+    d[slash - out] = '\0';
+  }
+  return d;
+}
+
+static osc_status job_init(gen_job *j, const osc_config *cfg, const char *out, osc_error *err) {
   size_t k;
   j->n = 2 * cfg->n_networks;
   k = j->n > 0 ? (size_t)j->n : 1;
@@ -80,11 +101,36 @@ static osc_status job_init(gen_job *j, const osc_config *cfg, const char *dir, o
   j->files = calloc(k, sizeof *j->files);
   if (!j->paths || !j->files) return osc_error_set(err, OSC_ENOMEM, "out of memory");
   for (int i = 0; i < j->n; i++) j->files[i] = (osc_file_out){-1, 0, NULL, NULL, NULL};
+  if (names_a_file(out)) {
+    size_t n = strlen(out);
+    if (cfg->n_networks != 1)
+      return osc_error_set(err, OSC_EINVAL,
+                           "%s: -o %s names one network's files, but the config declares %d "
+                           "networks: give -o a directory",
+                           cfg->file, out, cfg->n_networks);
+    if (!(j->paths[0] = strdup(out)) || !(j->paths[1] = strdup(out)))
+      return osc_error_set(err, OSC_ENOMEM, "out of memory");
+    j->paths[1][n - 1] = 'h';
+    return OSC_OK;
+  }
   for (int i = 0; i < cfg->n_networks; i++)
-    if (!(j->paths[2 * i] = join_path(dir, cfg->networks[i].name, ".c")) ||
-        !(j->paths[2 * i + 1] = join_path(dir, cfg->networks[i].name, ".h")))
+    if (!(j->paths[2 * i] = join_path(out, cfg->networks[i].name, ".c")) ||
+        !(j->paths[2 * i + 1] = join_path(out, cfg->networks[i].name, ".h")))
       return osc_error_set(err, OSC_ENOMEM, "out of memory");
   return OSC_OK;
+}
+
+/* --print-outputs: the files gen would write, one per line; nothing is
+** planned or written, so a build system can ask while it reads its rules. */
+static int print_outputs(const osc_config *cfg, const char *out) {
+  gen_job j = {0, NULL, NULL};
+  osc_error err;
+  osc_status s = job_init(&j, cfg, out, &err);
+  for (int i = 0; !s && i < j.n; i++) puts(j.paths[i]);
+  job_free(&j);
+  if (!s && (fflush(stdout) || ferror(stdout)))
+    s = osc_error_set(&err, OSC_EIO, "could not write the output list: %s", strerror(errno));
+  return s ? osc_cli_fail("%s", err.msg) : 0;
 }
 
 static osc_status file_sink(void *ctx, const char *data, size_t len, osc_error *err) {
@@ -128,13 +174,15 @@ static osc_status ensure_dir(const char *dir, int *created, osc_error *err) {
   return OSC_OK;
 }
 
-static int gen_config(const osc_config *cfg, const char *dir, int isa) {
+static int gen_config(const osc_config *cfg, const char *out, int isa) {
   gen_job j = {0, NULL, NULL};
   osc_emit_budget budget = {osc_emit_output_cap(), 0};   /* all networks together */
   osc_error err;
   int created = 0;
-  osc_status s = osc_emit_check_config(cfg, &err);
-  if (!s) s = job_init(&j, cfg, dir, &err);
+  char *dir = out_dir(out);
+  osc_status s = dir ? osc_emit_check_config(cfg, &err)
+                     : osc_error_set(&err, OSC_ENOMEM, "out of memory");
+  if (!s) s = job_init(&j, cfg, out, &err);
   if (!s) s = ensure_dir(dir, &created, &err);
   for (int i = 0; i < cfg->n_networks && !s; i++)
     s = gen_network(&cfg->networks[i], isa, j.paths[2 * i], j.paths[2 * i + 1],
@@ -147,6 +195,7 @@ static int gen_config(const osc_config *cfg, const char *dir, int isa) {
   job_free(&j);
   if (s && created) rmdir(dir);
   if (created) osc_cleanup_forget(dir);
+  free(dir);
   return s ? osc_cli_fail("%s", err.msg) : 0;
 }
 
@@ -156,7 +205,7 @@ int osc_cmd_gen(int argc, char **argv) {
   osc_config *cfg = NULL;
   osc_error err;
   osc_isa isa = OSC_ISA_AUTO;
-  int rc;
+  int rc, list = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
     else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
@@ -166,6 +215,7 @@ int osc_cmd_gen(int argc, char **argv) {
       }
     }
     else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
+    else if (!strcmp(argv[i], "--print-outputs")) list = 1;
     else if (argv[i][0] != '-' && !config) config = argv[i];
     else {
       fprintf(stderr, "osconv gen: unexpected argument '%s'\n", argv[i]);
@@ -175,7 +225,7 @@ int osc_cmd_gen(int argc, char **argv) {
   if (!config || !dir || !*dir) return osc_cli_usage("gen");
   osc_cleanup_install();
   if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
-  rc = gen_config(cfg, dir, (int)isa);
+  rc = list ? print_outputs(cfg, dir) : gen_config(cfg, dir, (int)isa);
   osc_config_free(cfg);
   return rc;
 }

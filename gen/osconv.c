@@ -13,7 +13,7 @@ static const osc_command commands[] = {
      "validate a config: run it, check every layer, plan it", osc_cmd_check},
     {"plan", "CONFIG [--json | --table | --csv] [--explain LAYER] [--unsandboxed]",
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
-    {"gen", "CONFIG -o DIR [--isa auto|avx512|avx2|c] [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
+    {"gen", "CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
     {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit] "
              "[--unsandboxed]",
      "run one layer's kernel on NumPy data", osc_cmd_exec},

@@ -109,10 +109,78 @@ static void test_gen_paths(void) {
   rmdir(d);
 }
 
+/* The README's make rules, verbatim: the three lines of its ```make block
+** after "In a build", run by GNU make on a network not named after its
+** file and on two networks; a second make has nothing to do, and a
+** touched config rebuilds. */
+static char *readme_rules(void) {
+  char *readme = osc_test_slurp("README.md", NULL), *at, *end, *rules = NULL;
+  if (readme && (at = strstr(readme, "In a build (GNU make")) && (at = strstr(at, "```make\n")) &&
+      (end = strstr(at += 8, "```"))) {
+    rules = strndup(at, (size_t)(end - at));
+  }
+  free(readme);
+  return rules;
+}
+
+static void test_readme_make_rules(void) {
+  char d[] = "/tmp/osconv-make-XXXXXX", path[300], cmd[900], *rules;
+  FILE *f;
+  const char *cli = osc_test_cli_path();
+  if (!cli || !mkdtemp(d)) return;
+  rules = readme_rules();
+  CU_ASSERT_PTR_NOT_NULL_FATAL(rules);
+  CU_ASSERT(strstr(rules, "--print-outputs") && strstr(rules, "-o kernels/net.c"));
+  snprintf(path, sizeof path, "%s/net.lua", d);
+  CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+  fputs("network { name = 'mnv2' }\nconv { in_channels = 8, out_channels = 8, size = 6, "
+        "kernel = 3, padding = 1 }\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/nets.lua", d);
+  CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+  fputs("network { name = 'a_net' }\nconv { in_channels = 4, out_channels = 4, size = 4, "
+        "kernel = 1 }\nnetwork { name = 'b_net' }\nconv { in_channels = 4, out_channels = 8, "
+        "size = 4, kernel = 3 }\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/Makefile", d);
+  CU_ASSERT_FATAL((f = fopen(path, "w")) != NULL);
+  fprintf(f, "OSCONV := %s\nall: kernels/net.c kernels/a_net.h kernels/b_net.c\n%s", cli, rules);
+  fclose(f);
+  free(rules);
+  snprintf(cmd, sizeof cmd, "make -s -C '%s' -j2 >/dev/null 2>&1", d);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+  {
+    static const char *const files[] = {"net.c", "net.h", "a_net.c", "a_net.h", "b_net.c",
+                                        "b_net.h"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+      snprintf(path, sizeof path, "%s/kernels/%s", d, files[i]);
+      CU_ASSERT_EQUAL(access(path, F_OK), 0);
+    }
+    snprintf(path, sizeof path, "%s/kernels/mnv2.c", d);   /* the name came from -o */
+    CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+  }
+  snprintf(cmd, sizeof cmd, "make -q -C '%s' >/dev/null 2>&1", d);   /* up to date */
+  CU_ASSERT_EQUAL(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "touch -d '+2 seconds' '%s/nets.lua' && make -q -C '%s' >/dev/null 2>&1",
+           d, d);
+  CU_ASSERT_NOT_EQUAL(system(cmd), 0);   /* the config changed: the rule must run again */
+  /* -o FILE.c on two networks: refused, nothing written */
+  snprintf(cmd, sizeof cmd, "gen '%s/nets.lua' -o '%s/two.c'", d, d);
+  {
+    char *err = NULL;
+    CU_ASSERT_EQUAL(osc_test_cli("", cmd, NULL, &err), 1);
+    CU_ASSERT(err && strstr(err, "names one network's files, but the config declares 2 networks"));
+    free(err);
+  }
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static CU_TestInfo tests[] = {
     {"module text", test_module_text},
     {"errors", test_errors},
     {"gen output paths", test_gen_paths},
+    {"README make rules", test_readme_make_rules},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("export", tests)
