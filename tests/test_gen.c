@@ -271,13 +271,23 @@ static void test_gen_errors(void) {
   CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
   CU_ASSERT(msg && strstr(msg, "both define the function a_b_c"));
   free(msg);
-  /* the output is a file, not a directory */
+  /* -o is a file, not a directory (a FILE.c names one network's files) */
   write_file(old_c, "old");
   snprintf(args, sizeof args, "gen '%s' -o '%s'", e.config, old_c);
   CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
-  CU_ASSERT(msg && strstr(msg, "not a directory"));
+  CU_ASSERT(msg && strstr(msg, "but the config declares 2 networks: give -o a directory"));
   free(msg);
   unlink(old_c);
+  {
+    char plain[160];
+    snprintf(plain, sizeof plain, "%s/plain", out);
+    write_file(plain, "old");
+    snprintf(args, sizeof args, "gen '%s' -o '%s'", e.config, plain);
+    CU_ASSERT_EQUAL(run(&e, "", args, &msg), 1);
+    CU_ASSERT(msg && strstr(msg, "not a directory"));
+    free(msg);
+    unlink(plain);
+  }
   CU_ASSERT_EQUAL(rmdir(out), 0);   /* no temp file left in it */
   snprintf(args, sizeof args, "gen '%s'", e.config);
   CU_ASSERT_EQUAL(run(&e, "", args, &msg), 2);
