@@ -28,6 +28,30 @@ struct osc_code {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static osc_code *head, *tail;
 static size_t max_entries = DEFAULT_ENTRIES, max_bytes = DEFAULT_BYTES;
+static int capacity_read;   /* OSCONV_CACHE_CAPACITY looked at (under lock) */
+
+/* OSCONV_CACHE_CAPACITY=N: at most N kernels cached (0: none), read once,
+** the first time the cache is asked; a value that is not a number in
+** 0..1000000 leaves the default. Under lock. */
+static void read_capacity(void) {
+  const char *v = getenv("OSCONV_CACHE_CAPACITY");
+  char *end;
+  long n;
+  if (capacity_read) return;
+  capacity_read = 1;
+  if (!v || !*v) return;
+  n = strtol(v, &end, 10);
+  if (*end == '\0' && n >= 0 && n <= 1000000) max_entries = (size_t)n;
+}
+
+size_t osc_cache_capacity(void) {
+  size_t n;
+  pthread_mutex_lock(&lock);
+  read_capacity();
+  n = max_entries;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
 static osc_cache_stats stats;   /* entries and code_bytes describe the list */
 
 /* ---- keys ------------------------------------------------------------------- */
@@ -238,6 +262,7 @@ void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const
 
 void osc_cache_set_limits(size_t entries, size_t bytes) {
   pthread_mutex_lock(&lock);
+  capacity_read = 1;   /* the test hook wins over the environment */
   max_entries = entries ? entries : DEFAULT_ENTRIES;
   max_bytes = bytes ? bytes : DEFAULT_BYTES;
   trim(NULL);

@@ -51,6 +51,10 @@ osc_code *osc_cache_lookup(const osc_key *key);
 int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, osc_key *key);
 void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const osc_key *key);
 
+/* Kernels the cache may hold: 256, or OSCONV_CACHE_CAPACITY (0: the cache
+** is off), or what osc_cache_set_limits set. */
+size_t osc_cache_capacity(void);
+
 /* Test hook: bounds of the cache (0 = the default: 256 entries, 64 MiB).
 ** Shrinking evicts at once. */
 void osc_cache_set_limits(size_t max_entries, size_t max_bytes);

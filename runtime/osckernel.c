@@ -4,11 +4,13 @@
 */
 #include "oscrt.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "oscbuf.h"
 #include "osccache.h"
@@ -27,6 +29,8 @@ struct osc_kernel {
   osc_kernel_fn fn;          /* JIT only */
   size_t scratch_floats;
   int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
+  int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
+  char desc[160];            /* benchdnn-style problem descriptor, for verbose */
   osc_kernel_info info;
   char fallback[sizeof ((osc_error *)0)->msg];
 };
@@ -54,6 +58,60 @@ static int env_flag(const char *name, int dflt) {
   for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
     if (!strcasecmp(v, no[i])) return 0;
   return 1;
+}
+
+/* OSCONV_VERBOSE: 0 (unset or a "no"), 2 ("2": every run too), else 1. */
+static int verbose_level(void) {
+  const char *v = getenv("OSCONV_VERBOSE");
+  if (!env_flag("OSCONV_VERBOSE", 0)) return 0;
+  return v && strcmp(v, "2") == 0 ? 2 : 1;
+}
+
+/* The layer as benchdnn writes a conv problem (ONEDNN_VERBOSE's habit):
+** "g32ic64ih56oc64oh56kh3ph1", width terms only where they differ from
+** height's, groups and stride only where not 1. The batch is per run. */
+static void describe_problem(const osc_layer *l, char *buf, size_t size) {
+  int oh = osc_layer_out_h(l), ow = osc_layer_out_w(l);
+  size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
+  if (l->groups > 1) PUT("g%d", l->groups);
+  PUT("ic%dih%d", l->in_channels, l->in_h);
+  if (l->in_w != l->in_h) PUT("iw%d", l->in_w);
+  PUT("oc%doh%d", l->out_channels, oh);
+  if (ow != oh) PUT("ow%d", ow);
+  PUT("kh%d", l->k_h);
+  if (l->k_w != l->k_h) PUT("kw%d", l->k_w);
+  if (l->stride_h != 1 || l->stride_w != 1) PUT("sh%d", l->stride_h);
+  if (l->stride_w != l->stride_h) PUT("sw%d", l->stride_w);
+  PUT("ph%d", l->pad_h);
+  if (l->pad_w != l->pad_h) PUT("pw%d", l->pad_w);
+#undef PUT
+}
+
+/* OSCONV_DUMP=DIR: every source the JIT compiles is written to
+** DIR/<layer>-<16 hex digits of its key>.c (a temp name, then renamed), so
+** what ran can be read and rebuilt. A dump that fails says so on stderr and
+** never fails the kernel. */
+static void dump_source(const osc_kernel *k, const char *source, const osc_key *key) {
+  const char *dir = getenv("OSCONV_DUMP");
+  char path[4096], tmp[4200], hex[33];
+  FILE *f;
+  int bad;
+  if (!dir || !*dir) return;
+  osc_key_hex(key, hex);
+  snprintf(path, sizeof path, "%s/%s-%.16s.c", dir, k->plan.layer.name[0] ? k->plan.layer.name
+                                                                            : "kernel", hex);
+  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+  if (!(f = fopen(tmp, "w"))) {
+    fprintf(stderr, "osconv: OSCONV_DUMP: cannot write %s: %s\n", tmp, strerror(errno));
+    return;
+  }
+  bad = fputs(source, f) == EOF;
+  if (fclose(f) != 0) bad = 1;
+  if (bad || rename(tmp, path) != 0) {
+    fprintf(stderr, "osconv: OSCONV_DUMP: cannot write %s: %s\n", path, strerror(errno));
+    unlink(tmp);
+  }
 }
 
 /* ---- checking a plan ----------------------------------------------------------- */
@@ -120,18 +178,19 @@ osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_err
 static void verbose(const osc_kernel *k) {
   char plan[256];
   const osc_kernel_info *i = &k->info;
-  if (!env_flag("OSCONV_VERBOSE", 0)) return;
+  if (!verbose_level()) return;
   osc_plan_describe(&k->plan, plan, sizeof plan);
   if (i->backend == OSC_BACKEND_JIT)
     fprintf(stderr,
             "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s, emit %.2f ms, compile %.2f ms, "
-            "code %zu bytes\n",
-            k->plan.layer.name, plan, osc_mode_name(k->plan.mode), i->cache_hit ? "hit" : "miss",
-            i->isa ? i->isa : "c", i->emit_ms, i->compile_ms, i->code_size);
+            "code %zu bytes, %s\n",
+            k->plan.layer.name, plan, osc_mode_name(k->plan.mode),
+            k->cache_off ? "off" : i->cache_hit ? "hit" : "miss", i->isa ? i->isa : "c",
+            i->emit_ms, i->compile_ms, i->code_size, k->desc);
   else
-    fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s\n", k->plan.layer.name,
+    fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s, %s\n", k->plan.layer.name,
             plan, osc_mode_name(k->plan.mode), i->fallback ? " (fallback: " : "",
-            i->fallback ? i->fallback : "", i->fallback ? ")" : "");
+            i->fallback ? i->fallback : "", i->fallback ? ")" : "", k->desc);
 }
 
 static void use_code(osc_kernel *k) {
@@ -150,7 +209,8 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   double t0;
   osc_status st;
   osc_isa isa;
-  int use_cache = !o->no_cache && env_flag("OSCONV_CACHE", 1);
+  int use_cache = !o->no_cache && env_flag("OSCONV_CACHE", 1) && osc_cache_capacity() > 0;
+  k->cache_off = !use_cache;
   if ((st = osc_jit_lib_path(o->tcc_lib_path, &lib, err))) return st;
   /* the ISA is part of the key: OSCONV_ISA may change between two calls */
   if ((st = osc_isa_runtime(&isa, err))) return st;
@@ -170,6 +230,7 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
     symbol = OSC_JIT_SYMBOL;
   }
   key = osc_kernel_key(source, symbol, OSC_BACKEND_JIT, flags, lib);
+  dump_source(k, source, &key);
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
   if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, (int)isa, &key);
@@ -199,6 +260,7 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   k->plan = *p;
   k->scratch_floats = osc_plan_scratch_size(p);
   k->keep_denormals = o->keep_denormals != 0;
+  describe_problem(&p->layer, k->desc, sizeof k->desc);
   k->info.backend = OSC_BACKEND_REFERENCE;
   st = OSC_OK;
   if (o->backend == OSC_BACKEND_JIT) {
@@ -241,6 +303,7 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
                           const float *weights, float *scratch, osc_error *err) {
   float *own = NULL;
   osc_fpenv fp;
+  double t0;
   if (!k) return osc_error_set(err, OSC_EINVAL, "kernel: no kernel given");
   if (n < 0)
     return osc_error_set(err, OSC_EINVAL, "kernel: batch size %d is negative", n);
@@ -254,11 +317,16 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
   }
   /* after every check: a run that fails leaves the state alone */
   if (!k->keep_denormals) osc_fpenv_flush(&fp);
+  t0 = verbose_level() == 2 ? now_ms() : -1;
   if (k->fn)
     k->fn(n, in, out, weights, scratch);
   else
     osc_fallback_run(&k->plan, n, in, out, weights, scratch);
   if (!k->keep_denormals) osc_fpenv_restore(&fp);
+  if (t0 >= 0)   /* OSCONV_VERBOSE=2, as ONEDNN_VERBOSE=profile_exec */
+    fprintf(stderr, "osconv: run '%s' mb%d%s %s %s %.4f ms\n", k->plan.layer.name, n, k->desc,
+            osc_backend_name(k->info.backend), k->info.isa ? k->info.isa : "-",
+            now_ms() - t0);
   free(own);
   return OSC_OK;
 }

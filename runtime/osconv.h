@@ -200,10 +200,14 @@ const osc_layer *osc_config_find_layer(const osc_config *c, const char *name,
 ** source, the backend, the compiler flags and libtcc's runtime directory, so
 ** the same plan asked for twice compiles once; kernels keep their code alive
 ** after it is evicted.
-** Environment: OSCONV_CACHE=0 turns the cache off; OSCONV_VERBOSE=1 prints
-** one line per kernel made (plan, cache hit or miss, compile time, code size,
-** backend, and why it fell back); for both, 0, off, false and no (any case)
-** mean off and any other non-empty value on. OSCONV_TCC_LIB_PATH names the
+** Environment: OSCONV_CACHE=0 turns the cache off, OSCONV_CACHE_CAPACITY=N
+** caps it at N kernels (default 256, 0 = off; read once); OSCONV_VERBOSE=1
+** prints one line per kernel made (plan, cache hit, miss or off, compile
+** time, code size, backend, why it fell back, a benchdnn-style problem
+** descriptor), OSCONV_VERBOSE=2 also one per run with its batch and time;
+** for both flags, 0, off, false and no (any case) mean off and any other
+** non-empty value on. OSCONV_DUMP=DIR writes each source the JIT compiles
+** to DIR. OSCONV_TCC_LIB_PATH names the
 ** directory holding libtcc1.a, linked into every kernel (default
 ** /usr/lib/x86_64-linux-gnu/tcc; kernels include no headers, so that file
 ** is all it needs). JIT code is mapped read+write while libtcc relocates it,

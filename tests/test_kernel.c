@@ -521,22 +521,46 @@ static void test_out_of_memory(void) {
   }
 }
 
+/* What this process writes to stderr between begin and end. */
+typedef struct captured { char path[32]; int fd, saved; } captured;
+
+static int capture_begin(captured *c) {
+  snprintf(c->path, sizeof c->path, "/tmp/osc-verbose-XXXXXX");
+  c->fd = mkstemp(c->path);
+  c->saved = dup(2);
+  if (c->fd < 0 || c->saved < 0) return -1;
+  fflush(stderr);
+  dup2(c->fd, 2);
+  return 0;
+}
+
+static void capture_end(captured *c, char *text, size_t size) {
+  FILE *f;
+  size_t n = 0;
+  fflush(stderr);
+  dup2(c->saved, 2);
+  close(c->saved);
+  if ((f = fdopen(c->fd, "r"))) {
+    rewind(f);
+    n = fread(text, 1, size - 1, f);
+    fclose(f);
+  }
+  text[n] = '\0';
+  remove(c->path);
+}
+
 /* OSCONV_VERBOSE=1: one line per kernel, with what the brief promises;
 ** OSCONV_VERBOSE=Off: none. */
 static void test_verbose(void) {
   osc_plan p = small_plan(6, 3, OSC_MODE_SPATIAL);
   osc_kernel *k[4] = {0};
   osc_kernel_options fb = {.allow_fallback = 1, .tcc_lib_path = "/nonexistent/tcc"};
-  char path[] = "/tmp/osc-verbose-XXXXXX", text[4096] = "";
+  char text[4096] = "";
   const char *line;
   int lines = 0;
-  int fd = mkstemp(path), saved = dup(2);
-  FILE *f;
-  size_t n;
-  CU_ASSERT_FATAL(fd >= 0 && saved >= 0);
+  captured cap;
+  CU_ASSERT_FATAL(capture_begin(&cap) == 0);
   osc_cache_clear();
-  fflush(stderr);
-  dup2(fd, 2);
   setenv("OSCONV_VERBOSE", "1", 1);
   make(&p, NULL, &k[0], NULL);
   make(&p, NULL, &k[1], NULL);
@@ -544,16 +568,7 @@ static void test_verbose(void) {
   setenv("OSCONV_VERBOSE", "Off", 1);   /* any spelling of no: silent */
   make(&p, NULL, &k[3], NULL);
   unsetenv("OSCONV_VERBOSE");
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  f = fdopen(fd, "r");
-  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-  rewind(f);
-  n = fread(text, 1, sizeof text - 1, f);
-  text[n] = '\0';
-  fclose(f);
-  remove(path);
+  capture_end(&cap, text, sizeof text);
   /* the plan, hit or miss, compile time, code size, backend; the fallback and why */
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "'small6_3' 3x1/g1 -> 1x3/g1 [spatial]: jit, cache miss"));
   CU_ASSERT_PTR_NOT_NULL(strstr(text, "jit, cache hit"));
@@ -568,6 +583,65 @@ static void test_verbose(void) {
   for (line = text; (line = strstr(line, "osconv: kernel")); line++) lines++;
   CU_ASSERT_EQUAL(lines, 3);
   for (int i = 0; i < 4; i++) osc_kernel_free(k[i]);
+}
+
+/* OSCONV_VERBOSE=2: a line per run with the benchdnn-style descriptor
+** (written out here from the layer's numbers) and the batch; creation
+** lines carry the descriptor; a kernel made without the cache says "cache
+** off"; OSCONV_DUMP=DIR holds the source that was compiled. */
+static void test_verbose_runs_and_dump(void) {
+  osc_plan p = small_plan(6, 3, OSC_MODE_SPATIAL);
+  const osc_layer *l = &p.layer;
+  osc_kernel_options nocache = {.no_cache = 1};
+  osc_kernel *k = NULL;
+  char text[4096] = "", desc[128], want[256], dir[] = "/tmp/osc-dump-XXXXXX", cmd[160];
+  float *in = calloc(2 * osc_plan_input_size(&p), sizeof *in);
+  float *out = calloc(2 * osc_plan_output_size(&p), sizeof *out);
+  float *w = calloc(osc_plan_weights_size(&p), sizeof *w);
+  captured cap;
+  char *src = NULL;
+  CU_ASSERT_FATAL(in && out && w && mkdtemp(dir) && capture_begin(&cap) == 0);
+  setenv("OSCONV_VERBOSE", "2", 1);
+  setenv("OSCONV_DUMP", dir, 1);
+  make(&p, &nocache, &k, NULL);
+  CU_ASSERT_EQUAL(osc_kernel_run(k, 2, in, out, w, NULL, NULL), OSC_OK);
+  unsetenv("OSCONV_VERBOSE");
+  unsetenv("OSCONV_DUMP");
+  CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in, out, w, NULL, NULL), OSC_OK);   /* silent again */
+  capture_end(&cap, text, sizeof text);
+  /* a square layer, stride 1, one group: benchdnn drops iw, ow, kw, pw, sh and g */
+  CU_ASSERT(l->in_h == l->in_w && l->k_h == l->k_w && l->pad_h == l->pad_w &&
+            l->stride_h == 1 && l->stride_w == 1 && l->groups == 1);
+  snprintf(desc, sizeof desc, "ic%dih%doc%doh%dkh%dph%d", l->in_channels, l->in_h,
+           l->out_channels, osc_layer_out_h(l), l->k_h, l->pad_h);
+  snprintf(want, sizeof want, "osconv: run '%s' mb2%s jit ", l->name, desc);
+  if (!strstr(text, want)) fprintf(stderr, "\nwant '%s' in:\n%s", want, text);
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+  CU_ASSERT_PTR_NULL(strstr(text, "mb1"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(text, "jit, cache off, isa"));
+  CU_ASSERT(strstr(text, desc) && strstr(text, desc) < strstr(text, "osconv: run"));
+  /* the dump: one file, the source this plan emits for this CPU */
+  snprintf(cmd, sizeof cmd, "ls %s/%s-*.c > %s/list 2>/dev/null", dir, l->name, dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+  {
+    char list[512], *nl, *dumped;
+    snprintf(want, sizeof want, "%s/list", dir);
+    dumped = osc_test_slurp(want, NULL);
+    snprintf(list, sizeof list, "%s", dumped ? dumped : "");
+    free(dumped);
+    if ((nl = strchr(list, '\n'))) *nl = '\0';
+    dumped = osc_test_slurp(list, NULL);
+    osc_isa isa = OSC_ISA_C;
+    CU_ASSERT_EQUAL(osc_isa_runtime(&isa, NULL), OSC_OK);
+    CU_ASSERT_EQUAL(osc_kernel_source_isa(&p, (int)isa, &src, NULL), OSC_OK);
+    CU_ASSERT(dumped && src && strcmp(dumped, src) == 0);
+    free(dumped);
+  }
+  free(src);
+  osc_kernel_free(k);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+  free(in); free(out); free(w);
 }
 
 /* ---- the CLI: osconv run, osconv exec --jit ------------------------------------- */
@@ -630,6 +704,12 @@ static void test_cli_run(void) {
   CU_ASSERT(row_has(out, "t.a ", " miss "));
   CU_ASSERT(row_has(out, "t.b ", " miss "));
   CU_ASSERT(row_has(out, "t.c ", " 0.00 hit "));
+  /* OSCONV_CACHE_CAPACITY=0: nothing is cached, so the twin compiles again */
+  CU_ASSERT_EQUAL(cli("OSCONV_CACHE_CAPACITY=0 OSCONV_VERBOSE=1", args, out, sizeof out), 0);
+  CU_ASSERT(row_has(out, "t.c ", " miss "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "osconv: kernel 'c' "));   /* the twin's verbose line */
+  CU_ASSERT_PTR_NULL(strstr(out, "jit, cache hit"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "jit, cache off"));
   /* no libtcc: every layer says why, and the command fails */
   CU_ASSERT_EQUAL(cli("OSCONV_TCC_LIB_PATH=/nonexistent", args, out, sizeof out), 1);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "libtcc1.a"));
@@ -727,6 +807,7 @@ static CU_TestInfo tests[] = {
     {"bad arguments", test_bad_arguments},
     {"out of memory", test_out_of_memory},
     {"verbose", test_verbose},
+    {"verbose runs, cache off, dump", test_verbose_runs_and_dump},
     {"osconv run", test_cli_run},
     {"osconv run --json", test_cli_run_json},
     {"osconv exec --jit", test_cli_exec_jit},
