@@ -56,13 +56,8 @@ int osc_cmd_check(int argc, char **argv) {
   osc_config *cfg;
   osc_error err;
   int rc;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--unsandboxed") == 0) opt.unsandboxed = 1;
-    else if (argv[i][0] == '-' && argv[i][1] != '\0') return osc_cli_usage("check");
-    else if (path) return osc_cli_usage("check");
-    else path = argv[i];
-  }
-  if (!path) return osc_cli_usage("check");
+  const osc_cli_opt opts[] = {{"unsandboxed", 0, &opt.unsandboxed, NULL}, {NULL, 0, NULL, NULL}};
+  if ((rc = osc_cli_parse(argc, argv, opts, &path))) return rc;
   if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   rc = check_config(cfg);
   osc_config_free(cfg);

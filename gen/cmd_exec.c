@@ -241,26 +241,19 @@ typedef struct exec_args {
 
 /* 0, or the usage exit status */
 static int parse_args(int argc, char **argv, exec_args *a) {
+  int rc;
   memset(a, 0, sizeof *a);
-  for (int i = 1; i < argc; i++) {
-    const char **slot = NULL;
-    if (!strcmp(argv[i], "--layer")) slot = &a->layer;
-    else if (!strcmp(argv[i], "--input")) slot = &a->input;
-    else if (!strcmp(argv[i], "--weights")) slot = &a->weights;
-    else if (!strcmp(argv[i], "--output")) slot = &a->output;
-    else if (!strcmp(argv[i], "--jit")) { a->jit = 1; continue; }
-    else if (!strcmp(argv[i], "--unsandboxed")) { a->opt.unsandboxed = 1; continue; }
-    else if (argv[i][0] == '-' || a->config) {
-      fprintf(stderr, "osconv exec: unexpected argument '%s'\n", argv[i]);
-      return osc_cli_usage("exec");
-    } else { a->config = argv[i]; continue; }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "osconv exec: %s needs a value\n", argv[i]);
-      return osc_cli_usage("exec");
-    }
-    *slot = argv[++i];
+  {
+    const osc_cli_opt opts[] = {{"layer", 0, NULL, &a->layer},
+                                {"input", 0, NULL, &a->input},
+                                {"weights", 0, NULL, &a->weights},
+                                {"output", 0, NULL, &a->output},
+                                {"jit", 0, &a->jit, NULL},
+                                {"unsandboxed", 0, &a->opt.unsandboxed, NULL},
+                                {NULL, 0, NULL, NULL}};
+    if ((rc = osc_cli_parse(argc, argv, opts, &a->config))) return rc;
   }
-  if (!a->config || !a->layer || !a->input || !a->weights || !a->output) {
+  if (!a->layer || !a->input || !a->weights || !a->output) {
     fprintf(stderr, "osconv exec: CONFIG, --layer, --input, --weights and --output are all "
                     "required\n");
     return osc_cli_usage("exec");

@@ -168,17 +168,16 @@ int osc_cmd_export(int argc, char **argv) {
   osc_config *cfg = NULL;
   osc_error err;
   osc_buf b;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
-    else if (!strcmp(argv[i], "--torch")) torch = 1;
-    else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
-    else if (argv[i][0] != '-' && !config) config = argv[i];
-    else {
-      fprintf(stderr, "osconv export: unexpected argument '%s'\n", argv[i]);
-      return osc_cli_usage("export");
-    }
+  const osc_cli_opt opts[] = {{"output", 'o', NULL, &out},
+                              {"torch", 0, &torch, NULL},
+                              {"unsandboxed", 0, &opt.unsandboxed, NULL},
+                              {NULL, 0, NULL, NULL}};
+  if ((rc = osc_cli_parse(argc, argv, opts, &config))) return rc;
+  if (!out || !torch) {
+    fprintf(stderr, "osconv export: %s\n", !torch ? "say what to export: --torch (the only "
+                                                     "format so far)" : "-o MODEL.py is required");
+    return osc_cli_usage("export");
   }
-  if (!config || !out || !torch) return osc_cli_usage("export");
   if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   osc_buf_init(&b);
   if (export_torch(cfg, &b, &err) || osc_file_write_atomic(out, b.data, b.len, &err))

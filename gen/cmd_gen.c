@@ -201,28 +201,25 @@ static int gen_config(const osc_config *cfg, const char *out, int isa) {
 
 int osc_cmd_gen(int argc, char **argv) {
   osc_config_options opt = {0};
-  const char *config = NULL, *dir = NULL;
+  const char *config = NULL, *dir = NULL, *isa_name = NULL;
   osc_config *cfg = NULL;
   osc_error err;
   osc_isa isa = OSC_ISA_AUTO;
   int rc, list = 0;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
-    else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
-      if (osc_isa_parse(argv[++i], &isa)) {
-        fprintf(stderr, "osconv gen: --isa '%s': expected auto, avx512, avx2 or c\n", argv[i]);
-        return osc_cli_usage("gen");
-      }
-    }
-    else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
-    else if (!strcmp(argv[i], "--print-outputs")) list = 1;
-    else if (argv[i][0] != '-' && !config) config = argv[i];
-    else {
-      fprintf(stderr, "osconv gen: unexpected argument '%s'\n", argv[i]);
-      return osc_cli_usage("gen");
-    }
+  const osc_cli_opt opts[] = {{"output", 'o', NULL, &dir},
+                              {"isa", 0, NULL, &isa_name},
+                              {"print-outputs", 0, &list, NULL},
+                              {"unsandboxed", 0, &opt.unsandboxed, NULL},
+                              {NULL, 0, NULL, NULL}};
+  if ((rc = osc_cli_parse(argc, argv, opts, &config))) return rc;
+  if (isa_name && osc_isa_parse(isa_name, &isa)) {
+    fprintf(stderr, "osconv gen: --isa '%s': expected auto, avx512, avx2 or c\n", isa_name);
+    return osc_cli_usage("gen");
   }
-  if (!config || !dir || !*dir) return osc_cli_usage("gen");
+  if (!dir || !*dir) {
+    fprintf(stderr, "osconv gen: -o DIR (or -o FILE.c) is required\n");
+    return osc_cli_usage("gen");
+  }
   osc_cleanup_install();
   if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   rc = list ? print_outputs(cfg, dir) : gen_config(cfg, dir, (int)isa);

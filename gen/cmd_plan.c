@@ -386,18 +386,16 @@ int osc_cmd_plan(int argc, char **argv) {
   osc_config *cfg;
   osc_error err;
   layer_plans *lp = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--table")) table = 1;
-    else if (!strcmp(argv[i], "--csv")) csv = 1;
-    else if (!strcmp(argv[i], "--explain") && i + 1 < argc) explain_layer = argv[++i];
-    else if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
-    else if (argv[i][0] == '-' || path) return osc_cli_usage("plan");
-    else path = argv[i];
-  }
-  if (!path || json + table + csv > 1 || (explain_layer && (table || csv))) {
-    if (path) fprintf(stderr, "osconv plan: --json, --table and --csv exclude each other, and "
-                              "--explain takes only --json\n");
+  const osc_cli_opt opts[] = {{"json", 0, &json, NULL},
+                              {"table", 0, &table, NULL},
+                              {"csv", 0, &csv, NULL},
+                              {"explain", 0, NULL, &explain_layer},
+                              {"unsandboxed", 0, &opt.unsandboxed, NULL},
+                              {NULL, 0, NULL, NULL}};
+  if ((rc = osc_cli_parse(argc, argv, opts, &path))) return rc;
+  if (json + table + csv > 1 || (explain_layer && (table || csv))) {
+    fprintf(stderr, "osconv plan: --json, --table and --csv exclude each other, and "
+                    "--explain takes only --json\n");
     return osc_cli_usage("plan");
   }
   if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);

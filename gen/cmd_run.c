@@ -251,23 +251,22 @@ int osc_cmd_run(int argc, char **argv) {
   osc_config *cfg = NULL;
   osc_error err;
   osc_config_options opt = {0, 0, 0};
-  const char *path = NULL;
+  const char *path = NULL, *min_time = NULL;
   int failed, json = 0;
-  for (int i = 1; i < argc; i++) {
+  const osc_cli_opt opts[] = {{"json", 0, &json, NULL},
+                              {"min-time", 0, NULL, &min_time},
+                              {"unsandboxed", 0, &opt.unsandboxed, NULL},
+                              {NULL, 0, NULL, NULL}};
+  if ((failed = osc_cli_parse(argc, argv, opts, &path))) return failed;
+  if (min_time) {
     char *end;
-    if (!strcmp(argv[i], "--unsandboxed")) opt.unsandboxed = 1;
-    else if (!strcmp(argv[i], "--json")) json = 1;
-    else if (!strcmp(argv[i], "--min-time") && i + 1 < argc) {
-      min_time_ms = strtod(argv[++i], &end);
-      if (*end || end == argv[i] || !(min_time_ms >= 0 && min_time_ms <= 60000)) {
-        fprintf(stderr, "osconv run: --min-time takes milliseconds, 0 to 60000, got '%s'\n",
-                argv[i]);
-        return osc_cli_usage("run");
-      }
-    } else if (argv[i][0] == '-' || path) return osc_cli_usage("run");
-    else path = argv[i];
+    min_time_ms = strtod(min_time, &end);
+    if (*end || end == min_time || !(min_time_ms >= 0 && min_time_ms <= 60000)) {
+      fprintf(stderr, "osconv run: --min-time takes milliseconds, 0 to 60000, got '%s'\n",
+              min_time);
+      return osc_cli_usage("run");
+    }
   }
-  if (!path) return osc_cli_usage("run");
   if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
   failed = json ? run_json(cfg, path) : run_table(cfg, path);
   if (failed) fprintf(stderr, "osconv: run: some layers failed (see the %s)\n",

@@ -24,6 +24,22 @@ int osc_cmd_export(int argc, char **argv);
 int osc_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int osc_cli_usage(const char *command);
 
+/* One option of a subcommand, for osc_cli_parse: its long name, its short
+** letter (0: none), and where it goes: `flag` set to 1 (no argument), or
+** `value` pointed at its argument. A table ends with a NULL name. */
+typedef struct osc_cli_opt {
+  const char *name;
+  int letter;
+  int *flag;
+  const char **value;
+} osc_cli_opt;
+
+/* getopt_long over a subcommand's argv (argv[0] is its name): --name VALUE,
+** --name=VALUE, -o VALUE, options before or after CONFIG, `--` ends them.
+** Exactly one argument that is not an option goes to *config. Returns 0,
+** or 2 after printing "osconv CMD: what is wrong" and the usage line. */
+int osc_cli_parse(int argc, char **argv, const osc_cli_opt *opts, const char **config);
+
 /* Shared steps (cmd_shared.c). osc_plan_layer_mode through the process's
 ** planner (oscplanner.h): identical layers plan once, and all planning of
 ** the command shares one CPU-time budget, OSCONV_PLAN_SECONDS or 10 s. */

@@ -62,6 +62,7 @@
 #include "oscmode.h"
 #include "oscplanner.h"
 #include "oscsandbox.h"
+#include "oscsuggest.h"
 
 #define BATCH_MAX 65536
 #define INT_FIELD_MAX (1 << 30)   /* beyond any valid value, and far from overflow */
@@ -189,30 +190,6 @@ static void show_string(const char *s, size_t len, char *buf, size_t size) {
   buf[n] = '\0';
 }
 
-static int lower(int ch) { return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch; }
-
-/* Optimal string alignment distance, ignoring case; short strings only. */
-static int distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b), d[3][65];
-  if (la > 64 || lb > 64) return 99;
-  for (int j = 0; j <= lb; j++) d[0][j] = j;
-  for (int i = 1; i <= la; i++) {
-    int *cur = d[i % 3], *prev = d[(i + 2) % 3], *prev2 = d[(i + 1) % 3];
-    cur[0] = i;
-    for (int j = 1; j <= lb; j++) {
-      int cost = lower(a[i - 1]) != lower(b[j - 1]);
-      int v = prev[j] + 1;
-      if (cur[j - 1] + 1 < v) v = cur[j - 1] + 1;
-      if (prev[j - 1] + cost < v) v = prev[j - 1] + cost;
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1]) && prev2[j - 2] + 1 < v)
-        v = prev2[j - 2] + 1;
-      cur[j] = v;
-    }
-  }
-  return d[la % 3][lb];
-}
-
 /* The known name `key` was most likely meant as, or NULL. */
 static const char *suggest(const char *key, const char *const *names, int n,
                            unsigned mask, int use_aliases) {
@@ -225,7 +202,7 @@ static const char *suggest(const char *key, const char *const *names, int n,
   for (int i = 0; i < n; i++) {
     int d;
     if (!(mask & BIT(i))) continue;
-    d = distance(key, names[i]);
+    d = osc_suggest_distance(key, names[i]);
     if (d > 1 && strlen(names[i]) <= 4) continue;   /* too short to guess from */
     if (d < best_d) { best = names[i]; best_d = d; }
   }

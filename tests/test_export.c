@@ -176,11 +176,52 @@ static void test_readme_make_rules(void) {
   CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* getopt_long conventions: --name=VALUE, options after CONFIG, `--`; each
+** mistake says what is wrong and then the usage line, exit 2; a misspelt
+** layer name gets a suggestion. */
+static void test_cli_options(void) {
+  static const struct { const char *args, *err; int status; } cases[] = {
+      {"plan --explain=stem examples/default.lua", NULL, 0},
+      {"plan examples/default.lua --explain stem --json", NULL, 0},
+      {"plan -- examples/default.lua", NULL, 0},
+      {"gen examples/default.lua -o", "osconv gen: option '-o' requires an argument\n"
+                                      "usage: osconv gen CONFIG", 2},
+      {"exec examples/default.lua --layer", "osconv exec: option '--layer' requires an "
+                                            "argument\nusage: osconv exec ", 2},
+      {"plan --jsn examples/default.lua", "osconv plan: unknown option '--jsn'\nusage: ", 2},
+      {"run -q examples/default.lua", "osconv run: unknown option '-q'\nusage: ", 2},
+      {"check a.lua b.lua", "osconv check: unexpected argument 'b.lua'\nusage: ", 2},
+      {"check", "osconv check: no CONFIG given\nusage: osconv check CONFIG", 2},
+      {"plan examples/default.lua --explain stm", "no layer named 'stm' (did you mean 'stem'?)",
+       1},
+      {"plan examples/default.lua --explain demo.dwn",
+       "no layer named 'demo.dwn' (did you mean 'demo.down'?)", 1},
+      {"plan examples/default.lua --explain qqqq", "no layer named 'qqqq' (write LAYER or "
+                                                   "NETWORK.LAYER)", 1},
+  };
+  if (!osc_test_cli_path()) return;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *out = NULL, *err = NULL;
+    int st = osc_test_cli("", cases[i].args, &out, &err);
+    if (st != cases[i].status || (cases[i].err && !(err && strstr(err, cases[i].err))))
+      fprintf(stderr, "\n%s: status %d, stderr '%s'\n", cases[i].args, st, err ? err : "");
+    CU_ASSERT_EQUAL(st, cases[i].status);
+    if (cases[i].err) {
+      CU_ASSERT(err && strstr(err, cases[i].err));
+    } else {
+      CU_ASSERT(out && strstr(out, "stem"));
+    }
+    free(out);
+    free(err);
+  }
+}
+
 static CU_TestInfo tests[] = {
     {"module text", test_module_text},
     {"errors", test_errors},
     {"gen output paths", test_gen_paths},
     {"README make rules", test_readme_make_rules},
+    {"CLI options (getopt_long), layer suggestions", test_cli_options},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("export", tests)
