@@ -550,7 +550,7 @@ static unsigned kernels_used(const osc_plan *p, int isa) {
 
 static osc_status net_head(const osc_network *net, const osc_plan *plans, const net_emit *e,
                            osc_buf *out, osc_error *err) {
-  const char *names[2 + N_KERNELS];
+  const char *names[3 + N_KERNELS];
   char tlist[512];
   unsigned used = 0;
   int n_names = 0;
@@ -560,6 +560,7 @@ static osc_status net_head(const osc_network *net, const osc_plan *plans, const 
   for (int i = 0; i < net->n_layers; i++) used |= kernels_used(&plans[i], e->isa);
   for (int i = 0; i < N_KERNELS; i++)
     if (used & (1u << i)) names[n_names++] = osc_stage_kernels[i]->template_name;
+  if (net->n_layers) names[n_names++] = "network_table.c.in";
   template_list(tlist, sizeof tlist, names, n_names);
   osc_tmpl_params_init(&ps);
   osc_tmpl_str(&ps, "version", OSC_VERSION);
@@ -568,6 +569,77 @@ static osc_status net_head(const osc_network *net, const osc_plan *plans, const 
   osc_tmpl_int(&ps, "batch", net->batch > 0 ? net->batch : 1);
   osc_tmpl_strs(&ps, "layers", e->names, net->n_layers);
   return osc_tmpl_expand("network.c.in", &ps, out, err);
+}
+
+/* The header's shape and weight-slice macros of one layer (table 0), or
+** its row of the layer table (table 1), as a new string (NULL: no memory).
+** Made only when the header or table is written, so the per-layer memory
+** of a huge network stays what it was. */
+static char *layer_shape_text(const osc_plan *p, const char *macro, int table) {
+  const osc_layer *l = &p->layer;
+  const osc_stage *last = &p->stage[p->n_stages - 1];
+  osc_buf b;
+  osc_buf_init(&b);
+  if (table) {
+    osc_buf_printf(&b, "%d, %d, %d, %d, %d, %d, %d", l->in_channels, l->in_h, l->in_w,
+                   last->c_out, last->h_out, last->w_out, p->n_stages);
+    return osc_buf_take(&b);
+  }
+  osc_buf_printf(&b, "#define %s_IN_C %d\n#define %s_IN_H %d\n#define %s_IN_W %d\n", macro,
+                 l->in_channels, macro, l->in_h, macro, l->in_w);
+  osc_buf_printf(&b, "#define %s_OUT_C %d\n#define %s_OUT_H %d\n#define %s_OUT_W %d\n", macro,
+                 last->c_out, macro, last->h_out, macro, last->w_out);
+  osc_buf_printf(&b, "#define %s_STAGES %d", macro, p->n_stages);
+  for (int s = 0; s < p->n_stages; s++)
+    osc_buf_printf(&b, "\n#define %s_STAGE%d_WEIGHTS_OFFSET %zu\n#define %s_STAGE%d_WEIGHTS_SIZE %zu",
+                   macro, s + 1, osc_plan_stage_weights_offset(p, s), macro, s + 1,
+                   osc_plan_stage_weights_offset(p, s + 1) - osc_plan_stage_weights_offset(p, s));
+  if (l->bias)
+    osc_buf_printf(&b, "\n#define %s_BIAS_OFFSET %zu", macro,
+                   osc_plan_stage_weights_offset(p, p->n_stages));
+  return osc_buf_take(&b);
+}
+
+/* layer_shape_text for every layer; NULL when memory ran out. */
+static char **shape_texts(const osc_network *net, const osc_plan *plans, const net_emit *e,
+                          int table) {
+  char **t = calloc(net->n_layers > 0 ? (size_t)net->n_layers : 1, sizeof *t);
+  for (int i = 0; t && i < net->n_layers; i++)
+    if (!(t[i] = layer_shape_text(&plans[i], e->macros[i], table))) {
+      while (i-- > 0) free(t[i]);
+      free(t);
+      t = NULL;
+    }
+  return t;
+}
+
+static void free_texts(char **t, int n) {
+  for (int i = 0; t && i < n; i++) free(t[i]);
+  free(t);
+}
+
+/* The .c file's tail: the layer table the header declares. */
+static osc_status net_tail(const osc_network *net, const osc_plan *plans, const net_emit *e,
+                           osc_buf *out, osc_error *err) {
+  osc_tmpl_params ps;
+  char **shapes = shape_texts(net, plans, e, 1), up[OSC_NAME_MAX];
+  osc_status st;
+  upper(up, net->name);
+  if (!shapes) return osc_error_set(err, OSC_ENOMEM, "out of memory emitting network '%s'",
+                                    net->name);
+  osc_tmpl_params_init(&ps);
+  osc_tmpl_str(&ps, "name", net->name);
+  osc_tmpl_str(&ps, "upname", up);
+  osc_tmpl_strs(&ps, "prefixes", e->prefixes, net->n_layers);
+  osc_tmpl_strs(&ps, "names", e->names, net->n_layers);
+  osc_tmpl_strs(&ps, "shapes", (const char **)shapes, net->n_layers);
+  osc_tmpl_ints(&ps, "in_sizes", e->in_sizes, net->n_layers);
+  osc_tmpl_ints(&ps, "out_sizes", e->out_sizes, net->n_layers);
+  osc_tmpl_ints(&ps, "w_sizes", e->w_sizes, net->n_layers);
+  osc_tmpl_ints(&ps, "s_sizes", e->s_sizes, net->n_layers);
+  st = osc_tmpl_expand("network_table.c.in", &ps, out, err);
+  free_texts(shapes, net->n_layers);
+  return st;
 }
 
 /* Layer i's code into piece (a blank line before all but the first), its
@@ -590,10 +662,14 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   return OSC_OK;
 }
 
-static osc_status net_header(const osc_network *net, const net_emit *e, osc_buf *h_file,
-                             osc_error *err) {
+static osc_status net_header(const osc_network *net, const osc_plan *plans, const net_emit *e,
+                             osc_buf *h_file, osc_error *err) {
   char guard[OSC_NAME_MAX + 16], upname[OSC_NAME_MAX];
   osc_tmpl_params ps;
+  char **extras = shape_texts(net, plans, e, 0);
+  osc_status st;
+  if (!extras) return osc_error_set(err, OSC_ENOMEM, "out of memory emitting network '%s'",
+                                    net->name);
   upper(upname, net->name);
   snprintf(guard, sizeof guard, "OSCONV_%s_H", upname);
   osc_tmpl_params_init(&ps);
@@ -601,6 +677,8 @@ static osc_status net_header(const osc_network *net, const net_emit *e, osc_buf 
   osc_tmpl_str(&ps, "templates", "network_header.c.in");
   osc_tmpl_str(&ps, "name", net->name);
   osc_tmpl_str(&ps, "guard", guard);
+  osc_tmpl_str(&ps, "upname", upname);
+  osc_tmpl_strs(&ps, "extras", (const char **)extras, net->n_layers);
   osc_tmpl_int(&ps, "batch", net->batch > 0 ? net->batch : 1);
   osc_tmpl_strs(&ps, "prefixes", e->prefixes, net->n_layers);
   osc_tmpl_strs(&ps, "macros", e->macros, net->n_layers);
@@ -609,7 +687,9 @@ static osc_status net_header(const osc_network *net, const net_emit *e, osc_buf 
   osc_tmpl_ints(&ps, "out_sizes", e->out_sizes, net->n_layers);
   osc_tmpl_ints(&ps, "w_sizes", e->w_sizes, net->n_layers);
   osc_tmpl_ints(&ps, "s_sizes", e->s_sizes, net->n_layers);
-  return osc_tmpl_expand("network_header.c.in", &ps, h_file, err);
+  st = osc_tmpl_expand("network_header.c.in", &ps, h_file, err);
+  free_texts(extras, net->n_layers);
+  return st;
 }
 
 /* Hand the piece to the sink and empty it. */
@@ -671,7 +751,10 @@ osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans
         !(st = spend(budget, piece.len, net, &net->layers[i], err)))
       st = flush_piece(&piece, sink, ctx, err);
   if (!st && net->n_layers == 0) st = sink(ctx, "\n", 1, err);
-  if (!st) st = net_header(net, &e, h_file, err);
+  if (!st && net->n_layers > 0 && !(st = net_tail(net, plans, &e, &piece, err)) &&
+      !(st = spend(budget, piece.len, net, NULL, err)))
+    st = flush_piece(&piece, sink, ctx, err);
+  if (!st) st = net_header(net, plans, &e, h_file, err);
   if (!st) st = spend(budget, h_file->len - h_len, net, NULL, err);
   osc_buf_free(&piece);
   net_emit_free(&e);

@@ -217,6 +217,12 @@ static osc_status check_network_names(const osc_network *net, const char *file,
     if (!osc_emit_is_identifier(net->layers[i].name))
       return osc_error_layer(err, OSC_EINVAL, &net->layers[i],
                              "the name must be a C identifier: it names the generated function");
+  for (int i = 0; i < net->n_layers; i++)   /* the header's own names for the network */
+    if (!strcmp(net->layers[i].name, "layer_table") || !strcmp(net->layers[i].name, "layer_info"))
+      return osc_error_layer(err, OSC_EINVAL, &net->layers[i],
+                             "%s_%s is the network's layer %s in the generated header; rename "
+                             "the layer", net->name, net->layers[i].name,
+                             net->layers[i].name[6] == 't' ? "table" : "type");
   if ((st = check_reserved(net, file, err))) return st;
   if ((st = check_layer_cases(net, err))) return st;
   return check_layer_functions(net, err);

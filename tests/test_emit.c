@@ -1555,7 +1555,7 @@ static void test_network_streamed(void) {
   osc_buf_init(&r.all);
   CU_ASSERT_EQUAL_FATAL(osc_emit_network(&s->net, s->plans, &c, &h, &err), OSC_OK);
   CU_ASSERT_EQUAL(osc_emit_network_to(&s->net, s->plans, record, &r, &h2, &err), OSC_OK);
-  CU_ASSERT_EQUAL(r.pieces, 1 + 6);   /* the head, then one per layer */
+  CU_ASSERT_EQUAL(r.pieces, 1 + 6 + 1);   /* the head, one per layer, the layer table */
   CU_ASSERT(r.all.len == c.len && memcmp(r.all.data, c.data, c.len) == 0);
   CU_ASSERT(h.len == h2.len && memcmp(h.data, h2.data, h.len) == 0);
   CU_ASSERT(r.largest < c.len / 4);   /* never the whole file at once */

@@ -82,6 +82,17 @@ static void test_errors(void) {
   snprintf(args, sizeof args, "%s/two.py", dir);
   CU_ASSERT_NOT_EQUAL(access(args, F_OK), 0);   /* nothing written */
   free(err);
+  /* a layer named like the header's own table: refused by check (and so gen) */
+  CU_ASSERT_FATAL(write_config("tab.lua", "network { name = 'n' }\nconv { name = 'layer_table', "
+                                          "in_channels = 4, out_channels = 4, size = 4, kernel = 1 }\n"));
+  snprintf(args, sizeof args, "check %s/tab.lua", dir);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, &err), 1);
+  CU_ASSERT(err && strstr(err, "tab.lua:2: layer 'layer_table': n_layer_table is the network's "
+                               "layer table in the generated header"));
+  free(err);
+  err = NULL;
+  snprintf(args, sizeof args, "%s/tab.lua", dir);
+  unlink(args);
   snprintf(args, sizeof args, "export %s/t.lua -o %s/x.py", dir, dir);   /* --torch missing */
   CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, NULL), 2);
   snprintf(args, sizeof args, "%s/two.lua", dir);

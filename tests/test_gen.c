@@ -5,6 +5,7 @@
 ** chain; exec's Y.npy matches; every error exits 1 and writes nothing.
 */
 #include <dlfcn.h>
+#include <stdint.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -150,6 +151,35 @@ static void check_plan_hashes(const osc_network *net, const char *c_path, const 
   free(h);
 }
 
+/* <net>_layer_table: a row per layer in config order whose name, entry
+** points and shapes are the layer's (the struct as the header declares it). */
+typedef struct table_row {
+  const char *name;
+  void (*run)(const float *, float *, const float *, float *);
+  void (*run_n)(int, const float *, float *, const float *, float *);
+  int in_c, in_h, in_w, out_c, out_h, out_w, stages;
+  long input_size, output_size, weights_size, scratch_size;
+} table_row;
+
+static void check_layer_table(void *h, const osc_network *net) {
+  char sym[160];
+  const table_row *t;
+  snprintf(sym, sizeof sym, "%s_layer_table", net->name);
+  t = (const table_row *)dlsym(h, sym);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+  for (int i = 0; i < net->n_layers; i++) {
+    const osc_layer *l = &net->layers[i];
+    char fn[160];
+    snprintf(fn, sizeof fn, "%s_%s", net->name, l->name);
+    CU_ASSERT_STRING_EQUAL(t[i].name, l->name);
+    CU_ASSERT((void *)(uintptr_t)t[i].run == dlsym(h, fn));
+    CU_ASSERT(t[i].in_c == l->in_channels && t[i].in_h == l->in_h && t[i].in_w == l->in_w);
+    CU_ASSERT(t[i].out_c == l->out_channels && t[i].out_h == osc_layer_out_h(l) &&
+              t[i].out_w == osc_layer_out_w(l));
+    CU_ASSERT_EQUAL(t[i].input_size, (long)l->in_channels * l->in_h * l->in_w);
+  }
+}
+
 /* gen, then: a TU that includes the header and the .c must compile (the
 ** prototypes agree) with the header's sizes equal to the plan's; the .c as
 ** a shared object must compute every layer. Twice gives the same bytes. */
@@ -202,6 +232,26 @@ static void test_gen(void) {
                      k, i, m, osc_plan_input_size(&p), m, osc_plan_output_size(&p), m,
                      osc_plan_weights_size(&p), m, osc_plan_scratch_size(&p), m,
                      net->batch > 0 ? net->batch : 1);
+      /* shapes and weight slices, summed here from each stage's own numbers */
+      {
+        const osc_layer *l = &net->layers[i];
+        size_t at = 0;
+        osc_buf_printf(&t, "typedef char s%d_%d[(%s_IN_C == %d && %s_IN_H == %d && %s_IN_W == %d && "
+                       "%s_OUT_C == %d && %s_STAGES == %d) ? 1 : -1];\n", k, i, m,
+                       l->in_channels, m, l->in_h, m, l->in_w, m, l->out_channels, m,
+                       p.n_stages);
+        for (int st = 0; st < p.n_stages; st++) {
+          const osc_stage *g = &p.stage[st];
+          size_t sz = (size_t)g->c_out * (size_t)(g->c_in / g->groups) * (size_t)(g->k_h * g->k_w);
+          osc_buf_printf(&t, "typedef char w%d_%d_%d[(%s_STAGE%d_WEIGHTS_OFFSET == %zu && "
+                         "%s_STAGE%d_WEIGHTS_SIZE == %zu) ? 1 : -1];\n", k, i, st, m, st + 1, at,
+                         m, st + 1, sz);
+          at += sz;
+        }
+        if (l->bias)
+          osc_buf_printf(&t, "typedef char b%d_%d[(%s_BIAS_OFFSET == %zu) ? 1 : -1];\n", k, i, m,
+                         at);
+      }
     }
     snprintf(check, sizeof check, "%s/check.c", e.dir);
     CU_ASSERT_EQUAL(write_file(check, t.data), 0);
@@ -218,6 +268,7 @@ static void test_gen(void) {
       CU_ASSERT_PTR_NOT_NULL(h);
       if (h) {
         CU_ASSERT_EQUAL(check_network(h, net), net->n_layers);
+        check_layer_table(h, net);
         dlclose(h);
       }
     }

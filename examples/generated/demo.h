@@ -6,7 +6,10 @@
  *   weights WEIGHTS_SIZE: each stage's [C_out][C_in/groups][k_h][k_w]
  *           (PyTorch layout), stage after stage, then the bias if any
  *   scratch SCRATCH_SIZE (one image's intermediates, reused per image)
- * <layer>_n(n, ...) runs n images instead of BATCH.
+ * <layer>_n(n, ...) runs n images instead of BATCH. Per layer also its
+ * input and output shapes (IN_C/H/W, OUT_C/H/W), its STAGES and where each
+ * stage's weights and the bias sit in `weights` (STAGEi_WEIGHTS_OFFSET,
+ * _SIZE; BIAS_OFFSET), and demo_layer_table lists every layer.
  * Built with -DOSCONV_FLUSH_DENORMALS (x86-64), each call runs with MXCSR's
  * flush-to-zero and denormals-are-zero set, as osconv's JIT does, and
  * restores the caller's MXCSR; without it, calls run in the caller's state.
@@ -24,6 +27,16 @@ extern "C" {
 #define DEMO_STEM_WEIGHTS_SIZE 448
 #define DEMO_STEM_SCRATCH_SIZE 0
 #define DEMO_STEM_BATCH 1
+#define DEMO_STEM_IN_C 3
+#define DEMO_STEM_IN_H 32
+#define DEMO_STEM_IN_W 32
+#define DEMO_STEM_OUT_C 16
+#define DEMO_STEM_OUT_H 32
+#define DEMO_STEM_OUT_W 32
+#define DEMO_STEM_STAGES 1
+#define DEMO_STEM_STAGE1_WEIGHTS_OFFSET 0
+#define DEMO_STEM_STAGE1_WEIGHTS_SIZE 432
+#define DEMO_STEM_BIAS_OFFSET 432
 void demo_stem(const float *in, float *out, const float *weights, float *scratch);
 void demo_stem_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
@@ -33,6 +46,18 @@ void demo_stem_n(int n, const float *in, float *out, const float *weights, float
 #define DEMO_DOWN_WEIGHTS_SIZE 576
 #define DEMO_DOWN_SCRATCH_SIZE 4096
 #define DEMO_DOWN_BATCH 1
+#define DEMO_DOWN_IN_C 16
+#define DEMO_DOWN_IN_H 32
+#define DEMO_DOWN_IN_W 32
+#define DEMO_DOWN_OUT_C 32
+#define DEMO_DOWN_OUT_H 16
+#define DEMO_DOWN_OUT_W 16
+#define DEMO_DOWN_STAGES 2
+#define DEMO_DOWN_STAGE1_WEIGHTS_OFFSET 0
+#define DEMO_DOWN_STAGE1_WEIGHTS_SIZE 288
+#define DEMO_DOWN_STAGE2_WEIGHTS_OFFSET 288
+#define DEMO_DOWN_STAGE2_WEIGHTS_SIZE 256
+#define DEMO_DOWN_BIAS_OFFSET 544
 void demo_down(const float *in, float *out, const float *weights, float *scratch);
 void demo_down_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
@@ -42,6 +67,18 @@ void demo_down_n(int n, const float *in, float *out, const float *weights, float
 #define DEMO_DW_WEIGHTS_SIZE 1344
 #define DEMO_DW_SCRATCH_SIZE 8192
 #define DEMO_DW_BATCH 1
+#define DEMO_DW_IN_C 32
+#define DEMO_DW_IN_H 16
+#define DEMO_DW_IN_W 16
+#define DEMO_DW_OUT_C 32
+#define DEMO_DW_OUT_H 16
+#define DEMO_DW_OUT_W 16
+#define DEMO_DW_STAGES 2
+#define DEMO_DW_STAGE1_WEIGHTS_OFFSET 0
+#define DEMO_DW_STAGE1_WEIGHTS_SIZE 288
+#define DEMO_DW_STAGE2_WEIGHTS_OFFSET 288
+#define DEMO_DW_STAGE2_WEIGHTS_SIZE 1024
+#define DEMO_DW_BIAS_OFFSET 1312
 void demo_dw(const float *in, float *out, const float *weights, float *scratch);
 void demo_dw_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
@@ -51,6 +88,18 @@ void demo_dw_n(int n, const float *in, float *out, const float *weights, float *
 #define DEMO_TALL_WEIGHTS_SIZE 11328
 #define DEMO_TALL_SCRATCH_SIZE 8192
 #define DEMO_TALL_BATCH 1
+#define DEMO_TALL_IN_C 32
+#define DEMO_TALL_IN_H 16
+#define DEMO_TALL_IN_W 16
+#define DEMO_TALL_OUT_C 64
+#define DEMO_TALL_OUT_H 16
+#define DEMO_TALL_OUT_W 16
+#define DEMO_TALL_STAGES 2
+#define DEMO_TALL_STAGE1_WEIGHTS_OFFSET 0
+#define DEMO_TALL_STAGE1_WEIGHTS_SIZE 5120
+#define DEMO_TALL_STAGE2_WEIGHTS_OFFSET 5120
+#define DEMO_TALL_STAGE2_WEIGHTS_SIZE 6144
+#define DEMO_TALL_BIAS_OFFSET 11264
 void demo_tall(const float *in, float *out, const float *weights, float *scratch);
 void demo_tall_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
@@ -60,6 +109,18 @@ void demo_tall_n(int n, const float *in, float *out, const float *weights, float
 #define DEMO_CHAIN_WEIGHTS_SIZE 3136
 #define DEMO_CHAIN_SCRATCH_SIZE 16384
 #define DEMO_CHAIN_BATCH 1
+#define DEMO_CHAIN_IN_C 64
+#define DEMO_CHAIN_IN_H 16
+#define DEMO_CHAIN_IN_W 16
+#define DEMO_CHAIN_OUT_C 64
+#define DEMO_CHAIN_OUT_H 16
+#define DEMO_CHAIN_OUT_W 16
+#define DEMO_CHAIN_STAGES 2
+#define DEMO_CHAIN_STAGE1_WEIGHTS_OFFSET 0
+#define DEMO_CHAIN_STAGE1_WEIGHTS_SIZE 1536
+#define DEMO_CHAIN_STAGE2_WEIGHTS_OFFSET 1536
+#define DEMO_CHAIN_STAGE2_WEIGHTS_SIZE 1536
+#define DEMO_CHAIN_BIAS_OFFSET 3072
 void demo_chain(const float *in, float *out, const float *weights, float *scratch);
 void demo_chain_n(int n, const float *in, float *out, const float *weights, float *scratch);
 
@@ -69,8 +130,38 @@ void demo_chain_n(int n, const float *in, float *out, const float *weights, floa
 #define DEMO_PROJ_WEIGHTS_SIZE 208
 #define DEMO_PROJ_SCRATCH_SIZE 8192
 #define DEMO_PROJ_BATCH 1
+#define DEMO_PROJ_IN_C 64
+#define DEMO_PROJ_IN_H 16
+#define DEMO_PROJ_IN_W 16
+#define DEMO_PROJ_OUT_C 16
+#define DEMO_PROJ_OUT_H 16
+#define DEMO_PROJ_OUT_W 16
+#define DEMO_PROJ_STAGES 3
+#define DEMO_PROJ_STAGE1_WEIGHTS_OFFSET 0
+#define DEMO_PROJ_STAGE1_WEIGHTS_SIZE 64
+#define DEMO_PROJ_STAGE2_WEIGHTS_OFFSET 64
+#define DEMO_PROJ_STAGE2_WEIGHTS_SIZE 64
+#define DEMO_PROJ_STAGE3_WEIGHTS_OFFSET 128
+#define DEMO_PROJ_STAGE3_WEIGHTS_SIZE 64
+#define DEMO_PROJ_BIAS_OFFSET 192
 void demo_proj(const float *in, float *out, const float *weights, float *scratch);
 void demo_proj_n(int n, const float *in, float *out, const float *weights, float *scratch);
+
+/* Every layer, in config order: name, entry points, shapes (channels,
+** height, width), stage count and the sizes above, so a program can chain
+** layers and slice its weights without arithmetic of its own. */
+#define DEMO_N_LAYERS 6
+#ifndef OSCONV_DEMO_LAYER_INFO   /* the .h and the .c may meet in one file */
+#define OSCONV_DEMO_LAYER_INFO
+typedef struct demo_layer_info {
+  const char *name;
+  void (*run)(const float *in, float *out, const float *weights, float *scratch);
+  void (*run_n)(int n, const float *in, float *out, const float *weights, float *scratch);
+  int in_c, in_h, in_w, out_c, out_h, out_w, stages;
+  long input_size, output_size, weights_size, scratch_size;
+} demo_layer_info;
+#endif
+extern const demo_layer_info demo_layer_table[6];
 
 #ifdef __cplusplus
 }
