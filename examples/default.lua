@@ -34,7 +34,9 @@
 --                 be generated in mode "conventional", which is then its
 --                 default whatever the network's mode
 --   bias          true or false (default false)
---   activation    "none" (default) or "relu", applied after the layer
+--   activation    "none" (default), "relu", "relu6" or {"clamp", min, max},
+--                 applied after the layer and its bias; each keeps NaN, as
+--                 torch.relu, relu6 and clamp do
 --   mode          how to generate it:
 --                   "conventional"  the layer as it is: one KxK convolution
 --                   "depthwise"     depthwise KxK, then pointwise 1x1

@@ -82,6 +82,10 @@ static void emit_layer(osc_buf *b, const osc_plan *p) {
       osc_buf_printf(b, "            nn.ChannelShuffle(%d),\n", s->groups);
   }
   if (l->act == OSC_ACT_RELU) osc_buf_puts(b, "            nn.ReLU(),\n");
+  if (l->act == OSC_ACT_RELU6) osc_buf_puts(b, "            nn.ReLU6(),\n");
+  if (l->act == OSC_ACT_CLAMP)   /* Hardtanh is clamp(min, max), NaN kept */
+    osc_buf_printf(b, "            nn.Hardtanh(%.9g, %.9g),\n", (double)l->clamp_min,
+                   (double)l->clamp_max);
   osc_buf_puts(b, "        ))\n");
 }
 

@@ -26,7 +26,7 @@
 ** (a number, {height, width}, "valid" = 0 (default) or "same" = (k-1)/2 per
 ** dimension, odd kernels only: the size at stride 1, ceil(size/stride)
 ** otherwise), groups (default 1; >1 only in mode "conventional", its default), bias
-** (default false), activation ("none" or "relu"), mode ("conventional",
+** (default false), activation ("none", "relu", "relu6", {"clamp", min, max}), mode ("conventional",
 ** "depthwise", "spatial", "optimal" (default) or "fixed"), max_stages (1..16,
 ** default 2), objective ("macs" or "params"), widths (extra internal widths
 ** the search may use), stages (mode "fixed": a list of {kernel =, groups =
@@ -55,6 +55,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "oscerr.h"
@@ -89,7 +90,7 @@ static const char *const mode_names[] = {"conventional", "depthwise", "spatial",
                                          "optimal", "fixed"};   /* osc_mode order */
 _Static_assert(sizeof mode_names / sizeof mode_names[0] == OSC_MODE_COUNT, "a mode per name");
 static const char *const objective_names[] = {"macs", "params"};
-static const char *const activation_names[] = {"none", "relu"};
+static const char *const activation_names[] = {"none", "relu", "relu6"};   /* osc_activation order */
 
 /* Names people bring from other frameworks. */
 static const struct { const char *alias, *field; } aliases[] = {
@@ -452,6 +453,42 @@ static void read_stages(call *c, int idx, osc_layer *l) {
   l->n_fixed = (int)n;
 }
 
+/* activation = "none" | "relu" | "relu6" | {"clamp", min, max}. A name
+** that is none of them gets no "did you mean": "gelu" is not a misspelt
+** "relu" but another operation. */
+static void read_activation(call *c, int t, osc_layer *l) {
+  static const char usage[] = "\"none\", \"relu\", \"relu6\" or {\"clamp\", min, max}";
+  lua_State *L = c->L;
+  if (lua_type(L, t) == LUA_TSTRING) {
+    const char *s = lua_tostring(L, t);
+    for (int i = 0; i < 3; i++)
+      if (!strcmp(s, activation_names[i])) {
+        l->act = (osc_activation)i;
+        return;
+      }
+    if (!strcmp(s, "clamp")) fail(c, "activation \"clamp\" needs its bounds: {\"clamp\", min, max}");
+    fail(c, "activation must be %s, got \"%.40s\"", usage, s);
+  }
+  if (lua_type(L, t) != LUA_TTABLE) fail(c, "activation must be %s, got %s", usage, luaL_typename(L, t));
+  lua_rawgeti(L, t, 1);
+  if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "clamp") != 0 ||
+      luaL_len(L, t) != 3)
+    fail(c, "activation must be %s", usage);
+  lua_pop(L, 1);
+  for (int i = 0; i < 2; i++) {
+    lua_rawgeti(L, t, 2 + i);
+    if (!lua_isnumber(L, -1)) fail(c, "activation {\"clamp\", min, max}: %s must be a number, got %s",
+                                   i ? "max" : "min", luaL_typename(L, -1));
+    if (i) l->clamp_max = (float)lua_tonumber(L, -1);
+    else l->clamp_min = (float)lua_tonumber(L, -1);
+    lua_pop(L, 1);
+  }
+  if (!(isfinite(l->clamp_min) && isfinite(l->clamp_max) && l->clamp_min <= l->clamp_max))
+    fail(c, "activation {\"clamp\", %g, %g}: min and max must be finite with min <= max",
+         (double)l->clamp_min, (double)l->clamp_max);
+  l->act = OSC_ACT_CLAMP;
+}
+
 /* input = x: the shape an earlier conv{} returned (channels, height, width)
 ** gives in_channels and the size; any of them also given must agree. */
 static void read_input(call *c, int t, spec *s) {
@@ -515,7 +552,7 @@ static void read_field(call *c, int f, spec *s) {
       fail(c, "bias must be true or false, got %s", luaL_typename(L, top));
     l->bias = lua_toboolean(L, top);
     break;
-  case F_ACTIVATION: l->act = (osc_activation)to_enum(c, top, name, activation_names, 2); break;
+  case F_ACTIVATION: read_activation(c, top, l); break;
   case F_MODE: l->mode = (osc_mode)to_enum(c, top, name, mode_names, OSC_MODE_COUNT); break;
   case F_MAX_STAGES: l->max_stages = to_int(c, top, name); break;
   case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 2); break;
@@ -556,7 +593,11 @@ static void take(spec *d, const spec *s, int f) {
   case F_PADDING: a->pad_h = b->pad_h; a->pad_w = b->pad_w; d->same = s->same; break;
   case F_GROUPS: a->groups = b->groups; break;
   case F_BIAS: a->bias = b->bias; break;
-  case F_ACTIVATION: a->act = b->act; break;
+  case F_ACTIVATION:
+    a->act = b->act;
+    a->clamp_min = b->clamp_min;
+    a->clamp_max = b->clamp_max;
+    break;
   case F_MODE: a->mode = b->mode; break;
   case F_MAX_STAGES: a->max_stages = b->max_stages; break;
   case F_OBJECTIVE: a->objective = b->objective; break;

@@ -150,6 +150,8 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
   osc_tmpl_int(ps, "last", j->last);
   osc_tmpl_int(ps, "bias", j->bias);
   osc_tmpl_int(ps, "relu", j->relu);
+  osc_tmpl_str(ps, "act_lo", j->act_lo);
+  osc_tmpl_str(ps, "act_hi", j->clamped ? j->act_hi : "");
   osc_tmpl_int(ps, "max_expr_terms", j->knobs->max_expr_terms);
 }
 
@@ -211,13 +213,13 @@ static void info_add(info_lines *in, const char *fmt, ...) {
 
 static void describe_layer(const osc_plan *p, char *buf, size_t size) {
   const osc_layer *l = &p->layer;
-  char name[OSC_NAME_MAX];
+  char name[OSC_NAME_MAX], act[64];
   comment_safe(name, sizeof name, l->name[0] ? l->name : "?");
   snprintf(buf, size, "layer '%s': %d -> %d channels, %dx%d -> %dx%d, kernel %dx%d, stride %dx%d, "
-           "pad %dx%d%s%s%s", name, l->in_channels, l->out_channels, l->in_h, l->in_w,
+           "pad %dx%d%s%s%s%s", name, l->in_channels, l->out_channels, l->in_h, l->in_w,
            osc_layer_out_h(l), osc_layer_out_w(l), l->k_h, l->k_w, l->stride_h, l->stride_w,
            l->pad_h, l->pad_w, l->groups > 1 ? ", grouped" : "", l->bias ? ", bias" : "",
-           l->act == OSC_ACT_RELU ? ", relu" : "");
+           l->act ? ", " : "", osc_act_describe(l, act, sizeof act));
 }
 
 static void layer_info(const osc_plan *p, const char (*kern)[64], info_lines *in) {
@@ -321,6 +323,15 @@ typedef struct layer_emit {
 } layer_emit;
 
 /* Stage i of p as a job for the kernels. */
+/* A float as a C literal that reads back exactly: "0.0f" for zero (so a
+** ReLU's code is what it always was), else %.9g with a point or exponent. */
+static void c_float(float v, char *buf, size_t size) {
+  if (v == 0.0f) { snprintf(buf, size, "0.0f"); return; }
+  snprintf(buf, size, "%.9g", (double)v);
+  if (!strpbrk(buf, ".eE")) strncat(buf, ".0", size - strlen(buf) - 1);
+  strncat(buf, "f", size - strlen(buf) - 1);
+}
+
 static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const char *prefix,
                       int isa, const char *fname, osc_stage_job *j) {
   memset(j, 0, sizeof *j);
@@ -331,7 +342,14 @@ static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const 
   j->s = &p->stage[i];
   j->last = i == p->n_stages - 1;
   j->bias = j->last && p->layer.bias;
-  j->relu = j->last && p->layer.act == OSC_ACT_RELU;
+  {
+    float lo = 0.0f, hi = 0.0f;
+    int kind = osc_layer_act_bounds(&p->layer, &lo, &hi);
+    j->relu = j->last && kind >= 0;
+    j->clamped = j->last && kind == 2;
+    c_float(lo, j->act_lo, sizeof j->act_lo);
+    c_float(hi, j->act_hi, sizeof j->act_hi);
+  }
   j->fname = fname;
   j->knobs = kn;
 }

@@ -35,7 +35,7 @@ osc_status osc_emit_check_plan(const osc_plan *p, osc_error *err) {
     return osc_error_layer(err, OSC_EINVAL, l, "plan has %d stages", p->n_stages);
   if (l->bias != 0 && l->bias != 1)
     return osc_error_layer(err, OSC_EINVAL, l, "bias must be 0 or 1");
-  if (l->act != OSC_ACT_NONE && l->act != OSC_ACT_RELU)
+  if ((unsigned)l->act > OSC_ACT_CLAMP)
     return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];

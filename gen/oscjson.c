@@ -12,8 +12,14 @@
 
 static json_t *pair(int a, int b) { return json_pack("[ii]", a, b); }
 
+/* "none", "relu", "relu6" or "clamp" (its bounds: "clamp" beside it) */
+static const char *act_name(const osc_layer *l) {
+  static const char *const names[] = {"none", "relu", "relu6", "clamp"};
+  return (unsigned)l->act <= OSC_ACT_CLAMP ? names[l->act] : "?";
+}
+
 json_t *osc_json_layer(const osc_layer *l) {
-  return json_pack("{s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:i, s:b, s:s, s:s, "
+  json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:i, s:b, s:s, s:s, "
                    "s:i, s:s}",
                    "name", l->name, "line", l->line,
                    "in_channels", l->in_channels, "out_channels", l->out_channels,
@@ -21,9 +27,13 @@ json_t *osc_json_layer(const osc_layer *l) {
                    "out_size", pair(osc_layer_out_h(l), osc_layer_out_w(l)),
                    "kernel", pair(l->k_h, l->k_w), "stride", pair(l->stride_h, l->stride_w),
                    "padding", pair(l->pad_h, l->pad_w), "groups", l->groups,
-                   "bias", l->bias, "activation", l->act == OSC_ACT_RELU ? "relu" : "none",
+                   "bias", l->bias, "activation", act_name(l),
                    "mode", osc_mode_name(l->mode), "max_stages", l->max_stages,
                    "objective", osc_objective_name(l->objective));
+  if (o && l->act == OSC_ACT_CLAMP)
+    json_object_set_new(o, "clamp", json_pack("[f, f]", (double)l->clamp_min,
+                                              (double)l->clamp_max));
+  return o;
 }
 
 static json_t *stage_json(const osc_plan *p, int i) {

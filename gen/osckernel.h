@@ -31,7 +31,10 @@ typedef struct osc_stage_job {
   int index;                  /* which stage */
   const osc_stage *s;         /* plan->stage[index] */
   int last;                   /* writes the layer's output: no shuffle */
-  int bias, relu;             /* fused into the store (last stage only) */
+  int bias, relu;             /* fused into the store (last stage only); relu: any
+                              ** activation, clamped below at act_lo */
+  int clamped;                /* relu6 or clamp: also bounded above, at act_hi */
+  char act_lo[32], act_hi[32];  /* the bounds as C float literals ("0.0f") */
   const char *fname;          /* the stage function's name */
   const osc_emit_knobs *knobs;  /* resolved: no zero fields */
   const char *prefix;         /* the layer's symbol prefix */

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -51,6 +52,24 @@ void osc_layer_init(osc_layer *l) {
   l->objective = OSC_OBJ_MACS;
 }
 
+int osc_layer_act_bounds(const osc_layer *l, float *lo, float *hi) {
+  switch (l->act) {
+  case OSC_ACT_RELU: *lo = 0.0f; return 0;
+  case OSC_ACT_RELU6: *lo = 0.0f; *hi = 6.0f; return 2;
+  case OSC_ACT_CLAMP: *lo = l->clamp_min; *hi = l->clamp_max; return 2;
+  default: return -1;
+  }
+}
+
+const char *osc_act_describe(const osc_layer *l, char *buf, size_t size) {
+  static const char *const names[] = {"", "relu", "relu6"};
+  if (l->act == OSC_ACT_CLAMP)
+    snprintf(buf, size, "clamp(%g, %g)", (double)l->clamp_min, (double)l->clamp_max);
+  else
+    snprintf(buf, size, "%s", (unsigned)l->act < 3 ? names[l->act] : "?");
+  return buf;
+}
+
 int osc_conv_out(int in, int k, int stride, int pad) {
   int span = in + 2 * pad - k;
   return span < 0 ? 0 : span / stride + 1;
@@ -87,8 +106,12 @@ static osc_status check_enums(const osc_layer *l, osc_error *err) {
                          OSC_NAME_MAX - 1);
   if (l->bias != 0 && l->bias != 1)
     return osc_error_layer(err, OSC_EINVAL, l, "bias must be 0 or 1, got %d", l->bias);
-  if ((unsigned)l->act > OSC_ACT_RELU)
+  if ((unsigned)l->act > OSC_ACT_CLAMP)
     return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
+  if (l->act == OSC_ACT_CLAMP &&
+      !(isfinite(l->clamp_min) && isfinite(l->clamp_max) && l->clamp_min <= l->clamp_max))
+    return osc_error_layer(err, OSC_EINVAL, l, "clamp needs finite bounds with min <= max, got "
+                           "%g, %g", (double)l->clamp_min, (double)l->clamp_max);
   if ((unsigned)l->mode >= OSC_MODE_COUNT)
     return osc_error_layer(err, OSC_EINVAL, l, "unknown mode %d", (int)l->mode);
   if ((unsigned)l->objective > OSC_OBJ_PARAMS)
@@ -374,7 +397,7 @@ void osc_plan_describe(const osc_plan *p, char *buf, size_t size) {
 
 uint64_t osc_plan_hash(const osc_plan *p) {
   /* Hash the fields that change the generated code, not the name or line. */
-  int32_t v[16 + OSC_MAX_STAGES * 13];
+  int32_t v[18 + OSC_MAX_STAGES * 13];
   int n = 0;
   const osc_layer *l = &p->layer;
   int32_t head[] = {l->in_channels, l->out_channels, l->in_h, l->in_w, l->k_h, l->k_w,
@@ -382,6 +405,10 @@ uint64_t osc_plan_hash(const osc_plan *p) {
                     (int32_t)l->act, p->n_stages};
   memcpy(v, head, sizeof head);
   n = (int)(sizeof head / sizeof head[0]);
+  if (l->act == OSC_ACT_CLAMP) {   /* the bounds are in the code; other layers hash as before */
+    memcpy(&v[n++], &l->clamp_min, sizeof(float));
+    memcpy(&v[n++], &l->clamp_max, sizeof(float));
+  }
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];
     int32_t st[] = {s->c_in, s->c_out, s->groups, s->k_h, s->k_w, s->stride_h,

@@ -16,6 +16,13 @@ osc_status osc_plan_build(const osc_layer *l, osc_mode mode, int n,
                           const osc_stage_spec *chain, osc_plan *out,
                           osc_error *err);
 
+/* The activation's bounds: -1 none; 0 a lower bound only (*lo: ReLU); 2
+** both (*lo, *hi: relu6, clamp). */
+int osc_layer_act_bounds(const osc_layer *l, float *lo, float *hi);
+
+/* The activation in words: "" (none), "relu", "relu6", "clamp(-1, 1)". */
+const char *osc_act_describe(const osc_layer *l, char *buf, size_t size);
+
 /* Output size of one dimension of a stage (floor division, PyTorch). */
 int osc_conv_out(int in, int k, int stride, int pad);
 

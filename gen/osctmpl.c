@@ -217,7 +217,15 @@ static const char prelude[] =
     "end\n"
     /* ReLU as torch.relu: a < 0 ? 0 : a keeps NaN (the comparison is false),
     ** maps -inf to 0 and keeps +inf; a > 0 ? a : 0 would turn NaN into 0 */
-    "function relu_of(a) return a .. ' < 0.0f ? 0.0f : ' .. a end\n"
+    /* relu6 and clamp (act_hi set) bound it above too, NaN still passing */
+    "function relu_of(a)\n"
+    "  local lo = act_lo or '0.0f'\n"
+    "  local r = a .. ' < ' .. lo .. ' ? ' .. lo .. ' : '\n"
+    "  if act_hi and act_hi ~= '' then\n"
+    "    return r .. '(' .. a .. ' > ' .. act_hi .. ' ? ' .. act_hi .. ' : ' .. a .. ')'\n"
+    "  end\n"
+    "  return r .. a\n"
+    "end\n"
     /* base + index, without parentheses the index does not need */
     "function ptr(base, idx)\n"
     "  if idx == '0' then return base end\n"

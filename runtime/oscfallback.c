@@ -3,6 +3,8 @@
 */
 #include "oscfallback.h"
 
+#include "oscplan.h"
+
 /* Intermediates ping-pong like osc_plan_scratch_size lays them out: stage i
 ** (not the last) writes region i % 2; region 1 starts after region 0. */
 static size_t region0_size(const osc_plan *p) {
@@ -51,13 +53,18 @@ static void conv_stage(const osc_stage *s, const float *src, float *dst, const f
   }
 }
 
+/* Bias, then the activation; the comparisons are false for NaN, which stays. */
 static void bias_act(const osc_plan *p, float *out, const float *bias) {
   const osc_stage *s = &p->stage[p->n_stages - 1];
   size_t plane = (size_t)s->h_out * s->w_out;
+  float lo = 0.0f, hi = 0.0f;
+  int kind = osc_layer_act_bounds(&p->layer, &lo, &hi);
   for (int c = 0; c < s->c_out; c++)
     for (size_t i = 0; i < plane; i++) {
       float v = out[c * plane + i] + (bias ? bias[c] : 0.0f);
-      out[c * plane + i] = p->layer.act == OSC_ACT_RELU && v < 0 ? 0.0f : v;
+      if (kind >= 0 && v < lo) v = lo;
+      if (kind == 2 && v > hi) v = hi;
+      out[c * plane + i] = v;
     }
 }
 

@@ -59,7 +59,12 @@ typedef enum osc_mode {
 } osc_mode;
 
 typedef enum osc_objective { OSC_OBJ_MACS = 0, OSC_OBJ_PARAMS } osc_objective;
-typedef enum osc_activation { OSC_ACT_NONE = 0, OSC_ACT_RELU } osc_activation;
+/* After the layer (and its bias): nothing; max(x, 0); min(max(x, 0), 6);
+** or min(max(x, clamp_min), clamp_max). Each keeps NaN, as torch.relu,
+** relu6 and clamp do. */
+typedef enum osc_activation {
+  OSC_ACT_NONE = 0, OSC_ACT_RELU, OSC_ACT_RELU6, OSC_ACT_CLAMP
+} osc_activation;
 
 /* One stage of a user-written (fixed) chain. out_channels 0 means "the
 ** layer's out_channels" for the last stage and "in_channels" otherwise. */
@@ -74,6 +79,7 @@ typedef struct osc_layer {
   int groups;               /* of the original layer; >1 only as conventional */
   int bias;                 /* 0 or 1 */
   osc_activation act;
+  float clamp_min, clamp_max;   /* OSC_ACT_CLAMP only: min <= max, not NaN */
   osc_mode mode;
   int max_stages;           /* optimal mode: 1..OSC_MAX_STAGES */
   osc_objective objective;

@@ -121,7 +121,14 @@ int oscref_chain(const osc_plan *p, int n, const float *in, const float *weights
         memcpy(a, b, out_size_ * sizeof *a);
     }
     oscref_bias_relu(a, l->bias ? w : NULL, last->c_out, last->h_out * last->w_out,
-                     l->act == OSC_ACT_RELU);
+                     l->act == OSC_ACT_RELU || l->act == OSC_ACT_RELU6);
+    if (l->act == OSC_ACT_RELU6 || l->act == OSC_ACT_CLAMP)   /* torch.clamp: NaN stays */
+      for (size_t k = 0; k < out_size_; k++) {
+        float lo = l->act == OSC_ACT_RELU6 ? 0.0f : l->clamp_min;
+        float hi = l->act == OSC_ACT_RELU6 ? 6.0f : l->clamp_max;
+        if (a[k] < lo) a[k] = lo;
+        if (a[k] > hi) a[k] = hi;
+      }
     memcpy(out + img * out_size_, a, out_size_ * sizeof *a);
   }
   free(a);

@@ -109,9 +109,23 @@ static const struct { const char *src, *msg; } config_errors[] = {
      "\"optimal\" or \"fixed\", got \"optimum\" (did you mean \"optimal\"?)"},
     {"conv { " SHAPE ", kernel = 3, objective = 'flops' }",
      "t.lua:1: layer 'conv1': objective must be \"macs\" or \"params\", got \"flops\""},
+    /* another operation, so no "did you mean 'relu'?" */
     {"conv { " SHAPE ", kernel = 3, activation = 'gelu' }",
-     "t.lua:1: layer 'conv1': activation must be \"none\" or \"relu\", got \"gelu\" (did you "
-     "mean \"relu\"?)"},
+     "t.lua:1: layer 'conv1': activation must be \"none\", \"relu\", \"relu6\" or {\"clamp\", min, "
+     "max}, got \"gelu\""},
+    {"conv { " SHAPE ", kernel = 3, activation = 'clamp' }",
+     "t.lua:1: layer 'conv1': activation \"clamp\" needs its bounds: {\"clamp\", min, max}"},
+    {"conv { " SHAPE ", kernel = 3, activation = {'clamp', 1} }",
+     "t.lua:1: layer 'conv1': activation must be \"none\", \"relu\", \"relu6\" or {\"clamp\", min, "
+     "max}"},
+    {"conv { " SHAPE ", kernel = 3, activation = {'clamp', 2, 1} }",
+     "t.lua:1: layer 'conv1': activation {\"clamp\", 2, 1}: min and max must be finite with min <= "
+     "max"},
+    {"conv { " SHAPE ", kernel = 3, activation = {'clamp', 0, 1/0} }",
+     "t.lua:1: layer 'conv1': activation {\"clamp\", 0, inf}: min and max must be finite with min "
+     "<= max"},
+    {"conv { " SHAPE ", kernel = 3, activation = {'clamp', 0, 'x'} }",
+     "t.lua:1: layer 'conv1': activation {\"clamp\", min, max}: max must be a number, got string"},
     {"conv { " SHAPE ", kernel = 3, padding = 'full' }",
      "t.lua:1: layer 'conv1': padding must be \"same\" or \"valid\", got \"full\""},
     /* missing fields */
@@ -694,6 +708,21 @@ static void test_mode_defaults(void) {
   }
 }
 
+/* relu6 and {"clamp", min, max} load as those activations; a network
+** default carries the bounds. */
+static void test_activations(void) {
+  osc_config *c = load("network { name = 'n', activation = {'clamp', -0.5, 2} }\n"
+                       "conv { " SHAPE ", kernel = 3, activation = 'relu6' }\n"
+                       "conv { " SHAPE ", kernel = 3 }",
+                       NULL);
+  if (c) {
+    const osc_layer *l = c->networks[0].layers;
+    CU_ASSERT_EQUAL(l[0].act, OSC_ACT_RELU6);
+    CU_ASSERT(l[1].act == OSC_ACT_CLAMP && l[1].clamp_min == -0.5f && l[1].clamp_max == 2.0f);
+    osc_config_free(c);
+  }
+}
+
 /* input = x takes in_channels and the size from an earlier output; given
 ** fields must agree with it; branches are several layers on one input. */
 static void test_input_chaining(void) {
@@ -1161,6 +1190,7 @@ static CU_TestInfo tests[] = {
     {"network defaults", test_network_defaults},
     {"mode defaults", test_mode_defaults},
     {"input chaining", test_input_chaining},
+    {"activations relu6 and clamp", test_activations},
     {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
     {"networks", test_networks},

@@ -733,13 +733,15 @@ static void test_random_specs(void) {
 /* Every mode, and every stage kernel forced (direct, unrolled, pointwise with
 ** pure-bias padding outputs, depthwise, borders checked), bias and ReLU;
 ** one case without ReLU. */
-static int nonfinite_cases(kcase *cs) {
+static int act_cases(kcase *cs, osc_activation act, float lo, float hi) {
   static const osc_emit_knobs unrolled_knobs = {0, 0, 1500, 0, 0, "unrolled", 0};
   int count = 0;
   osc_layer l;
   layer_of(&l, 6, 4, 7, 6, 3, 3, 1, 1, 1, 1);
   l.bias = 1;
-  l.act = OSC_ACT_RELU;
+  l.act = act;
+  l.clamp_min = lo;
+  l.clamp_max = hi;
   l.n_fixed = 2;
   l.fixed[0] = (osc_stage_spec){6, 2, 3, 1};
   l.fixed[1] = (osc_stage_spec){0, 2, 1, 3};
@@ -756,6 +758,8 @@ static int nonfinite_cases(kcase *cs) {
   add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, NULL);
   return count;
 }
+
+static int nonfinite_cases(kcase *cs) { return act_cases(cs, OSC_ACT_RELU, 0.0f, 0.0f); }
 
 /* Poisons x[0..n) at three random places with NaN, +inf and -inf. */
 static void poison(float *x, size_t n, uint64_t *st) {
@@ -903,6 +907,50 @@ static void test_nonfinite(void) {
   CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
   free(src);
   free(cs);
+}
+
+/* relu6 and clamp, every mode and forced kernel, gcc, tcc, JIT and the
+** reference, against oscref (NaN and Inf scenarios included: clamp keeps
+** NaN as torch.clamp does); the bounds are tight enough that both are hit. */
+static void test_relu6_clamp(void) {
+  static const struct { osc_activation act; float lo, hi; } acts[] = {
+      {OSC_ACT_RELU6, 0.0f, 0.0f}, {OSC_ACT_CLAMP, -0.25f, 0.3f}};
+  for (size_t q = 0; q < sizeof acts / sizeof acts[0]; q++) {
+    kcase *cs = calloc(32, sizeof *cs);
+    ieee_tally t = {0, 0, 0};
+    int count;
+    size_t len, at_hi = 0;
+    char *src;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+    count = act_cases(cs, acts[q].act, acts[q].lo, acts[q].hi);
+    src = emit_all(cs, count, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    for (int a = 0; a < 2; a++) {
+      so s;
+      CU_ASSERT_EQUAL_FATAL(build(&s, src, len, a ? "tcc" : cc(), a ? "-Wall -Werror -shared"
+                                                                : GCC_FLAGS, 1), 0);
+      CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, a ? "tcc" : "gcc",
+                                        &t), count);
+      unload(&s);
+    }
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_REFERENCE, "reference", &t),
+                    count);
+    if (acts[q].act == OSC_ACT_CLAMP) {   /* the upper bound was reached somewhere */
+      const osc_plan *p = &cs[0].plan;
+      size_t in_n = osc_plan_input_size(p) * cs[0].n, out_n = osc_plan_output_size(p) * cs[0].n;
+      float *in = malloc(in_n * sizeof *in), *w = malloc(osc_plan_weights_size(p) * sizeof *w);
+      float *want = malloc(out_n * sizeof *want);
+      CU_ASSERT_FATAL(in && w && want);
+      nonfinite_data(p, cs[0].n, 2, osc_test_seed(), in, w);
+      CU_ASSERT_EQUAL(oscref_chain(p, cs[0].n, in, w, want), 0);
+      for (size_t i = 0; i < out_n; i++) at_hi += want[i] == acts[q].hi;
+      CU_ASSERT(at_hi > 0);
+      free(in); free(w); free(want);
+    }
+    free(src);
+    free(cs);
+  }
 }
 
 /* ---- denormals: flush-to-zero and denormals-are-zero ------------------------------ */
@@ -1582,6 +1630,7 @@ static CU_TestInfo tests[] = {
     {"pointwise and depthwise kernels, forced (gcc, tcc)", test_new_kernels},
     {"random specs (gcc, tcc)", test_random_specs},
     {"NaN and Inf as conv then torch.relu (gcc, tcc, JIT, reference)", test_nonfinite},
+    {"relu6 and clamp as torch does (gcc, tcc, JIT, reference)", test_relu6_clamp},
     {"denormals: JIT and reference flush unless kept, MXCSR restored", test_denormals_runtime},
     {"denormals: a failed run leaves MXCSR alone", test_denormals_failed_run},
     {"denormals: every mode and kernel flushes (gcc, tcc, JIT, reference)",

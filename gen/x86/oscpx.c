@@ -265,6 +265,7 @@ static double code_estimate(const osc_px_isa *x, const osc_stage *s) {
 const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
+  if (j->clamped) return "its store does ReLU only: relu6 and clamp go to the portable kernels";
   if (s->stride_w > x->max_stride_w) return "the stage's stride in width is beyond the kernel's";
   if (s->stride_h > 8) return "the stage's stride in height is beyond 8";
   if ((s->w_out + x->lanes - 1) / x->lanes > OSC_PX_MAX_PV * x->pv_max[x->max_oct])

@@ -37,7 +37,7 @@ def random_layer(rng, i, mode):
          "height": size[0], "width": size[1], "kernel": "{%d, %d}" % (kh, kw),
          "stride": rng.choice([1, 1, 2]), "padding": "{%d, %d}" % (rng.randint(0, kh // 2),
                                                                   rng.randint(0, kw // 2)),
-         "bias": rng.choice(["true", "false"]), "activation": rng.choice(['"none"', '"relu"']),
+         "bias": rng.choice(["true", "false"]), "activation": rng.choice(['"none"', '"relu"', '"relu6"', '{"clamp", -0.5, 0.75}']),
          "mode": '"%s"' % mode}
     if mode == "optimal":
         f["max_stages"] = rng.choice([2, 3, 4])
