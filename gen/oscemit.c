@@ -636,6 +636,14 @@ static void free_texts(char **t, int n) {
   free(t);
 }
 
+/* The four per-layer buffer sizes, as the header and the table name them. */
+static void size_params(osc_tmpl_params *ps, const net_emit *e) {
+  osc_tmpl_ints(ps, "in_sizes", e->in_sizes, e->n);
+  osc_tmpl_ints(ps, "out_sizes", e->out_sizes, e->n);
+  osc_tmpl_ints(ps, "w_sizes", e->w_sizes, e->n);
+  osc_tmpl_ints(ps, "s_sizes", e->s_sizes, e->n);
+}
+
 /* The .c file's tail: the layer table the header declares. */
 static osc_status net_tail(const osc_network *net, const osc_plan *plans, const net_emit *e,
                            osc_buf *out, osc_error *err) {
@@ -651,10 +659,7 @@ static osc_status net_tail(const osc_network *net, const osc_plan *plans, const 
   osc_tmpl_strs(&ps, "prefixes", e->prefixes, net->n_layers);
   osc_tmpl_strs(&ps, "names", e->names, net->n_layers);
   osc_tmpl_strs(&ps, "shapes", (const char **)shapes, net->n_layers);
-  osc_tmpl_ints(&ps, "in_sizes", e->in_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "out_sizes", e->out_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "w_sizes", e->w_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "s_sizes", e->s_sizes, net->n_layers);
+  size_params(&ps, e);
   st = osc_tmpl_expand("network_table.c.in", &ps, out, err);
   free_texts(shapes, net->n_layers);
   return st;
@@ -701,10 +706,7 @@ static osc_status net_header(const osc_network *net, const osc_plan *plans, cons
   osc_tmpl_strs(&ps, "prefixes", e->prefixes, net->n_layers);
   osc_tmpl_strs(&ps, "macros", e->macros, net->n_layers);
   osc_tmpl_strs(&ps, "infos", e->infos, net->n_layers);
-  osc_tmpl_ints(&ps, "in_sizes", e->in_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "out_sizes", e->out_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "w_sizes", e->w_sizes, net->n_layers);
-  osc_tmpl_ints(&ps, "s_sizes", e->s_sizes, net->n_layers);
+  size_params(&ps, e);
   st = osc_tmpl_expand("network_header.c.in", &ps, h_file, err);
   free_texts(extras, net->n_layers);
   return st;
