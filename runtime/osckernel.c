@@ -26,7 +26,8 @@
 struct osc_kernel {
   osc_plan plan;
   osc_code *code;            /* JIT only; shared with the cache */
-  osc_kernel_fn fn;          /* JIT only */
+  osc_kernel_fn fn;          /* JIT only, a layer without a residual */
+  osc_kernel_res_fn res_fn;  /* JIT only, a layer with one */
   size_t scratch_floats;
   int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
   int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
@@ -196,7 +197,8 @@ static void verbose(const osc_kernel *k) {
 static void use_code(osc_kernel *k) {
   k->info.code_size = osc_code_size(k->code);
   k->info.backend = OSC_BACKEND_JIT;
-  k->fn = (osc_kernel_fn)osc_code_entry(k->code);
+  if (k->plan.layer.residual) k->res_fn = (osc_kernel_res_fn)osc_code_entry(k->code);
+  else k->fn = (osc_kernel_fn)osc_code_entry(k->code);
 }
 
 /* The JIT path. `source` NULL: emit it from the plan, unless the plan was
@@ -299,17 +301,28 @@ osc_status osc_kernel_create_from_source(const osc_plan *p, const char *source,
 
 /* ---- running, asking, freeing ---------------------------------------------------------- */
 
-osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
-                          const float *weights, float *scratch, osc_error *err) {
+/* Both entry points: `with_res` says which one the caller used, which must
+** be the kind of the layer. */
+static osc_status run(const osc_kernel *k, int n, const float *in, int with_res,
+                      const float *res, float *out, const float *weights, float *scratch,
+                      osc_error *err) {
   float *own = NULL;
   osc_fpenv fp;
   double t0;
   if (!k) return osc_error_set(err, OSC_EINVAL, "kernel: no kernel given");
+  if (k->plan.layer.residual != with_res)
+    return osc_error_set(err, OSC_EINVAL, with_res
+                         ? "kernel: layer '%s' takes no residual: run it with osc_kernel_run"
+                         : "kernel: layer '%s' adds a residual: run it with "
+                           "osc_kernel_run_residual", k->plan.layer.name);
   if (n < 0)
     return osc_error_set(err, OSC_EINVAL, "kernel: batch size %d is negative", n);
   if (n == 0) return OSC_OK;
   if (!in || !out || !weights)
     return osc_error_set(err, OSC_EINVAL, "kernel: input, output and weights are required");
+  if (with_res && !res)
+    return osc_error_set(err, OSC_EINVAL, "kernel: layer '%s' needs its residual, got NULL",
+                         k->plan.layer.name);
   if (!scratch && k->scratch_floats) {
     if (!(scratch = own = osc_rt_malloc(k->scratch_floats * sizeof *scratch)))
       return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory for %zu floats of scratch",
@@ -318,10 +331,12 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
   /* after every check: a run that fails leaves the state alone */
   if (!k->keep_denormals) osc_fpenv_flush(&fp);
   t0 = verbose_level() == 2 ? now_ms() : -1;
-  if (k->fn)
+  if (k->res_fn)
+    k->res_fn(n, in, res, out, weights, scratch);
+  else if (k->fn)
     k->fn(n, in, out, weights, scratch);
   else
-    osc_fallback_run(&k->plan, n, in, out, weights, scratch);
+    osc_fallback_run(&k->plan, n, in, res, out, weights, scratch);
   if (!k->keep_denormals) osc_fpenv_restore(&fp);
   if (t0 >= 0)   /* OSCONV_VERBOSE=2, as ONEDNN_VERBOSE=profile_exec */
     fprintf(stderr, "osconv: run '%s' mb%d%s %s %s %.4f ms\n", k->plan.layer.name, n, k->desc,
@@ -329,6 +344,17 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
             now_ms() - t0);
   free(own);
   return OSC_OK;
+}
+
+osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
+                          const float *weights, float *scratch, osc_error *err) {
+  return run(k, n, in, 0, NULL, out, weights, scratch, err);
+}
+
+osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
+                                   const float *residual, float *out, const float *weights,
+                                   float *scratch, osc_error *err) {
+  return run(k, n, in, 1, residual, out, weights, scratch, err);
 }
 
 void osc_kernel_free(osc_kernel *k) {

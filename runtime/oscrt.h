@@ -11,9 +11,12 @@
 #define OSC_JIT_PREFIX "osc_jit"
 #define OSC_JIT_SYMBOL OSC_JIT_PREFIX "_n"
 
-/* Signature of every generated <prefix>_n. */
+/* Signature of every generated <prefix>_n; a residual layer's takes the
+** residual after the input. */
 typedef void (*osc_kernel_fn)(int n, const float *in, float *out, const float *weights,
                               float *scratch);
+typedef void (*osc_kernel_res_fn)(int n, const float *in, const float *residual, float *out,
+                                  const float *weights, float *scratch);
 
 /* osc_kernel_create with the source given instead of emitted; `symbol` is
 ** the <prefix>_n function to call. For tests of the JIT itself (bad source,

@@ -22,8 +22,9 @@
 ** One machine-code function covers one tile of output channels over the
 ** whole plane; a C loop over groups and tiles calls it with pointers
 ** (args: in, out, w, bias of the tile, the lane-mask table or, at stride 2
-** in width, the permutation that keeps even lanes). Any stride in height;
-** in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
+** in width, the permutation that keeps even lanes; a residual layer's last
+** stage adds the tile's residual, at the output's offset, as args[5]). Any
+** stride in height; in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
 ** vpermt2ps per vector). A group whose
 ** outputs do not fill whole tiles gets a second function for the last one.
 ** Small planes (stride 1, w_in == w_out, the plane within one tile's
@@ -57,6 +58,8 @@
 #define OSC_PX_TMP ZYDIS_REGISTER_R13
 #define OSC_PX_TMP32 ZYDIS_REGISTER_R13D
 #define OSC_PX_MASKS ZYDIS_REGISTER_R14
+#define OSC_PX_RES ZYDIS_REGISTER_RBP    /* a residual layer's last stage: args[5] */
+#define OSC_PX_RROW ZYDIS_REGISTER_R15   /* the residual at OSC_PX_OROW's offset */
 
 typedef struct osc_px_vec { int dr, c0, width; } osc_px_vec;
 
@@ -66,7 +69,7 @@ typedef struct osc_px_isa osc_px_isa;
 typedef struct osc_px {
   const osc_px_isa *isa;
   const osc_stage *s;
-  int n, m, khkw, oct, bias, relu;
+  int n, m, khkw, oct, bias, relu, residual;
   int cpr;                           /* vectors per output row (flat: per plane) */
   int flat;                          /* the whole plane is one tile of flat vectors */
   int tr;                            /* rows per interior tile */
@@ -94,7 +97,8 @@ struct osc_px_isa {
   /* acc[i] += x[i] * OSC_PX_WK[w_off] for the live i */
   void (*fma)(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
               long long w_off);
-  /* bias (OSC_PX_BIAS[b_off]), ReLU with `zero` holding 0, store to OSC_PX_OROW[off] */
+  /* bias (OSC_PX_BIAS[b_off]), the residual (OSC_PX_RROW[off]), ReLU with `zero`
+  ** holding 0, store to OSC_PX_OROW[off] */
   void (*store)(osc_px *g, osc_x86 *a, int acc, int zero, long long b_off, unsigned mask,
                 long long off);
   void (*epilogue)(osc_px *g, osc_x86 *a);
