@@ -21,7 +21,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test test-plain test-asan test-torch test-bench bench bench-deps bench-build clean install check-generated
+.PHONY: all deps run test test-plain test-asan test-torch test-cross test-bench bench bench-deps bench-build clean install check-generated
 all: $(BUILD)/osconv $(BUILD)/libosconv.a
 
 # System packages: checked once per build dir, installed when missing.
@@ -65,6 +65,7 @@ test:
 	sh scripts/check-docs.sh
 	$(MAKE) --no-print-directory test-torch
 	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-cross
 	$(MAKE) --no-print-directory test-bench
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory test-valgrind
@@ -175,6 +176,12 @@ install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osco
 .PHONY: test-install
 test-install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so
 	sh scripts/test-install.sh $(BUILD)
+
+# The generated source cross-built for aarch64 and run under qemu-user gives
+# the portable kernels' results byte for byte (scripts/test-cross.sh).
+test-cross: $(BUILD)/osconv
+	@sh scripts/install-deps.sh gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+	sh scripts/test-cross.sh $(BUILD)
 
 # ---- generated examples ----------------------------------------------------
 # examples/generated/ holds what `osconv gen examples/default.lua` writes, so
