@@ -117,6 +117,16 @@ test-bench: $(BUILD)/bench/osconv-bench
 	  echo "test-bench: a corrupted output passed the check" >&2; exit 1; fi
 	@grep -q 'CHECK FAILED: .*osconv optimal jit' $(BUILD)/bench/corrupt.txt
 	@echo "test-bench: quick bench checks passed; a corrupted output is caught"
+# ---- the time model (gen/osctime.h, README "The search") -------------------
+# fit-time refits gen/osctime_coef.h from the committed measurements and
+# reports the error on the held-out layers; refit-time measures again first
+# (a few minutes on core 1, under the bench lock), for when kernels change.
+.PHONY: fit-time refit-time
+fit-time: $(BUILD)/bench/fit_time
+	$(BUILD)/bench/fit_time bench/data/stages.csv --eval bench/data/layers.csv -o gen/osctime_coef.h
+refit-time: $(BUILD)/bench/bench_stages
+	sh scripts/measure-time.sh $(BUILD)/bench/bench_stages bench/data
+	$(MAKE) --no-print-directory fit-time
 clean:
 	rm -rf $(BUILD)
 
