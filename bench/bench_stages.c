@@ -36,6 +36,7 @@
 #define MAX_RUNS 64
 
 static int runs = 9;
+static int failures;   /* plans that did not build: the exit status */
 
 /* A JIT-compiled plan with its buffers, and how many calls make a sample. */
 typedef struct timed {
@@ -70,6 +71,7 @@ static int timed_init(timed *t, const osc_plan *p) {
   if (!t->in || !t->w || !t->out || !t->s || osc_kernel_create(p, &o, &t->k, &err)) {
     fprintf(stderr, "bench_stages: %s: %s\n", p->layer.name, t->k ? "out of memory" : err.msg);
     timed_free(t);
+    failures++;
     return 0;
   }
   for (size_t i = 0; i < ni; i++) t->in[i] = (float)(i % 7) * 0.25f - 0.5f;
@@ -348,5 +350,5 @@ int main(int argc, char **argv) {
   }
   if (layers) bench_layers(only);
   if (n > 0) sweep(n, seed, first);
-  return 0;
+  return failures != 0;
 }
