@@ -110,14 +110,29 @@ $(BUILD)/bench/osconv-bench: $(OB_SRC) bench/obench.h bench/bench.h $(BUILD)/lib
 # The bench's quickest mode in `make test`: two tiny layers, every variant
 # checked against the reference, nothing timed that matters (seconds); and
 # one corrupted output must make it fail.
-test-bench: $(BUILD)/bench/osconv-bench
+test-bench: $(BUILD)/bench/osconv-bench $(BUILD)/bench/bench_stages $(BUILD)/bench/fit_time
 	$(BUILD)/bench/osconv-bench --quick --cpu -1 > $(BUILD)/bench/quick.txt || \
 	  { cat $(BUILD)/bench/quick.txt; exit 1; }
+	@# the time model's tools: two sweep shapes measured, the committed CSV refitted
+	$(BUILD)/bench/bench_stages --sweep 2 --runs 1 --isa c > $(BUILD)/bench/stages-quick.csv
+	$(BUILD)/bench/fit_time bench/data/stages.csv --eval bench/data/layers.csv \
+	  -o $(BUILD)/bench/osctime_coef.h > $(BUILD)/bench/fit-quick.txt 2>&1
+	@grep -q '^held-out layers: 80,' $(BUILD)/bench/fit-quick.txt
 	@if OSCONV_BENCH_CORRUPT="osconv optimal jit" $(BUILD)/bench/osconv-bench --quick --cpu -1 \
 	    --layer c_in=8,size=6,k=3 --only "optimal jit" > $(BUILD)/bench/corrupt.txt; then \
 	  echo "test-bench: a corrupted output passed the check" >&2; exit 1; fi
 	@grep -q 'CHECK FAILED: .*osconv optimal jit' $(BUILD)/bench/corrupt.txt
 	@echo "test-bench: quick bench checks passed; a corrupted output is caught"
+# ---- the time model (gen/osctime.h, README "The search") -------------------
+# fit-time refits gen/osctime_coef.h from the committed measurements and
+# reports the error on the held-out layers; refit-time measures again first
+# (a few minutes on core 1, under the bench lock), for when kernels change.
+.PHONY: fit-time refit-time
+fit-time: $(BUILD)/bench/fit_time
+	$(BUILD)/bench/fit_time bench/data/stages.csv --eval bench/data/layers.csv -o gen/osctime_coef.h
+refit-time: $(BUILD)/bench/bench_stages
+	sh scripts/measure-time.sh $(BUILD)/bench/bench_stages bench/data
+	$(MAKE) --no-print-directory fit-time
 clean:
 	rm -rf $(BUILD)
 

@@ -263,6 +263,28 @@ static const osc_stage_kernel *choose_kernel(const osc_stage_job *j) {
   return best;
 }
 
+/* The kernel a stage alone would get for `isa` (a concrete one, not
+** OSC_ISA_AUTO) with the default knobs, and its cost estimate: what the
+** time model (osctime.c) needs to know about the emitter, and no more. */
+int osc_emit_stage_kernel(const osc_stage *s, int last, int clamped, int isa, double *cost) {
+  osc_emit_knobs kn;
+  osc_stage_job j;
+  const osc_stage_kernel *k;
+  resolve_knobs(NULL, &kn, NULL);
+  memset(&j, 0, sizeof j);
+  j.s = s;
+  j.last = last;
+  j.clamped = last && clamped;
+  j.relu = j.clamped;
+  j.isa = (osc_isa)isa;
+  j.knobs = &kn;
+  if (!(k = choose_kernel(&j))) return -1;
+  if (cost) *cost = k->cost(&j);
+  for (int i = 0; osc_stage_kernels[i]; i++)
+    if (osc_stage_kernels[i] == k) return i;
+  return -1;
+}
+
 /* What a stage is emitted as, best first: one kernel, or with OSC_ISA_AUTO
 ** and a SIMD kernel, the best kernel of each ISA below it too, down to the
 ** portable one (the dispatcher's choices). Returns how many (0: none). */
@@ -817,3 +839,9 @@ osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
   c_len = c_file->len;
   return restore(c_file, c_len, osc_emit_network_to(net, plans, buf_sink, c_file, h_file, err));
 }
+
+const char *osc_emit_kernel_name(int i) {
+  return i >= 0 && i < N_KERNELS ? osc_stage_kernels[i]->name : NULL;
+}
+
+int osc_emit_kernel_count(void) { return N_KERNELS; }

@@ -58,7 +58,9 @@ typedef enum osc_mode {
   OSC_MODE_COUNT
 } osc_mode;
 
-typedef enum osc_objective { OSC_OBJ_MACS = 0, OSC_OBJ_PARAMS } osc_objective;
+/* What the optimal search minimizes: MACs, weights, or the modelled run time
+** (gen/osctime.h: fitted per stage kernel, on the ISA the JIT emits for). */
+typedef enum osc_objective { OSC_OBJ_MACS = 0, OSC_OBJ_PARAMS, OSC_OBJ_TIME } osc_objective;
 /* After the layer (and its bias): nothing; max(x, 0); min(max(x, 0), 6);
 ** or min(max(x, clamp_min), clamp_max). Each keeps NaN, as torch.relu,
 ** relu6 and clamp do. */
