@@ -171,7 +171,7 @@ int ob_osc_variants(ob_layer *L, int m, int backends, ob_variant *v) {
     osc_kernel_info info;
     /* cache off: every compile time is a real one, even for a plan that
     ** another mode or layer also chose */
-    osc_kernel_options o = {.no_cache = 1};
+    osc_kernel_options o = {.no_cache = 1, .threads = 1};   /* one thread: the bench's rule */
     if (!c) return -1;
     osc_variant_init(L, P, "jit", &v[n], c);
     if (osc_kernel_create(&P->plan, &o, &c->k, &err)) {

@@ -273,6 +273,8 @@ static osc_pool *shared(void) {
   return shared_pool;
 }
 
+#define PIECES_PER_THREAD 4   /* at most; each piece still >= OSC_SPLIT_MIN_MACS */
+
 static _Atomic long long split_min_macs;   /* 0: OSC_SPLIT_MIN_MACS */
 
 void osc_kernel_set_split_min_macs(long long macs) {
@@ -314,9 +316,16 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
     cap = dflt > 1 && shared() ? dflt : 1;
     if (cap > osc_pool_threads(shared_pool)) cap = osc_pool_threads(shared_pool);
   }
+  if (cap == 1) return OSC_OK;
   for (int s = 0; s < k->plan.n_stages; s++) {
-    k->pieces[s] = pieces_of(osc_stage_macs(&k->plan.stage[s]), k->tiles[s], cap);
-    if (k->pieces[s] > k->info.threads) k->info.threads = k->pieces[s];
+    int used;
+    /* more pieces than threads: a thread that runs faster (a quieter
+    ** core) takes more of them, instead of the stage waiting for the
+    ** slowest thread's equal share */
+    k->pieces[s] = pieces_of(osc_stage_macs(&k->plan.stage[s]), k->tiles[s],
+                             cap > 0 ? cap * PIECES_PER_THREAD : 0);
+    used = cap > 0 && cap < k->pieces[s] ? cap : k->pieces[s];
+    if (used > k->info.threads) k->info.threads = used;
   }
   return OSC_OK;
 }

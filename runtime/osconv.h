@@ -286,10 +286,11 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** the tile ABI (<prefix>_tiles / _run_tiles, README "Generated code ABI")
 ** and runs them on its pool (osc_kernel_options.threads, parallel_for),
 ** the calling thread taking a share; stage after stage, image after image.
-** A stage is split only into pieces of at least 2^18 multiply-adds
+** A stage is cut into at most 4 pieces per thread (so a thread on a
+** quieter core takes more of them), each of at least 2^18 multiply-adds
 ** (below, one piece: it runs inline, no thread is woken), so small layers
-** run as they would serially; osc_kernel_info.threads says how many pieces
-** the largest stage gets. Each output is computed by one tile with the
+** run as they would serially; osc_kernel_info.threads says how many
+** threads the largest stage uses. Each output is computed by one tile with the
 ** same instructions, so the results are the same bits for every thread
 ** count. Pool threads run their pieces in the calling thread's MXCSR (FTZ
 ** and DAZ as above) and put their own back afterwards; the exception flags
@@ -314,7 +315,7 @@ typedef struct osc_kernel_info {
   const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
   const char *isa;        /* JIT: the ISA its code uses ("avx512", "avx2", "c": the CPU's
                           ** best, capped by OSCONV_ISA); NULL for the reference */
-  int threads;            /* pieces a run cuts its largest stage into (1: serial, inline) */
+  int threads;            /* threads a run's largest stage uses (1: serial, inline) */
 } osc_kernel_info;
 
 /* NULL info: does nothing; NULL k: *info is all zero but backend
