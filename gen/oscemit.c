@@ -7,7 +7,11 @@
 **   and group count a compile-time constant; NCHW; one image per call of a
 **   stage function. <prefix>_n(n, ...) loops over images (input i at
 **   in + i*C_in*H*W, likewise the output); <prefix>(...) runs the batch the
-**   layer was generated for. The scratch holds one image's intermediates
+**   layer was generated for. <prefix>_tiles(s) and <prefix>_run_tiles(s,
+**   first, count, ...) are the tile ABI (README "Tiles"): each stage
+**   function runs a range [t0, t1) of its kernel's tiles (blocks of output
+**   channels that partition its output), so threads can share a stage and
+**   get one thread's bits. The scratch holds one image's intermediates
 **   and is reused: stage i < n-1 writes region i%2, region 0 at scratch,
 **   region 1 after the largest even intermediate (osc_plan_scratch_size).
 ** - Weights: stage after stage in PyTorch layout [C_i][C_{i-1}/g_i][kh][kw],
@@ -335,6 +339,8 @@ static void stage_buffers(const osc_plan *p, long long *src, long long *dst, lon
 typedef struct layer_emit {
   char fname[OSC_MAX_STAGES][PREFIX_MAX + 16];
   const char *fptr[OSC_MAX_STAGES];
+  char tiles[OSC_MAX_STAGES][PREFIX_MAX + 32];   /* "16", or "<fname>_tiles()" when dispatched */
+  const char *tptr[OSC_MAX_STAGES];
   char kern[OSC_MAX_STAGES][64];   /* "avx512_px, else direct" */
   const char *tnames[OSC_MAX_STAGES * MAX_VARIANTS + 1];
   int n_tnames;
@@ -417,6 +423,9 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
       len += (size_t)snprintf(e->kern[i] + len, len < 64 ? 64 - len : 0, "%s%s",
                               k ? ", else " : "", v[k]->name);
     }
+    if (n > 1) snprintf(e->tiles[i], sizeof e->tiles[i], "%s_s%d_tiles()", prefix, i);
+    else snprintf(e->tiles[i], sizeof e->tiles[i], "%d", v[0]->tiles(&j));
+    e->tptr[i] = e->tiles[i];
     if (i) osc_buf_puts(body, "\n");
     st = n > 1 ? emit_variants(&j, v, n, e, body, err) : v[0]->emit(&j, body, err);
     if (st) return st;
@@ -462,6 +471,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   osc_tmpl_int(&ps, "batch", batch);
   osc_tmpl_int(&ps, "n_stages", p->n_stages);
   osc_tmpl_strs(&ps, "fnames", e->fptr, p->n_stages);
+  osc_tmpl_strs(&ps, "tiles", e->tptr, p->n_stages);
   osc_tmpl_ints(&ps, "src", e->src, p->n_stages);
   osc_tmpl_ints(&ps, "dst", e->dst, p->n_stages);
   osc_tmpl_ints(&ps, "woff", e->woff, p->n_stages);

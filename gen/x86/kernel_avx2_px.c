@@ -97,5 +97,7 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   return osc_px_emit(&avx2, j, out, err);
 }
 
+static int tiles(const osc_stage_job *j) { return osc_px_tiles(&avx2, j); }
+
 const osc_stage_kernel osc_kernel_avx2_px = {"avx2_px", "(encoded: gen/x86/kernel_avx2_px.c)",
-                                             inapplicable, cost, emit, OSC_ISA_AVX2};
+                                             inapplicable, cost, emit, OSC_ISA_AVX2, tiles};

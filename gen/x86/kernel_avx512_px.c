@@ -97,5 +97,7 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   return osc_px_emit(&avx512, j, out, err);
 }
 
+static int tiles(const osc_stage_job *j) { return osc_px_tiles(&avx512, j); }
+
 const osc_stage_kernel osc_kernel_avx512_px = {"avx512_px", "(encoded: gen/x86/kernel_avx512_px.c)",
-                                               inapplicable, cost, emit, OSC_ISA_AVX512};
+                                               inapplicable, cost, emit, OSC_ISA_AVX512, tiles};

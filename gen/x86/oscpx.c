@@ -290,8 +290,13 @@ double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j) {
 }
 
 static void c_params(osc_buf *out, const osc_stage_job *j) {
-  osc_buf_printf(out, "const float *restrict in, float *restrict out, const float *restrict w%s",
-                 j->bias ? ", const float *restrict bias" : "");
+  osc_buf_printf(out, "const float *restrict in, float *restrict out, const float *restrict w%s"
+                 ", int t0, int t1", j->bias ? ", const float *restrict bias" : "");
+}
+
+int osc_px_tiles(const osc_px_isa *x, const osc_stage_job *j) {
+  int m = j->s->c_out / j->s->groups, oct = tile_oct(x, j->s);
+  return j->s->groups * ((m + oct - 1) / oct);
 }
 
 /* The lane masks as a table of ints (-1 on, 0 off), LANES per mask. */
@@ -304,10 +309,11 @@ static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
   osc_buf_puts(out, g->n_masks ? "};\n" : "0};\n");
 }
 
-/* The C loop over groups and tiles of output channels. */
+/* The C loop over tiles [t0, t1), a tile being oct output channels of a
+** group (the tail tile fewer). */
 static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct, int tail) {
   const osc_stage *s = j->s;
-  int n = s->c_in / s->groups, m = s->c_out / s->groups;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
   long long hw_out = (long long)s->h_out * s->w_out;
   if (g->isa->mask_table) mask_table(out, j, g);
   else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors */
@@ -322,22 +328,24 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   if (tail != oct)
     osc_buf_printf(out, "  static void (*const volatile tail)(const void *) = %s_t%d;\n",
                    j->fname, tail);
-  osc_buf_puts(out, "  const void *a[5];\n  int gr, j;\n");
+  osc_buf_puts(out, "  const void *a[5];\n");
   if (g->isa->mask_table || s->stride_w == 2)
     osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
   else osc_buf_puts(out, "  a[4] = 0;\n");
-  osc_buf_printf(out, "  for (gr = 0; gr < %d; gr++)\n    for (j = 0; j < %d; j += %d) {\n"
-                 "      a[0] = in + gr * %lld;\n", s->groups, m, oct,
-                 (long long)n * s->h_in * s->w_in);
-  if (j->last) osc_buf_printf(out, "      a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
-  else osc_buf_printf(out, "      a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
-  osc_buf_printf(out, "      a[2] = w + (gr * %d + j) * %lld;\n", m,
+  osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n");
+  if (s->groups == 1) osc_buf_printf(out, "    const int gr = 0, j = t * %d;\n", oct);
+  else if (per == 1) osc_buf_puts(out, "    const int gr = t, j = 0;\n");
+  else osc_buf_printf(out, "    const int gr = t / %d, j = t %% %d * %d;\n", per, per, oct);
+  osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)n * s->h_in * s->w_in);
+  if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
+  else osc_buf_printf(out, "    a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
+  osc_buf_printf(out, "    a[2] = w + (gr * %d + j) * %lld;\n", m,
                  (long long)n * s->k_h * s->k_w);
-  if (j->bias) osc_buf_printf(out, "      a[3] = bias + gr * %d + j;\n", m);
-  else osc_buf_puts(out, "      a[3] = 0;\n");
-  if (tail != oct) osc_buf_printf(out, "      if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
-  else osc_buf_puts(out, "      full(a);\n");
-  osc_buf_puts(out, "    }\n}\n");
+  if (j->bias) osc_buf_printf(out, "    a[3] = bias + gr * %d + j;\n", m);
+  else osc_buf_puts(out, "    a[3] = 0;\n");
+  if (tail != oct) osc_buf_printf(out, "    if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
+  else osc_buf_puts(out, "    full(a);\n");
+  osc_buf_puts(out, "  }\n}\n");
 }
 
 osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,

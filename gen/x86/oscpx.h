@@ -103,6 +103,8 @@ struct osc_px_isa {
 /* The strategy's parts, for an ISA. */
 const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j);
 double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j);
+/* The stage function's tiles: groups x tiles of output channels. */
+int osc_px_tiles(const osc_px_isa *x, const osc_stage_job *j);
 osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
                        osc_error *err);
 

@@ -34,7 +34,8 @@ void osc_simd_detector(osc_buf *out, const char *prefix);
 
 /* A dispatching stage function j->fname calling j->fname "_" <variant's
 ** name> for the best variant the CPU runs; v[0..n) best first, the last
-** one portable. */
+** one portable. Also `static int FNAME_tiles(void)`, that variant's tile
+** count: the variants split a stage differently. */
 void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_kernel *const *v,
                          int n);
 
