@@ -7,6 +7,7 @@
 #include "oscpx.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oscerr.h"
@@ -36,8 +37,8 @@ static int flat_vectors(const osc_px_isa *x, const osc_stage *s) {
 
 /* Tiles of a group's outputs: as few as fit, as even as can be; on a plane
 ** that can be flat, small enough tiles that its vectors fit beside. */
-static int tile_oct(const osc_px_isa *x, const osc_stage *s) {
-  int m = s->c_out / s->groups, cap = x->max_oct, nv = flat_vectors(x, s), tiles;
+static int tile_oct(const osc_px_isa *x, int pw, const osc_stage *s) {
+  int m = s->c_out / s->groups, cap = x->max_oct, nv = pw ? 0 : flat_vectors(x, s), tiles;
   while (nv && cap > 1 && x->pv_max[cap] < nv) cap--;
   tiles = (m + cap - 1) / cap;
   return (m + tiles - 1) / tiles;
@@ -85,7 +86,30 @@ int osc_px_mask_index(const osc_px *g, unsigned mask) {
   return -1;
 }
 
-static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *g) {
+/* The pointwise shape's views of the plane: rows of LANES pixels, then the
+** last partial vector (its own one-row stage). */
+static void pw_views(osc_px *g) {
+  const osc_stage *s = g->s;
+  int hw = s->h_out * s->w_out, lanes = g->isa->lanes;
+  g->pw = 1;
+  g->view = g->tail = *s;
+  g->view.h_in = g->view.h_out = hw / lanes;
+  g->view.w_in = g->view.w_out = lanes;
+  g->tail.h_in = g->tail.h_out = 1;
+  g->tail.w_in = g->tail.w_out = hw % lanes;
+  g->s = &g->tail;   /* its masks */
+  {
+    osc_px_vec v = vec_at(g, 0, 0);
+    if (v.width > 0) note_mask(g, store_mask(&v)), note_mask(g, load_mask(g, &v, 0, 0, 0));
+  }
+  g->s = &g->view;
+  g->cpr = 1;
+  g->tr = g->isa->pv_max[g->oct];
+  g->nseg = 1;
+  g->seg[0] = 0, g->seg[1] = 1;
+}
+
+static void setup(const osc_px_isa *x, int pw, const osc_stage_job *j, int oct, osc_px *g) {
   const osc_stage *s = j->s;
   int pvm = x->pv_max[oct];
   memset(g, 0, sizeof *g);
@@ -97,6 +121,9 @@ static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *
   g->oct = oct;
   g->bias = j->bias;
   g->relu = j->relu;
+  g->clamped = j->clamped;
+  g->lo = strtof(j->act_lo, NULL);   /* "0.0f", "-0.25f": %.9g, so exact */
+  g->hi = j->clamped ? strtof(j->act_hi, NULL) : 0.0f;
   g->cpr = (s->w_out + x->lanes - 1) / x->lanes;
   g->flat = flat_vectors(x, s) && flat_vectors(x, s) <= pvm;
   if (g->flat) g->cpr = flat_vectors(x, s);
@@ -106,6 +133,11 @@ static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *
   g->x_ic = 4LL * s->h_in * s->w_in;
   g->w_oc = 4LL * g->n * g->khkw;
   g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  if (pw) {
+    g->flat = 0;
+    pw_views(g);
+    return;
+  }
   for (int c = 0; c < g->cpr; c++) {
     osc_px_vec v = vec_at(g, 0, c);
     note_mask(g, store_mask(&v));
@@ -169,10 +201,12 @@ static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo,
     OSC_X86(a, DEC, osc_x86_r(OSC_PX_IC));
     osc_x86_jnz(a, top);
   }
-  if (g->relu) x->zero(g, a, xr[0]);
+  /* the bounds in x registers (free now; with one, the register after it) */
+  if (g->relu) x->splat(g, a, xr[0], g->lo);
+  if (g->clamped) x->splat(g, a, pv > 1 ? xr[1] : xr[0] + 1, g->hi);
   for (int t = 0; t < oct; t++)
     for (int i = 0; i < pv; i++)
-      x->store(g, a, t * pv + i, xr[0], 4LL * t, store_mask(&v[i]),
+      x->store(g, a, t * pv + i, xr[0], pv > 1 ? xr[1] : xr[0] + 1, 4LL * t, store_mask(&v[i]),
                t * g->o_oc + 4LL * (v[i].dr * s->w_out + v[i].c0));
 }
 
@@ -224,6 +258,18 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
   if (rem) row_tiles(g, a, rem, 0, s->k_h);
 }
 
+/* The pointwise shape: the rows of the run, then its partial vector. */
+static void pw_body(osc_px *g, osc_x86 *a) {
+  long long at = 4LL * g->view.h_out * g->view.w_out;
+  interior(g, a, 0, g->view.h_out);
+  if (!g->tail.w_out) return;
+  g->s = &g->tail;
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW), osc_x86_m(OSC_PX_IN, at, 8));
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, at, 8));
+  tile(g, a, 1, 0, 1, 0, 1);
+  g->s = &g->view;
+}
+
 /* The whole function for tiles of `oct` output channels. */
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
@@ -237,7 +283,9 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   if (g->isa->mask_table || s->stride_w == 2)
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
   if (g->isa->prologue) g->isa->prologue(g, a);
-  if (g->flat) {   /* one tile, every tap, the masks do the borders */
+  if (g->pw) {
+    pw_body(g, a);
+  } else if (g->flat) {   /* one tile, every tap, the masks do the borders */
     rows_at(g, a, 0);
     row_tiles(g, a, 1, 0, s->k_h);
   } else {
@@ -259,13 +307,17 @@ static double code_estimate(const osc_px_isa *x, const osc_stage *s) {
   double bodies, vecs = (s->w_out + x->lanes - 1) / x->lanes;
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
   bodies = hi > lo ? lo + (s->h_out - hi) + 1.0 : s->h_out;
-  return bodies * s->k_h * s->k_w * vecs * (1.0 + tile_oct(x, s));
+  return bodies * s->k_h * s->k_w * vecs * (1.0 + tile_oct(x, 0, s));
 }
 
-const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
+const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
-  if (j->clamped) return "its store does ReLU only: relu6 and clamp go to the portable kernels";
+  if (pw && (s->k_h != 1 || s->k_w != 1 || s->stride_h != 1 || s->stride_w != 1 ||
+             s->pad_h || s->pad_w))
+    return "the pointwise shape takes 1x1 stages of stride 1 without padding";
+  if (pw) return 4LL * s->c_in * s->h_in * s->w_in > BYTE_LIMIT ||
+                 4LL * s->c_out * s->h_out * s->w_out > BYTE_LIMIT ? "a tensor is beyond 2 GiB" : NULL;
   if (s->stride_w > x->max_stride_w) return "the stage's stride in width is beyond the kernel's";
   if (s->stride_h > 8) return "the stage's stride in height is beyond 8";
   if ((s->w_out + x->lanes - 1) / x->lanes > OSC_PX_MAX_PV * x->pv_max[x->max_oct])
@@ -281,10 +333,11 @@ const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
 /* Vector instructions executed (multiply-adds, loads, broadcasts), padded
 ** lanes included: one costs about one scalar multiply-add of the portable
 ** kernels under tcc, so this is well below them wherever it applies. */
-double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j) {
+double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
-  double vecs = (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
-  int oct = tile_oct(x, s);
+  double vecs = pw ? (s->h_out * s->w_out + x->lanes - 1) / x->lanes
+                   : (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
+  int oct = tile_oct(x, pw, s);
   double per = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
   return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
 }
@@ -340,21 +393,22 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   osc_buf_puts(out, "    }\n}\n");
 }
 
-osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
+osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_buf *out,
                        osc_error *err) {
   const osc_stage *s = j->s;
-  int m = s->c_out / s->groups, oct = tile_oct(x, s), tiles = (m + oct - 1) / oct;
+  int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
   char name[300];
   osc_px g;
   osc_buf_printf(out, "/* stage %d: %s -- tiles of %d output channel%s x up to %d vectors of "
-                 "%d pixels (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
-                 x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct], x->lanes);
+                 "%d pixels%s (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
+                 pw ? x->pw_kernel : x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct],
+                 x->lanes, pw ? ", the plane as one run" : "");
   for (int i = 0; i < (sizes[1] != oct ? 2 : 1); i++) {
     osc_x86 a;
     const char *why;
     osc_x86_init(&a);
-    setup(x, j, sizes[i], &g);
+    setup(x, pw, j, sizes[i], &g);
     gen_function(&g, &a);
     if ((why = osc_x86_error(&a))) {
       osc_status st = osc_error_layer(err, OSC_EINTERNAL, &j->plan->layer,
