@@ -66,14 +66,10 @@ static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int 
 
 /* +0.0 by xor, else the bits through r13d and the low lane */
 static void splat(osc_px *g, osc_x86 *a, int r, float v) {
-  union { float f; uint32_t u; } b = {v};
-  if (b.u == 0) {
-    zero(g, a, r);
-    return;
-  }
-  OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP32), osc_x86_i((int32_t)b.u));   /* Zydis: signed */
-  OSC_X86(a, VMOVD, osc_x86_r((ZydisRegister)(ZYDIS_REGISTER_XMM0 + r)), osc_x86_r(OSC_PX_TMP32));
-  OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(r)), osc_x86_r((ZydisRegister)(ZYDIS_REGISTER_XMM0 + r)));
+  ZydisRegister x = (ZydisRegister)(ZYDIS_REGISTER_XMM0 + r);
+  if (!osc_px_splat_bits(g, a, r, v)) return;
+  OSC_X86(a, VMOVD, osc_x86_r(x), osc_x86_r(OSC_PX_TMP32));
+  OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(r)), osc_x86_r(x));
 }
 
 static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off, unsigned m,

@@ -85,14 +85,9 @@ static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int 
 
 /* +0.0 by xor, else the bits through r13d */
 static void splat(osc_px *g, osc_x86 *a, int r, float v) {
-  union { float f; uint32_t u; } b = {v};
-  if (b.u == 0) {
-    zero(g, a, r);
-    return;
-  }
-  OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP32), osc_x86_i((int32_t)b.u));   /* Zydis: signed */
-  OSC_X86_EVEX(a, VPBROADCASTD, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)),
-               osc_x86_r(OSC_PX_TMP32));
+  if (osc_px_splat_bits(g, a, r, v))
+    OSC_X86_EVEX(a, VPBROADCASTD, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)),
+                 osc_x86_r(OSC_PX_TMP32));
 }
 
 static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off, unsigned m,

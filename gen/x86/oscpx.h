@@ -32,6 +32,12 @@
 ** vectors) are one tile of vectors over the flattened plane instead, so a
 ** 7x7 plane is 49 pixels in 4 vectors rather than 7 rows of 7 of 16 lanes;
 ** there every mask is per vector and tap (rows and columns of padding).
+** Larger planes of that kind whose rows do not fill whole vectors (56, 28,
+** 14: 12.5% of the lanes idle row by row) are flat too, as a run: the
+** vectors whose every lane is in an interior row are a loop of passes of
+** p vectors, p * LANES a multiple of the row (56, 28, 14, 7 wide: p = 7),
+** so each pass has the same masks (the columns of padding); the vectors
+** above and below are unrolled with their masks, rows of padding included.
 ** An ISA supplies its registers and its few instructions (osc_px_isa).
 **
 ** The pointwise shape (kernel_avx512_pw.c, kernel_avx2_pw.c): a 1x1 stage
@@ -70,7 +76,14 @@
 #define OSC_PX_TMP32 ZYDIS_REGISTER_R13D
 #define OSC_PX_MASKS ZYDIS_REGISTER_R14
 
-typedef struct osc_px_vec { int dr, c0, width; } osc_px_vec;
+/* A vector: row dr of the tile, first pixel c0 of its row (of the plane
+** when flat), lanes; addressed at c0 - base (the run's loop pass). */
+typedef struct osc_px_vec { int dr, c0, width, base; } osc_px_vec;
+
+/* The run shape of a flat plane too long for one tile: vectors [0, v0)
+** unrolled, then `iters` passes of p vectors (p * LANES a whole number of
+** rows, so every pass has the masks of the first), then the rest to nv. */
+typedef struct osc_px_run { int nv, p, v0, iters; } osc_px_run;
 
 typedef struct osc_px_isa osc_px_isa;
 
@@ -83,7 +96,10 @@ typedef struct osc_px {
   int n, m, khkw, oct, bias, relu, clamped;
   float lo, hi;                      /* the activation's bounds (relu: lo; clamped: both) */
   int cpr;                           /* vectors per output row (flat: per plane) */
-  int flat;                          /* the whole plane is one tile of flat vectors */
+  int flat;                          /* the plane is flat vectors: one tile, or a run */
+  int run;                           /* the flat plane loops (run below) */
+  osc_px_run runp;
+  int mask_overflow;                 /* more than OSC_PX_MAX_MASKS masks */
   int tr;                            /* rows per interior tile */
   int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
@@ -131,6 +147,9 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
 
 /* Index of a partial mask in g->mask (the table's row). */
 int osc_px_mask_index(const osc_px *g, unsigned mask);
+/* For an ISA's splat: +0.0 zeroes reg (returns 0); else v's bits go to
+** OSC_PX_TMP32 for the ISA to broadcast (returns 1). */
+int osc_px_splat_bits(osc_px *g, osc_x86 *a, int reg, float v);
 /* All lanes on. */
 static inline unsigned osc_px_full(const osc_px *g) { return (1u << g->isa->lanes) - 1; }
 
