@@ -45,8 +45,9 @@ static int tile_oct(const osc_px_isa *x, int pw, const osc_stage *s) {
 }
 
 /* The run shape (oscpx.h), when the plane is not one flat tile, is flat
-** in fewer vectors than row by row, and has at least one whole pass. */
+** in fewer vectors than row by row (with no whole pass, all unrolled). */
 #define MAX_PERIOD 16
+#define MAX_UNROLLED 48   /* vectors outside the passes (rows of padding); else row by row */
 static int run_shape(const osc_px_isa *x, const osc_stage *s, osc_px_run *r) {
   int lanes = x->lanes, w = s->w_out, lo, hi, v1, p = 1;
   int rows = s->h_out * ((w + lanes - 1) / lanes);
@@ -60,7 +61,7 @@ static int run_shape(const osc_px_isa *x, const osc_stage *s, osc_px_run *r) {
   r->v0 = (lo * w + lanes - 1) / lanes;
   v1 = hi * w / lanes;
   r->iters = v1 > r->v0 ? (v1 - r->v0) / p : 0;
-  return r->iters >= 1;
+  return r->nv - r->iters * p <= MAX_UNROLLED;
 }
 
 static osc_px_vec vec_at(const osc_px *g, int dr, int c) {
@@ -333,6 +334,10 @@ static void run_body(osc_px *g, osc_x86 *a) {
   long long at = (long long)r->v0 * g->isa->lanes, step = 4LL * r->p * g->isa->lanes;
   int end = r->v0 + r->iters * r->p, top;
   rows_at(g, a, 0);
+  if (r->iters == 0) {   /* too short for a pass: every vector unrolled */
+    run_tiles(g, a, 0, r->nv, 0);
+    return;
+  }
   run_tiles(g, a, 0, r->v0, 0);
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW), osc_x86_m(OSC_PX_IN, 4 * (at - s->pad_h * s->w_in), 8));
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, 4 * at, 8));
@@ -498,8 +503,10 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
   osc_px g;
   osc_px_run r;
   if (pw) snprintf(run, sizeof run, ", the plane as one run");
-  else if (run_shape(x, s, &r))
+  else if (run_shape(x, s, &r) && r.iters)
     snprintf(run, sizeof run, ", the plane flat: a loop of %d passes of %d vectors", r.iters, r.p);
+  else if (run_shape(x, s, &r))
+    snprintf(run, sizeof run, ", the plane flat: %d vectors unrolled", r.nv);
   osc_buf_printf(out, "/* stage %d: %s -- tiles of %d output channel%s x up to %d vectors of "
                  "%d pixels%s (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
                  pw ? x->pw_kernel : x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct],

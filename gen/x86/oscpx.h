@@ -37,7 +37,8 @@
 ** vectors whose every lane is in an interior row are a loop of passes of
 ** p vectors, p * LANES a multiple of the row (56, 28, 14, 7 wide: p = 7),
 ** so each pass has the same masks (the columns of padding); the vectors
-** above and below are unrolled with their masks, rows of padding included.
+** above and below are unrolled with their masks, rows of padding included
+** (all of them, on a plane too short for one pass).
 ** An ISA supplies its registers and its few instructions (osc_px_isa).
 **
 ** The pointwise shape (kernel_avx512_pw.c, kernel_avx2_pw.c): a 1x1 stage
