@@ -6,6 +6,7 @@
 */
 #include "oscpx.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,10 @@ static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, i
   return m;
 }
 
-static unsigned store_mask(const osc_px_vec *v) { return (1u << v->width) - 1; }
+static unsigned store_mask(const osc_px_vec *v) {
+  assert(v->width > 0 && v->width <= 16);
+  return (1u << v->width) - 1;
+}
 
 static void note_mask(osc_px *g, unsigned m) {
   if (m == 0 || m == osc_px_full(g)) return;
@@ -183,7 +187,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   if (run && run_shape(x, s, &g->runp)) {   /* the loop's masks first: k1..k6 */
     const osc_px_run *r = &g->runp;
     g->flat = g->run = 1;
-    note_flat_masks(g, r->v0, r->v0 + r->p);
+    if (r->iters) note_flat_masks(g, r->v0, r->v0 + r->p);   /* no pass: none of its own */
     note_flat_masks(g, 0, r->v0);
     note_flat_masks(g, r->v0 + r->iters * r->p, r->nv);
     return;
