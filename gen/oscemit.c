@@ -73,7 +73,8 @@
 #include "oscsimd.h"
 
 /* Cheapest first when costs tie: the order below decides. */
-const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_px, &osc_kernel_avx2_px,
+const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_pw, &osc_kernel_avx512_px,
+                                                     &osc_kernel_avx2_pw, &osc_kernel_avx2_px,
                                                      &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
                                                      NULL};

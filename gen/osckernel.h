@@ -66,6 +66,8 @@ extern const osc_stage_kernel osc_kernel_pointwise;
 extern const osc_stage_kernel osc_kernel_depthwise;
 extern const osc_stage_kernel osc_kernel_avx512_px;   /* gen/x86/ */
 extern const osc_stage_kernel osc_kernel_avx2_px;
+extern const osc_stage_kernel osc_kernel_avx512_pw;   /* 1x1 stages, the plane as one run */
+extern const osc_stage_kernel osc_kernel_avx2_pw;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];
