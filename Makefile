@@ -21,7 +21,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test test-plain test-asan test-torch test-bench bench bench-deps bench-build clean install check-generated
+.PHONY: all deps run test test-plain test-asan test-tsan test-torch test-cross test-bench bench bench-deps bench-build clean install check-generated
 all: $(BUILD)/osconv $(BUILD)/libosconv.a
 
 # System packages: checked once per build dir, installed when missing.
@@ -65,8 +65,10 @@ test:
 	sh scripts/check-docs.sh
 	$(MAKE) --no-print-directory test-torch
 	$(MAKE) --no-print-directory test-install
+	$(MAKE) --no-print-directory test-cross
 	$(MAKE) --no-print-directory test-bench
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-tsan
 	$(MAKE) --no-print-directory test-valgrind
 	$(MAKE) --no-print-directory test-fuzz
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
@@ -108,15 +110,33 @@ $(BUILD)/bench/osconv-bench: $(OB_SRC) bench/obench.h bench/bench.h $(BUILD)/lib
 	$(CC) $(CFLAGS) -O3 $(OB_FLAGS) -o $@ $(OB_SRC) $(BUILD)/libosconv.a $(LDLIBS) $(OB_LIBS)
 # The bench's quickest mode in `make test`: two tiny layers, every variant
 # checked against the reference, nothing timed that matters (seconds); and
-# one corrupted output must make it fail.
-test-bench: $(BUILD)/bench/osconv-bench
+# one corrupted output must make it fail; the 2-thread variant is checked too.
+test-bench: $(BUILD)/bench/osconv-bench $(BUILD)/bench/bench_stages $(BUILD)/bench/fit_time
 	$(BUILD)/bench/osconv-bench --quick --cpu -1 > $(BUILD)/bench/quick.txt || \
 	  { cat $(BUILD)/bench/quick.txt; exit 1; }
+	@# the time model's tools: two sweep shapes measured, the committed CSV refitted
+	$(BUILD)/bench/bench_stages --sweep 2 --runs 1 --isa c > $(BUILD)/bench/stages-quick.csv
+	$(BUILD)/bench/fit_time bench/data/stages.csv --eval bench/data/layers.csv \
+	  -o $(BUILD)/bench/osctime_coef.h > $(BUILD)/bench/fit-quick.txt 2>&1
+	@grep -q '^held-out layers: 80,' $(BUILD)/bench/fit-quick.txt
 	@if OSCONV_BENCH_CORRUPT="osconv optimal jit" $(BUILD)/bench/osconv-bench --quick --cpu -1 \
 	    --layer c_in=8,size=6,k=3 --only "optimal jit" > $(BUILD)/bench/corrupt.txt; then \
 	  echo "test-bench: a corrupted output passed the check" >&2; exit 1; fi
 	@grep -q 'CHECK FAILED: .*osconv optimal jit' $(BUILD)/bench/corrupt.txt
+	$(BUILD)/bench/osconv-bench --quick --cpu -1 --threads 2 --only "optimal jit" \
+	  > $(BUILD)/bench/quick-t2.txt || { cat $(BUILD)/bench/quick-t2.txt; exit 1; }
+	@grep -q 'threads: osconv optimal jit, 2 threads against 1' $(BUILD)/bench/quick-t2.txt
 	@echo "test-bench: quick bench checks passed; a corrupted output is caught"
+# ---- the time model (gen/osctime.h, README "The search") -------------------
+# fit-time refits gen/osctime_coef.h from the committed measurements and
+# reports the error on the held-out layers; refit-time measures again first
+# (a few minutes on core 1, under the bench lock), for when kernels change.
+.PHONY: fit-time refit-time
+fit-time: $(BUILD)/bench/fit_time
+	$(BUILD)/bench/fit_time bench/data/stages.csv --eval bench/data/layers.csv -o gen/osctime_coef.h
+refit-time: $(BUILD)/bench/bench_stages
+	sh scripts/measure-time.sh $(BUILD)/bench/bench_stages bench/data
+	$(MAKE) --no-print-directory fit-time
 clean:
 	rm -rf $(BUILD)
 
@@ -175,6 +195,12 @@ install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osco
 .PHONY: test-install
 test-install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so
 	sh scripts/test-install.sh $(BUILD)
+
+# The generated source cross-built for aarch64 and run under qemu-user gives
+# the portable kernels' results byte for byte (scripts/test-cross.sh).
+test-cross: $(BUILD)/osconv
+	@sh scripts/install-deps.sh gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+	sh scripts/test-cross.sh $(BUILD)
 
 # ---- generated examples ----------------------------------------------------
 # examples/generated/ holds what `osconv gen examples/default.lua` writes, so
@@ -252,6 +278,23 @@ $(FUZZ_RUNS): fuzz-run-%: fuzz $(FUZZ_BUILD)/examples/.copied
 	  echo "fuzz_$*: FAILED; the input is $(FUZZ_BUILD)/crash/$*-*: fix it, then add it to" \
 	    "tests/fuzz/$*/ (README, \"Fuzzing and valgrind\")" >&2; exit 1; \
 	fi
+
+# ---- ThreadSanitizer ------------------------------------------------------
+# The pool and the kernels split across threads (suites pool, threads) on
+# a TSan build: any data race or lock-order report fails. TSan does not see
+# inside JIT code, so the generated tiles are checked by the suites' bitwise
+# comparisons; TSan checks the runtime around them (the pool, the pieces,
+# the MXCSR hand-over, the shared pool's start).
+TSAN_SUITES := pool threads
+.PHONY: test-tsan
+test-tsan: $(DEPS_STAMP)
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+	  $(BUILD)/tsan/osconv-tests
+	@for s in $(TSAN_SUITES); do \
+	  echo "tsan: suite $$s"; \
+	  TSAN_OPTIONS=halt_on_error=1:exitcode=66 OSCONV_TEST_QUICK=1 $(BUILD)/tsan/osconv-tests $$s \
+	    || { echo "tsan: suite $$s FAILED" >&2; exit 1; }; \
+	done
 
 # ---- valgrind --------------------------------------------------------------
 # The JIT suites (tests/test_jit.c, test_kernel.c) once under memcheck, on

@@ -80,7 +80,7 @@ static int bench_layer(const osc_layer *l, const char *dir, int id) {
   }
   memset(r, 0, sizeof r);
   for (int v = JIT_KEEP; v <= JIT_FLUSH; v++) {
-    osc_kernel_options o = {.no_cache = 1, .keep_denormals = v == JIT_KEEP};
+    osc_kernel_options o = {.no_cache = 1, .keep_denormals = v == JIT_KEEP, .threads = 1};
     if (osc_kernel_create(&p, &o, &r[v].k, &err)) {
       fprintf(stderr, "bench_denormal: %s\n", err.msg);
       return 1;

@@ -129,9 +129,10 @@ static void bench_layer(const osc_network *net, const osc_layer *l, int id, stat
   void *so = NULL;
   osc_kernel_fn aot;
   char plan[256], name[2 * OSC_NAME_MAX + 2];
+  osc_kernel_options one = {.threads = 1};   /* against a 1-thread AOT call */
   snprintf(name, sizeof name, "%s.%s", net->name, l->name);
   if (osc_plan_layer(l, &p, &err) || time_compile(&p, &emit, &jit) ||
-      osc_kernel_create(&p, NULL, &k, &err)) {
+      osc_kernel_create(&p, &one, &k, &err)) {
     printf("%-34s %s\n", name, err.msg);
     return;
   }

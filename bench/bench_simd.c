@@ -51,7 +51,7 @@ static void *aot(const osc_plan *p, int isa, int id) {
 }
 
 static int prepare(job *j, int id) {
-  osc_kernel_options o = {0};
+  osc_kernel_options o = {.threads = 1};   /* one thread, as the AOT variants */
   osc_error err;
   for (int i = 0; i < JITS; i++) {
     setenv("OSCONV_ISA", jit_isa[i], 1);

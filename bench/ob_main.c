@@ -4,12 +4,17 @@
 **   build/bench/osconv-bench [--layers NAME,...] [--layer SPEC]... [--cpu N]
 **       [--rounds N] [--budget SECONDS] [--csv PATH] [--json PATH] [--quick]
 **       [--only SUBSTRING] [--hot] [--user-flags FLAGS] [--cc CC]
+**       [--threads N --cpus A,B,...]
 ** Per layer: every variant's output is checked against osconv's reference
 ** backend (relative L2 < 1e-5) before it is timed; then warm-up rounds, and
 ** rounds that visit the variants in a fresh random order each time; the
 ** table gives medians and the inter-quartile spread. Each timed call
 ** follows other variants, so its weights and input are not in cache;
-** --hot times the second of two calls in a row instead. Exit 1 when a check
+** --hot times the second of two calls in a row instead. --threads N adds the
+** optimal plan's JIT kernel on a pool of N threads ("osconv optimal jit-tN")
+** and a line with its speed-up over the 1-thread JIT; --cpus pins the run to
+** those CPUs instead of one (the pool's threads inherit them; gcc runs on
+** the others, or on them when there are no others). Exit 1 when a check
 ** failed (that variant is not timed), 2 on bad flags.
 */
 #define _GNU_SOURCE   /* sched_setaffinity */
@@ -92,7 +97,7 @@ static const spec quick_set[] = {{"q_c16_12_k3", 16, 16, 12, 3, 1, 1},
 static struct {
   int cpu, rounds, quick, warm, resnet, any_layer_flag, hot;
   double budget_ms;
-  const char *csv, *json, *only;
+  const char *csv, *json, *only, *cpus;
   spec layers[64];
   int n_layers;
 } opt = {.cpu = -2, .rounds = 31, .warm = 2, .budget_ms = 6000};
@@ -169,6 +174,8 @@ static int parse_flags(int argc, char **argv) {
     else if (!strcmp(a, "--layers")) { if (select_layers(argv[i + 1])) return 1; opt.any_layer_flag = 1; }
     else if (!strcmp(a, "--layer")) { if (parse_layer(v)) return 1; opt.any_layer_flag = 1; }
     else if (!strcmp(a, "--cpu")) opt.cpu = atoi(v);
+    else if (!strcmp(a, "--cpus")) opt.cpus = v;
+    else if (!strcmp(a, "--threads")) ob_threads = atoi(v);
     else if (!strcmp(a, "--rounds")) opt.rounds = atoi(v);
     else if (!strcmp(a, "--budget")) opt.budget_ms = atof(v) * 1e3;
     else if (!strcmp(a, "--csv")) opt.csv = v;
@@ -185,6 +192,10 @@ static int parse_flags(int argc, char **argv) {
   }
   if (opt.rounds < 3 || opt.rounds > OB_MAX_ROUNDS) {
     fprintf(stderr, "osconv-bench: --rounds must be 3..%d\n", OB_MAX_ROUNDS);
+    return 1;
+  }
+  if (ob_threads < 1 || ob_threads > 64) {
+    fprintf(stderr, "osconv-bench: --threads must be 1..64\n");
     return 1;
   }
   if (opt.quick) opt.rounds = 3, opt.warm = 1, opt.budget_ms = 200;
@@ -206,17 +217,39 @@ void ob_affinity_time(void) {
   if (opt.cpu >= 0) sched_setaffinity(0, sizeof time_set, &time_set);
 }
 
-/* One core, one thread: default core 1 where there is one, else 0. gcc runs
-** on the others. */
+/* --cpus A,B,...: the timing set; 1 if a CPU is out of range. */
+static int parse_cpus(const char *list, long n) {
+  char buf[256], *save = NULL;
+  snprintf(buf, sizeof buf, "%s", list);
+  CPU_ZERO(&time_set);
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    long c = strtol(tok, NULL, 10);
+    if (c < 0 || c >= n || c >= CPU_SETSIZE) return 1;
+    CPU_SET((int)c, &time_set);
+  }
+  return CPU_COUNT(&time_set) == 0;
+}
+
+/* One core, one thread: default core 1 where there is one, else 0; or the
+** --cpus set. gcc runs on the others (on all when there are no others). */
 static int pin(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   if (opt.cpu == -2) opt.cpu = n > 1 ? 1 : 0;
+  if (opt.cpus) {
+    if (parse_cpus(opt.cpus, n)) {
+      fprintf(stderr, "osconv-bench: --cpus '%s': not a list of CPUs 0..%ld\n", opt.cpus, n - 1);
+      return 1;
+    }
+    opt.cpu = 0;   /* pinned: the build set below applies */
+  } else if (opt.cpu >= 0) {
+    CPU_ZERO(&time_set);
+    CPU_SET(opt.cpu, &time_set);
+  }
   if (opt.cpu < 0) return 0;
   CPU_ZERO(&build_set);   /* not the inherited mask: `taskset -c 1` would keep gcc on 1 */
   for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-    if (i != opt.cpu || n == 1) CPU_SET(i, &build_set);
-  CPU_ZERO(&time_set);
-  CPU_SET(opt.cpu, &time_set);
+    if (!CPU_ISSET(i, &time_set)) CPU_SET(i, &build_set);
+  if (CPU_COUNT(&build_set) == 0) build_set = time_set;
   if (sched_setaffinity(0, sizeof time_set, &time_set)) {
     fprintf(stderr, "osconv-bench: cannot pin to cpu %d\n", opt.cpu);
     return 1;
@@ -305,6 +338,11 @@ static int make_variants(ob_layer *L, int dnnl_bits, int mode_bits, int backends
       char name[64];
       snprintf(name, sizeof name, "osconv %s %s", L->plans[m].mode, ob_osc_backends[b]);
       if (wanted(name)) bits |= backends & (1 << b);
+    }
+    if (backends & 8) {
+      char name[64];
+      snprintf(name, sizeof name, "osconv %s jit-t%d", L->plans[m].mode, ob_threads);
+      if (wanted(name)) bits |= 8;
     }
     got = ob_osc_variants(L, m, bits, &v[n]);
     if (got < 0) {
@@ -487,6 +525,17 @@ static void report(const char *name, const char *title, ob_variant *v, int n, in
   fflush(stdout);
 }
 
+/* --threads N: the optimal JIT on N threads against 1, in the same rounds. */
+static void report_threads(ob_variant *v, int n) {
+  ob_variant *one = find(v, n, "osconv", "optimal", "jit"), *many = NULL;
+  char backend[16];
+  snprintf(backend, sizeof backend, "jit-t%d", ob_threads);
+  if (ob_threads > 1) many = find(v, n, "osconv", "optimal", backend);
+  if (one && many)
+    printf("  threads: osconv optimal jit, %d threads against 1: %.2fx (%.3f ms -> %.3f ms)\n",
+           ob_threads, one->med / many->med, one->med, many->med);
+}
+
 static void free_variants(ob_variant *v, int n) {
   for (int i = 0; i < n; i++) v[i].free(v[i].ctx);
 }
@@ -506,9 +555,10 @@ static void bench_layer(const spec *s) {
     layer_free(&L);
     return;
   }
-  n = make_variants(&L, V_ALL, V_ALL, 7, v);
+  n = make_variants(&L, V_ALL, V_ALL, ob_threads > 1 ? 15 : 7, v);
   rounds = time_variants(v, n, opt.budget_ms);
   report(s->name, title, v, n, rounds, L.dense_macs, &L);
+  report_threads(v, n);
   add_summary(&sum_fixed, v, n, L.dense_macs);
   free_variants(v, n);
   layer_free(&L);

@@ -18,6 +18,7 @@
 
 const char *ob_aot_user_flags = "-O2", *ob_aot_native_flags = "-O3 -march=native";
 const char *ob_cc = "gcc";
+int ob_threads = 1;
 const char *const ob_osc_backends[3] = {"jit", "aot-user", "aot-native"};
 
 static const struct { const char *name; osc_mode mode; int max_stages; } modes[5] = {
@@ -170,7 +171,7 @@ int ob_osc_variants(ob_layer *L, int m, int backends, ob_variant *v) {
     osc_kernel_info info;
     /* cache off: every compile time is a real one, even for a plan that
     ** another mode or layer also chose */
-    osc_kernel_options o = {.no_cache = 1};
+    osc_kernel_options o = {.no_cache = 1, .threads = 1};   /* one thread: the bench's rule */
     if (!c) return -1;
     osc_variant_init(L, P, "jit", &v[n], c);
     if (osc_kernel_create(&P->plan, &o, &c->k, &err)) {
@@ -180,6 +181,21 @@ int ob_osc_variants(ob_layer *L, int m, int backends, ob_variant *v) {
     }
     osc_kernel_get_info(c->k, &info);
     v[n++].compile_ms = info.emit_ms + info.compile_ms;
+  }
+  if ((backends & 8) && ob_threads > 1 && m == OB_MODE_OPT) {   /* --threads N */
+    osc_ctx *c = calloc(1, sizeof *c);
+    osc_kernel_options o = {.no_cache = 1, .threads = ob_threads};
+    char backend[16];
+    if (!c) return -1;
+    snprintf(backend, sizeof backend, "jit-t%d", ob_threads);
+    osc_variant_init(L, P, backend, &v[n], c);
+    if (osc_kernel_create(&P->plan, &o, &c->k, &err)) {
+      fprintf(stderr, "osconv-bench: %s %s JIT, %d threads: %s\n", L->name, P->mode,
+              ob_threads, err.msg);
+      osc_free(c);
+      return -1;
+    }
+    v[n++].compile_ms = -1;   /* the same code as the jit row */
   }
   for (int b = 1; b <= 2; b++) {
     osc_ctx *c;

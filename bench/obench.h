@@ -57,12 +57,14 @@ typedef struct ob_layer {
 #define OB_MODE_CONV 0      /* index of the conventional plan in ob_layer.plans */
 #define OB_MODE_OPT 3       /* optimal, max_stages 2: the chain oneDNN runs too */
 extern const char *ob_aot_user_flags, *ob_aot_native_flags, *ob_cc;
+extern int ob_threads;   /* --threads N: the optimal plan's JIT also on a pool of N */
 /* Plans the modes in mode_bits (bit m: plans[m]; the conventional one
 ** always), their weights and references; 0 on success. */
 int ob_osc_prepare(ob_layer *L, int mode_bits);
 extern const char *const ob_osc_backends[3];   /* "jit", "aot-user", "aot-native" */
 /* Adds osconv variants of mode plans[m] to v (JIT, gcc user flags, gcc native
-** as `backends` bits 1, 2, 4 say); returns how many, -1 on a failure. */
+** as `backends` bits 1, 2, 4 say; bit 8: for the optimal plan, the JIT on
+** ob_threads threads, "jit-tN"); returns how many, -1 on a failure. */
 int ob_osc_variants(ob_layer *L, int m, int backends, ob_variant *v);
 void ob_osc_cleanup(void);
 

@@ -53,7 +53,8 @@
 --                   "fixed"         the chain written in `stages`
 --   max_stages    1..16 (default 2), for "optimal" (a conv{} in another mode
 --                 that sets it is refused; a network default is just unused)
---   objective     "macs" (default) or "params": what "optimal" minimizes
+--   objective     "macs" (default), "params" or "time" (the run time modelled
+--                 for this machine's ISA): what "optimal" minimizes
 --   widths        extra internal widths the search may use, e.g. {32, 128}
 --   stages        the chain for "fixed": a list of
 --                   { kernel = (default 1), groups = (default 1),

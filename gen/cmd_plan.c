@@ -15,6 +15,7 @@
 #include "oscjson.h"
 #include "oscplan.h"
 #include "oscsearch.h"
+#include "osctime.h"
 
 /* The baselines every layer is compared with, in table order. */
 static const osc_mode baseline_modes[] = {OSC_MODE_CONVENTIONAL, OSC_MODE_DEPTHWISE,
@@ -23,7 +24,7 @@ static const osc_mode baseline_modes[] = {OSC_MODE_CONVENTIONAL, OSC_MODE_DEPTHW
 
 /* What is printed of a baseline: its costs only, so a config of 100000
 ** layers keeps 1.3 KB a layer, not four whole plans. */
-typedef struct cost { int64_t macs, params; } cost;
+typedef struct cost { int64_t macs, params; double ns; } cost;
 
 typedef struct layer_plans {
   osc_plan chosen;
@@ -39,7 +40,7 @@ static int plan_all(const osc_layer *l, layer_plans *lp, osc_error *err) {
     osc_error ignored;
     osc_plan base;
     lp->has_base[b] = osc_cli_plan(l, baseline_modes[b], &base, &ignored) == 0;
-    if (lp->has_base[b]) lp->base[b] = (cost){base.macs, base.params};
+    if (lp->has_base[b]) lp->base[b] = (cost){base.macs, base.params, osc_time_plan(&base)};
     if (!lp->has_base[b] && ignored.code == OSC_ELIMIT) {   /* the planning budget */
       *err = ignored;
       return 1;
@@ -59,11 +60,19 @@ static const char *human(int64_t v, char *buf) {
   return buf;
 }
 
+/* A modelled time (gen/osctime.h), "12.3us" style. */
+static const char *model_time(double ns, char *buf) {
+  if (ns < 1e3) sprintf(buf, "%.0fns", ns);
+  else if (ns < 1e6) sprintf(buf, "%.*fus", ns < 1e4 ? 2 : 1, ns / 1e3);
+  else sprintf(buf, "%.*fms", ns < 1e7 ? 2 : 1, ns / 1e6);
+  return buf;
+}
+
 static double ratio(int64_t base, int64_t v) { return v ? (double)base / (double)v : 0.0; }
 
 static void print_layer(const osc_layer *l, const layer_plans *lp) {
   const osc_plan *p = &lp->chosen;
-  char a[32], b[32], act[64];
+  char a[32], b[32], t[32], act[64];
   printf("\nlayer %s (line %d): %d -> %d channels, %dx%d -> %dx%d, kernel %dx%d, "
          "stride %dx%d, padding %dx%d%s%s%s%s\n",
          l->name, l->line, l->in_channels, l->out_channels, l->in_h, l->in_w,
@@ -87,15 +96,17 @@ static void print_layer(const osc_layer *l, const layer_plans *lp) {
     printf("  %-5d %-11s %6d %7s %6s %7s %11s %10s %10s %s\n", i + 1, ch, s->groups, k, st, pd,
            sz, human(osc_stage_macs(s), a), human(osc_stage_params(s), b), then);
   }
-  printf("  %-14s %10s MACs %10s params\n", "this plan", human(p->macs, a), human(p->params, b));
+  printf("  %-14s %10s MACs %10s params %9s model\n", "this plan", human(p->macs, a),
+         human(p->params, b), model_time(osc_time_plan(p), t));
   for (int i = 0; i < N_BASELINES; i++) {
     if (!lp->has_base[i]) {
       printf("  %-14s %10s\n", osc_mode_name(baseline_modes[i]), "n/a");
       continue;
     }
     double r = ratio(lp->base[i].macs, p->macs);
-    printf("  %-14s %10s MACs %10s params   ", osc_mode_name(baseline_modes[i]),
-           human(lp->base[i].macs, a), human(lp->base[i].params, b));
+    printf("  %-14s %10s MACs %10s params %9s model   ", osc_mode_name(baseline_modes[i]),
+           human(lp->base[i].macs, a), human(lp->base[i].params, b),
+           model_time(lp->base[i].ns, t));
     if (lp->base[i].macs == p->macs) printf("plan: same MACs\n");
     else printf("plan: %.2fx %s MACs\n", r > 1.0 ? r : 1.0 / r, r > 1.0 ? "fewer" : "more");
   }
@@ -118,7 +129,8 @@ static void print_totals(const osc_network *net, const totals *t) {
 }
 
 static json_t *cost_json(const cost *p) {
-  return json_pack("{s:I, s:I}", "macs", (json_int_t)p->macs, "params", (json_int_t)p->params);
+  return json_pack("{s:I, s:I, s:f}", "macs", (json_int_t)p->macs, "params", (json_int_t)p->params,
+                   "model_ns", p->ns);
 }
 
 static json_t *layer_json(const osc_layer *l, const layer_plans *lp) {
@@ -184,6 +196,10 @@ static int print_json(const osc_config *cfg, const layer_plans *lp) {
                            json_path(cfg->file), "units", "macs",
                            "multiply-accumulates per image (1 MAC = 2 FLOPs)", "params",
                            "weights, plus bias where the layer has one");
+  char isa_note[96];
+  snprintf(isa_note, sizeof isa_note, "modelled run time per image on %s, ns (gen/osctime.h)",
+           osc_isa_name(osc_time_isa()));
+  json_object_set_new(json_object_get(root, "units"), "model_ns", json_string(isa_note));
   json_t *nets = json_array();
   int k = 0;
   for (int n = 0; n < cfg->n_networks; n++) {
@@ -288,10 +304,11 @@ static void print_csv(const osc_config *cfg, const layer_plans *lp) {
 
 /* rank 0: the chain alone, on the current line */
 static void print_candidate(const osc_plan *p, int rank) {
-  char chain[512], a[32], b[32];
+  char chain[512], a[32], b[32], t[32];
   osc_plan_describe(p, chain, sizeof chain);
   if (rank) printf("    %d. ", rank);
-  printf("%-40s %10s MACs %10s params\n", chain, human(p->macs, a), human(p->params, b));
+  printf("%-40s %10s MACs %10s params %9s model\n", chain, human(p->macs, a), human(p->params, b),
+         model_time(osc_time_plan(p), t));
 }
 
 static void explain_text(const osc_layer *l, const osc_plan *chosen,
@@ -304,6 +321,8 @@ static void explain_text(const osc_layer *l, const osc_plan *chosen,
            "widths; ties: fewer stages, then %s\n",
            l->in_channels, l->k_h, l->k_w,
            l->objective == OSC_OBJ_MACS ? "fewer params" : "fewer MACs");
+    printf("model: modelled run time per image on %s (gen/osctime.h)\n",
+           osc_isa_name(osc_time_isa()));
     for (int n = 1; n <= rep->max_stages; n++) {
       const osc_search_level *lv = &rep->level[n];
       printf("\n  %d stage%s:\n", n, n > 1 ? "s" : "");

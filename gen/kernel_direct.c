@@ -88,5 +88,12 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   return osc_tmpl_expand(osc_kernel_direct.template_name, &ps, out, err);
 }
 
+/* A tile: one block of OCB output channels of one group. */
+static int tiles(const osc_stage_job *j) {
+  direct_shape d;
+  shape_of(j, &d);
+  return j->s->c_out / d.ocb;
+}
+
 const osc_stage_kernel osc_kernel_direct = {"direct", "stage_direct.c.in", inapplicable,
-                                            cost, emit, OSC_ISA_C};
+                                            cost, emit, OSC_ISA_C, tiles};

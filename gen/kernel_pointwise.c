@@ -91,5 +91,12 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   return osc_tmpl_expand(osc_kernel_pointwise.template_name, &ps, out, err);
 }
 
+/* A tile: one block of OCB output channels of one group. */
+static int tiles(const osc_stage_job *j) {
+  pw_shape d;
+  shape_of(j, &d);
+  return j->s->c_out / d.ocb;
+}
+
 const osc_stage_kernel osc_kernel_pointwise = {"pointwise", "stage_pointwise.c.in",
-                                               inapplicable, cost, emit, OSC_ISA_C};
+                                               inapplicable, cost, emit, OSC_ISA_C, tiles};

@@ -31,5 +31,8 @@ static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   return osc_tmpl_expand(osc_kernel_unrolled.template_name, &ps, out, err);
 }
 
+/* A tile: one output channel (a case of the switch). */
+static int tiles(const osc_stage_job *j) { return j->s->c_out; }
+
 const osc_stage_kernel osc_kernel_unrolled = {"unrolled", "stage_unrolled.c.in",
-                                              inapplicable, cost, emit, OSC_ISA_C};
+                                              inapplicable, cost, emit, OSC_ISA_C, tiles};

@@ -30,7 +30,7 @@
 ** residual (default false: true adds an input of the output's shape after
 ** the bias, before the activation), mode ("conventional",
 ** "depthwise", "spatial", "optimal" (default) or "fixed"), max_stages (1..16,
-** default 2), objective ("macs" or "params"), widths (extra internal widths
+** default 2), objective ("macs", "params" or "time"), widths (extra internal widths
 ** the search may use), stages (mode "fixed": a list of {kernel =, groups =
 ** (default 1), out_channels = (default: in_channels, the layer's out_channels
 ** for the last stage)}; a conv{} that lists stages and names no mode is in
@@ -91,7 +91,7 @@ static const char *const stage_fields[] = {"kernel", "groups", "out_channels"};
 static const char *const mode_names[] = {"conventional", "depthwise", "spatial",
                                          "optimal", "fixed"};   /* osc_mode order */
 _Static_assert(sizeof mode_names / sizeof mode_names[0] == OSC_MODE_COUNT, "a mode per name");
-static const char *const objective_names[] = {"macs", "params"};
+static const char *const objective_names[] = {"macs", "params", "time"};
 static const char *const activation_names[] = {"none", "relu", "relu6"};   /* osc_activation order */
 
 /* Names people bring from other frameworks. */
@@ -562,7 +562,7 @@ static void read_field(call *c, int f, spec *s) {
     break;
   case F_MODE: l->mode = (osc_mode)to_enum(c, top, name, mode_names, OSC_MODE_COUNT); break;
   case F_MAX_STAGES: l->max_stages = to_int(c, top, name); break;
-  case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 2); break;
+  case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 3); break;
   case F_WIDTHS: read_widths(c, top, l); break;
   case F_STAGES: read_stages(c, top, l); break;
   case F_INPUT: read_input(c, top, s); break;

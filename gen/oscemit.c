@@ -7,7 +7,11 @@
 **   and group count a compile-time constant; NCHW; one image per call of a
 **   stage function. <prefix>_n(n, ...) loops over images (input i at
 **   in + i*C_in*H*W, likewise the output); <prefix>(...) runs the batch the
-**   layer was generated for. The scratch holds one image's intermediates
+**   layer was generated for. <prefix>_tiles(s) and <prefix>_run_tiles(s,
+**   first, count, ...) are the tile ABI (README "Tiles"): each stage
+**   function runs a range [t0, t1) of its kernel's tiles (blocks of output
+**   channels that partition its output), so threads can share a stage and
+**   get one thread's bits. The scratch holds one image's intermediates
 **   and is reused: stage i < n-1 writes region i%2, region 0 at scratch,
 **   region 1 after the largest even intermediate (osc_plan_scratch_size).
 ** - Weights: stage after stage in PyTorch layout [C_i][C_{i-1}/g_i][kh][kw],
@@ -69,7 +73,8 @@
 #include "oscsimd.h"
 
 /* Cheapest first when costs tie: the order below decides. */
-const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_px, &osc_kernel_avx2_px,
+const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_pw, &osc_kernel_avx512_px,
+                                                     &osc_kernel_avx2_pw, &osc_kernel_avx2_px,
                                                      &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
                                                      NULL};
@@ -264,6 +269,28 @@ static const osc_stage_kernel *choose_kernel(const osc_stage_job *j) {
   return best;
 }
 
+/* The kernel a stage alone would get for `isa` (a concrete one, not
+** OSC_ISA_AUTO) with the default knobs, and its cost estimate: what the
+** time model (osctime.c) needs to know about the emitter, and no more. */
+int osc_emit_stage_kernel(const osc_stage *s, int last, int clamped, int isa, double *cost) {
+  osc_emit_knobs kn;
+  osc_stage_job j;
+  const osc_stage_kernel *k;
+  resolve_knobs(NULL, &kn, NULL);
+  memset(&j, 0, sizeof j);
+  j.s = s;
+  j.last = last;
+  j.clamped = last && clamped;
+  j.relu = j.clamped;
+  j.isa = (osc_isa)isa;
+  j.knobs = &kn;
+  if (!(k = choose_kernel(&j))) return -1;
+  if (cost) *cost = k->cost(&j);
+  for (int i = 0; osc_stage_kernels[i]; i++)
+    if (osc_stage_kernels[i] == k) return i;
+  return -1;
+}
+
 /* What a stage is emitted as, best first: one kernel, or with OSC_ISA_AUTO
 ** and a SIMD kernel, the best kernel of each ISA below it too, down to the
 ** portable one (the dispatcher's choices). Returns how many (0: none). */
@@ -314,6 +341,8 @@ static void stage_buffers(const osc_plan *p, long long *src, long long *dst, lon
 typedef struct layer_emit {
   char fname[OSC_MAX_STAGES][PREFIX_MAX + 16];
   const char *fptr[OSC_MAX_STAGES];
+  char tiles[OSC_MAX_STAGES][PREFIX_MAX + 32];   /* "16", or "<fname>_tiles()" when dispatched */
+  const char *tptr[OSC_MAX_STAGES];
   char kern[OSC_MAX_STAGES][64];   /* "avx512_px, else direct" */
   const char *tnames[OSC_MAX_STAGES * MAX_VARIANTS + 1];
   int n_tnames;
@@ -397,6 +426,9 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
       len += (size_t)snprintf(e->kern[i] + len, len < 64 ? 64 - len : 0, "%s%s",
                               k ? ", else " : "", v[k]->name);
     }
+    if (n > 1) snprintf(e->tiles[i], sizeof e->tiles[i], "%s_s%d_tiles()", prefix, i);
+    else snprintf(e->tiles[i], sizeof e->tiles[i], "%d", v[0]->tiles(&j));
+    e->tptr[i] = e->tiles[i];
     if (i) osc_buf_puts(body, "\n");
     st = n > 1 ? emit_variants(&j, v, n, e, body, err) : v[0]->emit(&j, body, err);
     if (st) return st;
@@ -443,6 +475,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   osc_tmpl_int(&ps, "residual", p->layer.residual);
   osc_tmpl_int(&ps, "n_stages", p->n_stages);
   osc_tmpl_strs(&ps, "fnames", e->fptr, p->n_stages);
+  osc_tmpl_strs(&ps, "tiles", e->tptr, p->n_stages);
   osc_tmpl_ints(&ps, "src", e->src, p->n_stages);
   osc_tmpl_ints(&ps, "dst", e->dst, p->n_stages);
   osc_tmpl_ints(&ps, "woff", e->woff, p->n_stages);
@@ -825,3 +858,9 @@ osc_status osc_emit_network(const osc_network *net, const osc_plan *plans,
   c_len = c_file->len;
   return restore(c_file, c_len, osc_emit_network_to(net, plans, buf_sink, c_file, h_file, err));
 }
+
+const char *osc_emit_kernel_name(int i) {
+  return i >= 0 && i < N_KERNELS ? osc_stage_kernels[i]->name : NULL;
+}
+
+int osc_emit_kernel_count(void) { return N_KERNELS; }

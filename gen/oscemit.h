@@ -44,6 +44,17 @@ typedef struct osc_emit_knobs {
                           ** negative: none */
 } osc_emit_knobs;
 
+/* Which registered kernel (an index in osc_stage_kernels) the emitter
+** gives stage s alone for `isa` (an osc_isa other than AUTO) with the
+** default knobs; `last` and `clamped` as in the stage job (a clamped
+** activation keeps the last stage off the SIMD kernels). *cost (may be NULL)
+** gets that kernel's own estimate. -1 if none applies (a bug). */
+int osc_emit_stage_kernel(const osc_stage *s, int last, int clamped, int isa, double *cost);
+/* The name of kernel i of osc_stage_kernels ("direct"), NULL out of range;
+** how many there are. */
+const char *osc_emit_kernel_name(int i);
+int osc_emit_kernel_count(void);
+
 /* osc_emit_layer with knobs; k may be NULL (defaults). */
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "oscplan.h"
+#include "osctime.h"
 
 static json_t *pair(int a, int b) { return json_pack("[ii]", a, b); }
 
@@ -60,8 +61,8 @@ json_t *osc_json_plan(const osc_plan *p) {
       json_decref(stages);
       stages = NULL;
     }
-  return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}", "mode", osc_mode_name(p->mode),
+  return json_pack("{s:s, s:s, s:s, s:I, s:I, s:f, s:i, s:o}", "mode", osc_mode_name(p->mode),
                    "hash", hash, "chain", chain, "macs", (json_int_t)p->macs,
-                   "params", (json_int_t)p->params, "stages_count", p->n_stages,
-                   "stages", stages);
+                   "params", (json_int_t)p->params, "model_ns", osc_time_plan(p),
+                   "stages_count", p->n_stages, "stages", stages);
 }

@@ -8,8 +8,12 @@
 ** The contract every kernel meets: emit one (or more, all static, named
 ** after job->fname) C function
 **   static void FNAME(const float *in, float *out, const float *w
-**                     [, const float *bias]);   -- bias iff job->bias
-** computing stage job->index for one image: `in` is the stage's input
+**                     [, const float *bias], int t0, int t1);   -- bias iff job->bias
+** computing tiles [t0, t1) of stage job->index for one image, of the
+** kernel's tiles(job) in all: the tiles partition the stage's outputs (each
+** output is written by exactly one tile, by the same instructions whatever
+** the range), so any split of 0..tiles-1 between threads gives the same
+** bits; a tile reads any of the input. `in` is the stage's input
 ** (C_{i-1} x h_in x w_in), `out` its output (C_i x h_out x w_out), `w` the
 ** stage's weights [C_i][C_{i-1}/g][k_h][k_w] (PyTorch layout). The output
 ** channel of the j-th output of group gr is gr*m + j on the last stage and
@@ -54,6 +58,8 @@ typedef struct osc_stage_kernel {
   double (*cost)(const osc_stage_job *j);
   osc_status (*emit)(const osc_stage_job *j, osc_buf *out, osc_error *err);
   osc_isa isa;                /* OSC_ISA_C: portable C; else the x86-64 ISA its code needs */
+  /* how many tiles the emitted function splits the stage into (>= 1) */
+  int (*tiles)(const osc_stage_job *j);
 } osc_stage_kernel;
 
 extern const osc_stage_kernel osc_kernel_direct;
@@ -62,6 +68,8 @@ extern const osc_stage_kernel osc_kernel_pointwise;
 extern const osc_stage_kernel osc_kernel_depthwise;
 extern const osc_stage_kernel osc_kernel_avx512_px;   /* gen/x86/ */
 extern const osc_stage_kernel osc_kernel_avx2_px;
+extern const osc_stage_kernel osc_kernel_avx512_pw;   /* 1x1 stages, the plane as one run */
+extern const osc_stage_kernel osc_kernel_avx2_pw;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];

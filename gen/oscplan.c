@@ -12,6 +12,7 @@
 
 #include "osccover.h"
 #include "oscerr.h"
+#include "osctime.h"
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -30,13 +31,14 @@ int osc_mode_from_name(const char *s, osc_mode *out) {
 }
 
 const char *osc_objective_name(osc_objective o) {
-  return o == OSC_OBJ_PARAMS ? "params" : "macs";
+  return o == OSC_OBJ_PARAMS ? "params" : o == OSC_OBJ_TIME ? "time" : "macs";
 }
 
 int osc_objective_from_name(const char *s, osc_objective *out) {
   if (!s || !out) return -1;
   if (strcmp(s, "macs") == 0) { *out = OSC_OBJ_MACS; return 0; }
   if (strcmp(s, "params") == 0) { *out = OSC_OBJ_PARAMS; return 0; }
+  if (strcmp(s, "time") == 0) { *out = OSC_OBJ_TIME; return 0; }
   return -1;
 }
 
@@ -116,7 +118,7 @@ static osc_status check_enums(const osc_layer *l, osc_error *err) {
                            "%g, %g", (double)l->clamp_min, (double)l->clamp_max);
   if ((unsigned)l->mode >= OSC_MODE_COUNT)
     return osc_error_layer(err, OSC_EINVAL, l, "unknown mode %d", (int)l->mode);
-  if ((unsigned)l->objective > OSC_OBJ_PARAMS)
+  if ((unsigned)l->objective > OSC_OBJ_TIME)
     return osc_error_layer(err, OSC_EINVAL, l, "unknown objective %d", (int)l->objective);
   if (l->n_widths < 0 || l->n_widths > OSC_MAX_WIDTHS)
     return osc_error_layer(err, OSC_EINVAL, l, "n_widths must be between 0 and %d, got %d",
@@ -220,6 +222,7 @@ int osc_plan_shuffle_after(const osc_plan *p, int i) {
 }
 
 int64_t osc_plan_cost(const osc_plan *p, osc_objective obj) {
+  if (obj == OSC_OBJ_TIME) return osc_time_plan_ps(p, osc_time_isa());
   return obj == OSC_OBJ_PARAMS ? p->params : p->macs;
 }
 

@@ -33,7 +33,7 @@ int64_t osc_stage_macs(const osc_stage *s);
 ** none: after the last stage, and where it is the identity (one group, or
 ** one channel per group), which is neither printed nor emitted. */
 int osc_plan_shuffle_after(const osc_plan *p, int i);
-/* objective value of a whole plan */
+/* objective value of a whole plan (time: modelled, ps, gen/osctime.h) */
 int64_t osc_plan_cost(const osc_plan *p, osc_objective obj);
 
 /* Short human form of a chain: "3x1/g8 -> 1x3/g8". */

@@ -14,8 +14,9 @@
 #include <xxhash.h>
 
 #include "oscerr.h"
+#include "osctime.h"
 
-#define KEY_MAX (21 + OSC_MAX_WIDTHS + 4 * OSC_MAX_STAGES)
+#define KEY_MAX (23 + OSC_MAX_WIDTHS + 4 * OSC_MAX_STAGES)   /* head, clamps, residual, n_fixed */
 #define MEMO_MAX 4096
 #define SLOTS (2 * MEMO_MAX)   /* open addressing, a power of two */
 
@@ -69,10 +70,12 @@ static int make_key(const osc_layer *l, osc_mode mode, int32_t *k) {
   int32_t head[] = {(int32_t)mode, l->in_channels, l->out_channels, l->in_h, l->in_w,
                     l->k_h, l->k_w, l->stride_h, l->stride_w, l->pad_h, l->pad_w, l->groups,
                     l->bias, (int32_t)l->act, (int32_t)l->mode, l->max_stages,
-                    (int32_t)l->objective, l->n_widths};
-  _Static_assert(sizeof head / sizeof head[0] == 18, "KEY_MAX counts the head");
+                    (int32_t)l->objective, l->n_widths,
+                    /* objective time plans for the ISA the JIT emits for */
+                    l->objective == OSC_OBJ_TIME ? (int32_t)osc_time_isa() : 0};
+  _Static_assert(sizeof head / sizeof head[0] == 19, "KEY_MAX counts the head");
   memcpy(k, head, sizeof head);
-  n = 18;
+  n = 19;
   memcpy(&k[n++], &l->clamp_min, sizeof(float));   /* a clamp's bounds are in its code */
   memcpy(&k[n++], &l->clamp_max, sizeof(float));
   k[n++] = l->residual;   /* the plan carries its layer: a residual layer's is not a plain one's */

@@ -18,6 +18,7 @@
 #include "oscerr.h"
 #include "oscmode.h"
 #include "oscplan.h"
+#include "osctime.h"
 
 /* Sums saturate at COST_MAX; COST_INF marks "no valid completion". */
 #define COST_INF INT64_MAX
@@ -90,6 +91,9 @@ typedef struct search {
   int nw, width[MAXW], w_in, w_out, ndiv[MAXW];
   int kh, kw;                     /* the layer's kernel */
   int64_t *size;                  /* [eh * kw + ew]: pixels out of a stage ending there */
+  int time;                       /* objective time: stage costs from the model */
+  osc_isa isa;                    /* the ISA it models */
+  int clamped;                    /* relu6 or clamp: the last stage is not SIMD */
   group_opt *opt;
   int opt_at[MAXW * MAXW + 1];    /* options of (w, w2) at opt[opt_at[i] .. opt_at[i+1]) */
   int nfan, *fan;                 /* distinct fan-ins, ascending */
@@ -264,11 +268,47 @@ static const group_opt *opts_of(const search *s, int w, int w2, int *n) {
   return s->opt + s->opt_at[i];
 }
 
-static pair stage_cost(const search *s, int64_t chan, int kh, int kw, int eh2, int ew2) {
-  int64_t params = sat_mul(chan, (int64_t)kh * kw);
+/* One dimension of a stage with kernel k after extent e, as osc_plan_build
+** places it (oscplan.c): the padding on the first stage with extent, the
+** stride on the last; a dimension with K = 1 puts both on the first stage. */
+static void stage_dim(int in, int K, int stride, int pad, int e, int k, int first, int *sz_in,
+                      int *sz_out, int *st, int *pd) {
+  int e2 = e + k - 1;
+  if (K == 1) {
+    *st = first ? stride : 1;
+    *pd = first ? pad : 0;
+    *sz_in = first ? in : osc_conv_out(in, 1, stride, pad);
+  } else {
+    *st = k > 1 && e2 == K - 1 ? stride : 1;
+    *pd = k > 1 && e == 0 ? pad : 0;
+    *sz_in = (int)dim_size(in, K, stride, pad, e);
+  }
+  *sz_out = osc_conv_out(*sz_in, k, *st, *pd);
+}
+
+/* Modelled time of the stage w -> w2 with groups o->g and a k1 x k2 kernel
+** after extents (eh, ew): the stage osc_plan_build would make. */
+static int64_t stage_time(const search *s, int w, int w2, const group_opt *o, int k1, int k2,
+                          int eh, int ew, int first, int last) {
+  const osc_layer *l = s->l;
+  osc_stage st = {.c_in = s->width[w], .c_out = s->width[w2], .groups = o->g, .k_h = k1,
+                  .k_w = k2};
+  stage_dim(l->in_h, s->kh, l->stride_h, l->pad_h, eh, k1, first, &st.h_in, &st.h_out,
+            &st.stride_h, &st.pad_h);
+  stage_dim(l->in_w, s->kw, l->stride_w, l->pad_w, ew, k2, first, &st.w_in, &st.w_out,
+            &st.stride_w, &st.pad_w);
+  return osc_time_stage_ps(&st, last, s->clamped, s->isa);
+}
+
+/* A stage's (objective, other metric). Time's other metric is MACs. */
+static pair stage_cost(const search *s, int w, int w2, const group_opt *o, int kh, int kw,
+                       int eh, int ew, int first, int last) {
+  int eh2 = eh + kh - 1, ew2 = ew + kw - 1;
+  int64_t params = sat_mul(o->chan, (int64_t)kh * kw);
   int64_t macs = sat_mul(params, s->size[eh2 * s->kw + ew2]);
   pair c = {macs, params};
   if (s->l->objective == OSC_OBJ_PARAMS) { c.p = params; c.s = macs; }
+  if (s->time) { c.p = stage_time(s, w, w2, o, kh, kw, eh, ew, first, last); c.s = macs; }
   return c;
 }
 
@@ -282,7 +322,7 @@ static void relax(search *s, int t, int w, int w2, const group_opt *o) {
         for (int k2 = t == 1 ? s->kw - ew : 1; k2 <= s->kw - ew; k2++) {
           int eh2 = eh + k1 - 1, ew2 = ew + k2 - 1;
           int rows = feasible_prefix(next, s->nr, s->lim[row_of(s, t - 1, w2, eh2, ew2)]);
-          pair c = stage_cost(s, o->chan, k1, k2, eh2, ew2);
+          pair c = stage_cost(s, w, w2, o, k1, k2, eh, ew, 0, t == 1);
           const pair *src = bound_at(s, t - 1, w2, eh2, ew2);
           pair *dst = bound_at(s, t, w, eh, ew);
           for (int r = 0; r < rows; r++) {
@@ -382,7 +422,7 @@ static int add_kids(search *s, int depth, int t, int w, int eh, int ew, int r, p
                  .ew = ew + k2 - 1, .r = r2};
         pair b = bound_at(s, t - 1, w2, k.eh, k.ew)[r2];
         if (b.p == COST_INF) { s->lv->rejected_coverage++; continue; }
-        k.acc = pair_add(acc, stage_cost(s, o[i].chan, k1, k2, k.eh, k.ew));
+        k.acc = pair_add(acc, stage_cost(s, w, w2, &o[i], k1, k2, eh, ew, depth == 0, t == 1));
         k.total = pair_add(k.acc, b);
         k.key = stage_key(w2, k.g, k1, k2);
         if (k.total.p >= COST_MAX) {   /* no completion fits 64 bits */
@@ -486,6 +526,7 @@ static osc_status build(const search *s, int n, const top_chain *c, osc_plan *ou
   if (st) return st;
   got.p = l->objective == OSC_OBJ_PARAMS ? out->params - bias : out->macs;
   got.s = l->objective == OSC_OBJ_PARAMS ? out->macs : out->params - bias;
+  if (s->time) { got.p = osc_time_plan_ps(out, s->isa); got.s = out->macs; }
   if (pair_cmp(got, c->cost))
     return osc_error_layer(err, OSC_EINTERNAL, l,
                            "the search costed a %d-stage chain at %lld/%lld but the plan "
@@ -520,6 +561,12 @@ static osc_status setup(search *s, const osc_layer *l, osc_error *err) {
   s->kh = l->k_h;
   s->kw = l->k_w;
   s->levels = l->max_stages;
+  s->time = l->objective == OSC_OBJ_TIME;
+  if (s->time && (st = osc_isa_runtime(&s->isa, err))) return st;
+  {
+    float lo, hi;
+    s->clamped = osc_layer_act_bounds(l, &lo, &hi) == 2;
+  }
   s->nw = osc_layer_width_candidates(l, s->width);
   s->w_in = index_of(s->width, s->nw, l->in_channels);
   s->w_out = index_of(s->width, s->nw, l->out_channels);

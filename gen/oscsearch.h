@@ -6,8 +6,16 @@
 ** its widths) and a k_h x k_w kernel whose extents sum to the layer's kernel;
 ** stride and padding placed by osc_plan_build's rule.
 **
+** Objective time (gen/osctime.h): a stage's modelled time depends only on
+** the stage (its widths, groups, kernel, and the sizes, stride and padding
+** osc_plan_build's rule gives it, which follow from the extents before and
+** after it and, in a dimension with K = 1, from being the first), so time is
+** a sum of per-stage costs like MACs, in integer picoseconds, and the same
+** dynamic program and bound are exact for it; every chain the search
+** returns is costed again from its built plan and must agree.
+**
 ** Order of chains: the objective, then fewer stages, then the other metric
-** (params when optimizing macs and back), then the stages compared first to
+** (params when optimizing macs, MACs when optimizing params or time), then the stages compared first to
 ** last, each by (internal width ascending, groups ascending, kernel height
 ** descending, kernel width descending) -- so the N = 2 optimum of SPEC.md
 ** comes out as K x 1 -> 1 x K.

@@ -243,6 +243,13 @@ static const char prelude[] =
     "  if residual == 1 and not skip_res then s = s .. a .. ' += ' .. res_of(base, idx) .. ';\\n' end\n"
     "  return s .. base .. '[' .. idx .. '] = ' .. (relu == 1 and relu_of(a) or a) .. ';'\n"
     "end\n"
+    /* tile t of a stage of `groups` groups of `per` tiles of b outputs
+    ** each: its group gr and first output jb, without dividing by 1 */
+    "function tile_decl(groups, per, b)\n"
+    "  if groups == 1 then return 'const int gr = 0, jb = ' .. lin(0, 't', b) .. ';' end\n"
+    "  if per == 1 then return 'const int gr = t, jb = 0;' end\n"
+    "  return string.format('const int gr = t / %d, jb = t %% %d * %d;', per, per, b)\n"
+    "end\n"
     /* base + index, without parentheses the index does not need */
     "function ptr(base, idx)\n"
     "  if idx == '0' then return base end\n"

@@ -23,9 +23,28 @@ void osc_fpenv_flush(osc_fpenv *e) {
 
 void osc_fpenv_restore(const osc_fpenv *e) { set_csr(e->saved | (get_csr() & OSC_MXCSR_FLAGS)); }
 
+unsigned int osc_fpenv_current(void) { return get_csr(); }
+
+void osc_fpenv_enter(osc_fpenv *e, unsigned int csr) {
+  e->saved = get_csr();
+  set_csr(csr & ~OSC_MXCSR_FLAGS);
+}
+
+unsigned int osc_fpenv_leave(const osc_fpenv *e) {
+  unsigned int raised = get_csr() & OSC_MXCSR_FLAGS;
+  set_csr(e->saved);
+  return raised;
+}
+
+void osc_fpenv_raise(unsigned int flags) { set_csr(get_csr() | (flags & OSC_MXCSR_FLAGS)); }
+
 #else
 
 void osc_fpenv_flush(osc_fpenv *e) { e->saved = 0; }
 void osc_fpenv_restore(const osc_fpenv *e) { (void)e; }
+unsigned int osc_fpenv_current(void) { return 0; }
+void osc_fpenv_enter(osc_fpenv *e, unsigned int csr) { e->saved = csr; }
+unsigned int osc_fpenv_leave(const osc_fpenv *e) { (void)e; return 0; }
+void osc_fpenv_raise(unsigned int flags) { (void)flags; }
 
 #endif

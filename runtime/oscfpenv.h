@@ -27,4 +27,16 @@ void osc_fpenv_flush(osc_fpenv *e);
 ** raised (as feupdateenv does). */
 void osc_fpenv_restore(const osc_fpenv *e);
 
+/* The thread's MXCSR (0 elsewhere). */
+unsigned int osc_fpenv_current(void);
+
+/* A piece of a run on another thread (a pool worker): it takes on the
+** run's state `csr` (the running thread's MXCSR, FTZ|DAZ included or not),
+** its flags cleared, and saves its own in *e; osc_fpenv_leave puts that
+** back and returns the exception flags the piece raised, which the running
+** thread adds to its own with osc_fpenv_raise before osc_fpenv_restore. */
+void osc_fpenv_enter(osc_fpenv *e, unsigned int csr);
+unsigned int osc_fpenv_leave(const osc_fpenv *e);
+void osc_fpenv_raise(unsigned int flags);
+
 #endif

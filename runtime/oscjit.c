@@ -212,6 +212,22 @@ static osc_status protect_code(const osc_jit_code *code, const char *symbol,
   return OSC_OK;
 }
 
+/* <prefix>_tiles and <prefix>_run_tiles beside an entry <prefix>_n, kept
+** only where both are functions of the code: a source without them (an
+** older one, or another entry) runs whole. */
+static void tile_symbols(TCCState *s, const char *symbol, osc_jit_code *code) {
+  char name[256];
+  size_t len = strlen(symbol);
+  if (len < 2 || len + 16 > sizeof name || strcmp(symbol + len - 2, "_n") != 0) return;
+  snprintf(name, sizeof name, "%.*s_tiles", (int)(len - 2), symbol);
+  code->tiles = tcc_get_symbol(s, name);
+  snprintf(name, sizeof name, "%.*s_run_tiles", (int)(len - 2), symbol);
+  code->run_tiles = tcc_get_symbol(s, name);
+  if (!code->tiles || !code->run_tiles || !executable((uintptr_t)code->tiles) ||
+      !executable((uintptr_t)code->run_tiles))
+    code->tiles = code->run_tiles = NULL;
+}
+
 /* Relocate the compiled state into fresh pages of ours, read+write meanwhile. */
 static osc_status place_code(TCCState *s, const char *symbol, jit_log *log,
                              const char *source, osc_jit_code *code, osc_error *err) {
@@ -236,6 +252,7 @@ static osc_status place_code(TCCState *s, const char *symbol, jit_log *log,
   code->entry = tcc_get_symbol(s, symbol);
   if (!code->entry)
     return osc_error_set(err, OSC_EJIT, "jit: the source defines no function '%s'", symbol);
+  tile_symbols(s, symbol, code);
   return protect_code(code, symbol, err);
 }
 

@@ -19,6 +19,8 @@ typedef struct osc_jit_code {
   void *mem;           /* our mapping: code read+execute, its data read-only */
   size_t size;         /* bytes mapped, whole pages */
   void *entry;         /* address of the requested symbol */
+  void *tiles, *run_tiles;  /* when the symbol is <prefix>_n: <prefix>_tiles and
+                            ** <prefix>_run_tiles (the tile ABI), NULL if absent */
   double compile_ms;   /* compiling, linking, placing: not waiting for the lock */
 } osc_jit_code;
 
@@ -33,7 +35,8 @@ const char *osc_jit_flags(void);
 
 /* Compile `source`, link it (against libtcc1.a in lib_path and the libc /
 ** libm functions generated kernels may call, nothing else) and return the
-** mapping with the address of `symbol`. Messages carry libtcc's
+** mapping with the address of `symbol` (and of the tile ABI's two
+** functions beside a <prefix>_n, where the source has them). Messages carry libtcc's
 ** "<string>:LINE: error: ..." plus the offending source line. */
 osc_status osc_jit_compile(const char *source, const char *symbol, const char *lib_path,
                            osc_jit_code **out, osc_error *err);

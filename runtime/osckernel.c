@@ -5,6 +5,8 @@
 #include "oscrt.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,21 @@
 #include "oscisa.h"
 #include "oscjit.h"
 #include "oscplan.h"
+#include "oscpool.h"
 
 struct osc_kernel {
   osc_plan plan;
   osc_code *code;            /* JIT only; shared with the cache */
   osc_kernel_fn fn;          /* JIT only, a layer without a residual */
   osc_kernel_res_fn res_fn;  /* JIT only, a layer with one */
+  /* JIT with the tile ABI (one of the two, as fn and res_fn); NULL: runs whole, serially */
+  osc_run_tiles_fn run_tiles;
+  osc_run_tiles_res_fn run_tiles_res;
+  int tiles[OSC_MAX_STAGES];   /* stage s's tile count */
+  int pieces[OSC_MAX_STAGES];  /* what a run cuts stage s into; 1: inline */
+  osc_pool *pool;              /* threads > 1: the kernel's own; NULL: the shared one */
+  osc_parallel_for parallel_for;  /* the caller's pool, or NULL */
+  void *parallel_ctx;
   size_t scratch_floats;
   int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
   int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
@@ -244,6 +255,143 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   return OSC_OK;
 }
 
+/* ---- threads ------------------------------------------------------------------------
+** A split run goes image by image, stage by stage; each stage's tiles are
+** cut into pieces of consecutive tiles, one task per piece, and the next
+** stage starts when the parallel-for returns (the barrier). */
+
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static osc_pool *shared_pool;   /* threads = 0 kernels; NULL if it could not be made */
+
+static void free_shared(void) { osc_pool_free(shared_pool); }
+
+/* Sized once, by OSCONV_NUM_THREADS or the CPUs, when the first kernel
+** asks; joined at exit, so no thread outlives the process's tools. */
+static void make_shared(void) {
+  if (osc_pool_create(osc_pool_default_threads(), &shared_pool, NULL) == OSC_OK)
+    atexit(free_shared);
+}
+
+static osc_pool *shared(void) {
+  pthread_once(&shared_once, make_shared);
+  return shared_pool;
+}
+
+#define PIECES_PER_THREAD 4   /* at most; each piece still >= OSC_SPLIT_MIN_MACS */
+
+static _Atomic long long split_min_macs;   /* 0: OSC_SPLIT_MIN_MACS */
+
+void osc_kernel_set_split_min_macs(long long macs) {
+  atomic_store(&split_min_macs, macs > 0 ? macs : 0);
+}
+
+/* Pieces of a stage: at most `cap` (0: any), at most its tiles, none below
+** OSC_SPLIT_MIN_MACS multiply-adds; at least 1. */
+static int pieces_of(int64_t macs, int tiles, int cap) {
+  long long least = atomic_load(&split_min_macs);
+  int64_t p = tiles, by_work = macs / (least ? least : OSC_SPLIT_MIN_MACS);
+  if (cap > 0 && cap < p) p = cap;
+  if (by_work < p) p = by_work;
+  return p < 1 ? 1 : (int)p;
+}
+
+/* Decides each stage's split once, when the kernel is made: the work per
+** tile does not change between runs. JIT code only, with the tile ABI. */
+static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_error *err) {
+  osc_tiles_fn tiles = (osc_tiles_fn)osc_code_tiles(k->code);
+  int cap;
+  osc_status st;
+  k->info.threads = 1;
+  for (int s = 0; s < k->plan.n_stages; s++) k->pieces[s] = 1;
+  if (!tiles || !osc_code_run_tiles(k->code)) return OSC_OK;
+  /* first call on this thread: it also runs the code's CPU check once */
+  for (int s = 0; s < k->plan.n_stages; s++)
+    if ((k->tiles[s] = tiles(s)) < 1) return OSC_OK;   /* not the plan's code: serial */
+  if (k->plan.layer.residual) k->run_tiles_res = (osc_run_tiles_res_fn)osc_code_run_tiles(k->code);
+  else k->run_tiles = (osc_run_tiles_fn)osc_code_run_tiles(k->code);
+  if (o->parallel_for) {
+    k->parallel_for = o->parallel_for;
+    k->parallel_ctx = o->parallel_ctx;
+    cap = o->threads;
+  } else if (o->threads > 1) {
+    if ((st = osc_pool_create(o->threads, &k->pool, err))) return st;
+    cap = o->threads;
+  } else {
+    int dflt = o->threads == 1 ? 1 : osc_pool_default_threads();
+    cap = dflt > 1 && shared() ? dflt : 1;
+    if (cap > osc_pool_threads(shared_pool)) cap = osc_pool_threads(shared_pool);
+  }
+  if (cap == 1) return OSC_OK;
+  for (int s = 0; s < k->plan.n_stages; s++) {
+    int used;
+    /* more pieces than threads: a thread that runs faster (a quieter
+    ** core) takes more of them, instead of the stage waiting for the
+    ** slowest thread's equal share */
+    k->pieces[s] = pieces_of(osc_stage_macs(&k->plan.stage[s]), k->tiles[s],
+                             cap > 0 ? cap * PIECES_PER_THREAD : 0);
+    used = cap > 0 && cap < k->pieces[s] ? cap : k->pieces[s];
+    if (used > k->info.threads) k->info.threads = used;
+  }
+  return OSC_OK;
+}
+
+typedef struct split_run {
+  const osc_kernel *k;
+  int stage, pieces;
+  const float *in, *res, *weights;   /* res: a residual layer's, else NULL */
+  float *out, *scratch;
+  unsigned int csr;        /* the running thread's MXCSR: every piece runs in it */
+  atomic_uint raised;      /* exception flags the pieces raised */
+} split_run;
+
+/* Tiles [first, first + count) of stage s of one image, through the layer's kind of entry. */
+static void tiles_of(const osc_kernel *k, int s, int first, int count, const float *in,
+                     const float *res, float *out, const float *weights, float *scratch) {
+  if (k->run_tiles_res) k->run_tiles_res(s, first, count, in, res, out, weights, scratch);
+  else k->run_tiles(s, first, count, in, out, weights, scratch);
+}
+
+static void run_piece(split_run *r, size_t i) {
+  size_t t = (size_t)r->k->tiles[r->stage], n = (size_t)r->pieces;
+  int first = (int)(i * t / n), end = (int)((i + 1) * t / n);
+  osc_fpenv e;
+  osc_fpenv_enter(&e, r->csr);
+  tiles_of(r->k, r->stage, first, end - first, r->in, r->res, r->out, r->weights, r->scratch);
+  atomic_fetch_or(&r->raised, osc_fpenv_leave(&e));
+}
+
+static void pool_task(void *ctx, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; i++) run_piece(ctx, i);
+}
+
+static void callback_task(void *arg, size_t i) { run_piece(arg, i); }
+
+/* res: a residual layer's (the last stage reads it, at the outputs each
+** tile writes, so the pieces stay independent even when res is out). */
+static void run_split(const osc_kernel *k, int n, const float *in, const float *res, float *out,
+                      const float *weights, float *scratch) {
+  size_t in_size = osc_plan_input_size(&k->plan), out_size = osc_plan_output_size(&k->plan);
+  osc_pool *pool = k->pool ? k->pool : shared_pool;
+  split_run r = {.k = k, .weights = weights, .scratch = scratch, .csr = osc_fpenv_current()};
+  atomic_init(&r.raised, 0);
+  for (int i = 0; i < n; i++, in += in_size, out += out_size) {
+    r.in = in;
+    r.res = res ? res + (size_t)i * out_size : NULL;   /* NULL + 0 is undefined */
+    r.out = out;
+    for (int s = 0; s < k->plan.n_stages; s++) {
+      if (k->pieces[s] == 1) {   /* too little work to share: inline, no wake-up */
+        tiles_of(k, s, 0, k->tiles[s], in, r.res, out, weights, scratch);
+        continue;
+      }
+      r.stage = s;
+      r.pieces = k->pieces[s];
+      if (k->parallel_for) k->parallel_for(k->parallel_ctx, callback_task, &r, (size_t)r.pieces);
+      else osc_pool_run(pool, (size_t)r.pieces, 1, pool_task, &r);
+    }
+  }
+  osc_fpenv_raise(atomic_load(&r.raised));
+}
+
 /* Source given: `source`/`symbol`; else emitted from the plan. */
 static osc_status create(const osc_plan *p, const char *source, const char *symbol,
                          const osc_kernel_options *opt, osc_kernel **out, osc_error *err) {
@@ -256,6 +404,8 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   *out = NULL;
   if (o->backend != OSC_BACKEND_JIT && o->backend != OSC_BACKEND_REFERENCE)
     return osc_error_set(err, OSC_EINVAL, "kernel: unknown backend %d", (int)o->backend);
+  if (o->threads < 0 || o->threads > 1024)
+    return osc_error_set(err, OSC_EINVAL, "kernel: threads must be 0..1024, got %d", o->threads);
   if ((st = osc_kernel_check_plan(p, err))) return st;
   if (!(k = osc_rt_calloc(1, sizeof *k)))
     return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
@@ -264,10 +414,17 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   k->keep_denormals = o->keep_denormals != 0;
   describe_problem(&p->layer, k->desc, sizeof k->desc);
   k->info.backend = OSC_BACKEND_REFERENCE;
+  k->info.threads = 1;
   st = OSC_OK;
   if (o->backend == OSC_BACKEND_JIT) {
     osc_error_clear(&why);
     st = jit(k, source, symbol, o, &why);
+    if (!st && (st = setup_threads(k, o, &why))) {
+      osc_code_release(k->code);
+      k->code = NULL;
+      k->fn = NULL;
+      k->res_fn = NULL;
+    }
     if (st && o->allow_fallback && st != OSC_ENOMEM) {
       snprintf(k->fallback, sizeof k->fallback, "%s", why.msg);
       k->info.fallback = k->fallback;
@@ -331,7 +488,9 @@ static osc_status run(const osc_kernel *k, int n, const float *in, int with_res,
   /* after every check: a run that fails leaves the state alone */
   if (!k->keep_denormals) osc_fpenv_flush(&fp);
   t0 = verbose_level() == 2 ? now_ms() : -1;
-  if (k->res_fn)
+  if ((k->run_tiles || k->run_tiles_res) && k->info.threads > 1)
+    run_split(k, n, in, res, out, weights, scratch);
+  else if (k->res_fn)
     k->res_fn(n, in, res, out, weights, scratch);
   else if (k->fn)
     k->fn(n, in, out, weights, scratch);
@@ -360,6 +519,7 @@ osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
 void osc_kernel_free(osc_kernel *k) {
   if (!k) return;
   osc_code_release(k->code);
+  osc_pool_free(k->pool);
   free(k);
 }
 

@@ -58,7 +58,9 @@ typedef enum osc_mode {
   OSC_MODE_COUNT
 } osc_mode;
 
-typedef enum osc_objective { OSC_OBJ_MACS = 0, OSC_OBJ_PARAMS } osc_objective;
+/* What the optimal search minimizes: MACs, weights, or the modelled run time
+** (gen/osctime.h: fitted per stage kernel, on the ISA the JIT emits for). */
+typedef enum osc_objective { OSC_OBJ_MACS = 0, OSC_OBJ_PARAMS, OSC_OBJ_TIME } osc_objective;
 /* After the layer (and its bias): nothing; max(x, 0); min(max(x, 0), 6);
 ** or min(max(x, clamp_min), clamp_max). Each keeps NaN, as torch.relu,
 ** relu6 and clamp do. */
@@ -230,6 +232,12 @@ typedef enum osc_backend {
 
 const char *osc_backend_name(osc_backend b);   /* "jit", "reference", "none" */
 
+/* A caller's thread pool, pthreadpool style (pthreadpool_parallelize_1d):
+** call task(arg, i) once for every i in [0, n), on any threads in any
+** order, and return when every call has returned. */
+typedef void (*osc_parallel_for)(void *ctx, void (*task)(void *arg, size_t i), void *arg,
+                                 size_t n);
+
 /* All zero (or a NULL pointer) means the defaults. */
 typedef struct osc_kernel_options {
   osc_backend backend;       /* what to build; default JIT */
@@ -239,6 +247,14 @@ typedef struct osc_kernel_options {
   const char *tcc_lib_path;  /* NULL: $OSCONV_TCC_LIB_PATH, else the default */
   int keep_denormals;        /* 1: run in the caller's floating-point state
                                 (IEEE gradual underflow); see osc_kernel_run */
+  int threads;               /* most threads a run uses: 0 = osconv's shared pool
+                                (OSCONV_NUM_THREADS, else the CPUs this process may
+                                use), 1 = the calling thread only, N = a pool of N
+                                of the kernel's own; with parallel_for, the most
+                                pieces a stage is cut into (0: no cap) */
+  osc_parallel_for parallel_for;  /* non-NULL: split runs through the caller's pool
+                                     (called with parallel_ctx) instead of osconv's */
+  void *parallel_ctx;
 } osc_kernel_options;
 
 typedef struct osc_kernel osc_kernel;
@@ -270,7 +286,23 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** DAZ) as it was, the exception flags the run raised added to the caller's
 ** (as feupdateenv does). The rounding mode and masks during the run are the caller's. A run
 ** that fails (OSC_EINVAL, OSC_ENOMEM) does not touch MXCSR. Other
-** architectures run in the caller's state. */
+** architectures run in the caller's state.
+** Threads: a JIT kernel splits each stage of each image into the tiles of
+** the tile ABI (<prefix>_tiles / _run_tiles, README "Generated code ABI")
+** and runs them on its pool (osc_kernel_options.threads, parallel_for),
+** the calling thread taking a share; stage after stage, image after image.
+** A stage is cut into at most 4 pieces per thread (so a thread on a
+** quieter core takes more of them), each of at least 2^18 multiply-adds
+** (below, one piece: it runs inline, no thread is woken), so small layers
+** run as they would serially; osc_kernel_info.threads says how many
+** threads the largest stage uses. Each output is computed by one tile with the
+** same instructions, so the results are the same bits for every thread
+** count. Pool threads run their pieces in the calling thread's MXCSR (FTZ
+** and DAZ as above) and put their own back afterwards; the exception flags
+** they raise reach the caller's MXCSR as the calling thread's do. While a
+** run uses a pool, a concurrent run on the same pool runs inline. The
+** reference backend, and JIT kernels from sources without the tile ABI,
+** run serially on the calling thread. */
 osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
                           const float *weights, float *scratch, osc_error *err);
 
@@ -282,7 +314,11 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
 ** any overlap of in, weights or scratch with out, is not allowed. OSC_EINVAL,
 ** nothing written: the layer has no residual (use osc_kernel_run), or
 ** residual is NULL when n > 0 (with the other checks of osc_kernel_run,
-** which in turn refuses a residual layer). */
+** which in turn refuses a residual layer). Threads as osc_kernel_run: the
+** residual layer's <prefix>_run_tiles(stage, first, count, in, residual,
+** out, weights, scratch) splits the stages the same way, only the last
+** stage reading the residual (each tile at the outputs it writes, so in
+** place stays allowed); the same bits for every thread count. */
 osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
                                    const float *residual, float *out, const float *weights,
                                    float *scratch, osc_error *err);
@@ -301,6 +337,7 @@ typedef struct osc_kernel_info {
   const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
   const char *isa;        /* JIT: the ISA its code uses ("avx512", "avx2", "c": the CPU's
                           ** best, capped by OSCONV_ISA); NULL for the reference */
+  int threads;            /* threads a run's largest stage uses (1: serial, inline) */
 } osc_kernel_info;
 
 /* NULL info: does nothing; NULL k: *info is all zero but backend

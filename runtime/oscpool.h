@@ -19,7 +19,9 @@ typedef struct osc_pool osc_pool;
 
 /* A pool of `threads` threads (1 = run inline, never start a thread). */
 osc_status osc_pool_create(int threads, osc_pool **out, osc_error *err);
-/* Stops and joins the workers; NULL is fine. No job may be running. */
+/* Stops and joins the workers; NULL is fine. No job may be running. In a
+** child forked after the workers started, osc_pool_run runs inline and
+** free only frees. */
 void osc_pool_free(osc_pool *p);
 int osc_pool_threads(const osc_pool *p);
 

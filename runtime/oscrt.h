@@ -18,6 +18,24 @@ typedef void (*osc_kernel_fn)(int n, const float *in, float *out, const float *w
 typedef void (*osc_kernel_res_fn)(int n, const float *in, const float *residual, float *out,
                                   const float *weights, float *scratch);
 
+/* The tile ABI of every generated layer (README, "Generated code ABI"):
+** <prefix>_tiles(stage) and <prefix>_run_tiles(stage, first, count, ...). */
+typedef int (*osc_tiles_fn)(int stage);
+typedef void (*osc_run_tiles_fn)(int stage, int first, int count, const float *in, float *out,
+                                 const float *weights, float *scratch);
+/* a residual layer's: the residual after the input, as in its _n */
+typedef void (*osc_run_tiles_res_fn)(int stage, int first, int count, const float *in,
+                                     const float *residual, float *out, const float *weights,
+                                     float *scratch);
+
+/* The least multiply-adds of one piece of a split stage: below, waking a
+** thread and waiting for it costs more than the piece saves. */
+#define OSC_SPLIT_MIN_MACS (1 << 18)
+
+/* Test hook: the least multiply-adds per piece for kernels made from now
+** on (0: OSC_SPLIT_MIN_MACS), so that tests can split tiny layers. */
+void osc_kernel_set_split_min_macs(long long macs);
+
 /* osc_kernel_create with the source given instead of emitted; `symbol` is
 ** the <prefix>_n function to call. For tests of the JIT itself (bad source,
 ** AOT comparisons) and tools; the plan still gives the sizes. */

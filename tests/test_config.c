@@ -108,7 +108,10 @@ static const struct { const char *src, *msg; } config_errors[] = {
      "t.lua:1: layer 'conv1': mode must be one of \"conventional\", \"depthwise\", \"spatial\", "
      "\"optimal\" or \"fixed\", got \"optimum\" (did you mean \"optimal\"?)"},
     {"conv { " SHAPE ", kernel = 3, objective = 'flops' }",
-     "t.lua:1: layer 'conv1': objective must be \"macs\" or \"params\", got \"flops\""},
+     "t.lua:1: layer 'conv1': objective must be one of \"macs\", \"params\" or \"time\", got \"flops\""},
+    {"conv { " SHAPE ", kernel = 3, objective = 'times' }",
+     "t.lua:1: layer 'conv1': objective must be one of \"macs\", \"params\" or \"time\", got "
+     "\"times\" (did you mean \"time\"?)"},
     /* another operation, so no "did you mean 'relu'?" */
     {"conv { " SHAPE ", kernel = 3, activation = 'gelu' }",
      "t.lua:1: layer 'conv1': activation must be \"none\", \"relu\", \"relu6\" or {\"clamp\", min, "
@@ -823,6 +826,22 @@ static void test_call_sites(void) {
 
 /* ---- what a config declares ------------------------------------------------------ */
 
+/* objective = "time" reaches the layer, by name both ways, from a network's defaults too. */
+static void test_objective_time(void) {
+  osc_config *c = load("network { name = 'n', objective = 'time' }\n"
+                       "conv { in_channels = 8, out_channels = 8, size = 6, kernel = 3 }\n"
+                       "conv { in_channels = 8, out_channels = 8, size = 6, kernel = 3,\n"
+                       "       objective = 'macs' }\n", NULL);
+  osc_objective o = OSC_OBJ_MACS;
+  if (!c) return;
+  CU_ASSERT_EQUAL(c->networks[0].layers[0].objective, OSC_OBJ_TIME);
+  CU_ASSERT_EQUAL(c->networks[0].layers[1].objective, OSC_OBJ_MACS);
+  CU_ASSERT_EQUAL(osc_objective_from_name("time", &o), 0);
+  CU_ASSERT_EQUAL(o, OSC_OBJ_TIME);
+  CU_ASSERT_STRING_EQUAL(osc_objective_name(OSC_OBJ_TIME), "time");
+  osc_config_free(c);
+}
+
 static void test_defaults_and_fields(void) {
   osc_config *c = load(
       "network { name = 'n', batch = 4, bias = true, activation = 'relu', padding = 'same',\n"
@@ -1218,6 +1237,7 @@ static CU_TestInfo tests[] = {
     {"residual field", test_residual_field},
     {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
+    {"objective time", test_objective_time},
     {"networks", test_networks},
     {"network name from file", test_network_name_from_file},
     {"random layers", test_random_layers},

@@ -498,6 +498,8 @@ static osc_isa simd_isa(void) { return osc_isa_host(); }
 
 static const osc_emit_knobs avx512_knobs = {0, 0, 0, 0, 0, "avx512_px", 0};
 static const osc_emit_knobs avx2_knobs = {0, 0, 0, 0, 0, "avx2_px", 0};
+static const osc_emit_knobs avx512_pw_knobs = {0, 0, 0, 0, 0, "avx512_pw", 0};
+static const osc_emit_knobs avx2_pw_knobs = {0, 0, 0, 0, 0, "avx2_pw", 0};
 
 /* A lanes-over-pixels kernel alone (explicit ISA: no portable code to fall
 ** back on): padding 0..3 on either side, kernels 1x1 to 7x7 and larger than
@@ -528,6 +530,14 @@ static int simd_cases(kcase *cs, const osc_emit_knobs *k, osc_isa isa) {
   add_grouped(cs, &count, 8, 16, 1, 23, 37, 3, 3, 2, 1, 1, 1, 1, 1, 2, k); /* stride 2x1 */
   add_grouped(cs, &count, 5, 9, 1, 13, 41, 3, 3, 3, 1, 1, 1, 0, 1, 1, k);  /* stride 3x1 */
   add_grouped(cs, &count, 16, 10, 2, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);  /* flat 7x7 plane */
+  /* flat planes too long for a tile: the run shape's loop of passes */
+  add_grouped(cs, &count, 3, 5, 1, 40, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);
+  add_grouped(cs, &count, 4, 9, 1, 30, 28, 3, 1, 1, 1, 1, 0, 0, 1, 1, k);
+  add_grouped(cs, &count, 8, 8, 2, 26, 14, 5, 5, 1, 1, 2, 2, 1, 1, 1, k);
+  add_grouped(cs, &count, 3, 4, 1, 30, 20, 3, 3, 1, 1, 0, 1, 1, 0, 1, k);  /* no rows of padding */
+  add_grouped(cs, &count, 2, 17, 1, 12, 28, 1, 3, 1, 1, 0, 1, 1, 1, 2, k);
+  add_grouped(cs, &count, 16, 16, 1, 14, 14, 7, 1, 1, 1, 3, 0, 1, 1, 1, k);  /* no whole pass */
+  add_grouped(cs, &count, 3, 5, 1, 10, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, k);  /* a pass longer than the plane */
   layer_of(&l, 16, 16, 10, 19, 3, 3, 1, 1, 1, 1);
   l.bias = 1;
   l.act = OSC_ACT_RELU;
@@ -569,12 +579,25 @@ static int all_stages_use(const kcase *c, const char *name) {
   return n == c->plan.n_stages;
 }
 
-static void check_simd(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
-  kcase *cs = calloc(40, sizeof *cs);
-  int count, used = 0;
-  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
-  count = simd_cases(cs, k, isa);
-  CU_ASSERT_EQUAL(count, 26);
+/* Cases whose code has the run shape (the stage comment says so). */
+static int runs_in(const kcase *cs, int count) {
+  int n = 0;
+  for (int i = 0; i < count; i++) {
+    osc_emit_options o = {cs[i].prefix, cs[i].n, cs[i].isa};
+    osc_error err;
+    osc_buf b;
+    osc_buf_init(&b);
+    if (osc_emit_layer_knobs(&cs[i].plan, &o, &cs[i].knobs, &b, &err) == OSC_OK)
+      n += strstr(b.data, "the plane flat: ") != NULL;
+    osc_buf_free(&b);
+  }
+  return n;
+}
+
+/* A forced kernel's cases: every stage uses it, and every case matches
+** the reference under gcc and tcc. */
+static void check_forced(kcase *cs, int count, const osc_emit_knobs *k, uint64_t seed) {
+  int used = 0;
   for (int i = 0; i < count; i++) used += all_stages_use(&cs[i], k->kernel);
   CU_ASSERT_EQUAL(used, count);
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, seed), count);
@@ -587,6 +610,16 @@ static void check_simd(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
   CU_ASSERT_EQUAL(used, count);
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, seed + 2), count);
   CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", seed + 3), count);
+}
+
+static void check_simd(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
+  kcase *cs = calloc(40, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = simd_cases(cs, k, isa);
+  CU_ASSERT_EQUAL(count, 33);
+  CU_ASSERT(runs_in(cs, count) >= (isa == OSC_ISA_AVX512 ? 7 : 3));
+  check_forced(cs, count, k, seed);
   free(cs);
 }
 
@@ -620,6 +653,52 @@ static void check_relu_nan(const osc_emit_knobs *k, osc_isa isa) {
   free(src);
   CU_ASSERT_EQUAL(bad, 0);
 }
+
+/* The pointwise shape alone (1x1 stages of stride 1, no padding: the
+** plane as one run): planes of 1 pixel (the partial vector only), 16 (one
+** or two whole vectors, no partial one), 49 (rows then a partial vector),
+** 108, 168 and 273 pixels (the row loop and its remainder), fan-ins that
+** loop and unroll, outputs per group that fill no tile (1, 3, 9, 17),
+** grouped with multipliers, a chain of two whose middle stage stores
+** shuffled, bias, ReLU, relu6 and clamp, batch > 1; under gcc and tcc. */
+static int pw_cases(kcase *cs, const osc_emit_knobs *k, osc_isa isa) {
+  int count = 0;
+  osc_layer l;
+  add_grouped(cs, &count, 3, 17, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, k);
+  add_grouped(cs, &count, 5, 9, 1, 4, 4, 1, 1, 1, 1, 0, 0, 1, 0, 1, k);
+  add_grouped(cs, &count, 12, 8, 4, 7, 7, 1, 1, 1, 1, 0, 0, 1, 1, 2, k);
+  add_grouped(cs, &count, 70, 12, 1, 6, 18, 1, 1, 1, 1, 0, 0, 0, 1, 1, k);
+  add_grouped(cs, &count, 16, 24, 2, 13, 21, 1, 1, 1, 1, 0, 0, 1, 1, 1, k);
+  add_grouped(cs, &count, 8, 3, 1, 56, 3, 1, 1, 1, 1, 0, 0, 1, 0, 1, k);
+  add_grouped(cs, &count, 6, 18, 6, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1, k);   /* multiplier 3 */
+  add_grouped(cs, &count, 64, 64, 8, 10, 10, 1, 1, 1, 1, 0, 0, 1, 1, 2, k);
+  layer_of(&l, 16, 16, 9, 11, 1, 1, 1, 1, 0, 0);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU6;
+  {
+    osc_stage_spec chain[2] = {{16, 4, 1, 1}, {16, 4, 1, 1}};   /* shuffled middle */
+    add_chain(cs, &count, &l, 2, chain, 2, k);
+  }
+  l.act = OSC_ACT_CLAMP;
+  l.clamp_min = -0.25f;
+  l.clamp_max = 0.3f;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, k);
+  for (int i = 0; i < count; i++) cs[i].isa = isa;
+  return count;
+}
+
+static void check_pw(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
+  kcase *cs = calloc(16, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = pw_cases(cs, k, isa);
+  CU_ASSERT_EQUAL(count, 10);
+  check_forced(cs, count, k, seed);
+  free(cs);
+}
+
+static void test_pw_avx512(void) { check_pw(&avx512_pw_knobs, OSC_ISA_AVX512, osc_test_seed() + 11); }
+static void test_pw_avx2(void) { check_pw(&avx2_pw_knobs, OSC_ISA_AVX2, osc_test_seed() + 13); }
 
 static void test_relu_nan(void) {
   check_relu_nan(&avx512_knobs, OSC_ISA_AVX512);
@@ -781,6 +860,18 @@ static int act_cases(kcase *cs, osc_activation act, float lo, float hi) {
   add_mode(cs, &count, &l, OSC_MODE_DEPTHWISE, 1, &pointwise_knobs);
   add_grouped(cs, &count, 4, 6, 1, 5, 4, 1, 1, 1, 1, 1, 1, 1, 1, 2, &pointwise_knobs);
   add_grouped(cs, &count, 4, 8, 4, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, &depthwise_knobs);
+  {   /* the SIMD stores: explicit ISA, so no portable code can stand in */
+    const osc_emit_knobs *simd[4] = {&avx512_knobs, &avx512_pw_knobs, &avx2_knobs, &avx2_pw_knobs};
+    osc_layer pw = l;
+    pw.k_h = pw.k_w = 1, pw.pad_h = pw.pad_w = 0, pw.n_fixed = 0;
+    for (int k = 0; k < 4; k++) {
+      osc_isa isa = k < 2 ? OSC_ISA_AVX512 : OSC_ISA_AVX2;
+      if (osc_isa_host() < isa) continue;
+      if (add_mode(cs, &count, k % 2 ? &pw : &l, k % 2 ? OSC_MODE_CONVENTIONAL : OSC_MODE_FIXED,
+                   2, simd[k]))
+        cs[count - 1].isa = isa;
+    }
+  }
   l.act = OSC_ACT_NONE;
   add_mode(cs, &count, &l, OSC_MODE_OPTIMAL, 1, NULL);
   return count;
@@ -946,7 +1037,9 @@ static void test_nonfinite(void) {
   int count;
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
   count = nonfinite_cases(cs);
-  CU_ASSERT_EQUAL(count, 13);
+  /* 13 portable, two SIMD stores per ISA the CPU runs */
+  CU_ASSERT_EQUAL(count, 13 + 2 * (osc_isa_host() >= OSC_ISA_AVX512) +
+                             2 * (osc_isa_host() >= OSC_ISA_AVX2));
   nonfinite_everywhere(cs, count);
   free(cs);
 }
@@ -1022,7 +1115,9 @@ static void test_residual(void) {
   int count;
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
   count = residual_cases(cs);
-  CU_ASSERT_EQUAL(count, 29);
+  /* act_cases twice (its SIMD stores, px and pw, per ISA the CPU runs), 3 more */
+  CU_ASSERT_EQUAL(count, 29 + 4 * (osc_isa_host() >= OSC_ISA_AVX512) +
+                             4 * (osc_isa_host() >= OSC_ISA_AVX2));
   nonfinite_everywhere(cs, count);
   /* the guard values around out, the residual and the scratch */
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 11), count);
@@ -1768,11 +1863,13 @@ static CU_TestInfo tests[] = {
 static CU_TestInfo avx512_tests[] = {
     {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
     {"avx512_px ReLU keeps NaN", test_relu_nan},
+    {"avx512_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx512},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo avx2_tests[] = {
     {"avx2_px kernel, explicit ISA (gcc, tcc)", test_avx2},
     {"avx2_px ReLU keeps NaN", test_relu_nan_avx2},
+    {"avx2_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx2},
     CU_TEST_INFO_NULL,
 };
 

@@ -167,10 +167,47 @@ typedef struct table_row {
   void (*run_n)(int, const float *, float *, const float *, float *);
   int in_c, in_h, in_w, out_c, out_h, out_w, stages;
   long input_size, output_size, weights_size, scratch_size;
+  int (*tiles)(int);
+  void (*run_tiles)(int, int, int, const float *, float *, const float *, float *);
   int residual;
   void (*run_residual)(const float *, const float *, float *, const float *, float *);
   void (*run_residual_n)(int, const float *, const float *, float *, const float *, float *);
+  void (*run_residual_tiles)(int, int, int, const float *, const float *, float *, const float *,
+                             float *);
 } table_row;
+
+/* The tile ABI, built by gcc: each stage's tiles run one at a time, last
+** first, give _n's bits for two images; nothing past the output written.
+** A residual layer's tiles take a residual (nonzero, so a tile that left it
+** out would differ). */
+static void check_tiles(const table_row *t) {
+  size_t in_n = 2 * (size_t)t->input_size, out_n = 2 * (size_t)t->output_size;
+  float *in = malloc(in_n * sizeof *in), *w = malloc((size_t)t->weights_size * sizeof *w);
+  float *want = calloc(out_n, sizeof *want), *got = calloc(out_n + 1, sizeof *got);
+  float *scratch = malloc(((size_t)t->scratch_size + 1) * sizeof *scratch);
+  float *res = malloc(out_n * sizeof *res);
+  for (size_t i = 0; i < in_n; i++) in[i] = (float)((i * 7919) % 201) / 100.0f - 1.0f;
+  for (long i = 0; i < t->weights_size; i++) w[i] = (float)((i * 104729) % 199) / 400.0f - 0.25f;
+  for (size_t i = 0; i < out_n; i++) res[i] = (float)((i * 613) % 97) / 50.0f - 0.9f;
+  got[out_n] = 12345.0f;
+  if (t->residual) t->run_residual_n(2, in, res, want, w, scratch);
+  else t->run_n(2, in, want, w, scratch);
+  for (int img = 0; img < 2; img++)
+    for (int s = 0; s < t->stages; s++) {
+      int n = t->tiles(s);
+      const float *x = in + img * t->input_size;
+      float *y = got + img * t->output_size;
+      CU_ASSERT(n >= 1);
+      for (int tile = n - 1; tile >= 0; tile--)
+        if (t->residual)
+          t->run_residual_tiles(s, tile, 1, x, res + img * t->output_size, y, w, scratch);
+        else t->run_tiles(s, tile, 1, x, y, w, scratch);
+    }
+  CU_ASSERT_EQUAL(t->tiles(t->stages), 0);   /* no such stage */
+  CU_ASSERT(memcmp(got, want, out_n * sizeof *got) == 0);
+  CU_ASSERT_EQUAL(got[out_n], 12345.0f);
+  free(in), free(w), free(want), free(got), free(scratch), free(res);
+}
 
 static void check_layer_table(void *h, const osc_network *net) {
   char sym[160];
@@ -191,6 +228,13 @@ static void check_layer_table(void *h, const osc_network *net) {
     CU_ASSERT(t[i].out_c == l->out_channels && t[i].out_h == osc_layer_out_h(l) &&
               t[i].out_w == osc_layer_out_w(l));
     CU_ASSERT_EQUAL(t[i].input_size, (long)l->in_channels * l->in_h * l->in_w);
+    snprintf(fn, sizeof fn, "%s_%s_tiles", net->name, l->name);
+    CU_ASSERT((void *)(uintptr_t)t[i].tiles == dlsym(h, fn));
+    snprintf(fn, sizeof fn, "%s_%s_run_tiles", net->name, l->name);
+    CU_ASSERT((void *)(uintptr_t)(l->residual ? (void (*)(void))t[i].run_residual_tiles
+                                              : (void (*)(void))t[i].run_tiles) == dlsym(h, fn));
+    CU_ASSERT(l->residual ? !t[i].run_tiles : !t[i].run_residual_tiles);
+    check_tiles(&t[i]);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "osc_cli.h"
 #include "osc_test.h"
@@ -115,6 +116,16 @@ static void check_config(const char *config, int layers_expected, int residuals_
               !strcmp(json_string_value(json_object_get(l, "objective")), "macs"))
             CU_ASSERT(geti(p, "macs") <= geti(b, "macs"));
         }
+      if (!strcmp(json_string_value(json_object_get(l, "objective")), "time") &&
+          geti(l, "max_stages") >= 2)   /* by the model, never slower than a baseline */
+        for (const char *const *m = (const char *const[]){"conventional", "depthwise",
+                                                          "spatial", NULL}; *m; m++) {
+          json_t *b = json_object_get(base, *m);
+          if (json_is_object(b))
+            CU_ASSERT(json_number_value(json_object_get(p, "model_ns")) <=
+                      json_number_value(json_object_get(b, "model_ns")));
+        }
+      CU_ASSERT(json_number_value(json_object_get(p, "model_ns")) > 0);
       macs += geti(p, "macs");
       params += geti(p, "params");
       conv += geti(json_object_get(base, "conventional"), "macs");
@@ -135,6 +146,41 @@ static void test_json_examples(void) {
   check_config("examples/resnet50.lua", 53, 0);
   check_config("examples/cifar_resnet20.lua", 21, 0);
   check_config("examples/mobilenet.lua", 27, 0);
+}
+
+/* objective = "time" through the CLI: ResNet-50 with it, at max_stages 2
+** and 4, checked as above; the text shows modelled time for every plan. */
+static void test_objective_time(void) {
+  char dir[] = "/tmp/osconv-time-XXXXXX", path[64], args[128], *out = NULL;
+  FILE *f, *src;
+  char line[512];
+  if (!osc_test_cli_path()) return;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  for (int ms = 2; ms <= 4; ms += 2) {
+    snprintf(path, sizeof path, "%s/r50.lua", dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(path, "w"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src = fopen("examples/resnet50.lua", "r"));
+    while (fgets(line, sizeof line, src)) {
+      char *at = strstr(line, "max_stages = 2,");
+      if (at) fprintf(f, "network { name = \"resnet50\", batch = 1, max_stages = %d, bias = true,"
+                         " objective = \"time\" }\n", ms);
+      else fputs(line, f);
+    }
+    fclose(src);
+    fclose(f);
+    check_config(path, 53, 0);
+  }
+  snprintf(args, sizeof args, "plan '%s'", path);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
+  CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "objective time"));
+  CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "model   plan:"));   /* on the baselines' lines */
+  free(out);
+  snprintf(args, sizeof args, "plan --explain layer1_0_conv2 '%s'", path);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
+  CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "us model\n"));
+  free(out);
+  unlink(path);
+  rmdir(dir);
 }
 
 /* --explain names the chain --json chose, and lists every stage count. */
@@ -243,6 +289,7 @@ static void test_csv_and_table(void) {
 }
 
 static CU_TestInfo tests[] = {
+    {"objective time through the CLI", test_objective_time},
     {"json of every example agrees with SPEC's formulas", test_json_examples},
     {"explain names the chosen chain", test_explain},
     {"csv and table", test_csv_and_table},

@@ -2,14 +2,17 @@
 ** test_pool.c -- the thread pool (runtime/oscpool.c): every tile runs
 ** exactly once for any thread count, tile count and grain; jobs from
 ** several threads at once all complete; the default thread count follows
-** OSCONV_NUM_THREADS and the affinity mask.
+** OSCONV_NUM_THREADS and the affinity mask; a forked child runs inline.
 */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "oscpool.h"
 #include "osc_test.h"
@@ -75,6 +78,30 @@ static void test_concurrent_callers(void) {
   osc_pool_free(p);
 }
 
+/* A child forked after the workers started has none of them: its jobs run
+** inline (they would wait forever for the parent's workers otherwise) and
+** freeing the pool there returns. alarm() turns a hang into a failure. */
+static void test_fork_child_runs_inline(void) {
+  osc_pool *p = NULL;
+  osc_error e;
+  pid_t child;
+  int status = 0;
+  CU_ASSERT_EQUAL_FATAL(osc_pool_create(3, &p, &e), OSC_OK);
+  CU_ASSERT(runs_each_tile_once(p, 64, 1));   /* the workers exist now */
+  fflush(NULL);
+  if ((child = fork()) == 0) {
+    alarm(5);
+    int ok = runs_each_tile_once(p, 64, 1) && runs_each_tile_once(p, 7, 2);
+    osc_pool_free(p);
+    _exit(ok ? 0 : 1);
+  }
+  CU_ASSERT_FATAL(child > 0);
+  CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
+  CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CU_ASSERT(runs_each_tile_once(p, 64, 1));   /* the parent's pool is untouched */
+  osc_pool_free(p);
+}
+
 static void test_default_threads(void) {
   cpu_set_t set;
   const char *old = getenv("OSCONV_NUM_THREADS");
@@ -101,6 +128,7 @@ static CU_TestInfo tests[] = {
     {"every tile once", test_every_tile_once},
     {"concurrent callers", test_concurrent_callers},
     {"default threads", test_default_threads},
+    {"a forked child runs inline", test_fork_child_runs_inline},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("pool", tests)

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "osc_test.h"
+#include "oscplan.h"
 #include "oscsearch.h"
+#include "osctime.h"
 
 /* ---- the brute force ---------------------------------------------------------- */
 
@@ -20,7 +22,8 @@
 typedef struct bf_chain {
   int n;
   int c[BF_MAXN + 1], g[BF_MAXN], kh[BF_MAXN], kw[BF_MAXN];
-  int64_t prim, sec;   /* objective, other metric (params include the bias) */
+  int64_t prim, sec;   /* objective, other metric (time's: MACs) */
+  int64_t macs, params;   /* params include the bias */
 } bf_chain;
 
 typedef struct bf_result {
@@ -76,8 +79,21 @@ static void bf_cost(const osc_layer *l, bf_chain *ch) {
     params += p;
     macs += p * h[i] * w[i];
   }
-  ch->prim = l->objective == OSC_OBJ_MACS ? macs : params;
-  ch->sec = l->objective == OSC_OBJ_MACS ? params : macs;
+  ch->macs = macs;
+  ch->params = params;
+  ch->prim = l->objective == OSC_OBJ_PARAMS ? params : macs;
+  ch->sec = l->objective == OSC_OBJ_PARAMS ? macs : params;
+  if (l->objective == OSC_OBJ_TIME) {   /* the model of the plan osc_plan_build makes */
+    osc_stage_spec spec[BF_MAXN];
+    osc_plan p;
+    for (int i = 0; i < ch->n; i++)
+      spec[i] = (osc_stage_spec){ch->c[i + 1], ch->g[i], ch->kh[i], ch->kw[i]};
+    /* a chain that does not build does not cover (bf_covers agrees or the
+    ** comparison with the search fails) */
+    ch->prim = osc_plan_build(l, OSC_MODE_OPTIMAL, ch->n, spec, &p, NULL)
+                   ? INT64_MAX : osc_time_plan_ps(&p, osc_time_isa());
+    ch->sec = macs;
+  }
 }
 
 /* The documented order within one stage count: objective, other metric,
@@ -187,8 +203,7 @@ static int bf_plan_valid(const osc_layer *l, const osc_plan *p) {
   if (w[n - 1] != (l->in_w + 2 * l->pad_w - l->k_w) / l->stride_w + 1) return 0;
   if (!bf_covers(n, ch.c, ch.g)) return 0;
   bf_cost(l, &ch);
-  return p->macs == (l->objective == OSC_OBJ_MACS ? ch.prim : ch.sec) &&
-         p->params == (l->objective == OSC_OBJ_MACS ? ch.sec : ch.prim);
+  return p->macs == ch.macs && p->params == ch.params;
 }
 
 static int same_chain(const bf_chain *a, const bf_chain *b) {
@@ -271,7 +286,7 @@ static void test_brute_force_edges(void) {
       {2, 12, 4, 4, 2, 1, 2, 0},  {12, 12, 5, 5, 1, 2, 2, 3}, {5, 3, 2, 2, 1, 0, 3, 15},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    for (int obj = 0; obj < 2; obj++) {
+    for (int obj = 0; obj < 3; obj++) {
       const int *c = cases[i];
       osc_layer l;
       layer_shape(&l, c[0], c[1], c[2], c[3], 9, 7);
@@ -279,7 +294,7 @@ static void test_brute_force_edges(void) {
       l.pad_h = l.pad_w = c[5];
       l.max_stages = c[6];
       if (c[7]) l.widths[l.n_widths++] = c[7];
-      l.objective = obj ? OSC_OBJ_PARAMS : OSC_OBJ_MACS;
+      l.objective = (osc_objective)obj;
       check_layer(&l);
     }
 }
@@ -295,8 +310,9 @@ static void random_layer(uint64_t *rng, osc_layer *l) {
   l->in_h = l->k_h + osc_test_range(rng, 0, 6);
   l->in_w = l->k_w + osc_test_range(rng, 0, 6);
   l->max_stages = osc_test_range(rng, 1, big ? 2 : 3);
-  l->objective = osc_test_range(rng, 0, 1) ? OSC_OBJ_PARAMS : OSC_OBJ_MACS;
+  l->objective = (osc_objective)osc_test_range(rng, 0, 2);
   l->bias = osc_test_range(rng, 0, 1);
+  l->act = (osc_activation)osc_test_range(rng, 0, 2);   /* relu6 keeps the SIMD kernels off */
   l->n_widths = osc_test_range(rng, 0, 2);
   for (int i = 0; i < l->n_widths; i++) l->widths[i] = osc_test_range(rng, 1, 12);
 }
@@ -436,6 +452,47 @@ static void test_always_feasible(void) {
   }
 }
 
+/* Objective time: by the model, the chosen plan is never slower than the
+** baselines' chains (valid chains of the same space) nor the MACs optimum
+** with the same max_stages; on every ISA the model knows. Shapes like a
+** ResNet's, seeded. */
+static void test_time_beats_baselines(void) {
+  static const char *const isas[] = {"c", "avx2", "avx512"};
+  uint64_t rng = osc_test_seed() ^ 0x71e0b1u;
+  int n = osc_test_quick() ? 12 : 40;
+  for (int i = 0; i < n; i++) {
+    static const int cs[] = {16, 32, 64, 96, 128, 256};
+    osc_layer l;
+    osc_plan t, other;
+    osc_error err;
+    int k = 2 * osc_test_range(&rng, 0, 2) + 1, size = 7 * osc_test_range(&rng, 1, 4);
+    layer_shape(&l, cs[osc_test_range(&rng, 0, 5)], cs[osc_test_range(&rng, 0, 5)], k, k, size,
+                size);
+    l.pad_h = l.pad_w = k / 2;
+    l.stride_h = l.stride_w = osc_test_range(&rng, 1, 2);
+    l.act = (osc_activation)osc_test_range(&rng, 0, 2);
+    l.max_stages = osc_test_range(&rng, 1, 4);
+    setenv("OSCONV_ISA", isas[i % 3], 1);
+    l.objective = OSC_OBJ_TIME;
+    CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&l, &t, NULL), OSC_OK);
+    for (int m = 0; m <= 3; m++) {
+      static const osc_mode modes[] = {OSC_MODE_CONVENTIONAL, OSC_MODE_DEPTHWISE,
+                                       OSC_MODE_SPATIAL, OSC_MODE_OPTIMAL};
+      l.objective = OSC_OBJ_MACS;
+      err.code = OSC_OK;
+      /* a baseline of two stages needs max_stages 2 and a kernel to separate */
+      if (m == 1 || m == 2) {
+        if (l.max_stages < 2 || k == 1) continue;
+      }
+      if (osc_plan_layer_mode(&l, modes[m], &other, &err)) fprintf(stderr, "\n%s\n", err.msg);
+      CU_ASSERT_EQUAL_FATAL(err.code, OSC_OK);
+      CU_ASSERT(osc_time_plan(&t) <= osc_time_plan(&other));
+    }
+    CU_ASSERT_EQUAL(osc_plan_cost(&t, OSC_OBJ_TIME), osc_time_plan_ps(&t, osc_time_isa()));
+  }
+  unsetenv("OSCONV_ISA");
+}
+
 static void expect_error(const osc_layer *l, osc_status want) {
   osc_error err;
   osc_plan p;
@@ -475,6 +532,7 @@ static CU_TestInfo tests[] = {
     {"ties go to fewer stages", test_tie_fewer_stages},
     {"every valid layer has a plan", test_always_feasible},
     {"errors are clean", test_errors},
+    {"objective time: never slower than the baselines by the model", test_time_beats_baselines},
     CU_TEST_INFO_NULL,
 };
 

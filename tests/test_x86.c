@@ -112,7 +112,13 @@ static const char *const forms_as =
     "vmovups ymmword ptr [r11+32], ymm2\n"
     "vmaskmovps ymmword ptr [r11+100000], ymm15, ymm9\n"
     "vmaskmovps ymm15, ymm15, ymmword ptr [rax+36]\n"
-    "vshufps ymm5, ymm5, ymm15, 0x88\nvpermpd ymm5, ymm5, 0xd8\n";
+    "vshufps ymm5, ymm5, ymm15, 0x88\nvpermpd ymm5, ymm5, 0xd8\n"
+    /* weights broadcast once into a register; relu6 / clamp bounds */
+    "vbroadcastss zmm27, dword ptr [rbx+40]\nvfmadd231ps zmm3, zmm24, zmm27\n"
+    "vbroadcastss zmm30, dword ptr [rbx-4]\nvfmadd231ps zmm23, zmm29, zmm30\n"
+    "mov r13d, 0x40c00000\nvpbroadcastd zmm25, r13d\nvminps zmm5, zmm25, zmm5\n"
+    "vmovd xmm12, r13d\nvbroadcastss ymm12, xmm12\nvminps ymm2, ymm13, ymm2\n"
+    "mov r13d, 0xbf000000\n";
 
 static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, LEA, R(RSP), M(RSP, -128, 8));
@@ -166,6 +172,17 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, VMASKMOVPS, R(YMM15), R(YMM15), M(RAX, 36, 32));
   OSC_X86(a, VSHUFPS, R(YMM5), R(YMM5), R(YMM15), I(0x88));
   OSC_X86(a, VPERMPD, R(YMM5), R(YMM5), I(0xd8));
+  OSC_X86_EVEX(a, VBROADCASTSS, K(K0), 0, R(ZMM27), M(RBX, 40, 4));
+  OSC_X86_EVEX(a, VFMADD231PS, K(K0), 0, R(ZMM3), R(ZMM24), R(ZMM27));
+  OSC_X86_EVEX(a, VBROADCASTSS, K(K0), 0, R(ZMM30), M(RBX, -4, 4));
+  OSC_X86_EVEX(a, VFMADD231PS, K(K0), 0, R(ZMM23), R(ZMM29), R(ZMM30));
+  OSC_X86(a, MOV, R(R13D), I(0x40c00000));
+  OSC_X86_EVEX(a, VPBROADCASTD, K(K0), 0, R(ZMM25), R(R13D));
+  OSC_X86_EVEX(a, VMINPS, K(K0), 0, R(ZMM5), R(ZMM25), R(ZMM5));
+  OSC_X86(a, VMOVD, R(XMM12), R(R13D));
+  OSC_X86(a, VBROADCASTSS, R(YMM12), R(XMM12));
+  OSC_X86(a, VMINPS, R(YMM2), R(YMM13), R(YMM2));
+  OSC_X86(a, MOV, R(R13D), I((int32_t)0xbf000000u));   /* -0.5f: the bits, as signed */
 }
 
 static void test_forms_vs_as(void) {
@@ -280,6 +297,8 @@ static int sample_plans(osc_plan *p) {
       {6, 6, 7, 7, 7, 7, 3, 3, 6, 1, 0, 1, OSC_MODE_CONVENTIONAL},
       {70, 9, 5, 17, 1, 1, 0, 0, 1, 1, 1, 1, OSC_MODE_CONVENTIONAL},
       {32, 32, 28, 28, 3, 3, 1, 1, 4, 1, 1, 2, OSC_MODE_CONVENTIONAL},
+      {40, 24, 13, 11, 1, 1, 0, 0, 1, 1, 3, 1, OSC_MODE_CONVENTIONAL},   /* pw, clamp */
+      {16, 16, 10, 19, 3, 3, 1, 1, 1, 0, 2, 1, OSC_MODE_OPTIMAL},        /* relu6 */
   };
   int n = 0;
   for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
@@ -289,7 +308,10 @@ static int sample_plans(osc_plan *p) {
     snprintf(l.name, sizeof l.name, "s%zu", i);
     l.in_channels = L[i].cin; l.out_channels = L[i].cout; l.in_h = L[i].h; l.in_w = L[i].w;
     l.k_h = L[i].kh; l.k_w = L[i].kw; l.pad_h = L[i].ph; l.pad_w = L[i].pw;
-    l.groups = L[i].g; l.bias = L[i].bias; l.act = L[i].relu ? OSC_ACT_RELU : OSC_ACT_NONE;
+    l.groups = L[i].g; l.bias = L[i].bias;
+    l.act = L[i].relu == 3 ? OSC_ACT_CLAMP : L[i].relu == 2 ? OSC_ACT_RELU6
+            : L[i].relu ? OSC_ACT_RELU : OSC_ACT_NONE;
+    l.clamp_min = -0.5f, l.clamp_max = 0.75f;
     l.stride_h = l.stride_w = L[i].stride;
     l.residual = (int)(i % 2);   /* the residual's loads in the store (tails masked) too */
     if (L[i].g > 1) l.mode = OSC_MODE_CONVENTIONAL;
@@ -305,9 +327,9 @@ static int sample_plans(osc_plan *p) {
 static void test_generated_blocks(void) {
   osc_plan p[8];
   int n = sample_plans(p), blocks = 0, listed = 0, within = 0, kernels = 0, not_below = 0;
-  int per_isa[4] = {0};
+  int per_isa[4] = {0}, pw_blocks = 0;
   int as = have_as();
-  CU_ASSERT_EQUAL(n, 5);
+  CU_ASSERT_EQUAL(n, 7);
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -317,8 +339,10 @@ static void test_generated_blocks(void) {
       unsigned char *want;
       size_t len;
       char why[200];
-      osc_isa isa = strstr(b.name, "_avx512_px_") ? OSC_ISA_AVX512
-                    : strstr(b.name, "_avx2_px_") ? OSC_ISA_AVX2 : OSC_ISA_AUTO;
+      osc_isa isa = strstr(b.name, "_avx512_px_") || strstr(b.name, "_avx512_pw_")
+                        ? OSC_ISA_AVX512
+                    : strstr(b.name, "_avx2_px_") || strstr(b.name, "_avx2_pw_") ? OSC_ISA_AVX2
+                                                                               : OSC_ISA_AUTO;
       blocks++;
       if (as && assemble(b.listing, &want, &len) == 0) {
         listed += same_bytes(b.name, b.bytes, b.len, want, len);
@@ -326,6 +350,7 @@ static void test_generated_blocks(void) {
       }
       if (isa != OSC_ISA_AUTO) {   /* not the cpuid / xgetbv helpers */
         kernels++;
+        pw_blocks += strstr(b.name, "_pw_") != NULL;
         per_isa[isa]++;
         if (osc_x86_check_isa(b.bytes, b.len, isa, why, sizeof why) == 0) within++;
         else fprintf(stderr, "\n%s: %s\n", b.name, why);
@@ -337,6 +362,7 @@ static void test_generated_blocks(void) {
   }
   CU_ASSERT(per_isa[OSC_ISA_AVX512] >= n);
   CU_ASSERT(per_isa[OSC_ISA_AVX2] >= n);
+  CU_ASSERT(pw_blocks >= 4);   /* the pointwise shape, both ISAs */
   CU_ASSERT_EQUAL(within, kernels);
   CU_ASSERT_EQUAL(not_below, kernels);
   if (as) {

@@ -14,6 +14,16 @@
  * residual after the input: <layer>(in, residual, out, weights, scratch),
  * residual BATCH * OUTPUT_SIZE floats laid out as out and added after the
  * bias, before the activation; it may be out itself (in place).
+ * Threads: <layer>_tiles(s) is how many independent tiles stage s (0 ..
+ * STAGES-1) of one image splits into, <layer>_run_tiles(s, first, count,
+ * in, out, weights, scratch) runs tiles [first, first + count) of it on
+ * one image (in, out, scratch that image's). Any thread may run any tiles
+ * of a stage, all of stage s finished before stage s + 1 starts (a
+ * barrier: a parallel-for per stage); each output is written by one tile
+ * with the same instructions, so the result is <layer>_n's, bit for bit,
+ * for every split. Call <layer>_tiles first, on one thread. A residual
+ * layer's is <layer>_run_tiles(s, first, count, in, residual, out, weights,
+ * scratch), residual that image's too (only the last stage reads it).
  * Built with -DOSCONV_FLUSH_DENORMALS (x86-64), each call runs with MXCSR's
  * flush-to-zero and denormals-are-zero set, as osconv's JIT does, and
  * restores the caller's MXCSR; without it, calls run in the caller's state.
@@ -44,6 +54,9 @@ extern "C" {
 #define DEMO_STEM_BIAS_OFFSET 432
 void demo_stem(const float *in, float *out, const float *weights, float *scratch);
 void demo_stem_n(int n, const float *in, float *out, const float *weights, float *scratch);
+int demo_stem_tiles(int stage);
+void demo_stem_run_tiles(int stage, int first, int count, const float *in, float *out,
+    const float *weights, float *scratch);
 
 /* layer 'down': 16 -> 32 channels, 32x32 -> 16x16, kernel 3x3, stride 2x2, pad 1x1, bias, relu; optimal: 3x3/g8 -> 1x1/g2; plan hash 0x7fc920dcf8580bc5 */
 #define DEMO_DOWN_INPUT_SIZE 16384
@@ -66,6 +79,9 @@ void demo_stem_n(int n, const float *in, float *out, const float *weights, float
 #define DEMO_DOWN_BIAS_OFFSET 544
 void demo_down(const float *in, float *out, const float *weights, float *scratch);
 void demo_down_n(int n, const float *in, float *out, const float *weights, float *scratch);
+int demo_down_tiles(int stage);
+void demo_down_run_tiles(int stage, int first, int count, const float *in, float *out,
+    const float *weights, float *scratch);
 
 /* layer 'dw': 32 -> 32 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias; depthwise: 3x3/g32 -> 1x1/g1; plan hash 0x04d4cbc22d2e1f2d */
 #define DEMO_DW_INPUT_SIZE 8192
@@ -88,6 +104,9 @@ void demo_down_n(int n, const float *in, float *out, const float *weights, float
 #define DEMO_DW_BIAS_OFFSET 1312
 void demo_dw(const float *in, float *out, const float *weights, float *scratch);
 void demo_dw_n(int n, const float *in, float *out, const float *weights, float *scratch);
+int demo_dw_tiles(int stage);
+void demo_dw_run_tiles(int stage, int first, int count, const float *in, float *out,
+    const float *weights, float *scratch);
 
 /* layer 'tall': 32 -> 64 channels, 16x16 -> 16x16, kernel 5x3, stride 1x1, pad 2x1, bias, relu; spatial: 5x1/g1 -> 1x3/g1; plan hash 0x7b0b03eecef2da3f */
 #define DEMO_TALL_INPUT_SIZE 8192
@@ -110,6 +129,9 @@ void demo_dw_n(int n, const float *in, float *out, const float *weights, float *
 #define DEMO_TALL_BIAS_OFFSET 11264
 void demo_tall(const float *in, float *out, const float *weights, float *scratch);
 void demo_tall_n(int n, const float *in, float *out, const float *weights, float *scratch);
+int demo_tall_tiles(int stage);
+void demo_tall_run_tiles(int stage, int first, int count, const float *in, float *out,
+    const float *weights, float *scratch);
 
 /* layer 'chain': 64 -> 64 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias; fixed: 3x1/g8 -> 1x3/g8; plan hash 0x33f35fa325114c83 */
 #define DEMO_CHAIN_INPUT_SIZE 16384
@@ -132,6 +154,9 @@ void demo_tall_n(int n, const float *in, float *out, const float *weights, float
 #define DEMO_CHAIN_BIAS_OFFSET 3072
 void demo_chain(const float *in, float *out, const float *weights, float *scratch);
 void demo_chain_n(int n, const float *in, float *out, const float *weights, float *scratch);
+int demo_chain_tiles(int stage);
+void demo_chain_run_tiles(int stage, int first, int count, const float *in, float *out,
+    const float *weights, float *scratch);
 
 /* layer 'res': 64 -> 64 channels, 16x16 -> 16x16, kernel 3x3, stride 1x1, pad 1x1, bias, residual, relu; optimal: 3x1/g8 -> 1x3/g8; plan hash 0xadbfce3ae99b1ff8 */
 #define DEMO_RES_INPUT_SIZE 16384
@@ -154,6 +179,9 @@ void demo_chain_n(int n, const float *in, float *out, const float *weights, floa
 #define DEMO_RES_BIAS_OFFSET 3072
 void demo_res(const float *in, const float *residual, float *out, const float *weights, float *scratch);
 void demo_res_n(int n, const float *in, const float *residual, float *out, const float *weights, float *scratch);
+int demo_res_tiles(int stage);
+void demo_res_run_tiles(int stage, int first, int count, const float *in,
+    const float *residual, float *out, const float *weights, float *scratch);
 
 /* layer 'proj': 64 -> 16 channels, 16x16 -> 16x16, kernel 1x1, stride 1x1, pad 0x0, bias; optimal: 1x1/g16[16] -> 1x1/g4[16] -> 1x1/g4; plan hash 0x395b8c00acfb3cbc */
 #define DEMO_PROJ_INPUT_SIZE 16384
@@ -178,10 +206,14 @@ void demo_res_n(int n, const float *in, const float *residual, float *out, const
 #define DEMO_PROJ_BIAS_OFFSET 192
 void demo_proj(const float *in, float *out, const float *weights, float *scratch);
 void demo_proj_n(int n, const float *in, float *out, const float *weights, float *scratch);
+int demo_proj_tiles(int stage);
+void demo_proj_run_tiles(int stage, int first, int count, const float *in, float *out,
+    const float *weights, float *scratch);
 
 /* Every layer, in config order: name, entry points, shapes (channels,
 ** height, width), stage count and the sizes above, so a program can chain
-** layers and slice its weights without arithmetic of its own. */
+** layers and slice its weights without arithmetic of its own; then the
+** tile entry points; last, a residual layer's (residual 1) entry points. */
 #define DEMO_N_LAYERS 7
 #ifndef OSCONV_DEMO_LAYER_INFO   /* the .h and the .c may meet in one file */
 #define OSCONV_DEMO_LAYER_INFO
@@ -191,11 +223,17 @@ typedef struct demo_layer_info {
   void (*run_n)(int n, const float *in, float *out, const float *weights, float *scratch);
   int in_c, in_h, in_w, out_c, out_h, out_w, stages;
   long input_size, output_size, weights_size, scratch_size;
-  int residual;   /* 1: run and run_n are NULL, the layer runs through these */
+  int (*tiles)(int stage);
+  void (*run_tiles)(int stage, int first, int count, const float *in, float *out,
+                    const float *weights, float *scratch);
+  int residual;   /* 1: run, run_n and run_tiles are NULL, the layer runs through these */
   void (*run_residual)(const float *in, const float *residual, float *out,
                        const float *weights, float *scratch);
   void (*run_residual_n)(int n, const float *in, const float *residual, float *out,
                          const float *weights, float *scratch);
+  void (*run_residual_tiles)(int stage, int first, int count, const float *in,
+                             const float *residual, float *out, const float *weights,
+                             float *scratch);
 } demo_layer_info;
 #endif
 extern const demo_layer_info demo_layer_table[7];

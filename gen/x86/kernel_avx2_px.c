@@ -64,7 +64,15 @@ static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int 
       OSC_X86(a, VFMADD231PS, osc_x86_r(ymm(acc[i])), osc_x86_r(ymm(x[i])), osc_x86_r(ymm(TMP)));
 }
 
-static void store(osc_px *g, osc_x86 *a, int r, int z, long long b_off, unsigned m,
+/* +0.0 by xor, else the bits through r13d and the low lane */
+static void splat(osc_px *g, osc_x86 *a, int r, float v) {
+  ZydisRegister x = (ZydisRegister)(ZYDIS_REGISTER_XMM0 + r);
+  if (!osc_px_splat_bits(g, a, r, v)) return;
+  OSC_X86(a, VMOVD, osc_x86_r(x), osc_x86_r(OSC_PX_TMP32));
+  OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(r)), osc_x86_r(x));
+}
+
+static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off, unsigned m,
                   long long off) {
   if (g->bias) {
     OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_BIAS, b_off, 4));
@@ -79,7 +87,9 @@ static void store(osc_px *g, osc_x86 *a, int r, int z, long long b_off, unsigned
     OSC_X86(a, VADDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)));
   }
   if (g->relu)   /* the second operand comes back when either is NaN */
-    OSC_X86(a, VMAXPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(z)), osc_x86_r(ymm(r)));
+    OSC_X86(a, VMAXPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(lo)), osc_x86_r(ymm(r)));
+  if (g->clamped)   /* likewise */
+    OSC_X86(a, VMINPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(hi)), osc_x86_r(ymm(r)));
   if (m == osc_px_full(g)) {
     OSC_X86(a, VMOVUPS, osc_x86_m(OSC_PX_OROW, off, 32), osc_x86_r(ymm(r)));
     return;
@@ -96,14 +106,16 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 /* accumulators + vectors <= 15 (ymm15 is the broadcast) */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
 
-static const osc_px_isa avx2 = {"avx2_px", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
-                                NULL, zero, load, load_even, madd, store, epilogue};
+const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
+                                NULL, zero, load, load_even, madd, splat, store, epilogue};
 
-static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&avx2, j); }
-static double cost(const osc_stage_job *j) { return osc_px_cost(&avx2, j); }
+static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&osc_px_avx2, 0, j); }
+static double cost(const osc_stage_job *j) { return osc_px_cost(&osc_px_avx2, 0, j); }
 static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
-  return osc_px_emit(&avx2, j, out, err);
+  return osc_px_emit(&osc_px_avx2, 0, j, out, err);
 }
 
+static int tiles(const osc_stage_job *j) { return osc_px_tiles(&osc_px_avx2, 0, j); }
+
 const osc_stage_kernel osc_kernel_avx2_px = {"avx2_px", "(encoded: gen/x86/kernel_avx2_px.c)",
-                                             inapplicable, cost, emit, OSC_ISA_AVX2};
+                                             inapplicable, cost, emit, OSC_ISA_AVX2, tiles};

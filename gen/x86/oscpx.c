@@ -6,7 +6,9 @@
 */
 #include "oscpx.h"
 
+#include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oscerr.h"
@@ -37,16 +39,36 @@ static int flat_vectors(const osc_px_isa *x, const osc_stage *s) {
 
 /* Tiles of a group's outputs: as few as fit, as even as can be; on a plane
 ** that can be flat, small enough tiles that its vectors fit beside. */
-static int tile_oct(const osc_px_isa *x, const osc_stage *s) {
-  int m = s->c_out / s->groups, cap = x->max_oct, nv = flat_vectors(x, s), tiles;
+static int tile_oct(const osc_px_isa *x, int pw, const osc_stage *s) {
+  int m = s->c_out / s->groups, cap = x->max_oct, nv = pw ? 0 : flat_vectors(x, s), tiles;
   while (nv && cap > 1 && x->pv_max[cap] < nv) cap--;
   tiles = (m + cap - 1) / cap;
   return (m + tiles - 1) / tiles;
 }
 
+/* The run shape (oscpx.h), when the plane is not one flat tile, is flat
+** in fewer vectors than row by row (with no whole pass, all unrolled). */
+#define MAX_PERIOD 16
+#define MAX_UNROLLED 48   /* vectors outside the passes (rows of padding); else row by row */
+static int run_shape(const osc_px_isa *x, const osc_stage *s, osc_px_run *r) {
+  int lanes = x->lanes, w = s->w_out, lo, hi, v1, p = 1;
+  int rows = s->h_out * ((w + lanes - 1) / lanes);
+  if (s->stride_h != 1 || s->stride_w != 1 || s->w_in != w || flat_vectors(x, s)) return 0;
+  r->nv = (s->h_out * w + lanes - 1) / lanes;
+  if (r->nv >= rows) return 0;
+  while ((p * lanes) % w) p++;
+  if (p > MAX_PERIOD) return 0;
+  osc_kernel_interior(s->h_in, s->k_h, 1, s->pad_h, s->h_out, &lo, &hi);
+  r->p = p;
+  r->v0 = (lo * w + lanes - 1) / lanes;
+  v1 = hi * w / lanes;
+  r->iters = v1 > r->v0 ? (v1 - r->v0) / p : 0;
+  return r->nv - r->iters * p <= MAX_UNROLLED;
+}
+
 static osc_px_vec vec_at(const osc_px *g, int dr, int c) {
   int left = (g->flat ? g->s->h_out : 1) * g->s->w_out - c * g->isa->lanes;
-  osc_px_vec v = {dr, c * g->isa->lanes, left < g->isa->lanes ? left : g->isa->lanes};
+  osc_px_vec v = {dr, c * g->isa->lanes, left < g->isa->lanes ? left : g->isa->lanes, 0};
   return v;
 }
 
@@ -71,13 +93,37 @@ static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, i
   return m;
 }
 
-static unsigned store_mask(const osc_px_vec *v) { return (1u << v->width) - 1; }
+static unsigned store_mask(const osc_px_vec *v) {
+  assert(v->width > 0 && v->width <= 16);
+  return (1u << v->width) - 1;
+}
 
 static void note_mask(osc_px *g, unsigned m) {
   if (m == 0 || m == osc_px_full(g)) return;
   for (int i = 0; i < g->n_masks; i++)
     if (g->mask[i] == m) return;
   if (g->n_masks < OSC_PX_MAX_MASKS) g->mask[g->n_masks++] = m;
+  else g->mask_overflow = 1;
+}
+
+/* The masks of flat vectors [lo, hi), every tap. */
+static void note_flat_masks(osc_px *g, int lo, int hi) {
+  for (int c = lo; c < hi; c++) {
+    osc_px_vec v = vec_at(g, 0, c);
+    note_mask(g, store_mask(&v));
+    for (int r = 0; r < g->s->k_h; r++)
+      for (int sc = 0; sc < g->s->k_w; sc++) note_mask(g, load_mask(g, &v, r, sc, 0));
+  }
+}
+
+int osc_px_splat_bits(osc_px *g, osc_x86 *a, int reg, float v) {
+  union { float f; uint32_t u; } b = {v};
+  if (b.u == 0) {
+    g->isa->zero(g, a, reg);
+    return 0;
+  }
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP32), osc_x86_i((int32_t)b.u));   /* Zydis: signed */
+  return 1;
 }
 
 int osc_px_mask_index(const osc_px *g, unsigned mask) {
@@ -86,7 +132,31 @@ int osc_px_mask_index(const osc_px *g, unsigned mask) {
   return -1;
 }
 
-static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *g) {
+/* The pointwise shape's views of the plane: rows of LANES pixels, then the
+** last partial vector (its own one-row stage). */
+static void pw_views(osc_px *g) {
+  const osc_stage *s = g->s;
+  int hw = s->h_out * s->w_out, lanes = g->isa->lanes;
+  g->pw = 1;
+  g->view = g->tail = *s;
+  g->view.h_in = g->view.h_out = hw / lanes;
+  g->view.w_in = g->view.w_out = lanes;
+  g->tail.h_in = g->tail.h_out = 1;
+  g->tail.w_in = g->tail.w_out = hw % lanes;
+  g->s = &g->tail;   /* its masks */
+  {
+    osc_px_vec v = vec_at(g, 0, 0);
+    if (v.width > 0) note_mask(g, store_mask(&v)), note_mask(g, load_mask(g, &v, 0, 0, 0));
+  }
+  g->s = &g->view;
+  g->cpr = 1;
+  g->tr = g->isa->pv_max[g->oct];
+  g->nseg = 1;
+  g->seg[0] = 0, g->seg[1] = 1;
+}
+
+static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, int oct,
+                  osc_px *g) {
   const osc_stage *s = j->s;
   int pvm = x->pv_max[oct];
   memset(g, 0, sizeof *g);
@@ -99,6 +169,9 @@ static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *
   g->bias = j->bias;
   g->relu = j->relu;
   g->residual = j->residual;
+  g->clamped = j->clamped;
+  g->lo = strtof(j->act_lo, NULL);   /* "0.0f", "-0.25f": %.9g, so exact */
+  g->hi = j->clamped ? strtof(j->act_hi, NULL) : 0.0f;
   g->cpr = (s->w_out + x->lanes - 1) / x->lanes;
   g->flat = flat_vectors(x, s) && flat_vectors(x, s) <= pvm;
   if (g->flat) g->cpr = flat_vectors(x, s);
@@ -108,6 +181,19 @@ static void setup(const osc_px_isa *x, const osc_stage_job *j, int oct, osc_px *
   g->x_ic = 4LL * s->h_in * s->w_in;
   g->w_oc = 4LL * g->n * g->khkw;
   g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  if (pw) {
+    g->flat = 0;
+    pw_views(g);
+    return;
+  }
+  if (run && run_shape(x, s, &g->runp)) {   /* the loop's masks first: k1..k6 */
+    const osc_px_run *r = &g->runp;
+    g->flat = g->run = 1;
+    if (r->iters) note_flat_masks(g, r->v0, r->v0 + r->p);   /* no pass: none of its own */
+    note_flat_masks(g, 0, r->v0);
+    note_flat_masks(g, r->v0 + r->iters * r->p, r->nv);
+    return;
+  }
   for (int c = 0; c < g->cpr; c++) {
     osc_px_vec v = vec_at(g, 0, c);
     note_mask(g, store_mask(&v));
@@ -124,18 +210,15 @@ static int ic_unroll(const osc_px *g, int taps, int pv) {
   return osc_kernel_largest_divisor(g->n, u < 1 ? 1 : u);
 }
 
-/* One tile: nrows rows from OSC_PX_XROW / OSC_PX_OROW (the tile's first
-** output row; XROW at its input row minus the padding), vectors [c_lo, c_hi)
-** of each row, kernel rows [r_lo, r_hi) (the ones inside the input).
+/* One tile of vectors v[0..pv) from OSC_PX_XROW / OSC_PX_OROW (the tile's
+** first output row; XROW at its input row minus the padding), kernel rows
+** [r_lo, r_hi) (the ones inside the input).
 ** Registers: accumulator (t, i) is t*pv + i, x vector i is oct*pv + i. */
-static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo, int c_hi) {
+static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo, int r_hi) {
   const osc_stage *s = g->s;
   const osc_px_isa *x = g->isa;
-  osc_px_vec v[OSC_PX_MAX_PV];
-  int pv = 0, oct = g->oct, taps = (r_hi - r_lo) * s->k_w, u, iters, top = 0;
+  int oct = g->oct, taps = (r_hi - r_lo) * s->k_w, u, iters, top = 0;
   int xr[OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV];
-  for (int dr = 0; dr < nrows; dr++)
-    for (int c = c_lo; c < c_hi; c++) v[pv++] = vec_at(g, dr, c);
   for (int i = 0; i < pv; i++) xr[i] = oct * pv + i;
   for (int i = 0; i < oct * pv; i++) x->zero(g, a, i);
   u = ic_unroll(g, taps, pv);
@@ -155,7 +238,8 @@ static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo,
         for (int i = 0; i < pv; i++) {
           unsigned m = load_mask(g, &v[i], r, sc, 0), m1 = load_mask(g, &v[i], r, sc, 1);
           long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
-                                                v[i].c0 * s->stride_w + sc - s->pad_w);
+                                                (v[i].c0 - v[i].base) * s->stride_w + sc -
+                                                s->pad_w);
           live[i] = m != 0 || m1 != 0;
           if (live[i] && s->stride_w == 2) x->load_even(g, a, xr[i], m, m1, off);
           else if (live[i]) x->load(g, a, xr[i], m, off);
@@ -171,11 +255,22 @@ static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo,
     OSC_X86(a, DEC, osc_x86_r(OSC_PX_IC));
     osc_x86_jnz(a, top);
   }
-  if (g->relu) x->zero(g, a, xr[0]);
+  /* the bounds in x registers (free now; with one, the register after it) */
+  if (g->relu) x->splat(g, a, xr[0], g->lo);
+  if (g->clamped) x->splat(g, a, pv > 1 ? xr[1] : xr[0] + 1, g->hi);
   for (int t = 0; t < oct; t++)
     for (int i = 0; i < pv; i++)
-      x->store(g, a, t * pv + i, xr[0], 4LL * t, store_mask(&v[i]),
-               t * g->o_oc + 4LL * (v[i].dr * s->w_out + v[i].c0));
+      x->store(g, a, t * pv + i, xr[0], pv > 1 ? xr[1] : xr[0] + 1, 4LL * t, store_mask(&v[i]),
+               t * g->o_oc + 4LL * (v[i].dr * s->w_out + v[i].c0 - v[i].base));
+}
+
+/* One tile: nrows rows, vectors [c_lo, c_hi) of each row. */
+static void tile(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi, int c_lo, int c_hi) {
+  osc_px_vec v[OSC_PX_MAX_PV];
+  int pv = 0;
+  for (int dr = 0; dr < nrows; dr++)
+    for (int c = c_lo; c < c_hi; c++) v[pv++] = vec_at(g, dr, c);
+  tile_of(g, a, v, pv, r_lo, r_hi);
 }
 
 static void row_tiles(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi) {
@@ -229,6 +324,58 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
   if (rem) row_tiles(g, a, rem, 0, s->k_h);
 }
 
+/* Flat vectors [first, first + n) in tiles as even as fit, addressed from
+** pixel `base` (the loop pass's first). */
+static void run_tiles(osc_px *g, osc_x86 *a, int first, int n, int base) {
+  int pvm = g->isa->pv_max[g->oct], nt = (n + pvm - 1) / pvm;
+  for (int t = 0; t < nt; t++) {
+    osc_px_vec v[OSC_PX_MAX_PV];
+    int lo = first + t * n / nt, hi = first + (t + 1) * n / nt;
+    for (int c = lo; c < hi; c++) v[c - lo] = vec_at(g, 0, c), v[c - lo].base = base;
+    tile_of(g, a, v, hi - lo, 0, g->s->k_h);
+  }
+}
+
+/* The run shape: the vectors above the loop, its passes, the rest. */
+static void run_body(osc_px *g, osc_x86 *a) {
+  const osc_stage *s = g->s;
+  const osc_px_run *r = &g->runp;
+  long long at = (long long)r->v0 * g->isa->lanes, step = 4LL * r->p * g->isa->lanes;
+  int end = r->v0 + r->iters * r->p, top;
+  rows_at(g, a, 0);
+  if (r->iters == 0) {   /* too short for a pass: every vector unrolled */
+    run_tiles(g, a, 0, r->nv, 0);
+    return;
+  }
+  run_tiles(g, a, 0, r->v0, 0);
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW), osc_x86_m(OSC_PX_IN, 4 * (at - s->pad_h * s->w_in), 8));
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, 4 * at, 8));
+  if (g->residual) OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, 4 * at, 8));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_ROWS), osc_x86_i(r->iters));
+  top = osc_x86_label(a);
+  run_tiles(g, a, r->v0, r->p, (int)at);
+  OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(step));
+  OSC_X86(a, ADD, osc_x86_r(OSC_PX_OROW), osc_x86_i(step));
+  if (g->residual) OSC_X86(a, ADD, osc_x86_r(OSC_PX_RROW), osc_x86_i(step));
+  OSC_X86(a, DEC, osc_x86_r(OSC_PX_ROWS));
+  osc_x86_jnz(a, top);
+  rows_at(g, a, 0);
+  run_tiles(g, a, end, r->nv - end, 0);
+}
+
+/* The pointwise shape: the rows of the run, then its partial vector. */
+static void pw_body(osc_px *g, osc_x86 *a) {
+  long long at = 4LL * g->view.h_out * g->view.w_out;
+  interior(g, a, 0, g->view.h_out);
+  if (!g->tail.w_out) return;
+  g->s = &g->tail;
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW), osc_x86_m(OSC_PX_IN, at, 8));
+  OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, at, 8));
+  if (g->residual) OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, at, 8));
+  tile(g, a, 1, 0, 1, 0, 1);
+  g->s = &g->view;
+}
+
 /* The whole function for tiles of `oct` output channels. */
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
@@ -243,7 +390,11 @@ static void gen_function(osc_px *g, osc_x86 *a) {
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
   if (g->residual) OSC_X86(a, MOV, osc_x86_r(OSC_PX_RES), osc_x86_m(OSC_PX_ARGS, 40, 8));
   if (g->isa->prologue) g->isa->prologue(g, a);
-  if (g->flat) {   /* one tile, every tap, the masks do the borders */
+  if (g->pw) {
+    pw_body(g, a);
+  } else if (g->run) {
+    run_body(g, a);
+  } else if (g->flat) {   /* one tile, every tap, the masks do the borders */
     rows_at(g, a, 0);
     row_tiles(g, a, 1, 0, s->k_h);
   } else {
@@ -263,15 +414,22 @@ static void gen_function(osc_px *g, osc_x86 *a) {
 static double code_estimate(const osc_px_isa *x, const osc_stage *s) {
   int lo, hi;
   double bodies, vecs = (s->w_out + x->lanes - 1) / x->lanes;
+  osc_px_run r;
+  if (run_shape(x, s, &r))   /* the unrolled vectors and one pass */
+    return (r.nv - r.iters * r.p + r.p) * s->k_h * s->k_w * (1.0 + tile_oct(x, 0, s));
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
   bodies = hi > lo ? lo + (s->h_out - hi) + 1.0 : s->h_out;
-  return bodies * s->k_h * s->k_w * vecs * (1.0 + tile_oct(x, s));
+  return bodies * s->k_h * s->k_w * vecs * (1.0 + tile_oct(x, 0, s));
 }
 
-const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
+const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
-  if (j->clamped) return "its store does ReLU only: relu6 and clamp go to the portable kernels";
+  if (pw && (s->k_h != 1 || s->k_w != 1 || s->stride_h != 1 || s->stride_w != 1 ||
+             s->pad_h || s->pad_w))
+    return "the pointwise shape takes 1x1 stages of stride 1 without padding";
+  if (pw) return 4LL * s->c_in * s->h_in * s->w_in > BYTE_LIMIT ||
+                 4LL * s->c_out * s->h_out * s->w_out > BYTE_LIMIT ? "a tensor is beyond 2 GiB" : NULL;
   if (s->stride_w > x->max_stride_w) return "the stage's stride in width is beyond the kernel's";
   if (s->stride_h > 8) return "the stage's stride in height is beyond 8";
   if ((s->w_out + x->lanes - 1) / x->lanes > OSC_PX_MAX_PV * x->pv_max[x->max_oct])
@@ -287,12 +445,20 @@ const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j) {
 /* Vector instructions executed (multiply-adds, loads, broadcasts), padded
 ** lanes included: one costs about one scalar multiply-add of the portable
 ** kernels under tcc, so this is well below them wherever it applies. */
-double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j) {
+double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
-  double vecs = (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
-  int oct = tile_oct(x, s);
+  double vecs = pw ? (s->h_out * s->w_out + x->lanes - 1) / x->lanes
+                   : (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
+  int oct = tile_oct(x, pw, s);
+  osc_px_run r;
+  if (!pw && run_shape(x, s, &r)) vecs = r.nv;
   double per = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
   return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
+}
+
+int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j) {
+  int m = j->s->c_out / j->s->groups, oct = tile_oct(x, pw, j->s);
+  return j->s->groups * ((m + oct - 1) / oct);
 }
 
 /* The lane masks as a table of ints (-1 on, 0 off), LANES per mask. */
@@ -305,10 +471,11 @@ static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
   osc_buf_puts(out, g->n_masks ? "};\n" : "0};\n");
 }
 
-/* The C loop over groups and tiles of output channels. */
+/* The C loop over tiles [t0, t1), a tile being oct output channels of a
+** group (the tail tile fewer). */
 static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct, int tail) {
   const osc_stage *s = j->s;
-  int n = s->c_in / s->groups, m = s->c_out / s->groups;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
   long long hw_out = (long long)s->h_out * s->w_out;
   if (g->isa->mask_table) mask_table(out, j, g);
   else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors */
@@ -323,41 +490,51 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   if (tail != oct)
     osc_buf_printf(out, "  static void (*const volatile tail)(const void *) = %s_t%d;\n",
                    j->fname, tail);
-  osc_buf_printf(out, "  const void *a[%d];\n  int gr, j;\n", j->residual ? 6 : 5);
+  osc_buf_printf(out, "  const void *a[%d];\n", j->residual ? 6 : 5);
   if (g->isa->mask_table || s->stride_w == 2)
     osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
   else osc_buf_puts(out, "  a[4] = 0;\n");
-  osc_buf_printf(out, "  for (gr = 0; gr < %d; gr++)\n    for (j = 0; j < %d; j += %d) {\n"
-                 "      a[0] = in + gr * %lld;\n", s->groups, m, oct,
-                 (long long)n * s->h_in * s->w_in);
-  if (j->last) osc_buf_printf(out, "      a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
-  else osc_buf_printf(out, "      a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
+  osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n");
+  if (s->groups == 1) osc_buf_printf(out, "    const int gr = 0, j = t * %d;\n", oct);
+  else if (per == 1) osc_buf_puts(out, "    const int gr = t, j = 0;\n");
+  else osc_buf_printf(out, "    const int gr = t / %d, j = t %% %d * %d;\n", per, per, oct);
+  osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)n * s->h_in * s->w_in);
+  if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
+  else osc_buf_printf(out, "    a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
   if (j->residual)   /* the tile's residual: at the output's offset */
-    osc_buf_printf(out, "      a[5] = res + (gr * %d + j) * %lld;\n", m, hw_out);
-  osc_buf_printf(out, "      a[2] = w + (gr * %d + j) * %lld;\n", m,
+    osc_buf_printf(out, "    a[5] = res + (gr * %d + j) * %lld;\n", m, hw_out);
+  osc_buf_printf(out, "    a[2] = w + (gr * %d + j) * %lld;\n", m,
                  (long long)n * s->k_h * s->k_w);
-  if (j->bias) osc_buf_printf(out, "      a[3] = bias + gr * %d + j;\n", m);
-  else osc_buf_puts(out, "      a[3] = 0;\n");
-  if (tail != oct) osc_buf_printf(out, "      if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
-  else osc_buf_puts(out, "      full(a);\n");
-  osc_buf_puts(out, "    }\n}\n");
+  if (j->bias) osc_buf_printf(out, "    a[3] = bias + gr * %d + j;\n", m);
+  else osc_buf_puts(out, "    a[3] = 0;\n");
+  if (tail != oct) osc_buf_printf(out, "    if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
+  else osc_buf_puts(out, "    full(a);\n");
+  osc_buf_puts(out, "  }\n}\n");
 }
 
-osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
+osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_buf *out,
                        osc_error *err) {
   const osc_stage *s = j->s;
-  int m = s->c_out / s->groups, oct = tile_oct(x, s), tiles = (m + oct - 1) / oct;
+  int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
-  char name[300];
+  char name[300], run[96] = "";
   osc_px g;
+  osc_px_run r;
+  if (pw) snprintf(run, sizeof run, ", the plane as one run");
+  else if (run_shape(x, s, &r) && r.iters)
+    snprintf(run, sizeof run, ", the plane flat: a loop of %d passes of %d vectors", r.iters, r.p);
+  else if (run_shape(x, s, &r))
+    snprintf(run, sizeof run, ", the plane flat: %d vectors unrolled", r.nv);
   osc_buf_printf(out, "/* stage %d: %s -- tiles of %d output channel%s x up to %d vectors of "
-                 "%d pixels (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
-                 x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct], x->lanes);
+                 "%d pixels%s (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
+                 pw ? x->pw_kernel : x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct],
+                 x->lanes, run);
   for (int i = 0; i < (sizes[1] != oct ? 2 : 1); i++) {
     osc_x86 a;
     const char *why;
     osc_x86_init(&a);
-    setup(x, j, sizes[i], &g);
+    setup(x, pw, 1, j, sizes[i], &g);
+    if (g.mask_overflow) setup(x, pw, 0, j, sizes[i], &g);   /* row by row, then */
     gen_function(&g, &a);
     if ((why = osc_x86_error(&a))) {
       osc_status st = osc_error_layer(err, OSC_EINTERNAL, &j->plan->layer,

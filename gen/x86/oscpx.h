@@ -14,10 +14,12 @@
 ** for a tap is left out of that tap. Rows whose taps fall above or below
 ** the input get their own code with those taps left out; the interior rows
 ** loop. The input channels loop, unrolled by a divisor of the fan-in up to
-** about MAX_BODY instructions a body. Bias (a broadcast add), ReLU
-** (max(0, acc) with acc second: a NaN stays NaN, like torch.relu) and the
-** folded shuffle (the tile's channels stored at the shuffled layout's
-** channel stride) are in the store.
+** about MAX_BODY instructions a body. Bias (a broadcast add), the
+** activation (ReLU: max(lo, acc) with acc second, so a NaN stays NaN as in
+** torch.relu; relu6 and clamp: then min(hi, acc), NaN kept as torch.clamp
+** keeps it; lo and hi splatted into two free registers before the stores)
+** and the folded shuffle (the tile's channels stored at the shuffled
+** layout's channel stride) are in the store.
 **
 ** One machine-code function covers one tile of output channels over the
 ** whole plane; a C loop over groups and tiles calls it with pointers
@@ -31,7 +33,24 @@
 ** vectors) are one tile of vectors over the flattened plane instead, so a
 ** 7x7 plane is 49 pixels in 4 vectors rather than 7 rows of 7 of 16 lanes;
 ** there every mask is per vector and tap (rows and columns of padding).
+** Larger planes of that kind whose rows do not fill whole vectors (56, 28,
+** 14: 12.5% of the lanes idle row by row) are flat too, as a run: the
+** vectors whose every lane is in an interior row are a loop of passes of
+** p vectors, p * LANES a multiple of the row (56, 28, 14, 7 wide: p = 7),
+** so each pass has the same masks (the columns of padding); the vectors
+** above and below are unrolled with their masks, rows of padding included
+** (all of them, on a plane too short for one pass).
 ** An ISA supplies its registers and its few instructions (osc_px_isa).
+**
+** The pointwise shape (kernel_avx512_pw.c, kernel_avx2_pw.c): a 1x1 stage
+** of stride 1 without padding reads and writes each channel's plane as one
+** run of h*w pixels, so rows need not fill whole vectors (a 56-pixel row
+** is 4 vectors with 8 lanes idle in the last; 56x56 as one run is 196
+** full vectors). The run is viewed as rows of LANES pixels, tiled and
+** looped like the interior rows above (a tile: OCT channels x up to PV
+** vectors of the run, the fan-in loop unrolled), and its last partial
+** vector is a tile of its own with a masked load and store. No masks
+** anywhere else, no border code.
 */
 #ifndef OSCPX_H
 #define OSCPX_H
@@ -61,17 +80,30 @@
 #define OSC_PX_RES ZYDIS_REGISTER_RBP    /* a residual layer's last stage: args[5] */
 #define OSC_PX_RROW ZYDIS_REGISTER_R15   /* the residual at OSC_PX_OROW's offset */
 
-typedef struct osc_px_vec { int dr, c0, width; } osc_px_vec;
+/* A vector: row dr of the tile, first pixel c0 of its row (of the plane
+** when flat), lanes; addressed at c0 - base (the run's loop pass). */
+typedef struct osc_px_vec { int dr, c0, width, base; } osc_px_vec;
+
+/* The run shape of a flat plane too long for one tile: vectors [0, v0)
+** unrolled, then `iters` passes of p vectors (p * LANES a whole number of
+** rows, so every pass has the masks of the first), then the rest to nv. */
+typedef struct osc_px_run { int nv, p, v0, iters; } osc_px_run;
 
 typedef struct osc_px_isa osc_px_isa;
 
 /* One function being generated. */
 typedef struct osc_px {
   const osc_px_isa *isa;
-  const osc_stage *s;
-  int n, m, khkw, oct, bias, relu, residual;
+  const osc_stage *s;                /* the stage, or (pw) the view being emitted */
+  int pw;                            /* the pointwise shape: the plane as one run of pixels */
+  osc_stage view, tail;              /* pw: rows of LANES pixels, then the last partial vector */
+  int n, m, khkw, oct, bias, relu, clamped, residual;
+  float lo, hi;                      /* the activation's bounds (relu: lo; clamped: both) */
   int cpr;                           /* vectors per output row (flat: per plane) */
-  int flat;                          /* the whole plane is one tile of flat vectors */
+  int flat;                          /* the plane is flat vectors: one tile, or a run */
+  int run;                           /* the flat plane loops (run below) */
+  osc_px_run runp;
+  int mask_overflow;                 /* more than OSC_PX_MAX_MASKS masks */
   int tr;                            /* rows per interior tile */
   int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
@@ -81,6 +113,7 @@ typedef struct osc_px {
 
 struct osc_px_isa {
   const char *kernel;                 /* "avx512_px" */
+  const char *pw_kernel;              /* "avx512_pw": the pointwise shape */
   osc_isa isa;
   int lanes, max_oct;
   const int *pv_max;                  /* vectors per tile, by tile channels 0..max_oct */
@@ -97,21 +130,33 @@ struct osc_px_isa {
   /* acc[i] += x[i] * OSC_PX_WK[w_off] for the live i */
   void (*fma)(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
               long long w_off);
-  /* bias (OSC_PX_BIAS[b_off]), the residual (OSC_PX_RROW[off]), ReLU with `zero`
-  ** holding 0, store to OSC_PX_OROW[off] */
-  void (*store)(osc_px *g, osc_x86 *a, int acc, int zero, long long b_off, unsigned mask,
+  /* reg = v in every lane (through OSC_PX_TMP32) */
+  void (*splat)(osc_px *g, osc_x86 *a, int reg, float v);
+  /* bias (OSC_PX_BIAS[b_off]), the residual (OSC_PX_RROW[off], masked like
+  ** the store), the activation (relu: max(lo, acc); clamped: then min(hi,
+  ** acc); acc second, so a NaN stays NaN as in torch.clamp), store to
+  ** OSC_PX_OROW[off]: the one place of every post-op */
+  void (*store)(osc_px *g, osc_x86 *a, int acc, int lo, int hi, long long b_off, unsigned mask,
                 long long off);
   void (*epilogue)(osc_px *g, osc_x86 *a);
 };
 
-/* The strategy's parts, for an ISA. */
-const char *osc_px_inapplicable(const osc_px_isa *x, const osc_stage_job *j);
-double osc_px_cost(const osc_px_isa *x, const osc_stage_job *j);
-osc_status osc_px_emit(const osc_px_isa *x, const osc_stage_job *j, osc_buf *out,
+/* The ISAs (kernel_avx512_px.c, kernel_avx2_px.c). */
+extern const osc_px_isa osc_px_avx512, osc_px_avx2;
+
+/* The strategy's parts, for an ISA; pw: the pointwise shape (oscpw below). */
+const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job *j);
+double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j);
+/* The stage function's tiles: groups x tiles of output channels. */
+int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j);
+osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_buf *out,
                        osc_error *err);
 
 /* Index of a partial mask in g->mask (the table's row). */
 int osc_px_mask_index(const osc_px *g, unsigned mask);
+/* For an ISA's splat: +0.0 zeroes reg (returns 0); else v's bits go to
+** OSC_PX_TMP32 for the ISA to broadcast (returns 1). */
+int osc_px_splat_bits(osc_px *g, osc_x86 *a, int reg, float v);
 /* All lanes on. */
 static inline unsigned osc_px_full(const osc_px *g) { return (1u << g->isa->lanes) - 1; }
 

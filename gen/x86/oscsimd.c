@@ -112,15 +112,26 @@ void osc_simd_detector(osc_buf *out, const char *prefix) {
 }
 
 void osc_simd_params(osc_buf *out, const osc_stage_job *j) {
-  osc_buf_printf(out, "const float *restrict in, float *%sout, const float *restrict w%s%s",
-                 j->residual ? "" : "restrict ", j->bias ? ", const float *restrict bias" : "",
+  osc_buf_printf(out, "const float *restrict in, float *%sout, const float *restrict w%s%s"
+                 ", int t0, int t1", j->residual ? "" : "restrict ",
+                 j->bias ? ", const float *restrict bias" : "",
                  j->residual ? ", const float *res" : "");
+}
+
+/* FNAME_tiles(): the tile count of the variant FNAME runs on this CPU. */
+static void tiles_dispatcher(osc_buf *out, const osc_stage_job *j,
+                             const osc_stage_kernel *const *v, int n) {
+  osc_buf_printf(out, "static int %s_tiles(void) {\n#if defined(__x86_64__)\n"
+                 "  int isa = %s_isa();\n", j->fname, j->prefix);
+  for (int i = 0; i + 1 < n; i++)
+    osc_buf_printf(out, "  if (isa >= %d) return %d;\n", (int)v[i]->isa, v[i]->tiles(j));
+  osc_buf_printf(out, "#endif\n  return %d;\n}\n", v[n - 1]->tiles(j));
 }
 
 void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_kernel *const *v,
                          int n) {
-  char args[32];
-  snprintf(args, sizeof args, "in, out, w%s%s", j->bias ? ", bias" : "",
+  char args[48];
+  snprintf(args, sizeof args, "in, out, w%s%s, t0, t1", j->bias ? ", bias" : "",
            j->residual ? ", res" : "");
   osc_buf_printf(out, "/* stage %d: the best of", j->index + 1);
   for (int i = 0; i < n; i++) osc_buf_printf(out, " %s%s", v[i]->name, i + 1 < n ? "," : "");
@@ -132,6 +143,7 @@ void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_k
     osc_buf_printf(out, "  if (isa >= %d) { %s_%s(%s); return; }\n", (int)v[i]->isa,
                    j->fname, v[i]->name, args);
   osc_buf_printf(out, "#endif\n  %s_%s(%s);\n}\n", j->fname, v[n - 1]->name, args);
+  tiles_dispatcher(out, j, v, n);
 }
 
 osc_isa osc_simd_cap(const osc_stage_job *j) {

@@ -34,12 +34,14 @@ void osc_simd_detector(osc_buf *out, const char *prefix);
 
 /* A dispatching stage function j->fname calling j->fname "_" <variant's
 ** name> for the best variant the CPU runs; v[0..n) best first, the last
-** one portable. */
+** one portable. Also `static int FNAME_tiles(void)`, that variant's tile
+** count: the variants split a stage differently. */
 void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_kernel *const *v,
                          int n);
 
 /* A stage function's parameter list (in, out, w, then bias and res where the
-** job has them; out is not restrict beside a residual, which may be out). */
+** job has them, then the tile range t0, t1; out is not restrict beside a
+** residual, which may be out). */
 void osc_simd_params(osc_buf *out, const osc_stage_job *j);
 
 /* The x86-64 ISA a SIMD stage kernel may use for job j: its cap (OSC_ISA_AUTO

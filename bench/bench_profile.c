@@ -1,0 +1,192 @@
+/*
+** bench_profile.c -- where the time of an optimal plan goes: each layer's
+** plan (max_stages 2) JIT-compiled for the best ISA of the CPU, then each of
+** its stages as a layer of its own (a conventional layer of the stage's
+** shape: no shuffle in its store), with the kernel the emitter chose,
+** milliseconds, GFLOP/s (2 FLOPs a MAC) and the fraction of --peak
+** (GFLOP/s, default 263: this machine's AVX-512 FMA peak, README Figures).
+** The median of --runs interleaved runs after a warm-up. Pin it:
+**   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_profile \
+**     [--runs N] [--peak G] [--resnet] [--min-mmac M] [--conventional]
+**     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]]
+** Without --layer or --resnet: the make-bench layer set. --resnet: the
+** distinct layers of examples/resnet50.lua with at least --min-mmac
+** million dense MACs (default 100). --conventional: the layers' dense
+** plans instead (one stage).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "osconv.h"
+#include "oscplan.h"
+#include "oscrt.h"
+
+#define MAX_RUNS 64
+
+static int runs = 15;
+static osc_mode plan_mode = OSC_MODE_OPTIMAL;
+static double peak = 263;
+
+typedef struct timed { osc_kernel *k; osc_plan p; float *in, *out, *w, *s; double t[MAX_RUNS]; } timed;
+
+static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
+  osc_kernel_options o = {0};
+  osc_error err;
+  memset(x, 0, sizeof *x);
+  if (osc_plan_layer_mode(l, mode, &x->p, &err) || osc_kernel_create(&x->p, &o, &x->k, &err)) {
+    fprintf(stderr, "bench_profile: %s\n", err.msg);
+    return -1;
+  }
+  x->in = calloc(osc_plan_input_size(&x->p), sizeof(float));
+  x->out = calloc(osc_plan_output_size(&x->p), sizeof(float));
+  x->w = calloc(osc_plan_weights_size(&x->p), sizeof(float));
+  x->s = calloc(osc_plan_scratch_size(&x->p) + 1, sizeof(float));
+  for (size_t i = 0; i < osc_plan_input_size(&x->p); i++) x->in[i] = (float)(i % 7) * 0.25f;
+  for (size_t i = 0; i < osc_plan_weights_size(&x->p); i++) x->w[i] = (float)(i % 5) * 0.1f;
+  return 0;
+}
+
+static double timed_run(timed *x) {
+  double t0 = now_ms();
+  osc_kernel_run(x->k, 1, x->in, x->out, x->w, x->s, NULL);
+  return now_ms() - t0;
+}
+
+static void timed_free(timed *x) {
+  osc_kernel_free(x->k);
+  free(x->in), free(x->out), free(x->w), free(x->s);
+}
+
+static void row(const char *name, timed *x) {
+  double ms = median(x->t, runs), gf = 2.0 * (double)x->p.macs / ms / 1e6;
+  char kern[128] = "", *src = NULL;
+  /* the kernels the emitter chose, from the source's stage comments */
+  if (osc_kernel_source(&x->p, &src, NULL) == OSC_OK)
+    for (const char *c = src; (c = strstr(c, "/* stage ")); c++) {
+      char k[40];
+      if (sscanf(c, "/* stage %*d: %39[a-z0-9_]", k) == 1 && strlen(kern) + strlen(k) + 2 < sizeof kern)
+        strcat(strcat(kern, kern[0] ? " " : ""), k);
+    }
+  free(src);
+  printf("| %-34s | %7.2f | %8.4f | %6.1f | %4.0f%% | %s |\n", name, (double)x->p.macs / 1e6, ms,
+         gf, 100 * gf / peak, kern);
+}
+
+/* The layer's plan, then each stage as a conventional layer of its own. */
+static void bench_layer(const char *name, const osc_layer *l0) {
+  timed x[1 + OSC_MAX_STAGES];
+  osc_layer l = *l0;
+  int n = 0;
+  char chain[96], label[160];
+  l.bias = 0, l.act = OSC_ACT_NONE;
+  if (timed_init(&x[n++], &l, plan_mode)) return;
+  for (int i = 0; i < x[0].p.n_stages; i++) {
+    const osc_stage *st = &x[0].p.stage[i];
+    osc_layer sl;
+    osc_layer_init(&sl);
+    snprintf(sl.name, sizeof sl.name, "stage%d", i + 1);
+    sl.in_channels = st->c_in, sl.out_channels = st->c_out;
+    sl.in_h = st->h_in, sl.in_w = st->w_in;
+    sl.k_h = st->k_h, sl.k_w = st->k_w, sl.stride_h = st->stride_h, sl.stride_w = st->stride_w;
+    sl.pad_h = st->pad_h, sl.pad_w = st->pad_w, sl.groups = st->groups;
+    sl.mode = OSC_MODE_CONVENTIONAL;
+    if (timed_init(&x[n], &sl, OSC_MODE_CONVENTIONAL)) break;
+    n++;
+  }
+  for (int r = 0; r < 2; r++)
+    for (int i = 0; i < n; i++) timed_run(&x[i]);
+  for (int r = 0; r < runs; r++)
+    for (int i = 0; i < n; i++) x[i].t[r] = timed_run(&x[i]);
+  osc_plan_describe(&x[0].p, chain, sizeof chain);
+  snprintf(label, sizeof label, "%s `%s`", name, chain);
+  row(label, &x[0]);
+  for (int i = 1; i < n; i++) {
+    const osc_stage *st = &x[0].p.stage[i - 1];
+    snprintf(label, sizeof label, "  %d: %d->%d %dx%d/g%d %dx%d", i, st->c_in, st->c_out,
+             st->k_h, st->k_w, st->groups, st->h_out, st->w_out);
+    row(label, &x[i]);
+  }
+  for (int i = 0; i < n; i++) timed_free(&x[i]);
+  fflush(stdout);
+}
+
+static void spec_layer(osc_layer *l, int c_in, int c_out, int size, int k, int stride) {
+  osc_layer_init(l);
+  l->in_channels = c_in, l->out_channels = c_out, l->in_h = l->in_w = size;
+  l->k_h = l->k_w = k, l->stride_h = l->stride_w = stride, l->pad_h = l->pad_w = k / 2;
+}
+
+static int same_shape(const osc_layer *a, const osc_layer *b) {
+  return a->in_channels == b->in_channels && a->out_channels == b->out_channels &&
+         a->in_h == b->in_h && a->in_w == b->in_w && a->k_h == b->k_h && a->k_w == b->k_w &&
+         a->stride_h == b->stride_h && a->pad_h == b->pad_h;
+}
+
+static int resnet(double min_mmac) {
+  osc_config *cfg = NULL;
+  osc_error err;
+  const osc_network *net;
+  if (osc_config_load("examples/resnet50.lua", NULL, &cfg, &err)) {
+    fprintf(stderr, "bench_profile: %s\n", err.msg);
+    return 1;
+  }
+  net = &cfg->networks[0];
+  for (int i = 0; i < net->n_layers; i++) {
+    const osc_layer *l = &net->layers[i];
+    double dense = (double)l->in_channels * l->out_channels * l->k_h * l->k_w *
+                   osc_layer_out_h(l) * osc_layer_out_w(l) / 1e6;
+    int dup = 0, times = 0;
+    char name[96];
+    for (int k = 0; k < i && !dup; k++) dup = same_shape(l, &net->layers[k]);
+    for (int k = i; k < net->n_layers; k++) times += same_shape(l, &net->layers[k]);
+    snprintf(name, sizeof name, "%s (x%d)", l->name, times);
+    if (!dup && dense >= min_mmac) bench_layer(name, l);
+  }
+  osc_config_free(cfg);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const struct { const char *name; int c_in, c_out, size, k, stride; } set[] = {
+      {"c64_56_k3", 64, 64, 56, 3, 1},     {"c128_28_k3", 128, 128, 28, 3, 1},
+      {"c256_14_k3", 256, 256, 14, 3, 1},  {"c512_7_k3", 512, 512, 7, 3, 1},
+      {"c256_14_k5", 256, 256, 14, 5, 1},  {"c256_14_k7", 256, 256, 14, 7, 1},
+      {"c128to256_28_k3_s2", 128, 256, 28, 3, 2}, {"c64to128_56_k3", 64, 128, 56, 3, 1}};
+  int any = 0, do_resnet = 0;
+  double min_mmac = 100;
+  printf("| layer / stage (JIT, best ISA) | MMAC | ms | GFLOP/s | peak | kernels |\n"
+         "|---|---|---|---|---|---|\n");
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--runs") && v) runs = atoi(argv[++i]);
+    else if (!strcmp(a, "--peak") && v) peak = atof(argv[++i]);
+    else if (!strcmp(a, "--min-mmac") && v) min_mmac = atof(argv[++i]);
+    else if (!strcmp(a, "--resnet")) do_resnet = 1;
+    else if (!strcmp(a, "--conventional")) plan_mode = OSC_MODE_CONVENTIONAL;
+    else if (!strcmp(a, "--layer") && v) {
+      int c_in = 0, c_out = 0, size = 0, k = 0, stride = 1;
+      osc_layer l;
+      for (char *t = strtok(argv[++i], ","); t; t = strtok(NULL, ","))
+        if (sscanf(t, "c_in=%d", &c_in) != 1 && sscanf(t, "c_out=%d", &c_out) != 1 &&
+            sscanf(t, "size=%d", &size) != 1 && sscanf(t, "k=%d", &k) != 1 &&
+            sscanf(t, "stride=%d", &stride) != 1)
+          return fprintf(stderr, "bench_profile: --layer: bad field '%s'\n", t), 2;
+      spec_layer(&l, c_in, c_out ? c_out : c_in, size, k, stride);
+      bench_layer(v, &l);
+      any = 1;
+    } else {
+      return fprintf(stderr, "bench_profile: bad flag '%s' (see bench/bench_profile.c)\n", a), 2;
+    }
+  }
+  if (runs < 1 || runs > MAX_RUNS) runs = 15;
+  if (do_resnet) return resnet(min_mmac);
+  if (!any)
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+      osc_layer l;
+      spec_layer(&l, set[i].c_in, set[i].c_out, set[i].size, set[i].k, set[i].stride);
+      bench_layer(set[i].name, &l);
+    }
+  return 0;
+}
