@@ -1,4 +1,4 @@
-| sed 's/.*: //') inputs, $$(ls $(FUZZ_BUILD)/corpus/$* | wc -l) new in its corpus"# osconv -- see README.md. `make run` and `make test` install what is missing.
+# osconv -- see README.md. `make run` and `make test` install what is missing.
 BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2 -g
