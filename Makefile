@@ -21,8 +21,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test test-plain test-asan test-torch test-bench bench bench-deps bench-build clean install check-generated
-all: $(BUILD)/osconv $(BUILD)/libosconv.a
+.PHONY: all deps run test test-plain test-tune test-asan test-torch test-bench bench bench-deps bench-build clean install check-generated
+all: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/osconv.so
 
 # System packages: checked once per build dir, installed when missing.
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -33,6 +33,10 @@ deps: $(DEPS_STAMP)
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The compiler a tuning record names (gen/osctune.c): libtcc's version.
+TCC_VERSION := $(shell tcc -v 2>/dev/null | sed -n 's/^tcc version \([^ ]*\).*/\1/p')
+$(BUILD)/gen/osctune.o: CFLAGS += -DOSC_TCC_VERSION='"$(or $(TCC_VERSION),unknown)"'
 
 # Templates are embedded in the library, so the JIT needs no files on disk.
 $(BUILD)/osc_templates.c: $(TEMPLATES) scripts/embed-templates.sh | $(DEPS_STAMP)
@@ -62,6 +66,7 @@ run: $(BUILD)/osconv
 test:
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory test-tune
 	sh scripts/check-docs.sh
 	$(MAKE) --no-print-directory test-torch
 	$(MAKE) --no-print-directory test-install
@@ -71,6 +76,10 @@ test:
 	$(MAKE) --no-print-directory test-fuzz
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
 	OSCONV_CLI=$(abspath $(BUILD)/osconv) $(BUILD)/osconv-tests
+# The Lua module in a stock lua5.4 (require "osconv" from build/osconv.so):
+# the API checks `osconv script` runs in the suite (tests/tune/api.lua).
+test-tune: $(BUILD)/osconv.so
+	lua5.4 -e 'package.cpath="$(BUILD)/?.so;"..package.cpath' tests/tune/api.lua
 # The same suite under AddressSanitizer + UBSan: any report fails the run.
 test-asan: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -158,6 +167,14 @@ OSC_SONAME := libosconv.so.0
 $(BUILD)/libosconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o runtime/osconv.map
 	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,-soname,$(OSC_SONAME) \
 	  -Wl,--version-script=runtime/osconv.map $(LDLIBS)
+
+# The Lua module for a stock lua5.4 (README, "Autotuning"): the library
+# and luaopen_osconv, nothing else exported; Lua itself is left to the
+# interpreter that loads it (Debian's lua5.4 exports the Lua API), since a
+# second copy of Lua in one process would corrupt both.
+$(BUILD)/osconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o gen/osclua.map
+	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,--version-script=gen/osclua.map \
+	  $(filter-out -llua5.4,$(LDLIBS))
 
 OSC_PC_VERSION = $(shell sed -n 's/^\#define OSC_VERSION "\(.*\)"/\1/p' runtime/osconv.h)
 install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osconv.pc.in

@@ -26,12 +26,36 @@ osc_status osc_cli_plan(const osc_layer *l, osc_mode mode, osc_plan *out, osc_er
   return osc_planner_plan(planner(), l, mode, out, err);
 }
 
+static osc_tuning *tuning;   /* --tuning */
+
+osc_status osc_cli_tuning_open(const char *path, osc_error *err) {
+  osc_cli_tuning_close();
+  return path ? osc_tuning_load(path, &tuning, err) : OSC_OK;
+}
+
+void osc_cli_tuning_close(void) {
+  osc_tuning_free(tuning);
+  tuning = NULL;
+}
+
+osc_status osc_cli_plan_chosen(const osc_layer *l, osc_plan *out, osc_error *err) {
+  osc_tuning_verdict v;
+  char note[700];
+  osc_status s;
+  if (!tuning) return osc_cli_plan(l, l->mode, out, err);
+  if ((s = osc_tuning_lookup(tuning, l, out, &v, note, sizeof note, err))) return s;
+  if (l->file) fprintf(stderr, "%s:%d: ", l->file, l->line);
+  fprintf(stderr, "layer '%s': %s%s\n", l->name, note,
+          v == OSC_TUNING_USED ? "" : "; planned as the config says");
+  return v == OSC_TUNING_USED ? OSC_OK : osc_cli_plan(l, l->mode, out, err);
+}
+
 osc_status osc_cli_plan_network(const osc_network *net, osc_plan **plans, osc_error *err) {
   osc_plan *p = calloc(net->n_layers > 0 ? (size_t)net->n_layers : 1, sizeof *p);
   osc_status s = OSC_OK;
   *plans = NULL;
   if (!p) return osc_error_set(err, OSC_ENOMEM, "out of memory planning network '%s'", net->name);
-  for (int i = 0; i < net->n_layers && !s; i++) s = osc_cli_plan(&net->layers[i], net->layers[i].mode, &p[i], err);
+  for (int i = 0; i < net->n_layers && !s; i++) s = osc_cli_plan_chosen(&net->layers[i], &p[i], err);
   if (!s) s = osc_emit_check_network(net, p, err);
   if (s) free(p);
   else *plans = p;
