@@ -6,6 +6,12 @@
 --                 [--layers a,b] [--max-stages N] [--job I/N] [--svg DIR]
 --                 [--unsandboxed]
 --   osconv script scripts/autotune.lua --merge OUT IN...
+--   osconv script scripts/autotune.lua CONFIG --recheck [--db FILE] [--budget SECONDS]
+--
+-- --recheck measures nothing new into the database: for every shape it
+-- holds a usable record of, it re-times the recorded plan and the untuned
+-- default, alternating, and reports both with their spread (the winner of
+-- many noisy timings looks faster than it is; this is the honest ratio).
 --
 -- --job I/N tunes the I-th of N interleaved shares of the layer shapes, so
 -- N independent jobs (GNU parallel, make -j, a Slurm array) cover them all;
@@ -46,6 +52,7 @@ local function parse_args(argv)
       o[takes[name]] = value
     elseif a == "--unsandboxed" then o.unsandboxed = true
     elseif a == "--merge" then o.merge = true
+    elseif a == "--recheck" then o.recheck = true
     elseif a:sub(1, 2) == "--" then usage("unknown option '" .. a .. "'")
     elseif o.merge then o.files = o.files or {}; o.files[#o.files + 1] = a
     elseif o.config then usage("unexpected argument '" .. a .. "'")
@@ -215,12 +222,14 @@ local function write_svg(dir, network, layers)
   local cols, w, h = 3, 320, 220
   local rows = math.ceil(#layers / cols)
   local out = {string.format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" ' ..
-                             'font-family="sans-serif" data-network="%s">', cols * w, rows * h + 30, esc(network)),
-               string.format('<text x="10" y="18" font-size="14">%s: measured time (log) against MACs (log) per ' ..
-                             'candidate; red: chosen; black outline: untuned default; square conventional, triangle depthwise, diamond spatial, ' ..
-                             'circle optimal or fixed; grey: isa c</text>', esc(network))}
+                             'font-family="sans-serif" data-network="%s">', cols * w, rows * h + 44, esc(network)),
+               string.format('<text x="10" y="16" font-size="13">%s: measured time (log, up) against MACs ' ..
+                             '(log, across), every candidate timed</text>', esc(network)),
+               '<text x="10" y="34" font-size="11">red: chosen; outlined: the untuned default; ' ..
+                 'square conventional, triangle depthwise, diamond spatial, circle optimal or fixed; ' ..
+                 'blue: SIMD, grey: isa c</text>'}
   for i, e in ipairs(layers) do
-    panel(out, ((i - 1) % cols) * w, 30 + (i - 1) // cols * h, w, h, e.name, e.points, e.best)
+    panel(out, ((i - 1) % cols) * w, 44 + (i - 1) // cols * h, w, h, e.name, e.points, e.best)
   end
   out[#out + 1] = "</svg>\n"
   local path = dir .. "/" .. network .. ".svg"
@@ -242,13 +251,50 @@ local function merge(files)
   print(string.format("%s: %d records merged from %d databases", out, m:count(), #files - 1))
 end
 
+-- Re-time the recorded plan and the default of every shape with a record,
+-- alternating in rounds so that drift hits both alike.
+local function recheck(opt, db, layers, variants)
+  local todo = {}
+  for _, l in ipairs(layers) do
+    local rec, verdict = db:lookup(l)
+    if verdict == "used" then todo[#todo + 1] = {layer = l, rec = rec} end
+  end
+  local share = (opt.budget or 1 * #todo) / math.max(#todo, 1) / 6
+  local st, sd, slower = 0, 0, 0
+  for i, e in ipairs(todo) do
+    local kt = osconv.compile(e.rec.plan, {isa = e.rec.isa})
+    local kd = osconv.compile(osconv.plan(e.layer), {isa = variants[1].isa})
+    local tt, td = {}, {}
+    for r = 1, 3 do
+      tt[r] = kt:time{budget = share, warmup = 2}
+      td[r] = kd:time{budget = share, warmup = 2}
+    end
+    table.sort(tt, function(a, b) return a.median < b.median end)
+    table.sort(td, function(a, b) return a.median < b.median end)
+    local t, d = tt[2], td[2]   -- the middle round of three
+    local noise = math.max(t.spread, d.spread)
+    st, sd = st + t.median, sd + d.median
+    local verdict = t.median <= d.median + noise and "ok" or "SLOWER"
+    if verdict ~= "ok" then slower = slower + 1 end
+    say(string.format("recheck %d/%d %s.%s: tuned %s %s %s, untuned %s (spread %s / %s): %.2fx %s",
+                      i, #todo, e.layer.network, e.layer.name, e.rec.plan.mode, e.rec.isa, us(t.median),
+                      us(d.median), us(t.spread), us(d.spread), d.median / t.median, verdict))
+  end
+  if st > 0 then
+    say(string.format("recheck: %d shapes, tuned %s, untuned %s (%.2fx); %d slower than the default " ..
+                      "by more than the spread", #todo, us(st), us(sd), sd / st, slower))
+  end
+end
+
 local function main(argv)
   local opt = parse_args(argv)
   if opt.merge then return merge(opt.files) end
   local db = file_exists(opt.db) and osconv.tuning_load(opt.db) or osconv.tuning_new()
   local cfg = osconv.load_config(opt.config, {unsandboxed = opt.unsandboxed})
   local layers, variants = select_layers(cfg, opt.layers, opt.job_i, opt.job_n), osconv.variants()
-  local plots = {}
+  if opt.recheck then return recheck(opt, db, layers, variants) end
+  local plots, sum_best, sum_default, count = {}, 0, 0, {}
+  for _, l in ipairs(cfg.layers) do count[l.key] = (count[l.key] or 0) + 1 end
   local todo = {}
   for _, l in ipairs(layers) do
     local _, verdict = db:lookup(l)
@@ -265,6 +311,10 @@ local function main(argv)
     st.left = st.deadline - osconv.clock()
     st.layer_budget = math.max(st.left, 0) / (#todo - i + 1)
     local best, default, done, total = tune_layer(l, st, opt, variants)
+    if best and default then   -- weighted by how many layers have the shape
+      sum_best = sum_best + best.median * count[l.key]
+      sum_default = sum_default + default.median * count[l.key]
+    end
     if best then
       db:put(best.plan, {isa = best.variant.isa, median = best.median, spread = best.spread,
                          reps = best.reps})
@@ -283,6 +333,10 @@ local function main(argv)
     end
   end
   say(string.format("%s: %d records (%d layer shapes tuned now)", opt.db, db:count(), #todo))
+  if sum_default > 0 then
+    say(string.format("layers of the shapes tuned now, each counted as often as the config has it: " ..
+                      "tuned %s, untuned %s (%.2fx)", us(sum_best), us(sum_default), sum_default / sum_best))
+  end
   if opt.svg then
     for _, net in ipairs(cfg.networks) do
       if plots[net.name] then say("wrote " .. write_svg(opt.svg, net.name, plots[net.name])) end

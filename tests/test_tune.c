@@ -309,6 +309,77 @@ static void test_autotune_then_plan(void) {
   free(out), free(err), free(text), free(cfg), free(db);
 }
 
+/* The chosen point of every panel of the SVG at `svg` is the record
+** `db` holds for that layer: its MACs and its median, exactly. */
+static void check_svg_against(const char *svg_path, const osc_tuning *db) {
+  char *svg = osc_test_slurp(svg_path, NULL), *p;
+  int chosen = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+  CU_ASSERT(!strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39));
+  for (p = svg; (p = strstr(p, "class=\"point chosen")); p++) {
+    const char *m = strstr(p, "data-macs=\""), *t = strstr(p, "data-median=\"");
+    long long macs = m ? strtoll(m + 11, NULL, 10) : -1;
+    double median = t ? strtod(t + 13, NULL) : -1;
+    int found = 0;
+    for (int i = 0; i < db->n; i++)
+      found |= db->rec[i].macs == macs && db->rec[i].median_s == median;
+    CU_ASSERT(found);
+    chosen++;
+  }
+  CU_ASSERT_EQUAL(chosen, db->n);
+  if (access("/usr/bin/python3", X_OK) == 0) {   /* well-formed XML */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' %s",
+             svg_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+  }
+  free(svg);
+}
+
+/* --job 1/2 and 2/2 cover the shapes once each; --merge combines them
+** (in either order, the same bytes); --svg draws what was chosen;
+** --recheck re-times every record. */
+static void test_jobs_merge_svg(void) {
+  char *cfg = tmp_path("jobs.lua"), *j1 = tmp_path("j1.jsonl"), *j2 = tmp_path("j2.jsonl");
+  char *m12 = tmp_path("m12.jsonl"), *m21 = tmp_path("m21.jsonl"), *svg = tmp_path("svg");
+  char args[2048], *out = NULL, *err = NULL, *a, *b, *svg_file;
+  osc_tuning *t1 = NULL, *t2 = NULL, *m = NULL;
+  osc_error e;
+  if (!osc_test_cli_path()) return;
+  write_file(cfg, TINY);
+  unlink(j1), unlink(j2);
+  snprintf(args, sizeof args, "mkdir -p %s", svg);
+  CU_ASSERT_EQUAL(system(args), 0);
+  for (int j = 1; j <= 2; j++) {
+    snprintf(args, sizeof args, "script scripts/autotune.lua %s --job %d/2 --db %s --budget 0.3 --svg %s",
+             cfg, j, j == 1 ? j1 : j2, svg);
+    CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "layer 1/1 tiny."));
+    free(out), free(err);
+  }
+  CU_ASSERT_EQUAL_FATAL(osc_tuning_load(j1, &t1, &e), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_tuning_load(j2, &t2, &e), OSC_OK);
+  CU_ASSERT(t1->n == 1 && t2->n == 1 && !osc_tune_find(t1, &t2->rec[0].layer));
+  svg_file = malloc(strlen(svg) + 16);
+  sprintf(svg_file, "%s/tiny.svg", svg);
+  check_svg_against(svg_file, t2);   /* job 2 drew last */
+  snprintf(args, sizeof args, "script scripts/autotune.lua --merge %s %s %s", m12, j1, j2);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, NULL), 0);
+  snprintf(args, sizeof args, "script scripts/autotune.lua --merge %s %s %s", m21, j2, j1);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, NULL, NULL), 0);
+  a = osc_test_slurp(m12, NULL), b = osc_test_slurp(m21, NULL);
+  CU_ASSERT(a && b && !strcmp(a, b));
+  CU_ASSERT_EQUAL_FATAL(osc_tuning_load(m12, &m, &e), OSC_OK);
+  CU_ASSERT_EQUAL(m->n, 2);
+  snprintf(args, sizeof args, "script scripts/autotune.lua %s --db %s --recheck --budget 0.2", cfg, m12);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "recheck: 2 shapes"));
+  free(out), free(err), free(a), free(b), free(svg_file);
+  osc_tuning_free(t1), osc_tuning_free(t2), osc_tuning_free(m);
+  free(cfg), free(j1), free(j2), free(m12), free(m21), free(svg);
+}
+
 /* The Lua API's own checks (tests/tune/api.lua) through `osconv script`. */
 static void test_lua_api(void) {
   char *out = NULL, *err = NULL;
@@ -326,6 +397,7 @@ static CU_TestInfo tests[] = {
     {"a malformed database loads nothing and names the line", test_malformed},
     {"merge keeps the faster record, associative and commutative", test_merge},
     {"autotune.lua writes a database plan/run/gen --tuning use", test_autotune_then_plan},
+    {"autotune.lua --job, --merge, --svg, --recheck", test_jobs_merge_svg},
     {"Lua API: results and error paths", test_lua_api},
     CU_TEST_INFO_NULL,
 };
