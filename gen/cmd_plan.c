@@ -381,7 +381,7 @@ static int explain(const osc_config *cfg, const char *name, int json) {
 }
 
 int osc_cmd_plan(int argc, char **argv) {
-  const char *path = NULL, *explain_layer = NULL, *tuning = NULL;
+  const char *path = NULL, *explain_layer = NULL, *tuning = NULL, *rigor = NULL, *budget = NULL;
   int json = 0, table = 0, csv = 0, rc = 0;
   osc_config_options opt = {0, 0, 0};
   osc_config *cfg;
@@ -392,6 +392,8 @@ int osc_cmd_plan(int argc, char **argv) {
                               {"csv", 0, &csv, NULL},
                               {"explain", 0, NULL, &explain_layer},
                               {"tuning", 0, NULL, &tuning},
+                              {"rigor", 0, NULL, &rigor},
+                              {"budget", 0, NULL, &budget},
                               {"unsandboxed", 0, &opt.unsandboxed, NULL},
                               {NULL, 0, NULL, NULL}};
   if ((rc = osc_cli_parse(argc, argv, opts, &path))) return rc;
@@ -400,6 +402,7 @@ int osc_cmd_plan(int argc, char **argv) {
                     "--explain takes only --json\n");
     return osc_cli_usage("plan");
   }
+  if ((rc = osc_cli_rigor("plan", rigor, budget))) return rc;
   if (osc_cli_tuning_open(tuning, &err)) return osc_cli_fail("%s", err.msg);
   if (osc_config_load(path, &opt, &cfg, &err)) {
     osc_cli_tuning_close();

@@ -56,7 +56,12 @@ osc_status osc_cli_plan_network(const osc_network *net, osc_plan **plans, osc_er
 ** used, absent, or rejected (another machine, version or compiler). */
 osc_status osc_cli_tuning_open(const char *path, osc_error *err);
 void osc_cli_tuning_close(void);
-/* The plan of l in its own mode, or its tuning record's. */
+/* --rigor estimate|measure and --budget SECONDS (per layer, default 0.5)
+** for plan and gen: NULL strings keep the default (estimate). Returns 0, or
+** 2 after printing what is wrong and the usage line. */
+int osc_cli_rigor(const char *cmd, const char *rigor, const char *budget);
+/* The plan of l: its tuning record's (--tuning) if one applies, else
+** measured (--rigor measure, said on stderr), else in its own mode. */
 osc_status osc_cli_plan_chosen(const osc_layer *l, osc_plan *out, osc_error *err);
 
 /* The layer NAME ("layer" or "net.layer") names, or NULL after printing

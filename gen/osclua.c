@@ -12,22 +12,19 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "oscemit.h"
 #include "oscisa.h"
 #include "osconv.h"
 #include "oscplan.h"
+#include "osctime.h"
 #include "osctune.h"
 
 #define KERNEL_MT "osconv.kernel"
 #define TUNING_MT "osconv.tuning"
-#define TOLERANCE 1e-5   /* relative L2 error against the reference, as `osconv run` */
-#define MAX_REPS 100000
 
 static int fail(lua_State *L, const osc_error *e) { return luaL_error(L, "%s", e->msg); }
 
@@ -345,50 +342,22 @@ static int l_plan(lua_State *L) {
   return 1;
 }
 
-static int same_chain(const osc_plan *a, const osc_plan *b) {
-  if (a->n_stages != b->n_stages) return 0;
-  for (int i = 0; i < a->n_stages; i++)
-    if (a->stage[i].c_out != b->stage[i].c_out || a->stage[i].groups != b->stage[i].groups ||
-        a->stage[i].k_h != b->stage[i].k_h || a->stage[i].k_w != b->stage[i].k_w)
-      return 0;
-  return 1;
-}
-
-/* Append p to the list at the top unless a plan with its chain is there
-** (seen[0..*n)); the first mode to find a chain names it. */
-static void add_candidate(lua_State *L, const osc_plan *p, osc_plan *seen, int *n) {
-  for (int i = 0; i < *n; i++)
-    if (same_chain(&seen[i], p)) return;
-  seen[(*n)++] = *p;
-  push_plan(L, p);
-  lua_rawseti(L, -2, *n);
-}
-
-/* osconv.candidates(layer [, {max_stages=N}]): the baselines that apply,
-** optimal with 1..N stages (N: the layer's max_stages), the layer's fixed
-** chain; each distinct chain once. */
+/* osconv.candidates(layer [, {max_stages=N}]): osc_candidates (osctime.h),
+** N the layer's max_stages unless given. */
 static int l_candidates(lua_State *L) {
-  static const osc_mode modes[] = {OSC_MODE_CONVENTIONAL, OSC_MODE_DEPTHWISE, OSC_MODE_SPATIAL};
   osc_layer l;
-  osc_plan p, *seen;
+  osc_plan *c;
   osc_error err;
-  int n = 0, max;
+  int n;
   check_layer(L, 1, &l);
-  max = opt_int(L, 2, "max_stages", l.max_stages);
-  if (max < 1 || max > OSC_MAX_STAGES)
-    return luaL_error(L, "options.max_stages must be 1 to %d, got %d", OSC_MAX_STAGES, max);
-  seen = lua_newuserdatauv(L, sizeof *seen * (size_t)(max + 4), 0);
-  lua_newtable(L);
-  for (int i = 0; i < 3; i++)
-    if (!osc_plan_layer_mode(&l, modes[i], &p, &err)) add_candidate(L, &p, seen, &n);
-  for (int s = 1; s <= max && l.groups == 1; s++) {
-    osc_layer o = l;
-    o.mode = OSC_MODE_OPTIMAL, o.max_stages = s;
-    if (!osc_plan_layer(&o, &p, &err)) add_candidate(L, &p, seen, &n);
-    else if (err.code != OSC_ENOPLAN) return fail(L, &err);
+  n = opt_int(L, 2, "max_stages", l.max_stages);
+  c = lua_newuserdatauv(L, sizeof *c * OSC_MAX_CANDIDATES, 0);
+  if ((n = osc_candidates(&l, n, c, &err)) < 0) return fail(L, &err);
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    push_plan(L, &c[i]);
+    lua_rawseti(L, -2, i + 1);
   }
-  if (l.n_fixed > 0 && !osc_plan_layer_mode(&l, OSC_MODE_FIXED, &p, &err))
-    add_candidate(L, &p, seen, &n);
   return 1;
 }
 
@@ -526,80 +495,26 @@ static int l_kernel_plan(lua_State *L) {
   return 1;
 }
 
-/* The buffers of n images of plan p, as one userdata on the stack. */
-typedef struct bufs { float *in, *out, *w, *scratch; size_t in_n, out_n, w_n; } bufs;
-
-static void make_bufs(lua_State *L, const osc_plan *p, int n, bufs *b) {
-  size_t s_n = osc_plan_scratch_size(p), total;
-  float *m;
-  b->in_n = (size_t)n * osc_plan_input_size(p);
-  b->out_n = (size_t)n * osc_plan_output_size(p);
-  b->w_n = osc_plan_weights_size(p);
-  total = b->in_n + b->out_n + b->w_n + s_n + 1;
-  if (total > ((size_t)1 << 31)) luaL_error(L, "the layer's data would pass 8 GiB");
-  m = lua_newuserdatauv(L, total * sizeof *m, 0);
-  b->in = m, b->out = m + b->in_n, b->w = b->out + b->out_n, b->scratch = b->w + b->w_n;
-}
-
-/* Deterministic data in [-1, 1), as `osconv run` fills. */
-static void fill(float *x, size_t n, uint64_t seed) {
-  for (size_t i = 0; i < n; i++) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    x[i] = (float)((seed >> 40) % 2000001) / 1000000.0f - 1.0f;
-  }
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double quantile(const double *t, int n, double q) {
-  double pos = q * (n - 1);
-  int i = (int)pos;
-  return i + 1 < n ? t[i] + (pos - i) * (t[i + 1] - t[i]) : t[i];
-}
-
-/* kernel:time{batch=1, warmup=1, min_reps=3, reps=1000, budget=0.2}: after
-** the warm-up runs, timed runs until `reps` are done or the budget (seconds)
-** is spent with at least min_reps. Returns {median=, spread= (interquartile
-** range), min=, max=, reps=}, seconds per call of `batch` images. */
+/* kernel:time{batch=1, warmup=1, min_reps=3, reps=1000, budget=0.2}:
+** osc_time_kernel. Returns {median=, spread= (interquartile range), min=,
+** max=, reps=}, seconds per call of `batch` images. */
 static int l_kernel_time(lua_State *L) {
   osc_kernel *k = check_kernel(L, 1);
-  const osc_plan *p = osc_kernel_plan(k);
-  int batch = opt_int(L, 2, "batch", 1), warmup = opt_int(L, 2, "warmup", 1);
-  int min_reps = opt_int(L, 2, "min_reps", 3), reps = opt_int(L, 2, "reps", 1000), n = 0;
-  double budget = opt_num(L, 2, "budget", 0.2), start, *t;
+  osc_time_options o = OSC_TIME_DEFAULTS;
+  osc_timing t;
   osc_error err;
-  bufs b;
-  if (batch < 1 || warmup < 0 || min_reps < 1 || reps < min_reps || reps > MAX_REPS ||
-      !(budget >= 0))
-    return luaL_error(L, "time: need batch >= 1, warmup >= 0, 1 <= min_reps <= reps <= %d, "
-                      "budget >= 0", MAX_REPS);
-  make_bufs(L, p, batch, &b);
-  t = lua_newuserdatauv(L, sizeof *t * (size_t)reps, 0);
-  fill(b.in, b.in_n, 1), fill(b.w, b.w_n, 2);
-  for (int i = 0; i < warmup; i++)
-    if (osc_kernel_run(k, batch, b.in, b.out, b.w, b.scratch, &err)) return fail(L, &err);
-  start = now_s();
-  while (n < reps && (n < min_reps || now_s() - start < budget)) {
-    double t0 = now_s();
-    if (osc_kernel_run(k, batch, b.in, b.out, b.w, b.scratch, &err)) return fail(L, &err);
-    t[n++] = now_s() - t0;
-  }
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  o.batch = opt_int(L, 2, "batch", o.batch);
+  o.warmup = opt_int(L, 2, "warmup", o.warmup);
+  o.min_reps = opt_int(L, 2, "min_reps", o.min_reps);
+  o.max_reps = opt_int(L, 2, "reps", o.max_reps);
+  o.budget_s = opt_num(L, 2, "budget", o.budget_s);
+  if (osc_time_kernel(k, &o, &t, &err)) return fail(L, &err);
   lua_createtable(L, 0, 5);
-  set_num(L, "median", quantile(t, n, 0.5));
-  set_num(L, "spread", quantile(t, n, 0.75) - quantile(t, n, 0.25));
-  set_num(L, "min", t[0]);
-  set_num(L, "max", t[n - 1]);
-  set_int(L, "reps", n);
+  set_num(L, "median", t.median);
+  set_num(L, "spread", t.spread);
+  set_num(L, "min", t.min);
+  set_num(L, "max", t.max);
+  set_int(L, "reps", t.reps);
   return 1;
 }
 
@@ -607,33 +522,13 @@ static int l_kernel_time(lua_State *L) {
 ** reference backend on random data. Returns ok, relative L2 error, max
 ** absolute error. */
 static int l_kernel_verify(lua_State *L) {
-  osc_kernel *k = check_kernel(L, 1), *ref = NULL;
-  const osc_plan *p = osc_kernel_plan(k);
+  osc_kernel *k = check_kernel(L, 1);
   int batch = opt_int(L, 2, "batch", 1), seed = opt_int(L, 2, "seed", 1);
-  double tol = opt_num(L, 2, "tolerance", TOLERANCE), num = 0, den = 0, max = 0;
-  osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
+  double tol = opt_num(L, 2, "tolerance", OSC_VERIFY_TOLERANCE), rel, max;
   osc_error err;
-  osc_status s;
-  bufs b;
-  float *want;
-  if (batch < 1) return luaL_error(L, "verify: batch must be >= 1");
-  make_bufs(L, p, batch, &b);
-  want = lua_newuserdatauv(L, sizeof *want * (b.out_n + 1), 0);
-  fill(b.in, b.in_n, (uint64_t)seed), fill(b.w, b.w_n, (uint64_t)seed ^ 0x9e3779b97f4a7c15ull);
-  if ((s = osc_kernel_run(k, batch, b.in, b.out, b.w, b.scratch, &err))) return fail(L, &err);
-  if ((s = osc_kernel_create(p, &ro, &ref, &err))) return fail(L, &err);
-  s = osc_kernel_run(ref, batch, b.in, want, b.w, b.scratch, &err);
-  osc_kernel_free(ref);
-  if (s) return fail(L, &err);
-  for (size_t i = 0; i < b.out_n; i++) {
-    double d = fabs((double)b.out[i] - want[i]);
-    if (!(d <= max)) max = d;   /* NaN counts */
-    num += d * d;
-    den += (double)want[i] * want[i];
-  }
-  num = den > 0 ? sqrt(num / den) : sqrt(num);
-  lua_pushboolean(L, num < tol);
-  lua_pushnumber(L, num);
+  if (osc_verify_kernel(k, batch, (uint64_t)seed, &rel, &max, &err)) return fail(L, &err);
+  lua_pushboolean(L, rel < tol);
+  lua_pushnumber(L, rel);
   lua_pushnumber(L, max);
   return 3;
 }
@@ -880,7 +775,7 @@ static int l_layer_key(lua_State *L) {
 }
 
 static int l_clock(lua_State *L) {
-  lua_pushnumber(L, now_s());
+  lua_pushnumber(L, osc_clock());
   return 1;
 }
 

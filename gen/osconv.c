@@ -11,10 +11,11 @@
 static const osc_command commands[] = {
     {"check", "CONFIG [--unsandboxed]",
      "validate a config: run it, check every layer, plan it", osc_cmd_check},
-    {"plan", "CONFIG [--json | --table | --csv] [--explain LAYER] [--tuning FILE] [--unsandboxed]",
+    {"plan", "CONFIG [--json | --table | --csv] [--explain LAYER] [--tuning FILE] "
+             "[--rigor estimate|measure] [--budget SECONDS] [--unsandboxed]",
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
     {"gen", "CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--tuning FILE] "
-            "[--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
+            "[--rigor estimate|measure] [--budget SECONDS] [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
     {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit] "
              "[--unsandboxed]",
      "run one layer's kernel on NumPy data", osc_cmd_exec},

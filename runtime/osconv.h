@@ -303,6 +303,18 @@ void osc_cache_get_stats(osc_cache_stats *s);   /* NULL: does nothing */
 void osc_cache_clear(void);   /* drop every entry; kernels keep theirs */
 
 
+/* ---- planning rigor, FFTW style ---------------------------------------------
+** estimate: osc_plan_layer, by the cost model (MACs or params). measure:
+** JIT-compile and time the layer's candidate plans (the baselines that
+** apply, the optimal plan of each stage count up to max_stages, the fixed
+** chain) for about budget_s seconds in all, keeping the fastest whose
+** output matches the reference backend. `note` (NULL, or note_size bytes)
+** says what was measured. NULL l or out, a budget <= 0 for measure:
+** OSC_EINVAL; no candidate that builds and passes: OSC_ENOPLAN. */
+typedef enum osc_rigor { OSC_RIGOR_ESTIMATE = 0, OSC_RIGOR_MEASURE } osc_rigor;
+osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budget_s,
+                                osc_plan *out, char *note, size_t note_size, osc_error *err);
+
 /* ---- tuning: what `scripts/autotune.lua` measured (README "Autotuning") ----
 ** A database is a JSON-lines file, one record per layer shape (channels,
 ** size, kernel, stride, padding, groups, bias, activation; not the name

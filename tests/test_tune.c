@@ -12,6 +12,7 @@
 #include "osc_cli.h"
 #include "osc_test.h"
 #include "osconv.h"
+#include "osctime.h"
 #include "osctune.h"
 
 static osc_layer layer(int c_in, int c_out, int size, int k, int stride, int pad) {
@@ -374,10 +375,65 @@ static void test_jobs_merge_svg(void) {
   CU_ASSERT_EQUAL(m->n, 2);
   snprintf(args, sizeof args, "script scripts/autotune.lua %s --db %s --recheck --budget 0.2", cfg, m12);
   CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
-  CU_ASSERT_PTR_NOT_NULL(strstr(out, "recheck: 2 shapes"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "recheck: 2 shapes ("));
   free(out), free(err), free(a), free(b), free(svg_file);
   osc_tuning_free(t1), osc_tuning_free(t2), osc_tuning_free(m);
   free(cfg), free(j1), free(j2), free(m12), free(m21), free(svg);
+}
+
+/* NULL arguments do what osconv.h says; rigor estimate is osc_plan_layer;
+** measure picks one of the candidates, and it matches the reference. */
+static void test_rigor_and_nulls(void) {
+  osc_layer l = layer(8, 8, 6, 3, 1, 1);
+  osc_plan p, q, c[OSC_MAX_CANDIDATES];
+  osc_tuning *t = (osc_tuning *)&l;
+  osc_tuning_verdict v;
+  osc_kernel *k = NULL;
+  osc_error err;
+  char note[300];
+  double rel, max;
+  int n, found = 0;
+  CU_ASSERT_EQUAL(osc_tuning_load(NULL, &t, &err), OSC_EINVAL);
+  CU_ASSERT_PTR_NULL(t);
+  CU_ASSERT_EQUAL(osc_tuning_load("x", NULL, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_tuning_save(NULL, "x", &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_tuning_count(NULL), 0);
+  osc_tuning_free(NULL);
+  CU_ASSERT_EQUAL(osc_tuning_lookup(NULL, &l, &p, &v, NULL, 0, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_plan_layer_rigor(NULL, OSC_RIGOR_MEASURE, 1, &p, NULL, 0, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_plan_layer_rigor(&l, OSC_RIGOR_MEASURE, 0, &p, NULL, 0, &err), OSC_EINVAL);
+  CU_ASSERT_EQUAL(osc_plan_layer_rigor(&l, OSC_RIGOR_MEASURE, 1, NULL, NULL, 0, NULL), OSC_EINVAL);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_rigor(&l, OSC_RIGOR_ESTIMATE, 0, &p, NULL, 0, &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&l, &q, &err), OSC_OK);
+  CU_ASSERT(p.macs == q.macs && p.n_stages == q.n_stages && p.mode == q.mode);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_rigor(&l, OSC_RIGOR_MEASURE, 0.05, &p, note, sizeof note, &err), OSC_OK);
+  CU_ASSERT_PTR_NOT_NULL(strstr(note, "candidates"));
+  n = osc_candidates(&l, l.max_stages, c, &err);
+  CU_ASSERT(n >= 3);
+  for (int i = 0; i < n; i++)
+    found |= c[i].macs == p.macs && c[i].n_stages == p.n_stages &&
+             c[i].stage[0].groups == p.stage[0].groups && c[i].stage[0].k_h == p.stage[0].k_h;
+  CU_ASSERT(found);
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, NULL, &k, &err), OSC_OK);
+  CU_ASSERT_EQUAL(osc_verify_kernel(k, 2, 7, &rel, &max, &err), OSC_OK);
+  CU_ASSERT(rel < OSC_VERIFY_TOLERANCE);
+  osc_kernel_free(k);
+}
+
+/* plan --rigor measure says so per layer; a bad --rigor is a usage error */
+static void test_rigor_cli(void) {
+  char *cfg = tmp_path("rigor.lua"), args[1024], *out = NULL, *err = NULL;
+  if (!osc_test_cli_path()) return;
+  write_file(cfg, TINY);
+  snprintf(args, sizeof args, "plan %s --rigor measure --budget 0.05 --table", cfg);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: layer 'a': measured "));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3: layer 'b': measured "));
+  free(out), free(err);
+  snprintf(args, sizeof args, "gen %s --rigor fast -o /dev/null", cfg);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "--rigor 'fast': expected estimate or measure"));
+  free(out), free(err), free(cfg);
 }
 
 /* The Lua API's own checks (tests/tune/api.lua) through `osconv script`. */
@@ -399,6 +455,8 @@ static CU_TestInfo tests[] = {
     {"autotune.lua writes a database plan/run/gen --tuning use", test_autotune_then_plan},
     {"autotune.lua --job, --merge, --svg, --recheck", test_jobs_merge_svg},
     {"Lua API: results and error paths", test_lua_api},
+    {"rigor estimate and measure; NULL arguments", test_rigor_and_nulls},
+    {"plan|gen --rigor", test_rigor_cli},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("tune", tests)
