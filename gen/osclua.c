@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "oscemit.h"
+#include "oscerr.h"
 #include "oscisa.h"
 #include "osconv.h"
 #include "oscplan.h"
@@ -443,7 +444,7 @@ static osc_status create_for_isa(const osc_plan *p, const osc_kernel_options *ko
   const char *old = getenv("OSCONV_ISA");
   char *saved = old ? strdup(old) : NULL;
   osc_status s;
-  if (old && !saved) return OSC_ENOMEM;
+  if (old && !saved) return osc_error_set(err, OSC_ENOMEM, "out of memory");
   if (isa != OSC_ISA_AUTO) setenv("OSCONV_ISA", osc_isa_name(isa), 1);
   s = osc_kernel_create(p, ko, k, err);
   if (isa != OSC_ISA_AUTO) {
