@@ -9,7 +9,9 @@ CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) \
 LDLIBS  := -llua5.4 -ljansson -lxxhash -lZydis -lm -ldl -lpthread
 PREFIX  ?= /usr/local
 
-CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c)
+# The Lua module (gen/osclua.c) goes into the CLI and build/osconv.so, not
+# the library: luaopen_osconv is a name outside osc_ (test-install).
+CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c) gen/osclua.c
 LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard gen/*.c gen/x86/*.c)) $(wildcard runtime/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
 BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
@@ -45,8 +47,10 @@ $(BUILD)/osc_templates.c: $(TEMPLATES) scripts/embed-templates.sh | $(DEPS_STAMP
 $(BUILD)/osc_templates.o: $(BUILD)/osc_templates.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libosconv.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+# Remade when the Makefile changes too, since what goes in is decided here
+# (an object moved out would otherwise stay in an old archive).
+$(BUILD)/libosconv.a: $(LIB_OBJ) Makefile
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 $(BUILD)/osconv: $(CLI_OBJ) $(BUILD)/libosconv.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libosconv.a $(LDLIBS)
@@ -172,8 +176,9 @@ $(BUILD)/libosconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o runtime/osconv.map
 # and luaopen_osconv, nothing else exported; Lua itself is left to the
 # interpreter that loads it (Debian's lua5.4 exports the Lua API), since a
 # second copy of Lua in one process would corrupt both.
-$(BUILD)/osconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o gen/osclua.map
-	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,--version-script=gen/osclua.map \
+$(BUILD)/osconv.so: $(LIB_OBJ) $(BUILD)/gen/osclua.o $(BUILD)/tcc-wx.o gen/osclua.map
+	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/gen/osclua.o $(BUILD)/tcc-wx.o \
+	  -Wl,--version-script=gen/osclua.map \
 	  $(filter-out -llua5.4,$(LDLIBS))
 
 OSC_PC_VERSION = $(shell sed -n 's/^\#define OSC_VERSION "\(.*\)"/\1/p' runtime/osconv.h)
