@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "osc_cli.h"
@@ -436,6 +440,51 @@ static void test_rigor_cli(void) {
   free(out), free(err), free(cfg);
 }
 
+/* Ctrl-C (SIGINT) once the first of three shapes is recorded: the
+** database holds it, nothing half-written is left beside it, and a re-run
+** keeps it and tunes the rest. The layers are big enough that each shape
+** takes its share of the budget (2 s) to time. */
+static void test_interrupt_keeps_measured(void) {
+  char *cfg = tmp_path("int.lua"), *db = tmp_path("int.jsonl"), list[1024], dir[512];
+  char args[1024], *out = NULL, *err = NULL;
+  const char *cli = osc_test_cli_path();
+  osc_tuning *t = NULL;
+  struct stat st;
+  osc_error e;
+  pid_t pid;
+  int status = 0;
+  if (!cli) return;
+  write_file(cfg, "network { name = 'n' }\n"
+                  "conv { name = 'a', in_channels = 32, out_channels = 32, size = 24, kernel = 3, padding = 1 }\n"
+                  "conv { name = 'b', in_channels = 32, out_channels = 64, size = 24, kernel = 3, padding = 1 }\n"
+                  "conv { name = 'c', in_channels = 64, out_channels = 64, size = 12, kernel = 3, padding = 1 }\n");
+  unlink(db);
+  pid = fork();
+  CU_ASSERT_FATAL(pid >= 0);
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+    signal(SIGINT, SIG_DFL);
+    execl(cli, cli, "script", "scripts/autotune.lua", cfg, "--db", db, "--budget", "6", (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 1200 && !(stat(db, &st) == 0 && st.st_size > 0); i++) usleep(50000);
+  kill(pid, SIGINT);
+  CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+  CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+  CU_ASSERT_EQUAL_FATAL(osc_tuning_load(db, &t, &e), OSC_OK);
+  CU_ASSERT(t->n >= 1 && t->n < 3);
+  osc_tuning_free(t);
+  snprintf(dir, sizeof dir, "%s", db);
+  *strrchr(dir, '/') = '\0';
+  osc_test_list_dir(dir, list, sizeof list);
+  CU_ASSERT_PTR_NULL(strstr(list, ".tmp"));
+  snprintf(args, sizeof args, "script scripts/autotune.lua %s --db %s --budget 0.3", cfg, db);
+  CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "kept the record"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, ": 3 records"));
+  free(out), free(err), free(cfg), free(db);
+}
+
 /* The Lua API's own checks (tests/tune/api.lua) through `osconv script`. */
 static void test_lua_api(void) {
   char *out = NULL, *err = NULL;
@@ -454,6 +503,7 @@ static CU_TestInfo tests[] = {
     {"merge keeps the faster record, associative and commutative", test_merge},
     {"autotune.lua writes a database plan/run/gen --tuning use", test_autotune_then_plan},
     {"autotune.lua --job, --merge, --svg, --recheck", test_jobs_merge_svg},
+    {"Ctrl-C keeps what was measured; a re-run continues", test_interrupt_keeps_measured},
     {"Lua API: results and error paths", test_lua_api},
     {"rigor estimate and measure; NULL arguments", test_rigor_and_nulls},
     {"plan|gen --rigor", test_rigor_cli},
