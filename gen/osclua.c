@@ -21,7 +21,7 @@
 #include "oscisa.h"
 #include "osconv.h"
 #include "oscplan.h"
-#include "osctime.h"
+#include "oscmeasure.h"
 #include "osctune.h"
 
 #define KERNEL_MT "osconv.kernel"
@@ -343,7 +343,7 @@ static int l_plan(lua_State *L) {
   return 1;
 }
 
-/* osconv.candidates(layer [, {max_stages=N}]): osc_candidates (osctime.h),
+/* osconv.candidates(layer [, {max_stages=N}]): osc_candidates (oscmeasure.h),
 ** N the layer's max_stages unless given. */
 static int l_candidates(lua_State *L) {
   osc_layer l;
@@ -497,11 +497,11 @@ static int l_kernel_plan(lua_State *L) {
 }
 
 /* kernel:time{batch=1, warmup=1, min_reps=3, reps=1000, budget=0.2}:
-** osc_time_kernel. Returns {median=, spread= (interquartile range), min=,
+** osc_measure_kernel. Returns {median=, spread= (interquartile range), min=,
 ** max=, reps=}, seconds per call of `batch` images. */
 static int l_kernel_time(lua_State *L) {
   osc_kernel *k = check_kernel(L, 1);
-  osc_time_options o = OSC_TIME_DEFAULTS;
+  osc_measure_options o = OSC_MEASURE_DEFAULTS;
   osc_timing t;
   osc_error err;
   o.batch = opt_int(L, 2, "batch", o.batch);
@@ -509,7 +509,7 @@ static int l_kernel_time(lua_State *L) {
   o.min_reps = opt_int(L, 2, "min_reps", o.min_reps);
   o.max_reps = opt_int(L, 2, "reps", o.max_reps);
   o.budget_s = opt_num(L, 2, "budget", o.budget_s);
-  if (osc_time_kernel(k, &o, &t, &err)) return fail(L, &err);
+  if (osc_measure_kernel(k, &o, &t, &err)) return fail(L, &err);
   lua_createtable(L, 0, 5);
   set_num(L, "median", t.median);
   set_num(L, "spread", t.spread);

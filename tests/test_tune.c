@@ -16,7 +16,7 @@
 #include "osc_cli.h"
 #include "osc_test.h"
 #include "osconv.h"
-#include "osctime.h"
+#include "oscmeasure.h"
 #include "osctune.h"
 
 static osc_layer layer(int c_in, int c_out, int size, int k, int stride, int pad) {

@@ -1,11 +1,11 @@
 /*
-** osctime.h -- measuring kernels, and planning by measurement (README,
+** oscmeasure.h -- measuring kernels, and planning by measurement (README,
 ** "Autotuning"): the candidate plans of a layer, a kernel's median time,
 ** a check against the reference backend. The Lua module and
 ** `--rigor measure` (osc_plan_layer_rigor in osconv.h) share these.
 */
-#ifndef OSCTIME_H
-#define OSCTIME_H
+#ifndef OSCMEASURE_H
+#define OSCMEASURE_H
 
 #include <stdint.h>
 
@@ -23,13 +23,13 @@
 int osc_candidates(const osc_layer *l, int max_stages, osc_plan out[OSC_MAX_CANDIDATES],
                    osc_error *err);
 
-typedef struct osc_time_options {
+typedef struct osc_measure_options {
   int batch, warmup, min_reps, max_reps;   /* images per run; runs */
   double budget_s;                          /* timed runs stop after it, past min_reps */
-} osc_time_options;
+} osc_measure_options;
 
-#define OSC_TIME_DEFAULTS {1, 1, 3, 1000, 0.2}
-#define OSC_TIME_MAX_REPS 100000
+#define OSC_MEASURE_DEFAULTS {1, 1, 3, 1000, 0.2}
+#define OSC_MEASURE_MAX_REPS 100000
 
 typedef struct osc_timing {
   double median, spread, min, max;   /* seconds per run; spread: interquartile range */
@@ -42,7 +42,7 @@ void osc_fill_random(float *x, size_t n, uint64_t seed);
 
 /* Time k on seeded data: the warm-up runs, then runs until max_reps, or
 ** the budget is spent with at least min_reps. */
-osc_status osc_time_kernel(const osc_kernel *k, const osc_time_options *o, osc_timing *t,
+osc_status osc_measure_kernel(const osc_kernel *k, const osc_measure_options *o, osc_timing *t,
                            osc_error *err);
 
 /* k against the reference backend on seeded random data: relative L2

@@ -1,8 +1,8 @@
 /*
-** osctime.c -- candidate plans, kernel timing and verification, and
+** oscmeasure.c -- candidate plans, kernel timing and verification, and
 ** planning by measurement (osc_plan_layer_rigor).
 */
-#include "osctime.h"
+#include "oscmeasure.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -94,7 +94,7 @@ static double quantile(const double *t, int n, double q) {
   return i + 1 < n ? t[i] + (pos - i) * (t[i + 1] - t[i]) : t[i];
 }
 
-osc_status osc_time_kernel(const osc_kernel *k, const osc_time_options *o, osc_timing *t,
+osc_status osc_measure_kernel(const osc_kernel *k, const osc_measure_options *o, osc_timing *t,
                            osc_error *err) {
   const osc_plan *p = osc_kernel_plan(k);
   double start, *times;
@@ -103,9 +103,9 @@ osc_status osc_time_kernel(const osc_kernel *k, const osc_time_options *o, osc_t
   bufs b;
   if (!p || !o || !t) return osc_error_set(err, OSC_EINVAL, "time: NULL kernel, options or result");
   if (o->batch < 1 || o->warmup < 0 || o->min_reps < 1 || o->max_reps < o->min_reps ||
-      o->max_reps > OSC_TIME_MAX_REPS || !(o->budget_s >= 0))
+      o->max_reps > OSC_MEASURE_MAX_REPS || !(o->budget_s >= 0))
     return osc_error_set(err, OSC_EINVAL, "time: need batch >= 1, warmup >= 0, "
-                         "1 <= min_reps <= reps <= %d, budget >= 0", OSC_TIME_MAX_REPS);
+                         "1 <= min_reps <= reps <= %d, budget >= 0", OSC_MEASURE_MAX_REPS);
   if (!(times = malloc(sizeof *times * (size_t)o->max_reps)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory for the timings");
   if ((s = alloc_bufs(p, o->batch, 0, &b, err))) {
@@ -164,7 +164,7 @@ osc_status osc_verify_kernel(const osc_kernel *k, int batch, uint64_t seed, doub
 osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budget_s,
                                 osc_plan *out, char *note, size_t note_size, osc_error *err) {
   osc_plan *c;
-  osc_time_options to = OSC_TIME_DEFAULTS;
+  osc_measure_options to = OSC_MEASURE_DEFAULTS;
   double best = INFINITY, rel, max_abs, start = osc_clock();
   int n, chosen = -1, timed = 0;
   if (note && note_size) note[0] = '\0';
@@ -184,7 +184,7 @@ osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budg
     osc_kernel *k = NULL;
     osc_timing t;
     osc_error why;
-    if (osc_kernel_create(&c[i], NULL, &k, &why) || osc_time_kernel(k, &to, &t, &why)) {
+    if (osc_kernel_create(&c[i], NULL, &k, &why) || osc_measure_kernel(k, &to, &t, &why)) {
       osc_kernel_free(k);
       continue;   /* a candidate that does not build is no candidate */
     }
