@@ -19,6 +19,7 @@
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscisa.h"
+#include "osctime.h"
 #include "osconv.h"
 #include "oscplan.h"
 #include "oscmeasure.h"
@@ -258,6 +259,7 @@ static void push_plan(lua_State *L, const osc_plan *p) {
   set_int(L, "n_stages", p->n_stages);
   set_int(L, "macs", p->macs);
   set_int(L, "params", p->params);
+  set_num(L, "model_s", osc_time_plan(p) * 1e-9);   /* the stage-time model, JIT's ISA */
   osc_plan_describe(p, chain, sizeof chain);
   set_str(L, "chain", chain);
 }

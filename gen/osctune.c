@@ -16,6 +16,7 @@
 #include "oscfile.h"
 #include "oscisa.h"
 #include "oscplan.h"
+#include "osctime.h"
 
 #ifndef OSC_TCC_VERSION
 #define OSC_TCC_VERSION "unknown"   /* the Makefile passes `tcc -v`'s */
@@ -68,6 +69,14 @@ void osc_tune_key(const osc_layer *l, char key[OSC_TUNE_KEY_MAX]) {
            l->stride_w, l->pad_h, l->pad_w, l->groups, l->bias, act);
 }
 
+/* The stage-time model's figure for the plan on the record's ISA, in
+** seconds (osctime.h); -1 (null in the file) for an ISA it does not know. */
+static double modelled_s(const osc_plan *p, const char *isa) {
+  osc_isa i;
+  if (osc_isa_parse(isa, &i) != 0) return -1;
+  return osc_time_plan_isa(p, i == OSC_ISA_AUTO ? osc_time_isa() : i) * 1e-9;
+}
+
 void osc_tune_record_make(const osc_plan *p, const char *isa, double median_s,
                           double spread_s, int reps, osc_tune_record *r) {
   memset(r, 0, sizeof *r);
@@ -84,7 +93,7 @@ void osc_tune_record_make(const osc_plan *p, const char *isa, double median_s,
   r->median_s = median_s;
   r->spread_s = spread_s;
   r->reps = reps;
-  r->model_s = -1;
+  r->model_s = modelled_s(p, isa);
   r->machine = *osc_tune_host();
   snprintf(r->version, sizeof r->version, "%s", OSC_VERSION);
   snprintf(r->compiler, sizeof r->compiler, "%s", osc_tune_compiler());

@@ -93,7 +93,7 @@ static void test_round_trip(void) {
     CU_ASSERT(r->layer.clamp_min == w->layer.clamp_min && r->layer.clamp_max == w->layer.clamp_max);
     CU_ASSERT_EQUAL(r->layer.act, w->layer.act);
     CU_ASSERT_EQUAL(r->layer.bias, w->layer.bias);
-    CU_ASSERT(r->model_s < 0);
+    CU_ASSERT(r->model_s == w->model_s && w->model_s > 0);   /* the stage-time model, exactly */
   }
   /* key order: each line's key after the one before */
   for (int i = 1; i < back->n; i++) {
