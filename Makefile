@@ -9,7 +9,9 @@ CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) \
 LDLIBS  := -llua5.4 -ljansson -lxxhash -lZydis -lm -ldl -lpthread
 PREFIX  ?= /usr/local
 
-CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c)
+# The Lua module (gen/osclua.c) goes into the CLI and build/osconv.so, not
+# the library: luaopen_osconv is a name outside osc_ (test-install).
+CLI_SRC   := gen/osconv.c $(wildcard gen/cmd_*.c) gen/osclua.c
 LIB_SRC   := $(filter-out $(CLI_SRC),$(wildcard gen/*.c gen/x86/*.c)) $(wildcard runtime/*.c)
 TEST_SRC  := $(wildcard tests/*.c)
 BENCH_TOOLS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
@@ -21,8 +23,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps run test test-plain test-asan test-tsan test-torch test-cross test-bench bench bench-deps bench-build clean install check-generated
-all: $(BUILD)/osconv $(BUILD)/libosconv.a
+.PHONY: all deps run test test-plain test-tune test-asan test-tsan test-torch test-cross test-bench bench bench-deps bench-build clean install check-generated
+all: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/osconv.so
 
 # System packages: checked once per build dir, installed when missing.
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -34,6 +36,10 @@ $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The compiler a tuning record names (gen/osctune.c): libtcc's version.
+TCC_VERSION := $(shell tcc -v 2>/dev/null | sed -n 's/^tcc version \([^ ]*\).*/\1/p')
+$(BUILD)/gen/osctune.o: CFLAGS += -DOSC_TCC_VERSION='"$(or $(TCC_VERSION),unknown)"'
+
 # Templates are embedded in the library, so the JIT needs no files on disk.
 $(BUILD)/osc_templates.c: $(TEMPLATES) scripts/embed-templates.sh | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -41,8 +47,10 @@ $(BUILD)/osc_templates.c: $(TEMPLATES) scripts/embed-templates.sh | $(DEPS_STAMP
 $(BUILD)/osc_templates.o: $(BUILD)/osc_templates.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/libosconv.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+# Remade when the Makefile changes too, since what goes in is decided here
+# (an object moved out would otherwise stay in an old archive).
+$(BUILD)/libosconv.a: $(LIB_OBJ) Makefile
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 $(BUILD)/osconv: $(CLI_OBJ) $(BUILD)/libosconv.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libosconv.a $(LDLIBS)
@@ -62,6 +70,7 @@ run: $(BUILD)/osconv
 test:
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory test-tune
 	sh scripts/check-docs.sh
 	$(MAKE) --no-print-directory test-torch
 	$(MAKE) --no-print-directory test-install
@@ -73,6 +82,10 @@ test:
 	$(MAKE) --no-print-directory test-fuzz
 test-plain: $(BUILD)/osconv-tests $(BUILD)/osconv
 	OSCONV_CLI=$(abspath $(BUILD)/osconv) $(BUILD)/osconv-tests
+# The Lua module in a stock lua5.4 (require "osconv" from build/osconv.so):
+# the API checks `osconv script` runs in the suite (tests/tune/api.lua).
+test-tune: $(BUILD)/osconv.so
+	lua5.4 -e 'package.cpath="$(BUILD)/?.so;"..package.cpath' tests/tune/api.lua
 # The same suite under AddressSanitizer + UBSan: any report fails the run.
 test-asan: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -178,6 +191,15 @@ OSC_SONAME := libosconv.so.0
 $(BUILD)/libosconv.so: $(LIB_OBJ) $(BUILD)/tcc-wx.o runtime/osconv.map
 	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/tcc-wx.o -Wl,-soname,$(OSC_SONAME) \
 	  -Wl,--version-script=runtime/osconv.map $(LDLIBS)
+
+# The Lua module for a stock lua5.4 (README, "Autotuning"): the library
+# and luaopen_osconv, nothing else exported; Lua itself is left to the
+# interpreter that loads it (Debian's lua5.4 exports the Lua API), since a
+# second copy of Lua in one process would corrupt both.
+$(BUILD)/osconv.so: $(LIB_OBJ) $(BUILD)/gen/osclua.o $(BUILD)/tcc-wx.o gen/osclua.map
+	$(CC) -shared -o $@ $(LIB_OBJ) $(BUILD)/gen/osclua.o $(BUILD)/tcc-wx.o \
+	  -Wl,--version-script=gen/osclua.map \
+	  $(filter-out -llua5.4,$(LDLIBS))
 
 OSC_PC_VERSION = $(shell sed -n 's/^\#define OSC_VERSION "\(.*\)"/\1/p' runtime/osconv.h)
 install: $(BUILD)/osconv $(BUILD)/libosconv.a $(BUILD)/libosconv.so runtime/osconv.pc.in

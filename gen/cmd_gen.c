@@ -201,7 +201,8 @@ static int gen_config(const osc_config *cfg, const char *out, int isa) {
 
 int osc_cmd_gen(int argc, char **argv) {
   osc_config_options opt = {0};
-  const char *config = NULL, *dir = NULL, *isa_name = NULL;
+  const char *config = NULL, *dir = NULL, *isa_name = NULL, *tuning = NULL, *rigor = NULL,
+             *budget = NULL;
   osc_config *cfg = NULL;
   osc_error err;
   osc_isa isa = OSC_ISA_AUTO;
@@ -209,6 +210,9 @@ int osc_cmd_gen(int argc, char **argv) {
   const osc_cli_opt opts[] = {{"output", 'o', NULL, &dir},
                               {"isa", 0, NULL, &isa_name},
                               {"print-outputs", 0, &list, NULL},
+                              {"tuning", 0, NULL, &tuning},
+                              {"rigor", 0, NULL, &rigor},
+                              {"budget", 0, NULL, &budget},
                               {"unsandboxed", 0, &opt.unsandboxed, NULL},
                               {NULL, 0, NULL, NULL}};
   if ((rc = osc_cli_parse(argc, argv, opts, &config))) return rc;
@@ -221,8 +225,11 @@ int osc_cmd_gen(int argc, char **argv) {
     return osc_cli_usage("gen");
   }
   osc_cleanup_install();
-  if (osc_config_load(config, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
-  rc = list ? print_outputs(cfg, dir) : gen_config(cfg, dir, (int)isa);
+  if ((rc = osc_cli_rigor("gen", rigor, budget))) return rc;
+  if (osc_cli_tuning_open(tuning, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_config_load(config, &opt, &cfg, &err)) rc = osc_cli_fail("%s", err.msg);
+  else rc = list ? print_outputs(cfg, dir) : gen_config(cfg, dir, (int)isa);
   osc_config_free(cfg);
+  osc_cli_tuning_close();
   return rc;
 }

@@ -35,7 +35,7 @@ typedef struct layer_plans {
 typedef struct totals { int64_t macs, params, conv_macs, conv_params; } totals;
 
 static int plan_all(const osc_layer *l, layer_plans *lp, osc_error *err) {
-  if (osc_cli_plan(l, l->mode, &lp->chosen, err)) return 1;
+  if (osc_cli_plan_chosen(l, &lp->chosen, err)) return 1;
   for (int b = 0; b < N_BASELINES; b++) {
     osc_error ignored;
     osc_plan base;
@@ -380,7 +380,7 @@ static int explain(const osc_config *cfg, const char *name, int json) {
   osc_error err;
   int rc;
   if (!l) return 1;
-  if (osc_cli_plan(l, l->mode, &chosen, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_cli_plan_chosen(l, &chosen, &err)) return osc_cli_fail("%s", err.msg);
   if (l->groups == 1) {
     osc_layer copy = *l;
     copy.mode = OSC_MODE_OPTIMAL;
@@ -400,7 +400,7 @@ static int explain(const osc_config *cfg, const char *name, int json) {
 }
 
 int osc_cmd_plan(int argc, char **argv) {
-  const char *path = NULL, *explain_layer = NULL;
+  const char *path = NULL, *explain_layer = NULL, *tuning = NULL, *rigor = NULL, *budget = NULL;
   int json = 0, table = 0, csv = 0, rc = 0;
   osc_config_options opt = {0, 0, 0};
   osc_config *cfg;
@@ -410,6 +410,9 @@ int osc_cmd_plan(int argc, char **argv) {
                               {"table", 0, &table, NULL},
                               {"csv", 0, &csv, NULL},
                               {"explain", 0, NULL, &explain_layer},
+                              {"tuning", 0, NULL, &tuning},
+                              {"rigor", 0, NULL, &rigor},
+                              {"budget", 0, NULL, &budget},
                               {"unsandboxed", 0, &opt.unsandboxed, NULL},
                               {NULL, 0, NULL, NULL}};
   if ((rc = osc_cli_parse(argc, argv, opts, &path))) return rc;
@@ -418,7 +421,12 @@ int osc_cmd_plan(int argc, char **argv) {
                     "--explain takes only --json\n");
     return osc_cli_usage("plan");
   }
-  if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  if ((rc = osc_cli_rigor("plan", rigor, budget))) return rc;
+  if (osc_cli_tuning_open(tuning, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_config_load(path, &opt, &cfg, &err)) {
+    osc_cli_tuning_close();
+    return osc_cli_fail("%s", err.msg);
+  }
   if (explain_layer) rc = explain(cfg, explain_layer, json);
   else if (plan_config(cfg, &lp, &err)) rc = osc_cli_fail("%s", err.msg);
   else if (json) rc = print_json(cfg, lp);
@@ -427,6 +435,7 @@ int osc_cmd_plan(int argc, char **argv) {
   else print_tables(cfg, lp);
   free(lp);
   osc_config_free(cfg);
+  osc_cli_tuning_close();
   if (fflush(stdout) || ferror(stdout))
     rc = osc_cli_fail("could not write the output: %s", strerror(errno));
   return rc;

@@ -131,7 +131,7 @@ static osc_status run_layer(const osc_layer *l, int batch, uint64_t seed, osc_pl
   osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
   osc_kernel_info info;
   osc_status st;
-  if ((st = osc_cli_plan(l, l->mode, p, err))) return st;
+  if ((st = osc_cli_plan_chosen(l, p, err))) return st;
   if ((st = osc_kernel_create(p, NULL, &k, err))) return st;
   osc_kernel_get_info(k, &info);
   /* emitting plus libtcc, as the kernel measured it: a cache hit costs ~0 */
@@ -262,10 +262,11 @@ int osc_cmd_run(int argc, char **argv) {
   osc_config *cfg = NULL;
   osc_error err;
   osc_config_options opt = {0, 0, 0};
-  const char *path = NULL, *min_time = NULL;
+  const char *path = NULL, *min_time = NULL, *tuning = NULL;
   int failed, json = 0;
   const osc_cli_opt opts[] = {{"json", 0, &json, NULL},
                               {"min-time", 0, NULL, &min_time},
+                              {"tuning", 0, NULL, &tuning},
                               {"unsandboxed", 0, &opt.unsandboxed, NULL},
                               {NULL, 0, NULL, NULL}};
   if ((failed = osc_cli_parse(argc, argv, opts, &path))) return failed;
@@ -278,10 +279,15 @@ int osc_cmd_run(int argc, char **argv) {
       return osc_cli_usage("run");
     }
   }
-  if (osc_config_load(path, &opt, &cfg, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_cli_tuning_open(tuning, &err)) return osc_cli_fail("%s", err.msg);
+  if (osc_config_load(path, &opt, &cfg, &err)) {
+    osc_cli_tuning_close();
+    return osc_cli_fail("%s", err.msg);
+  }
   failed = json ? run_json(cfg, path) : run_table(cfg, path);
   if (failed) fprintf(stderr, "osconv: run: some layers failed (see the %s)\n",
                       json ? "JSON" : "table");
   osc_config_free(cfg);
+  osc_cli_tuning_close();
   return failed;
 }

@@ -26,12 +26,66 @@ osc_status osc_cli_plan(const osc_layer *l, osc_mode mode, osc_plan *out, osc_er
   return osc_planner_plan(planner(), l, mode, out, err);
 }
 
+static osc_tuning *tuning;   /* --tuning */
+
+osc_status osc_cli_tuning_open(const char *path, osc_error *err) {
+  osc_cli_tuning_close();
+  return path ? osc_tuning_load(path, &tuning, err) : OSC_OK;
+}
+
+void osc_cli_tuning_close(void) {
+  osc_tuning_free(tuning);
+  tuning = NULL;
+}
+
+static osc_rigor rigor = OSC_RIGOR_ESTIMATE;   /* --rigor */
+static double rigor_budget = 0.5;             /* --budget, seconds per layer */
+
+int osc_cli_rigor(const char *cmd, const char *name, const char *budget) {
+  char *end;
+  if (name && !strcmp(name, "measure")) rigor = OSC_RIGOR_MEASURE;
+  else if (name && strcmp(name, "estimate")) {
+    fprintf(stderr, "osconv %s: --rigor '%s': expected estimate or measure\n", cmd, name);
+    return osc_cli_usage(cmd);
+  }
+  if (budget) {
+    rigor_budget = strtod(budget, &end);
+    if (*end || end == budget || !(rigor_budget > 0 && rigor_budget <= 3600)) {
+      fprintf(stderr, "osconv %s: --budget takes seconds per layer, more than 0 and at most "
+                      "3600, got '%s'\n", cmd, budget);
+      return osc_cli_usage(cmd);
+    }
+  }
+  return 0;
+}
+
+static void say(const osc_layer *l, const char *note, const char *then) {
+  if (l->file) fprintf(stderr, "%s:%d: ", l->file, l->line);
+  fprintf(stderr, "layer '%s': %s%s\n", l->name, note, then);
+}
+
+osc_status osc_cli_plan_chosen(const osc_layer *l, osc_plan *out, osc_error *err) {
+  osc_tuning_verdict v = OSC_TUNING_ABSENT;
+  char note[700];
+  osc_status s;
+  if (tuning) {
+    if ((s = osc_tuning_lookup(tuning, l, out, &v, note, sizeof note, err))) return s;
+    say(l, note, v == OSC_TUNING_USED ? "" : rigor == OSC_RIGOR_MEASURE ? "; measuring instead"
+                                                                        : "; planned as the config says");
+    if (v == OSC_TUNING_USED) return OSC_OK;
+  }
+  if (rigor == OSC_RIGOR_ESTIMATE) return osc_cli_plan(l, l->mode, out, err);
+  if ((s = osc_plan_layer_rigor(l, rigor, rigor_budget, out, note, sizeof note, err))) return s;
+  say(l, note, " (rigor measure)");
+  return OSC_OK;
+}
+
 osc_status osc_cli_plan_network(const osc_network *net, osc_plan **plans, osc_error *err) {
   osc_plan *p = calloc(net->n_layers > 0 ? (size_t)net->n_layers : 1, sizeof *p);
   osc_status s = OSC_OK;
   *plans = NULL;
   if (!p) return osc_error_set(err, OSC_ENOMEM, "out of memory planning network '%s'", net->name);
-  for (int i = 0; i < net->n_layers && !s; i++) s = osc_cli_plan(&net->layers[i], net->layers[i].mode, &p[i], err);
+  for (int i = 0; i < net->n_layers && !s; i++) s = osc_cli_plan_chosen(&net->layers[i], &p[i], err);
   if (!s) s = osc_emit_check_network(net, p, err);
   if (s) free(p);
   else *plans = p;

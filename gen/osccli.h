@@ -19,6 +19,7 @@ int osc_cmd_gen(int argc, char **argv);
 int osc_cmd_exec(int argc, char **argv);
 int osc_cmd_run(int argc, char **argv);
 int osc_cmd_export(int argc, char **argv);
+int osc_cmd_script(int argc, char **argv);
 
 /* Print "osconv: message" to stderr; returns the exit status 1 (or 2 for usage). */
 int osc_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -49,6 +50,20 @@ osc_status osc_cli_plan(const osc_layer *l, osc_mode mode, osc_plan *out, osc_er
 ** on error. `check` and `gen` both go through it, after
 ** osc_emit_check_config, so they refuse the same configs. */
 osc_status osc_cli_plan_network(const osc_network *net, osc_plan **plans, osc_error *err);
+/* --tuning FILE (plan, gen, run): load the database for the process; NULL
+** path does nothing. Then osc_cli_plan_chosen plans a layer by its record
+** where one applies, and prints on stderr, per layer, whether a record was
+** used, absent, or rejected (another machine, version or compiler). */
+osc_status osc_cli_tuning_open(const char *path, osc_error *err);
+void osc_cli_tuning_close(void);
+/* --rigor estimate|measure and --budget SECONDS (per layer, default 0.5)
+** for plan and gen: NULL strings keep the default (estimate). Returns 0, or
+** 2 after printing what is wrong and the usage line. */
+int osc_cli_rigor(const char *cmd, const char *rigor, const char *budget);
+/* The plan of l: its tuning record's (--tuning) if one applies, else
+** measured (--rigor measure, said on stderr), else in its own mode. */
+osc_status osc_cli_plan_chosen(const osc_layer *l, osc_plan *out, osc_error *err);
+
 /* The layer NAME ("layer" or "net.layer") names, or NULL after printing
 ** why: no such layer, or a bare name that several networks use. */
 const osc_layer *osc_cli_find_layer(const osc_config *cfg, const char *name);

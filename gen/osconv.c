@@ -11,17 +11,21 @@
 static const osc_command commands[] = {
     {"check", "CONFIG [--unsandboxed]",
      "validate a config: run it, check every layer, plan it", osc_cmd_check},
-    {"plan", "CONFIG [--json | --table | --csv] [--explain LAYER] [--unsandboxed]",
+    {"plan", "CONFIG [--json | --table | --csv] [--explain LAYER] [--tuning FILE] "
+             "[--rigor estimate|measure] [--budget SECONDS] [--unsandboxed]",
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
-    {"gen", "CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
+    {"gen", "CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--tuning FILE] "
+            "[--rigor estimate|measure] [--budget SECONDS] [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
     {"exec", "CONFIG --layer NAME --input X.npy [--residual R.npy] --weights W.npy "
              "--output Y.npy [--jit] [--unsandboxed]",
      "run one layer's kernel on NumPy data", osc_cmd_exec},
-    {"run", "CONFIG [--json] [--min-time MS] [--unsandboxed]",
+    {"run", "CONFIG [--json] [--min-time MS] [--tuning FILE] [--unsandboxed]",
      "JIT-compile and run every layer on random data, checked", osc_cmd_run},
     {"export", "--torch CONFIG -o MODEL.py [--unsandboxed]",
      "write the plans as PyTorch modules (nn.Conv2d + nn.ChannelShuffle per stage)",
      osc_cmd_export},
+    {"script", "FILE.lua [ARGS...]",
+     "run a Lua script with the osconv module (tuning: scripts/autotune.lua)", osc_cmd_script},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

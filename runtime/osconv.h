@@ -355,6 +355,51 @@ typedef struct osc_cache_stats {
 void osc_cache_get_stats(osc_cache_stats *s);   /* NULL: does nothing */
 void osc_cache_clear(void);   /* drop every entry; kernels keep theirs */
 
+
+/* ---- planning rigor, FFTW style ---------------------------------------------
+** estimate: osc_plan_layer, by the cost model (MACs or params). measure:
+** JIT-compile and time the layer's candidate plans (the baselines that
+** apply, the optimal plan of each stage count up to max_stages, the fixed
+** chain) for about budget_s seconds in all, keeping the fastest whose
+** output matches the reference backend. `note` (NULL, or note_size bytes)
+** says what was measured. NULL l or out, a budget <= 0 for measure:
+** OSC_EINVAL; no candidate that builds and passes: OSC_ENOPLAN. */
+typedef enum osc_rigor { OSC_RIGOR_ESTIMATE = 0, OSC_RIGOR_MEASURE } osc_rigor;
+osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budget_s,
+                                osc_plan *out, char *note, size_t note_size, osc_error *err);
+
+/* ---- tuning: what `scripts/autotune.lua` measured (README "Autotuning") ----
+** A database is a JSON-lines file, one record per layer shape (channels,
+** size, kernel, stride, padding, groups, bias, activation; not the name
+** or mode): the plan (mode and chain) and code variant (ISA) that measured
+** fastest, its median time and spread, and where it was measured (CPU
+** model, ISA flags, core count), with the osconv version and compiler. A
+** record applies only where all of those are this process's. */
+typedef struct osc_tuning osc_tuning;
+
+typedef enum osc_tuning_verdict {
+  OSC_TUNING_USED = 0,   /* a record for the layer's shape, from here: its plan */
+  OSC_TUNING_ABSENT,     /* no record for the shape */
+  OSC_TUNING_REJECTED    /* a record from another machine, version or compiler */
+} osc_tuning_verdict;
+
+/* Read a database, all or nothing: a malformed line fails the whole load
+** with "path:line: what is wrong" and *out NULL. NULL path or out: OSC_EINVAL. */
+osc_status osc_tuning_load(const char *path, osc_tuning **out, osc_error *err);
+/* Write it (records in key order), atomically. NULL t or path: OSC_EINVAL. */
+osc_status osc_tuning_save(const osc_tuning *t, const char *path, osc_error *err);
+void osc_tuning_free(osc_tuning *t);            /* NULL is fine */
+int osc_tuning_count(const osc_tuning *t);      /* records; 0 for NULL */
+/* The plan the database holds for l: *verdict says whether a record was
+** used, absent or rejected, and `note` (NULL, or note_size bytes) says it
+** in words for the user ("tuning record rejected: it comes from another
+** machine (...)"). Only on OSC_TUNING_USED is *out written; otherwise plan
+** as usual. A record whose chain does not fit l: OSC_EINVAL. NULL t, l,
+** out or verdict: OSC_EINVAL. */
+osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *out,
+                             osc_tuning_verdict *verdict, char *note, size_t note_size,
+                             osc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,7 @@
 # With arguments, those packages instead (the PyTorch test's, the bench's).
 set -e
 PKGS="gcc make pkg-config binutils liblua5.4-dev libtcc-dev tcc libcunit1-dev libjansson-dev
-      libxxhash-dev libzydis-dev clang libclang-rt-14-dev valgrind"
+      libxxhash-dev libzydis-dev clang libclang-rt-14-dev valgrind lua5.4"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

@@ -760,7 +760,7 @@ static void test_unsandboxed(void) {
     osc_npy_free(&r);
   }
   CU_ASSERT_EQUAL(osc_test_cli("", "--help", &help, NULL), 0);
-  CU_ASSERT(help && strstr(help, "osconv gen CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--unsandboxed]\n"));
+  CU_ASSERT(help && strstr(help, "osconv gen CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--tuning FILE] [--rigor estimate|measure] [--budget SECONDS] [--unsandboxed]\n"));
   CU_ASSERT(help && strstr(help, "[--jit] [--unsandboxed]\n"));
   CU_ASSERT(help && strstr(help, "osconv check CONFIG [--unsandboxed]\n"));
   free(help);
