@@ -172,20 +172,20 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->clamped = j->clamped;
   g->lo = strtof(j->act_lo, NULL);   /* "0.0f", "-0.25f": %.9g, so exact */
   g->hi = j->clamped ? strtof(j->act_hi, NULL) : 0.0f;
+  g->x_ic = 4LL * s->h_in * s->w_in;
+  g->w_oc = 4LL * g->n * g->khkw;
+  g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  if (pw) {   /* before the row segments: a pointwise stage's rows may be of any width */
+    pw_views(g);
+    return;
+  }
   g->cpr = (s->w_out + x->lanes - 1) / x->lanes;
   g->flat = flat_vectors(x, s) && flat_vectors(x, s) <= pvm;
   if (g->flat) g->cpr = flat_vectors(x, s);
   g->tr = g->cpr <= pvm ? pvm / g->cpr : 1;
   g->nseg = g->cpr <= pvm ? 1 : (g->cpr + pvm - 1) / pvm;
+  assert(g->nseg <= OSC_PX_MAX_PV);   /* osc_px_inapplicable bounds the row */
   for (int i = 0; i <= g->nseg; i++) g->seg[i] = i * g->cpr / g->nseg;
-  g->x_ic = 4LL * s->h_in * s->w_in;
-  g->w_oc = 4LL * g->n * g->khkw;
-  g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
-  if (pw) {
-    g->flat = 0;
-    pw_views(g);
-    return;
-  }
   if (run && run_shape(x, s, &g->runp)) {   /* the loop's masks first: k1..k6 */
     const osc_px_run *r = &g->runp;
     g->flat = g->run = 1;
