@@ -80,6 +80,19 @@ static osc_kernel_fn aot_build(const osc_plan *p, int id, void **so, double *cc_
   return (osc_kernel_fn)dlsym(*so, OSC_JIT_SYMBOL);
 }
 
+/* One run each way; a residual layer (its entry points take r) adds r. */
+static void run_both(const osc_kernel *k, osc_kernel_fn aot, int n, const float *in,
+                     const float *r, float *out, const float *w, float *scratch, int jit) {
+  if (!osc_kernel_plan(k)->layer.residual) {
+    if (jit) osc_kernel_run(k, n, in, out, w, scratch, NULL);
+    else aot(n, in, out, w, scratch);
+  } else if (jit) {
+    osc_kernel_run_residual(k, n, in, r, out, w, scratch, NULL);
+  } else {
+    ((osc_kernel_res_fn)(void (*)(void))aot)(n, in, r, out, w, scratch);
+  }
+}
+
 /* Interleaved: one JIT run, one AOT run, `samples` times after a warm-up. */
 static void time_runs(const osc_kernel *k, osc_kernel_fn aot, int n, double *jit_ms,
                       double *aot_ms) {
@@ -89,21 +102,23 @@ static void time_runs(const osc_kernel *k, osc_kernel_fn aot, int n, double *jit
   float *w = malloc(osc_plan_weights_size(p) * sizeof *w);
   float *scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
   double tj[64], ta[64];
+  float *r = malloc(out_n * sizeof *r);
   fill(in, in_n, 1);
   fill(w, osc_plan_weights_size(p), 2);
-  osc_kernel_run(k, n, in, out, w, scratch, NULL);
-  aot(n, in, out, w, scratch);
+  fill(r, out_n, 3);
+  run_both(k, aot, n, in, r, out, w, scratch, 1);
+  run_both(k, aot, n, in, r, out, w, scratch, 0);
   for (int i = 0; i < samples; i++) {
     double t0 = now_ms();
-    osc_kernel_run(k, n, in, out, w, scratch, NULL);
+    run_both(k, aot, n, in, r, out, w, scratch, 1);
     tj[i] = now_ms() - t0;
     t0 = now_ms();
-    aot(n, in, out, w, scratch);
+    run_both(k, aot, n, in, r, out, w, scratch, 0);
     ta[i] = now_ms() - t0;
   }
   *jit_ms = median(tj, samples);
   *aot_ms = median(ta, samples);
-  free(in), free(out), free(w), free(scratch);
+  free(in), free(out), free(w), free(scratch), free(r);
 }
 
 static void bench_layer(const osc_network *net, const osc_layer *l, int id, stats *s) {

@@ -37,6 +37,12 @@
 --   activation    "none" (default), "relu", "relu6" or {"clamp", min, max},
 --                 applied after the layer and its bias; each keeps NaN, as
 --                 torch.relu, relu6 and clamp do
+--   residual      true or false (default false): add r, a second input of
+--                 the output's shape, after the bias and before the
+--                 activation: y = act(conv(x) + bias + r), a ResNet block's
+--                 skip connection. The layer's entry points then take r
+--                 after the input: <net>_<layer>(in, residual, out, weights,
+--                 scratch); r may be out itself (in place)
 --   mode          how to generate it:
 --                   "conventional"  the layer as it is: one KxK convolution
 --                   "depthwise"     depthwise KxK, then pointwise 1x1
@@ -89,6 +95,11 @@ x = conv { name = "tall", in_channels = 32, out_channels = 64, size = x.height,
 x = conv { name = "chain", in_channels = 64, out_channels = 64, size = x.height,
            kernel = 3, padding = 1,
            stages = { {kernel = {3, 1}, groups = 8}, {kernel = {1, 3}, groups = 8} } }
+
+-- a residual block's second conv: relu(conv(x) + bias + r), r (the
+-- block's input, the caller's) of the output's shape
+x = conv { name = "res", input = x, out_channels = 64, kernel = 3, padding = 1,
+           residual = true, activation = "relu" }
 
 -- a deeper search on a 1x1 projection that narrows 64 -> 16
 conv { name = "proj", in_channels = 64, out_channels = 16, size = x.height,

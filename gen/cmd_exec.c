@@ -1,12 +1,15 @@
 /*
 ** cmd_exec.c -- `osconv exec CONFIG --layer NAME --input X.npy --weights W.npy
-** --output Y.npy [--jit]`: run one layer's generated kernel on NumPy data.
+** --output Y.npy [--jit] [--residual R.npy]`: run one layer's generated
+** kernel on NumPy data.
 **
 ** The input is (N, C_in, H, W) or (C_in, H, W) float32 ('<f4', C order);
 ** the output has the same rank: (N, C_out, H_out, W_out) or (C_out, H_out,
 ** W_out), as torch.nn.functional.conv2d does for batched and unbatched
 ** input. The weights are any array of exactly osc_plan_weights_size floats
-** (each stage's [C_out][C_in/g][kh][kw], then the bias).
+** (each stage's [C_out][C_in/g][kh][kw], then the bias). A layer with
+** residual = true needs --residual, an array of the output's shape added
+** before the activation; any other layer refuses it.
 **
 ** The ahead-of-time path emits the layer, compiles it with the system C
 ** compiler ($CC, default cc) into a shared object in a private temp dir,
@@ -58,8 +61,8 @@ typedef struct exec_report {
 
 /* Runs the plan on n images: the one step the AOT and JIT paths do differently. */
 typedef osc_status (*exec_backend)(const osc_plan *p, int n, const float *in,
-                                   const float *weights, float *out, exec_report *r,
-                                   osc_error *err);
+                                   const float *res, const float *weights, float *out,
+                                   exec_report *r, osc_error *err);
 
 static double now_ms(void) {
   struct timespec t;
@@ -180,9 +183,11 @@ static osc_status write_source(const workdir *w, const osc_plan *p, osc_error *e
 }
 
 static osc_status run_loaded(void *h, const osc_plan *p, int n, const float *in,
-                             const float *weights, float *out, exec_report *r, osc_error *err) {
+                             const float *res, const float *weights, float *out,
+                             exec_report *r, osc_error *err) {
   typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
-  layer_fn fn = (layer_fn)(uintptr_t)dlsym(h, EXEC_PREFIX "_n");
+  typedef void (*res_fn)(int, const float *, const float *, float *, const float *, float *);
+  void *fn = dlsym(h, EXEC_PREFIX "_n");
   float *scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
   osc_status s = OSC_OK;
   if (!fn || !scratch)
@@ -190,15 +195,16 @@ static osc_status run_loaded(void *h, const osc_plan *p, int n, const float *in,
                       fn ? "out of memory for the scratch" : "the kernel lacks " EXEC_PREFIX "_n");
   else {
     double t0 = now_ms();
-    fn(n, in, out, weights, scratch);
+    if (p->layer.residual) ((res_fn)(uintptr_t)fn)(n, in, res, out, weights, scratch);
+    else ((layer_fn)(uintptr_t)fn)(n, in, out, weights, scratch);
     r->run_ms = now_ms() - t0;
   }
   free(scratch);
   return s;
 }
 
-static osc_status run_aot(const osc_plan *p, int n, const float *in, const float *weights,
-                          float *out, exec_report *r, osc_error *err) {
+static osc_status run_aot(const osc_plan *p, int n, const float *in, const float *res,
+                          const float *weights, float *out, exec_report *r, osc_error *err) {
   const char *tmp = getenv("TMPDIR");
   workdir w;
   osc_status s;
@@ -223,7 +229,7 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
   workdir_remove(&w);   /* before the kernel runs: a loaded object needs no file */
   if (h) {
     osc_test_pause("loaded");
-    s = run_loaded(h, p, n, in, weights, out, r, err);
+    s = run_loaded(h, p, n, in, res, weights, out, r, err);
     dlclose(h);
     snprintf(r->how, sizeof r->how, "aot (%s -O2), ISA dispatched at run time",
              getenv("CC") && *getenv("CC") ? getenv("CC") : "cc");
@@ -234,7 +240,7 @@ static osc_status run_aot(const osc_plan *p, int n, const float *in, const float
 /* ---- arguments and data ------------------------------------------------------------- */
 
 typedef struct exec_args {
-  const char *config, *layer, *input, *weights, *output;
+  const char *config, *layer, *input, *residual, *weights, *output;
   int jit;
   osc_config_options opt;
 } exec_args;
@@ -246,6 +252,7 @@ static int parse_args(int argc, char **argv, exec_args *a) {
   {
     const osc_cli_opt opts[] = {{"layer", 0, NULL, &a->layer},
                                 {"input", 0, NULL, &a->input},
+                                {"residual", 0, NULL, &a->residual},
                                 {"weights", 0, NULL, &a->weights},
                                 {"output", 0, NULL, &a->output},
                                 {"jit", 0, &a->jit, NULL},
@@ -318,15 +325,38 @@ static void report_line(const exec_args *a, const osc_plan *p, int rank, const s
           p->layer.name, osc_mode_name(p->mode), chain, r->how, r->run_ms);
 }
 
+/* The residual's shape must be the output's, rank and all; -1 after
+** printing why not. A layer without one takes no --residual. */
+static int check_residual(const exec_args *a, const osc_plan *p, const osc_npy *r, int rank,
+                          const size_t *shape) {
+  char got[256], want[256];
+  const osc_layer *l = &p->layer;
+  if (!l->residual != !a->residual) {
+    osc_cli_fail(l->residual ? "layer '%s' adds a residual (residual = true): give it with "
+                               "--residual R.npy, of the output's shape"
+                             : "layer '%s' takes no residual: --residual is for layers with "
+                               "residual = true", l->name);
+    return -1;
+  }
+  if (!l->residual) return 0;
+  osc_npy_shape_str(rank, shape, want, sizeof want);
+  osc_npy_shape_str(r->ndim, r->shape, got, sizeof got);
+  if (r->ndim == rank && !memcmp(r->shape, shape, (size_t)rank * sizeof *shape)) return 0;
+  osc_cli_fail("%s: shape %s; layer '%s' adds a residual of its output's shape %s",
+               a->residual, got, l->name, want);
+  return -1;
+}
+
 /* --jit: the same source, compiled in memory by libtcc (osc_kernel_create). */
-static osc_status run_jit(const osc_plan *p, int n, const float *in, const float *weights,
-                          float *out, exec_report *r, osc_error *err) {
+static osc_status run_jit(const osc_plan *p, int n, const float *in, const float *res,
+                          const float *weights, float *out, exec_report *r, osc_error *err) {
   osc_kernel *k = NULL;
   osc_kernel_info info;
   osc_status s = osc_kernel_create(p, NULL, &k, err);
   if (!s) {
     double t0 = now_ms();
-    s = osc_kernel_run(k, n, in, out, weights, NULL, err);
+    s = p->layer.residual ? osc_kernel_run_residual(k, n, in, res, out, weights, NULL, err)
+                          : osc_kernel_run(k, n, in, out, weights, NULL, err);
     r->run_ms = now_ms() - t0;
     osc_kernel_get_info(k, &info);
     snprintf(r->how, sizeof r->how, "jit (libtcc), %s code", info.isa ? info.isa : "c");
@@ -338,31 +368,42 @@ static osc_status run_jit(const osc_plan *p, int n, const float *in, const float
 /* Plan, run, write: everything after the config is loaded. */
 static int exec_layer(const exec_args *a, const osc_layer *l) {
   osc_plan p;
-  osc_npy x, w;
+  osc_npy x, w, r;
   osc_error err;
   float *y = NULL;
   int n, rc = 1;
   exec_report rep = {0, ""};
   exec_backend backend = a->jit ? run_jit : run_aot;
+  const osc_stage *s;
+  size_t shape[4];
   memset(&x, 0, sizeof x);
   memset(&w, 0, sizeof w);
+  memset(&r, 0, sizeof r);
   if (osc_plan_layer(l, &p, &err)) return osc_cli_fail("%s", err.msg);
   if (osc_npy_read(a->input, &x, &err) || osc_npy_read(a->weights, &w, &err)) {
     osc_cli_fail("%s", err.msg);
     goto done;
   }
   if ((n = input_images(a->input, &x, l)) < 0 || check_weights(a->weights, &w, &p)) goto done;
+  s = &p.stage[p.n_stages - 1];
+  shape[0] = (size_t)n;
+  shape[1] = (size_t)s->c_out;
+  shape[2] = (size_t)s->h_out;
+  shape[3] = (size_t)s->w_out;
+  if (a->residual && l->residual && osc_npy_read(a->residual, &r, &err)) {
+    osc_cli_fail("%s", err.msg);
+    goto done;
+  }
+  if (check_residual(a, &p, &r, x.ndim, x.ndim == 4 ? shape : shape + 1)) goto done;
   if (!(y = malloc((osc_plan_output_size(&p) * (size_t)n + 1) * sizeof *y))) {
     osc_cli_fail("out of memory for the output of %d image(s)", n);
     goto done;
   }
-  if (backend(&p, n, x.data, w.data, y, &rep, &err)) {
+  if (backend(&p, n, x.data, r.data, w.data, y, &rep, &err)) {
     osc_cli_fail("layer '%s': %s", l->name, err.msg);
     goto done;
   }
   {
-    const osc_stage *s = &p.stage[p.n_stages - 1];
-    size_t shape[4] = {(size_t)n, (size_t)s->c_out, (size_t)s->h_out, (size_t)s->w_out};
     int rank = x.ndim;
     if (osc_npy_write(a->output, rank, rank == 4 ? shape : shape + 1, y, &err)) {
       osc_cli_fail("%s", err.msg);
@@ -375,6 +416,7 @@ done:
   free(y);
   osc_npy_free(&x);
   osc_npy_free(&w);
+  osc_npy_free(&r);
   return rc;
 }
 

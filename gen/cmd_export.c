@@ -73,7 +73,8 @@ static void emit_layer(osc_buf *b, const osc_plan *p) {
   osc_buf_printf(b, "        # %s (line %d): %s, %d stage%s, %lld MACs per image\n", l->name,
                  l->line, osc_mode_name(p->mode), p->n_stages, p->n_stages == 1 ? "" : "s",
                  (long long)p->macs);
-  osc_buf_puts(b, "        self.layers.append(nn.Sequential(\n");
+  osc_buf_puts(b, l->residual ? "        self.layers.append(_Residual(\n"
+                              : "        self.layers.append(nn.Sequential(\n");
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];
     int last = i + 1 == p->n_stages;
@@ -86,7 +87,8 @@ static void emit_layer(osc_buf *b, const osc_plan *p) {
   if (l->act == OSC_ACT_CLAMP)   /* Hardtanh is clamp(min, max), NaN kept */
     osc_buf_printf(b, "            nn.Hardtanh(%.9g, %.9g),\n", (double)l->clamp_min,
                    (double)l->clamp_max);
-  osc_buf_puts(b, "        ))\n");
+  if (l->residual) osc_buf_printf(b, "            act=%s))\n", l->act ? "True" : "False");
+  else osc_buf_puts(b, "        ))\n");
 }
 
 /* Whether every layer's input is the previous layer's output. */
@@ -99,6 +101,35 @@ static int chains(const osc_network *net) {
   }
   return 1;
 }
+
+static int has_residual(const osc_network *net) {
+  for (int i = 0; i < net->n_layers; i++)
+    if (net->layers[i].residual) return 1;
+  return 0;
+}
+
+/* A residual layer: an nn.Sequential (its state_dict keys are a plain
+** layer's) whose forward adds r before the activation, its last module. */
+static const char residual_class[] =
+    "\n\nclass _Residual(nn.Sequential):\n"
+    "    \"\"\"act(stages(x) + r): an osconv layer with residual = true (act, if\n"
+    "    there is one, is the last module).\"\"\"\n\n"
+    "    def __init__(self, *modules, act):\n"
+    "        super().__init__(*modules)\n"
+    "        self.has_act = act\n\n"
+    "    def forward(self, x, r):\n"
+    "        mods = list(self)\n"
+    "        for m in mods[:-1] if self.has_act else mods:\n"
+    "            x = m(x)\n"
+    "        return mods[-1](x + r) if self.has_act else x + r\n";
+
+static const char forward_chain_residual[] =
+    "    def forward(self, x, residuals):\n"
+    "        \"\"\"The layers in config order, each on the previous one's output; a\n"
+    "        residual layer adds residuals[its name] before its activation.\"\"\"\n"
+    "        for name, layer in zip(self.names, self.layers):\n"
+    "            x = layer(x, residuals[name]) if isinstance(layer, _Residual) else layer(x)\n"
+    "        return x\n";
 
 static const char forward_chain[] =
     "    def forward(self, x):\n"
@@ -115,9 +146,12 @@ static const char forward_none[] =
 
 static const char methods[] =
     "\n"
-    "    def run(self, name, x):\n"
-    "        \"\"\"One layer: its stages, shuffles and activation.\"\"\"\n"
-    "        return self.layers[self.names[name]](x)\n"
+    "    def run(self, name, x, residual=None):\n"
+    "        \"\"\"One layer: its stages, shuffles and activation; a layer with\n"
+    "        residual = true adds `residual` (the output's shape) before the\n"
+    "        activation.\"\"\"\n"
+    "        layer = self.layers[self.names[name]]\n"
+    "        return layer(x) if residual is None else layer(x, residual)\n"
     "\n"
     "    def osconv_weights(self, name):\n"
     "        \"\"\"The layer's parameters in osconv's layout: every stage's weight\n"
@@ -142,7 +176,8 @@ static void emit_network(osc_buf *b, const osc_network *net, const osc_plan *pla
                   "        self.layers = nn.ModuleList()\n");
   for (int i = 0; i < net->n_layers; i++) emit_layer(b, &plans[i]);
   osc_buf_puts(b, "\n");
-  osc_buf_puts(b, chains(net) ? forward_chain : forward_none);
+  osc_buf_puts(b, !chains(net) ? forward_none
+                 : has_residual(net) ? forward_chain_residual : forward_chain);
   osc_buf_puts(b, methods);
 }
 
@@ -155,6 +190,11 @@ static osc_status export_torch(const osc_config *cfg, osc_buf *b, osc_error *err
                  "# Conv2d(groups=g) -> ChannelShuffle(g) -> ... (see docs/spec.md).\n"
                  "import torch\nfrom torch import nn\n",
                  OSC_VERSION, cfg->file);
+  for (int i = 0; i < cfg->n_networks; i++)
+    if (has_residual(&cfg->networks[i])) {
+      osc_buf_puts(b, residual_class);
+      break;
+    }
   for (int i = 0; i < cfg->n_networks && !s; i++) {
     osc_plan *plans;
     if ((s = osc_cli_plan_network(&cfg->networks[i], &plans, err))) break;

@@ -74,11 +74,11 @@ static void print_layer(const osc_layer *l, const layer_plans *lp) {
   const osc_plan *p = &lp->chosen;
   char a[32], b[32], t[32], act[64];
   printf("\nlayer %s (line %d): %d -> %d channels, %dx%d -> %dx%d, kernel %dx%d, "
-         "stride %dx%d, padding %dx%d%s%s%s\n",
+         "stride %dx%d, padding %dx%d%s%s%s%s\n",
          l->name, l->line, l->in_channels, l->out_channels, l->in_h, l->in_w,
          osc_layer_out_h(l), osc_layer_out_w(l), l->k_h, l->k_w, l->stride_h, l->stride_w,
-         l->pad_h, l->pad_w, l->bias ? ", bias" : "", l->act ? ", " : "",
-         osc_act_describe(l, act, sizeof act));
+         l->pad_h, l->pad_w, l->bias ? ", bias" : "", l->residual ? ", residual" : "",
+         l->act ? ", " : "", osc_act_describe(l, act, sizeof act));
   printf("  mode %s", osc_mode_name(p->mode));
   if (p->mode == OSC_MODE_OPTIMAL)
     printf(" (max_stages %d, objective %s)", l->max_stages, osc_objective_name(l->objective));

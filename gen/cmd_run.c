@@ -69,16 +69,25 @@ static void compare(const float *got, const float *want, size_t n, run_row *r) {
   r->rel_err = den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* One run; a residual layer adds res (a buffer of its own: runs repeat). */
+static osc_status run_once(const osc_kernel *k, int n, const float *in, const float *res,
+                           float *out, const float *w, float *scratch, osc_error *err) {
+  if (osc_kernel_plan(k)->layer.residual)
+    return osc_kernel_run_residual(k, n, in, res, out, w, scratch, err);
+  return osc_kernel_run(k, n, in, out, w, scratch, err);
+}
+
 /* Runs of k after one warm-up, as many as the module comment says. */
-static osc_status time_runs(const osc_kernel *k, int n, const float *in, float *out,
-                            const float *w, float *scratch, run_row *r, osc_error *err) {
+static osc_status time_runs(const osc_kernel *k, int n, const float *in, const float *res,
+                            float *out, const float *w, float *scratch, run_row *r,
+                            osc_error *err) {
   static double t[MAX_RUNS];   /* the CLI runs one layer at a time */
   double total = 0;
-  osc_status st = osc_kernel_run(k, n, in, out, w, scratch, err);
+  osc_status st = run_once(k, n, in, res, out, w, scratch, err);
   int i;
   for (i = 0; !st && i < MAX_RUNS && (i < MIN_RUNS || total < min_time_ms); i++) {
     double t0 = now_ms();
-    st = osc_kernel_run(k, n, in, out, w, scratch, err);
+    st = run_once(k, n, in, res, out, w, scratch, err);
     total += t[i] = now_ms() - t0;
   }
   if (st) return st;
@@ -99,18 +108,20 @@ static osc_status measure(const osc_kernel *k, const osc_kernel *ref, int n, uin
   float *in = malloc(in_n * sizeof *in), *w = malloc(w_n * sizeof *w);
   float *got = malloc(out_n * sizeof *got), *want = malloc(out_n * sizeof *want);
   float *scratch = malloc((s_n ? s_n : 1) * sizeof *scratch);
+  float *res = p->layer.residual ? malloc(out_n * sizeof *res) : NULL;
   osc_status st = OSC_OK;
-  if (!in || !w || !got || !want || !scratch) {
+  if (!in || !w || !got || !want || !scratch || (p->layer.residual && !res)) {
     st = osc_error_set(err, OSC_ENOMEM, "out of memory for the layer's data");
     goto done;
   }
   fill(in, in_n, seed);
   fill(w, w_n, seed ^ 0x9e3779b97f4a7c15ull);
-  if ((st = time_runs(k, n, in, got, w, scratch, r, err))) goto done;
-  if ((st = osc_kernel_run(ref, n, in, want, w, scratch, err))) goto done;
+  if (res) fill(res, out_n, seed ^ 0x5851f42d4c957f2dull);
+  if ((st = time_runs(k, n, in, res, got, w, scratch, r, err))) goto done;
+  if ((st = run_once(ref, n, in, res, want, w, scratch, err))) goto done;
   compare(got, want, out_n, r);
 done:
-  free(in), free(w), free(got), free(want), free(scratch);
+  free(in), free(w), free(got), free(want), free(scratch), free(res);
   return st;
 }
 

@@ -26,7 +26,9 @@
 ** (a number, {height, width}, "valid" = 0 (default) or "same" = (k-1)/2 per
 ** dimension, odd kernels only: the size at stride 1, ceil(size/stride)
 ** otherwise), groups (default 1; >1 only in mode "conventional", its default), bias
-** (default false), activation ("none", "relu", "relu6", {"clamp", min, max}), mode ("conventional",
+** (default false), activation ("none", "relu", "relu6", {"clamp", min, max}),
+** residual (default false: true adds an input of the output's shape after
+** the bias, before the activation), mode ("conventional",
 ** "depthwise", "spatial", "optimal" (default) or "fixed"), max_stages (1..16,
 ** default 2), objective ("macs", "params" or "time"), widths (extra internal widths
 ** the search may use), stages (mode "fixed": a list of {kernel =, groups =
@@ -73,7 +75,7 @@
 
 enum field {
   F_NAME, F_IN, F_OUT, F_SIZE, F_HEIGHT, F_WIDTH, F_KERNEL, F_STRIDE, F_PADDING,
-  F_GROUPS, F_BIAS, F_ACTIVATION, F_MODE, F_MAX_STAGES, F_OBJECTIVE, F_WIDTHS,
+  F_GROUPS, F_BIAS, F_ACTIVATION, F_RESIDUAL, F_MODE, F_MAX_STAGES, F_OBJECTIVE, F_WIDTHS,
   F_STAGES, F_INPUT, F_BATCH, F_COUNT
 };
 #define BIT(f) (1u << (f))
@@ -82,7 +84,7 @@ enum field {
 
 static const char *const field_names[F_COUNT] = {
     "name", "in_channels", "out_channels", "size", "height", "width", "kernel",
-    "stride", "padding", "groups", "bias", "activation", "mode", "max_stages",
+    "stride", "padding", "groups", "bias", "activation", "residual", "mode", "max_stages",
     "objective", "widths", "stages", "input", "batch"};
 
 static const char *const stage_fields[] = {"kernel", "groups", "out_channels"};
@@ -553,6 +555,11 @@ static void read_field(call *c, int f, spec *s) {
     l->bias = lua_toboolean(L, top);
     break;
   case F_ACTIVATION: read_activation(c, top, l); break;
+  case F_RESIDUAL:
+    if (lua_type(L, top) != LUA_TBOOLEAN)
+      fail(c, "residual must be true or false, got %s", luaL_typename(L, top));
+    l->residual = lua_toboolean(L, top);
+    break;
   case F_MODE: l->mode = (osc_mode)to_enum(c, top, name, mode_names, OSC_MODE_COUNT); break;
   case F_MAX_STAGES: l->max_stages = to_int(c, top, name); break;
   case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 3); break;
@@ -598,6 +605,7 @@ static void take(spec *d, const spec *s, int f) {
     a->clamp_min = b->clamp_min;
     a->clamp_max = b->clamp_max;
     break;
+  case F_RESIDUAL: a->residual = b->residual; break;
   case F_MODE: a->mode = b->mode; break;
   case F_MAX_STAGES: a->max_stages = b->max_stages; break;
   case F_OBJECTIVE: a->objective = b->objective; break;

@@ -155,6 +155,7 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
   osc_tmpl_int(ps, "last", j->last);
   osc_tmpl_int(ps, "bias", j->bias);
   osc_tmpl_int(ps, "relu", j->relu);
+  osc_tmpl_int(ps, "residual", j->residual);
   osc_tmpl_str(ps, "act_lo", j->act_lo);
   osc_tmpl_str(ps, "act_hi", j->clamped ? j->act_hi : "");
   osc_tmpl_int(ps, "max_expr_terms", j->knobs->max_expr_terms);
@@ -221,10 +222,10 @@ static void describe_layer(const osc_plan *p, char *buf, size_t size) {
   char name[OSC_NAME_MAX], act[64];
   comment_safe(name, sizeof name, l->name[0] ? l->name : "?");
   snprintf(buf, size, "layer '%s': %d -> %d channels, %dx%d -> %dx%d, kernel %dx%d, stride %dx%d, "
-           "pad %dx%d%s%s%s%s", name, l->in_channels, l->out_channels, l->in_h, l->in_w,
+           "pad %dx%d%s%s%s%s%s", name, l->in_channels, l->out_channels, l->in_h, l->in_w,
            osc_layer_out_h(l), osc_layer_out_w(l), l->k_h, l->k_w, l->stride_h, l->stride_w,
            l->pad_h, l->pad_w, l->groups > 1 ? ", grouped" : "", l->bias ? ", bias" : "",
-           l->act ? ", " : "", osc_act_describe(l, act, sizeof act));
+           l->residual ? ", residual" : "", l->act ? ", " : "", osc_act_describe(l, act, sizeof act));
 }
 
 static void layer_info(const osc_plan *p, const char (*kern)[64], info_lines *in) {
@@ -371,6 +372,7 @@ static void stage_job(const osc_plan *p, int i, const osc_emit_knobs *kn, const 
   j->s = &p->stage[i];
   j->last = i == p->n_stages - 1;
   j->bias = j->last && p->layer.bias;
+  j->residual = j->last && p->layer.residual;
   {
     float lo = 0.0f, hi = 0.0f;
     int kind = osc_layer_act_bounds(&p->layer, &lo, &hi);
@@ -470,6 +472,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   osc_tmpl_strs(&ps, "info", e->info.ptr, e->info.n);
   osc_tmpl_str(&ps, "prefix", o->prefix);
   osc_tmpl_int(&ps, "batch", batch);
+  osc_tmpl_int(&ps, "residual", p->layer.residual);
   osc_tmpl_int(&ps, "n_stages", p->n_stages);
   osc_tmpl_strs(&ps, "fnames", e->fptr, p->n_stages);
   osc_tmpl_strs(&ps, "tiles", e->tptr, p->n_stages);
@@ -530,6 +533,7 @@ typedef struct net_emit {
   net_layer *layer;
   const char **prefixes, **macros, **infos, **names;
   long long *in_sizes, *out_sizes, *w_sizes, *s_sizes;
+  long long *residuals;   /* 1: the layer's entry points take a residual */
 } net_emit;
 
 static void net_emit_free(net_emit *e) {
@@ -542,6 +546,7 @@ static void net_emit_free(net_emit *e) {
   free(e->out_sizes);
   free(e->w_sizes);
   free(e->s_sizes);
+  free(e->residuals);
 }
 
 static int net_emit_alloc(net_emit *e, int n) {
@@ -557,8 +562,9 @@ static int net_emit_alloc(net_emit *e, int n) {
   e->out_sizes = calloc(k, sizeof(long long));
   e->w_sizes = calloc(k, sizeof(long long));
   e->s_sizes = calloc(k, sizeof(long long));
+  e->residuals = calloc(k, sizeof(long long));
   return e->layer && e->prefixes && e->macros && e->infos && e->names && e->in_sizes &&
-         e->out_sizes && e->w_sizes && e->s_sizes;
+         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals;
 }
 
 static void upper(char *dst, const char *src) {
@@ -675,6 +681,7 @@ static void size_params(osc_tmpl_params *ps, const net_emit *e) {
   osc_tmpl_ints(ps, "out_sizes", e->out_sizes, e->n);
   osc_tmpl_ints(ps, "w_sizes", e->w_sizes, e->n);
   osc_tmpl_ints(ps, "s_sizes", e->s_sizes, e->n);
+  osc_tmpl_ints(ps, "residuals", e->residuals, e->n);
 }
 
 /* The .c file's tail: the layer table the header declares. */
@@ -715,6 +722,7 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   e->out_sizes[i] = (long long)osc_plan_output_size(p);
   e->w_sizes[i] = (long long)osc_plan_weights_size(p);
   e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
+  e->residuals[i] = p->layer.residual;
   return OSC_OK;
 }
 

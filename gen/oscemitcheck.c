@@ -37,6 +37,8 @@ osc_status osc_emit_check_plan(const osc_plan *p, osc_error *err) {
     return osc_error_layer(err, OSC_EINVAL, l, "bias must be 0 or 1");
   if ((unsigned)l->act > OSC_ACT_CLAMP)
     return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
+  if (l->residual != 0 && l->residual != 1)
+    return osc_error_layer(err, OSC_EINVAL, l, "residual must be 0 or 1");
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];
     int c_prev = i ? p->stage[i - 1].c_out : l->in_channels;

@@ -38,6 +38,8 @@ typedef struct osc_stage_job {
   int bias, relu;             /* fused into the store (last stage only); relu: any
                               ** activation, clamped below at act_lo */
   int clamped;                /* relu6 or clamp: also bounded above, at act_hi */
+  int residual;               /* last stage of a residual layer: adds res[] (at the
+                              ** output's offset) after the bias, before the activation */
   char act_lo[32], act_hi[32];  /* the bounds as C float literals ("0.0f") */
   const char *fname;          /* the stage function's name */
   const osc_emit_knobs *knobs;  /* resolved: no zero fields */

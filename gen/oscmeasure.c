@@ -67,8 +67,9 @@ void osc_fill_random(float *x, size_t n, uint64_t seed) {
   }
 }
 
-/* The buffers for `batch` images of p, in one allocation. */
-typedef struct bufs { float *mem, *in, *out, *w, *scratch; size_t in_n, out_n, w_n; } bufs;
+/* The buffers for `batch` images of p, in one allocation; res (a residual
+** layer's residual, else NULL) after the scratch and `extra` floats. */
+typedef struct bufs { float *mem, *in, *out, *w, *scratch, *res; size_t in_n, out_n, w_n; } bufs;
 
 static osc_status alloc_bufs(const osc_plan *p, int batch, size_t extra, bufs *b,
                              osc_error *err) {
@@ -76,11 +77,20 @@ static osc_status alloc_bufs(const osc_plan *p, int batch, size_t extra, bufs *b
   b->in_n = (size_t)batch * osc_plan_input_size(p);
   b->out_n = (size_t)batch * osc_plan_output_size(p);
   b->w_n = osc_plan_weights_size(p);
-  total = b->in_n + b->out_n + b->w_n + s_n + extra + 1;
+  total = b->in_n + b->out_n + b->w_n + s_n + extra + (p->layer.residual ? b->out_n : 0) + 1;
   if (total > ((size_t)1 << 31) || !(b->mem = malloc(total * sizeof *b->mem)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory for the layer's data (%zu floats)", total);
   b->in = b->mem, b->out = b->in + b->in_n, b->w = b->out + b->out_n, b->scratch = b->w + b->w_n;
+  b->res = p->layer.residual ? b->scratch + s_n + extra : NULL;
+  if (b->res) osc_fill_random(b->res, b->out_n, 3);
   return OSC_OK;
+}
+
+/* One run of k into out, through the entry point of its layer's kind. */
+static osc_status run_into(const osc_kernel *k, int batch, const bufs *b, float *out,
+                           osc_error *err) {
+  if (b->res) return osc_kernel_run_residual(k, batch, b->in, b->res, out, b->w, b->scratch, err);
+  return osc_kernel_run(k, batch, b->in, out, b->w, b->scratch, err);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -113,11 +123,11 @@ osc_status osc_measure_kernel(const osc_kernel *k, const osc_measure_options *o,
     return s;
   }
   osc_fill_random(b.in, b.in_n, 1), osc_fill_random(b.w, b.w_n, 2);
-  for (int i = 0; i < o->warmup && !s; i++) s = osc_kernel_run(k, o->batch, b.in, b.out, b.w, b.scratch, err);
+  for (int i = 0; i < o->warmup && !s; i++) s = run_into(k, o->batch, &b, b.out, err);
   start = osc_clock();
   while (!s && n < o->max_reps && (n < o->min_reps || osc_clock() - start < o->budget_s)) {
     double t0 = osc_clock();
-    s = osc_kernel_run(k, o->batch, b.in, b.out, b.w, b.scratch, err);
+    s = run_into(k, o->batch, &b, b.out, err);
     times[n++] = osc_clock() - t0;
   }
   if (!s) {
@@ -143,9 +153,8 @@ osc_status osc_verify_kernel(const osc_kernel *k, int batch, uint64_t seed, doub
   if ((s = alloc_bufs(p, batch, (size_t)batch * osc_plan_output_size(p), &b, err))) return s;
   want = b.scratch + osc_plan_scratch_size(p);
   osc_fill_random(b.in, b.in_n, seed), osc_fill_random(b.w, b.w_n, seed ^ 0x9e3779b97f4a7c15ull);
-  if (!(s = osc_kernel_run(k, batch, b.in, b.out, b.w, b.scratch, err)) &&
-      !(s = osc_kernel_create(p, &ro, &ref, err)))
-    s = osc_kernel_run(ref, batch, b.in, want, b.w, b.scratch, err);
+  if (!(s = run_into(k, batch, &b, b.out, err)) && !(s = osc_kernel_create(p, &ro, &ref, err)))
+    s = run_into(ref, batch, &b, want, err);
   osc_kernel_free(ref);
   for (size_t i = 0; !s && i < b.out_n; i++) {
     double d = fabs((double)b.out[i] - want[i]);

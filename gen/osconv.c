@@ -16,8 +16,8 @@ static const osc_command commands[] = {
      "show the chain chosen for every layer, with costs beside the baselines", osc_cmd_plan},
     {"gen", "CONFIG -o DIR|FILE.c [--print-outputs] [--isa auto|avx512|avx2|c] [--tuning FILE] "
             "[--rigor estimate|measure] [--budget SECONDS] [--unsandboxed]", "write one .c and .h per network", osc_cmd_gen},
-    {"exec", "CONFIG --layer NAME --input X.npy --weights W.npy --output Y.npy [--jit] "
-             "[--unsandboxed]",
+    {"exec", "CONFIG --layer NAME --input X.npy [--residual R.npy] --weights W.npy "
+             "--output Y.npy [--jit] [--unsandboxed]",
      "run one layer's kernel on NumPy data", osc_cmd_exec},
     {"run", "CONFIG [--json] [--min-time MS] [--tuning FILE] [--unsandboxed]",
      "JIT-compile and run every layer on random data, checked", osc_cmd_run},

@@ -16,7 +16,7 @@
 #include "oscerr.h"
 #include "osctime.h"
 
-#define KEY_MAX (22 + OSC_MAX_WIDTHS + 4 * OSC_MAX_STAGES)   /* head, clamps, n_fixed */
+#define KEY_MAX (23 + OSC_MAX_WIDTHS + 4 * OSC_MAX_STAGES)   /* head, clamps, residual, n_fixed */
 #define MEMO_MAX 4096
 #define SLOTS (2 * MEMO_MAX)   /* open addressing, a power of two */
 
@@ -78,6 +78,7 @@ static int make_key(const osc_layer *l, osc_mode mode, int32_t *k) {
   n = 19;
   memcpy(&k[n++], &l->clamp_min, sizeof(float));   /* a clamp's bounds are in its code */
   memcpy(&k[n++], &l->clamp_max, sizeof(float));
+  k[n++] = l->residual;   /* the plan carries its layer: a residual layer's is not a plain one's */
   for (int i = 0; i < l->n_widths && i < OSC_MAX_WIDTHS; i++) k[n++] = l->widths[i];
   k[n++] = l->n_fixed;
   for (int i = 0; i < l->n_fixed && i < OSC_MAX_STAGES; i++) {

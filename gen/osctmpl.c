@@ -226,6 +226,23 @@ static const char prelude[] =
     "  end\n"
     "  return r .. a\n"
     "end\n"
+    /* The last stage's store of accumulator a to base[idx]: the bias b (an
+    ** expression, or nil), the residual (residual == 1, unless skip_res: an
+    ** earlier partial store took it), then the activation. The residual sits
+    ** at the output's offset: res[idx] beside out, else rs[idx], rs being
+    ** res_decl(base) (declared before the block's stores, so the offset is
+    ** computed once). Its element is read before the output's is written,
+    ** so res may be out. */
+    "function res_of(base, idx)\n"
+    "  return (base == 'out' and 'res[' or 'rs[') .. idx .. ']'\n"
+    "end\n"
+    "function res_decl(base) return 'const float *rs = res + (' .. base .. ' - out);' end\n"
+    "function store_of(a, base, idx, b, skip_res)\n"
+    "  local s = ''\n"
+    "  if b then s = a .. ' += ' .. b .. ';\\n' end\n"
+    "  if residual == 1 and not skip_res then s = s .. a .. ' += ' .. res_of(base, idx) .. ';\\n' end\n"
+    "  return s .. base .. '[' .. idx .. '] = ' .. (relu == 1 and relu_of(a) or a) .. ';'\n"
+    "end\n"
     /* tile t of a stage of `groups` groups of `per` tiles of b outputs
     ** each: its group gr and first output jb, without dividing by 1 */
     "function tile_decl(groups, per, b)\n"

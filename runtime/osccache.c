@@ -214,7 +214,7 @@ osc_code *osc_cache_lookup(const osc_key *key) {
 
 typedef struct plan_memo {
   uint64_t lib;                      /* XXH3-64 of the tcc lib path */
-  int used, isa, mode, bias, act, groups, n_stages;
+  int used, isa, mode, bias, act, residual, groups, n_stages;
   float clamp_min, clamp_max;        /* compared as bytes too: set only for a clamp */
   osc_stage stage[OSC_MAX_STAGES];   /* all ints: compared with memcmp */
   osc_key key;
@@ -231,6 +231,7 @@ static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path, int
   m->mode = (int)p->mode;
   m->bias = p->layer.bias;
   m->act = (int)p->layer.act;
+  m->residual = p->layer.residual;
   if (p->layer.act == OSC_ACT_CLAMP) {
     m->clamp_min = p->layer.clamp_min;
     m->clamp_max = p->layer.clamp_max;

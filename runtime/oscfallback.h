@@ -10,8 +10,9 @@
 #include "osconv.h"
 
 /* Run n images. scratch holds osc_plan_scratch_size(p) floats and is reused
-** for every image. */
-void osc_fallback_run(const osc_plan *p, int n, const float *in, float *out,
-                      const float *weights, float *scratch);
+** for every image. residual: NULL, or (a residual layer) n outputs' worth,
+** added after the bias; it may be out. */
+void osc_fallback_run(const osc_plan *p, int n, const float *in, const float *residual,
+                      float *out, const float *weights, float *scratch);
 
 #endif

@@ -29,8 +29,11 @@
 struct osc_kernel {
   osc_plan plan;
   osc_code *code;            /* JIT only; shared with the cache */
-  osc_kernel_fn fn;          /* JIT only */
-  osc_run_tiles_fn run_tiles;  /* JIT with the tile ABI; NULL: runs whole, serially */
+  osc_kernel_fn fn;          /* JIT only, a layer without a residual */
+  osc_kernel_res_fn res_fn;  /* JIT only, a layer with one */
+  /* JIT with the tile ABI (one of the two, as fn and res_fn); NULL: runs whole, serially */
+  osc_run_tiles_fn run_tiles;
+  osc_run_tiles_res_fn run_tiles_res;
   int tiles[OSC_MAX_STAGES];   /* stage s's tile count */
   int pieces[OSC_MAX_STAGES];  /* what a run cuts stage s into; 1: inline */
   osc_pool *pool;              /* threads > 1: the kernel's own; NULL: the shared one */
@@ -205,7 +208,8 @@ static void verbose(const osc_kernel *k) {
 static void use_code(osc_kernel *k) {
   k->info.code_size = osc_code_size(k->code);
   k->info.backend = OSC_BACKEND_JIT;
-  k->fn = (osc_kernel_fn)osc_code_entry(k->code);
+  if (k->plan.layer.residual) k->res_fn = (osc_kernel_res_fn)osc_code_entry(k->code);
+  else k->fn = (osc_kernel_fn)osc_code_entry(k->code);
 }
 
 /* The JIT path. `source` NULL: emit it from the plan, unless the plan was
@@ -303,7 +307,8 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
   /* first call on this thread: it also runs the code's CPU check once */
   for (int s = 0; s < k->plan.n_stages; s++)
     if ((k->tiles[s] = tiles(s)) < 1) return OSC_OK;   /* not the plan's code: serial */
-  k->run_tiles = (osc_run_tiles_fn)osc_code_run_tiles(k->code);
+  if (k->plan.layer.residual) k->run_tiles_res = (osc_run_tiles_res_fn)osc_code_run_tiles(k->code);
+  else k->run_tiles = (osc_run_tiles_fn)osc_code_run_tiles(k->code);
   if (o->parallel_for) {
     k->parallel_for = o->parallel_for;
     k->parallel_ctx = o->parallel_ctx;
@@ -333,18 +338,25 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
 typedef struct split_run {
   const osc_kernel *k;
   int stage, pieces;
-  const float *in, *weights;
+  const float *in, *res, *weights;   /* res: a residual layer's, else NULL */
   float *out, *scratch;
   unsigned int csr;        /* the running thread's MXCSR: every piece runs in it */
   atomic_uint raised;      /* exception flags the pieces raised */
 } split_run;
+
+/* Tiles [first, first + count) of stage s of one image, through the layer's kind of entry. */
+static void tiles_of(const osc_kernel *k, int s, int first, int count, const float *in,
+                     const float *res, float *out, const float *weights, float *scratch) {
+  if (k->run_tiles_res) k->run_tiles_res(s, first, count, in, res, out, weights, scratch);
+  else k->run_tiles(s, first, count, in, out, weights, scratch);
+}
 
 static void run_piece(split_run *r, size_t i) {
   size_t t = (size_t)r->k->tiles[r->stage], n = (size_t)r->pieces;
   int first = (int)(i * t / n), end = (int)((i + 1) * t / n);
   osc_fpenv e;
   osc_fpenv_enter(&e, r->csr);
-  r->k->run_tiles(r->stage, first, end - first, r->in, r->out, r->weights, r->scratch);
+  tiles_of(r->k, r->stage, first, end - first, r->in, r->res, r->out, r->weights, r->scratch);
   atomic_fetch_or(&r->raised, osc_fpenv_leave(&e));
 }
 
@@ -354,7 +366,9 @@ static void pool_task(void *ctx, size_t begin, size_t end) {
 
 static void callback_task(void *arg, size_t i) { run_piece(arg, i); }
 
-static void run_split(const osc_kernel *k, int n, const float *in, float *out,
+/* res: a residual layer's (the last stage reads it, at the outputs each
+** tile writes, so the pieces stay independent even when res is out). */
+static void run_split(const osc_kernel *k, int n, const float *in, const float *res, float *out,
                       const float *weights, float *scratch) {
   size_t in_size = osc_plan_input_size(&k->plan), out_size = osc_plan_output_size(&k->plan);
   osc_pool *pool = k->pool ? k->pool : shared_pool;
@@ -362,10 +376,11 @@ static void run_split(const osc_kernel *k, int n, const float *in, float *out,
   atomic_init(&r.raised, 0);
   for (int i = 0; i < n; i++, in += in_size, out += out_size) {
     r.in = in;
+    r.res = res ? res + (size_t)i * out_size : NULL;   /* NULL + 0 is undefined */
     r.out = out;
     for (int s = 0; s < k->plan.n_stages; s++) {
       if (k->pieces[s] == 1) {   /* too little work to share: inline, no wake-up */
-        k->run_tiles(s, 0, k->tiles[s], in, out, weights, scratch);
+        tiles_of(k, s, 0, k->tiles[s], in, r.res, out, weights, scratch);
         continue;
       }
       r.stage = s;
@@ -408,6 +423,7 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
       osc_code_release(k->code);
       k->code = NULL;
       k->fn = NULL;
+      k->res_fn = NULL;
     }
     if (st && o->allow_fallback && st != OSC_ENOMEM) {
       snprintf(k->fallback, sizeof k->fallback, "%s", why.msg);
@@ -442,17 +458,28 @@ osc_status osc_kernel_create_from_source(const osc_plan *p, const char *source,
 
 /* ---- running, asking, freeing ---------------------------------------------------------- */
 
-osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
-                          const float *weights, float *scratch, osc_error *err) {
+/* Both entry points: `with_res` says which one the caller used, which must
+** be the kind of the layer. */
+static osc_status run(const osc_kernel *k, int n, const float *in, int with_res,
+                      const float *res, float *out, const float *weights, float *scratch,
+                      osc_error *err) {
   float *own = NULL;
   osc_fpenv fp;
   double t0;
   if (!k) return osc_error_set(err, OSC_EINVAL, "kernel: no kernel given");
+  if (k->plan.layer.residual != with_res)
+    return osc_error_set(err, OSC_EINVAL, with_res
+                         ? "kernel: layer '%s' takes no residual: run it with osc_kernel_run"
+                         : "kernel: layer '%s' adds a residual: run it with "
+                           "osc_kernel_run_residual", k->plan.layer.name);
   if (n < 0)
     return osc_error_set(err, OSC_EINVAL, "kernel: batch size %d is negative", n);
   if (n == 0) return OSC_OK;
   if (!in || !out || !weights)
     return osc_error_set(err, OSC_EINVAL, "kernel: input, output and weights are required");
+  if (with_res && !res)
+    return osc_error_set(err, OSC_EINVAL, "kernel: layer '%s' needs its residual, got NULL",
+                         k->plan.layer.name);
   if (!scratch && k->scratch_floats) {
     if (!(scratch = own = osc_rt_malloc(k->scratch_floats * sizeof *scratch)))
       return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory for %zu floats of scratch",
@@ -461,12 +488,14 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
   /* after every check: a run that fails leaves the state alone */
   if (!k->keep_denormals) osc_fpenv_flush(&fp);
   t0 = verbose_level() == 2 ? now_ms() : -1;
-  if (k->run_tiles && k->info.threads > 1)
-    run_split(k, n, in, out, weights, scratch);
+  if ((k->run_tiles || k->run_tiles_res) && k->info.threads > 1)
+    run_split(k, n, in, res, out, weights, scratch);
+  else if (k->res_fn)
+    k->res_fn(n, in, res, out, weights, scratch);
   else if (k->fn)
     k->fn(n, in, out, weights, scratch);
   else
-    osc_fallback_run(&k->plan, n, in, out, weights, scratch);
+    osc_fallback_run(&k->plan, n, in, res, out, weights, scratch);
   if (!k->keep_denormals) osc_fpenv_restore(&fp);
   if (t0 >= 0)   /* OSCONV_VERBOSE=2, as ONEDNN_VERBOSE=profile_exec */
     fprintf(stderr, "osconv: run '%s' mb%d%s %s %s %.4f ms\n", k->plan.layer.name, n, k->desc,
@@ -474,6 +503,17 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
             now_ms() - t0);
   free(own);
   return OSC_OK;
+}
+
+osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
+                          const float *weights, float *scratch, osc_error *err) {
+  return run(k, n, in, 0, NULL, out, weights, scratch, err);
+}
+
+osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
+                                   const float *residual, float *out, const float *weights,
+                                   float *scratch, osc_error *err) {
+  return run(k, n, in, 1, residual, out, weights, scratch, err);
 }
 
 void osc_kernel_free(osc_kernel *k) {

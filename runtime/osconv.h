@@ -82,6 +82,8 @@ typedef struct osc_layer {
   int bias;                 /* 0 or 1 */
   osc_activation act;
   float clamp_min, clamp_max;   /* OSC_ACT_CLAMP only: min <= max, not NaN */
+  int residual;             /* 0 or 1: y = act(conv(x) + bias + r), r of the output's
+                            ** shape (ResNet's skip connection); see osc_kernel_run_residual */
   osc_mode mode;
   int max_stages;           /* optimal mode: 1..OSC_MAX_STAGES */
   osc_objective objective;
@@ -270,7 +272,8 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** scratch holds osc_plan_scratch_size(plan) floats, reused for every image,
 ** and must not be shared by concurrent runs; NULL makes the call allocate
 ** (and free) its own, which can fail with OSC_ENOMEM. A NULL k, or a NULL
-** in, out or weights when n > 0: OSC_EINVAL, nothing written. n == 0 runs
+** in, out or weights when n > 0: OSC_EINVAL, nothing written; so is a layer
+** with residual = 1 (osc_kernel_run_residual runs those). n == 0 runs
 ** nothing and returns OSC_OK, whatever the pointers.
 ** Denormals: on x86-64 a run sets flush-to-zero and denormals-are-zero
 ** (MXCSR FTZ|DAZ) in the calling thread, for JIT and reference kernels
@@ -302,6 +305,23 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** run serially on the calling thread. */
 osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *out,
                           const float *weights, float *scratch, osc_error *err);
+
+/* osc_kernel_run for a layer with residual = 1: out = act(conv(in) + bias +
+** residual), residual holding n * osc_plan_output_size floats laid out as
+** out. residual may be out itself (in place, as ResNets add their skip):
+** every output reads its own residual element before it is written, and
+** nothing else reads either; any other overlap of residual with out, and
+** any overlap of in, weights or scratch with out, is not allowed. OSC_EINVAL,
+** nothing written: the layer has no residual (use osc_kernel_run), or
+** residual is NULL when n > 0 (with the other checks of osc_kernel_run,
+** which in turn refuses a residual layer). Threads as osc_kernel_run: the
+** residual layer's <prefix>_run_tiles(stage, first, count, in, residual,
+** out, weights, scratch) splits the stages the same way, only the last
+** stage reading the residual (each tile at the outputs it writes, so in
+** place stays allowed); the same bits for every thread count. */
+osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
+                                   const float *residual, float *out, const float *weights,
+                                   float *scratch, osc_error *err);
 
 void osc_kernel_free(osc_kernel *k);   /* NULL is fine */
 

@@ -11,15 +11,22 @@
 #define OSC_JIT_PREFIX "osc_jit"
 #define OSC_JIT_SYMBOL OSC_JIT_PREFIX "_n"
 
-/* Signature of every generated <prefix>_n. */
+/* Signature of every generated <prefix>_n; a residual layer's takes the
+** residual after the input. */
 typedef void (*osc_kernel_fn)(int n, const float *in, float *out, const float *weights,
                               float *scratch);
+typedef void (*osc_kernel_res_fn)(int n, const float *in, const float *residual, float *out,
+                                  const float *weights, float *scratch);
 
 /* The tile ABI of every generated layer (README, "Generated code ABI"):
 ** <prefix>_tiles(stage) and <prefix>_run_tiles(stage, first, count, ...). */
 typedef int (*osc_tiles_fn)(int stage);
 typedef void (*osc_run_tiles_fn)(int stage, int first, int count, const float *in, float *out,
                                  const float *weights, float *scratch);
+/* a residual layer's: the residual after the input, as in its _n */
+typedef void (*osc_run_tiles_res_fn)(int stage, int first, int count, const float *in,
+                                     const float *residual, float *out, const float *weights,
+                                     float *scratch);
 
 /* The least multiply-adds of one piece of a split stage: below, waking a
 ** thread and waiting for it costs more than the piece saves. */

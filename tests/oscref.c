@@ -91,16 +91,21 @@ static size_t max_tensor(const osc_plan *p) {
   return m;
 }
 
-int oscref_chain_padded(const osc_plan *p, int n, const float *in, const float *weights,
-                        float *out) {
+int oscref_chain_padded(const osc_plan *p, int n, const float *in, const float *residual,
+                        const float *weights, float *out) {
   int r;
   pad_products = 1;
-  r = oscref_chain(p, n, in, weights, out);
+  r = oscref_chain_residual(p, n, in, residual, weights, out);
   pad_products = 0;
   return r;
 }
 
 int oscref_chain(const osc_plan *p, int n, const float *in, const float *weights, float *out) {
+  return oscref_chain_residual(p, n, in, NULL, weights, out);
+}
+
+int oscref_chain_residual(const osc_plan *p, int n, const float *in, const float *residual,
+                          const float *weights, float *out) {
   const osc_layer *l = &p->layer;
   size_t cap = max_tensor(p), in_size = (size_t)l->in_channels * l->in_h * l->in_w;
   const osc_stage *last = &p->stage[p->n_stages - 1];
@@ -121,7 +126,12 @@ int oscref_chain(const osc_plan *p, int n, const float *in, const float *weights
         memcpy(a, b, out_size_ * sizeof *a);
     }
     oscref_bias_relu(a, l->bias ? w : NULL, last->c_out, last->h_out * last->w_out,
-                     l->act == OSC_ACT_RELU || l->act == OSC_ACT_RELU6);
+                     !residual && (l->act == OSC_ACT_RELU || l->act == OSC_ACT_RELU6));
+    if (residual) {   /* y = act(conv + bias + r): the sum first, then the ReLU */
+      for (size_t k = 0; k < out_size_; k++) a[k] += residual[img * out_size_ + k];
+      oscref_bias_relu(a, NULL, last->c_out, last->h_out * last->w_out,
+                       l->act == OSC_ACT_RELU || l->act == OSC_ACT_RELU6);
+    }
     if (l->act == OSC_ACT_RELU6 || l->act == OSC_ACT_CLAMP)   /* torch.clamp: NaN stays */
       for (size_t k = 0; k < out_size_; k++) {
         float lo = l->act == OSC_ACT_RELU6 ? 0.0f : l->clamp_min;

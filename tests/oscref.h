@@ -36,12 +36,17 @@ void oscref_bias_relu(float *x, const float *bias, int c, int hw, int relu);
 ** osconv.h. Returns 0, or -1 if memory ran out. */
 int oscref_chain(const osc_plan *p, int n, const float *in, const float *weights, float *out);
 
+/* oscref_chain plus a residual (n outputs, as out) added after the bias and
+** before the activation: torch's act(conv(x) + r). NULL: oscref_chain. */
+int oscref_chain_residual(const osc_plan *p, int n, const float *in, const float *residual,
+                          const float *weights, float *out);
+
 /* oscref_chain where every padded tap multiplies its weight by a zero
 ** (im2col style) instead of being left out. The two differ only where a
 ** NaN or infinite weight meets the padding: 0 x inf is NaN. PyTorch's own
 ** CPU paths differ there too (its dense conv multiplies, its depthwise conv
 ** skips), so kernels may give either. Not thread-safe. */
-int oscref_chain_padded(const osc_plan *p, int n, const float *in, const float *weights,
-                        float *out);
+int oscref_chain_padded(const osc_plan *p, int n, const float *in, const float *residual,
+                        const float *weights, float *out);
 
 #endif

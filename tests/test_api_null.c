@@ -130,6 +130,9 @@ static void test_kernels(void) {
   CU_ASSERT(einval(osc_kernel_run(k, 1, in, NULL, w, NULL, &err), &err));
   CU_ASSERT(einval(osc_kernel_run(k, 1, in, out, NULL, NULL, &err), &err));
   CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in, out, NULL, NULL, NULL), OSC_EINVAL);
+  CU_ASSERT(einval(osc_kernel_run_residual(NULL, 1, in, out, out, w, NULL, &err), &err));
+  CU_ASSERT(einval(osc_kernel_run_residual(k, 1, in, NULL, out, w, NULL, &err), &err));
+  CU_ASSERT_EQUAL(osc_kernel_run_residual(k, 1, NULL, NULL, NULL, NULL, NULL, NULL), OSC_EINVAL);
   for (int i = 0; i < 8; i++) CU_ASSERT_EQUAL(out[i], -7.0f);   /* nothing written */
   CU_ASSERT_EQUAL(osc_kernel_run(k, 0, NULL, NULL, NULL, NULL, &err), OSC_OK);
   /* scratch NULL (this plan needs none) and err NULL: it runs. Output 0

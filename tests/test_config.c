@@ -129,6 +129,12 @@ static const struct { const char *src, *msg; } config_errors[] = {
      "<= max"},
     {"conv { " SHAPE ", kernel = 3, activation = {'clamp', 0, 'x'} }",
      "t.lua:1: layer 'conv1': activation {\"clamp\", min, max}: max must be a number, got string"},
+    {"conv { " SHAPE ", kernel = 3, residual = 1 }",
+     "t.lua:1: layer 'conv1': residual must be true or false, got number"},
+    {"network { name = 'n', residual = 'yes' }\nconv { " SHAPE ", kernel = 3 }",
+     "t.lua:1: network 'n': residual must be true or false, got string"},
+    {"conv { " SHAPE ", kernel = 3, residuals = true }",
+     "t.lua:1: layer 'conv1': unknown field 'residuals' (did you mean 'residual'?)"},
     {"conv { " SHAPE ", kernel = 3, padding = 'full' }",
      "t.lua:1: layer 'conv1': padding must be \"same\" or \"valid\", got \"full\""},
     /* missing fields */
@@ -726,6 +732,22 @@ static void test_activations(void) {
   }
 }
 
+/* residual defaults to false; true in a conv{} or as a network default,
+** which a conv{} may turn off again. */
+static void test_residual_field(void) {
+  osc_config *c = load("conv { " SHAPE ", kernel = 3 }\n"
+                       "network { name = 'n', residual = true }\n"
+                       "conv { " SHAPE ", kernel = 3 }\n"
+                       "conv { " SHAPE ", kernel = 3, residual = false }",
+                       NULL);
+  if (c) {
+    CU_ASSERT_EQUAL(c->networks[0].layers[0].residual, 0);
+    CU_ASSERT_EQUAL(c->networks[1].layers[0].residual, 1);
+    CU_ASSERT_EQUAL(c->networks[1].layers[1].residual, 0);
+    osc_config_free(c);
+  }
+}
+
 /* input = x takes in_channels and the size from an earlier output; given
 ** fields must agree with it; branches are several layers on one input. */
 static void test_input_chaining(void) {
@@ -1107,12 +1129,14 @@ static void test_example_mobilenet(void) {
 static void test_example_default(void) {
   osc_config *c = load_example("default.lua");
   int seen[OSC_MODE_COUNT] = {0}, strided = 0, pointwise = 0, widening = 0, non_square = 0;
+  int residual = 0;
   int64_t macs, params;
   if (!c) return;
-  CU_ASSERT_EQUAL(c->networks[0].n_layers, 6);
+  CU_ASSERT_EQUAL(c->networks[0].n_layers, 7);
   for (int i = 0; i < c->networks[0].n_layers; i++) {
     const osc_layer *l = &c->networks[0].layers[i];
     seen[l->mode]++;
+    residual += l->residual;
     strided += l->stride_h == 2;
     pointwise += l->k_h == 1 && l->k_w == 1;
     widening += l->in_channels != l->out_channels;
@@ -1120,7 +1144,7 @@ static void test_example_default(void) {
     CU_ASSERT(l->in_h <= 32 && l->in_channels <= 64 && l->out_channels <= 64);
   }
   for (int m = 0; m < OSC_MODE_COUNT; m++) CU_ASSERT(seen[m] > 0);
-  CU_ASSERT(strided > 0 && pointwise > 0 && widening > 0 && non_square > 0);
+  CU_ASSERT(strided > 0 && pointwise > 0 && widening > 0 && non_square > 0 && residual > 0);
   plan_all(&c->networks[0], &macs, &params);
   osc_config_free(c);
 }
@@ -1210,6 +1234,7 @@ static CU_TestInfo tests[] = {
     {"mode defaults", test_mode_defaults},
     {"input chaining", test_input_chaining},
     {"activations relu6 and clamp", test_activations},
+    {"residual field", test_residual_field},
     {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
     {"objective time", test_objective_time},

@@ -29,6 +29,7 @@
 #define TOL 1e-5
 
 typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
+typedef void (*res_layer_fn)(int, const float *, const float *, float *, const float *, float *);
 
 typedef struct kcase {
   osc_plan plan;
@@ -136,47 +137,64 @@ static void describe(const kcase *c, char *buf, size_t size) {
   const osc_layer *l = &c->plan.layer;
   char chain[256];
   osc_plan_describe(&c->plan, chain, sizeof chain);
-  snprintf(buf, size, "%s: %d->%d %dx%d k%dx%d s%dx%d p%dx%d g%d bias%d relu%d n%d mode %s [%s] "
+  snprintf(buf, size, "%s: %d->%d %dx%d k%dx%d s%dx%d p%dx%d g%d bias%d relu%d%s n%d mode %s [%s] "
            "knobs expr %d body %d full %d kernel %s", c->prefix, l->in_channels, l->out_channels,
            l->in_h, l->in_w, l->k_h, l->k_w, l->stride_h, l->stride_w, l->pad_h, l->pad_w,
-           l->groups, l->bias, (int)l->act, c->n, osc_mode_name(c->plan.mode), chain,
+           l->groups, l->bias, (int)l->act, l->residual ? " residual" : "", c->n,
+           osc_mode_name(c->plan.mode), chain,
            c->knobs.max_expr_terms, c->knobs.max_body_terms, c->knobs.full_unroll_terms,
            c->knobs.kernel ? c->knobs.kernel : "-");
 }
 
+/* Calls c's <prefix>_n from the object: a residual layer's with `res`
+** (which may be out), another's without. 0, or -1 if the symbol is missing. */
+static int call_layer(void *handle, const kcase *c, const float *in, const float *res,
+                      float *out, const float *w, float *scratch) {
+  char sym[64];
+  void *f;
+  snprintf(sym, sizeof sym, "%s_n", c->prefix);
+  if (!(f = dlsym(handle, sym))) return -1;
+  if (c->plan.layer.residual) ((res_layer_fn)(uintptr_t)f)(c->n, in, res, out, w, scratch);
+  else ((layer_fn)(uintptr_t)f)(c->n, in, out, w, scratch);
+  return 0;
+}
+
 /* Run case c from the loaded object against the reference chain. The
-** scratch is surrounded by canaries: a kernel must stay inside it. */
+** scratch, the output and the residual are surrounded by canaries: a kernel
+** must stay inside them. A residual layer runs in place (the residual in
+** out) on odd seeds, from a buffer of its own on even ones. */
 static int check_case(void *handle, const kcase *c, uint64_t seed) {
   const osc_plan *p = &c->plan;
   size_t in_n = osc_plan_input_size(p) * c->n, out_n = osc_plan_output_size(p) * c->n;
   size_t w_n = osc_plan_weights_size(p), s_n = osc_plan_scratch_size(p);
   float *in = malloc((in_n + 1) * sizeof *in), *w = malloc((w_n + 1) * sizeof *w);
   float *out = malloc((out_n + 2) * sizeof *out), *ref = malloc((out_n + 1) * sizeof *ref);
-  float *scratch = malloc((s_n + 2) * sizeof *scratch);
-  char sym[64], desc[512];
-  int ok = 0;
-  layer_fn fn;
-  snprintf(sym, sizeof sym, "%s_n", c->prefix);
-  fn = (layer_fn)(uintptr_t)dlsym(handle, sym);
+  float *scratch = malloc((s_n + 2) * sizeof *scratch), *res = malloc((out_n + 2) * sizeof *res);
+  const int with_res = p->layer.residual, in_place = with_res && seed % 2;
+  char desc[512];
+  int ok = 0, called = -1;
   describe(c, desc, sizeof desc);
-  if (in && w && out && ref && scratch && fn) {
+  if (in && w && out && ref && scratch && res) {
     uint64_t st = seed;
     double e;
     fill(in, in_n, &st);
     fill(w, w_n, &st);
-    out[0] = out[out_n + 1] = scratch[0] = scratch[s_n + 1] = 1234.5f;
-    fn(c->n, in, out + 1, w, scratch + 1);
-    if (oscref_chain(p, c->n, in, w, ref) == 0) {
+    fill(res + 1, out_n, &st);
+    out[0] = out[out_n + 1] = scratch[0] = scratch[s_n + 1] = res[0] = res[out_n + 1] = 1234.5f;
+    if (in_place) memcpy(out + 1, res + 1, out_n * sizeof *out);
+    called = call_layer(handle, c, in, in_place ? out + 1 : res + 1, out + 1, w, scratch + 1);
+    if (called == 0 && oscref_chain_residual(p, c->n, in, with_res ? res + 1 : NULL, w, ref) == 0) {
       e = rel_l2(out + 1, ref, out_n);
       ok = e < TOL && out[0] == 1234.5f && out[out_n + 1] == 1234.5f &&
-           scratch[0] == 1234.5f && scratch[s_n + 1] == 1234.5f;
-      if (!ok) fprintf(stderr, "\nMISMATCH %s: rel L2 %g (canaries %g %g %g %g)\n", desc, e,
-                       out[0], out[out_n + 1], scratch[0], scratch[s_n + 1]);
+           scratch[0] == 1234.5f && scratch[s_n + 1] == 1234.5f && res[0] == 1234.5f &&
+           res[out_n + 1] == 1234.5f;
+      if (!ok) fprintf(stderr, "\nMISMATCH %s%s: rel L2 %g (canaries %g %g %g %g)\n", desc,
+                       in_place ? " (in place)" : "", e, out[0], out[out_n + 1], scratch[0],
+                       scratch[s_n + 1]);
     }
-  } else {
-    fprintf(stderr, "\n%s: %s\n", desc, fn ? "out of memory" : "symbol missing");
   }
-  free(in); free(w); free(out); free(ref); free(scratch);
+  if (called) fprintf(stderr, "\n%s: %s\n", desc, res ? "symbol missing" : "out of memory");
+  free(in); free(w); free(out); free(ref); free(scratch); free(res);
   return ok;
 }
 
@@ -584,6 +602,14 @@ static void check_forced(kcase *cs, int count, const osc_emit_knobs *k, uint64_t
   CU_ASSERT_EQUAL(used, count);
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, seed), count);
   CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", seed + 1), count);
+  /* again with a residual: the store adds it from memory (masked on tails),
+  ** in place on every other case (check_case) */
+  for (int i = 0; i < count; i++) cs[i].plan.layer.residual = 1;
+  used = 0;
+  for (int i = 0; i < count; i++) used += all_stages_use(&cs[i], k->kernel);
+  CU_ASSERT_EQUAL(used, count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, seed + 2), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", seed + 3), count);
 }
 
 static void check_simd(const osc_emit_knobs *k, osc_isa isa, uint64_t seed) {
@@ -742,6 +768,7 @@ static int random_case(uint64_t *st, kcase *c, int index) {
   l.bias = pick(st, 0, 1);
   l.act = pick(st, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
   l.max_stages = pick(st, 1, 3);
+  l.residual = index / 4 % 2;   /* from the index: every ISA below gets both, the stream is kept */
   if (mode == OSC_MODE_CONVENTIONAL && pick(st, 0, 2) == 0) {
     l.groups = random_divisor(st, l.in_channels, l.out_channels);
     l.mode = OSC_MODE_CONVENTIONAL;
@@ -883,6 +910,13 @@ static void nonfinite_data(const osc_plan *p, int n, int scenario, uint64_t seed
   }
 }
 
+/* A residual: random, and in scenario 3 NaN, +inf and -inf at random places. */
+static void residual_data(size_t n, int scenario, uint64_t seed, float *r) {
+  uint64_t st = seed ^ 0x2e51d0a1ull;
+  fill(r, n, &st);
+  if (scenario == 3) poison(r, n, &st);
+}
+
 typedef struct ieee_tally { size_t nan, inf, finite; } ieee_tally;
 
 /* got is of want's IEEE class: NaN, the same infinity, or finite. */
@@ -920,22 +954,21 @@ static int same_ieee(const float *got, const float *want, const float *alt, size
 }
 
 /* Runs case c with the AOT object `handle`, or (handle NULL) through
-** osc_kernel_run with backend `be`. 0 on success. */
-static int run_on(void *handle, osc_backend be, const kcase *c, const float *in, float *out,
-                  const float *w) {
+** osc_kernel_run (a residual layer: osc_kernel_run_residual with res, which
+** may be out) with backend `be`. 0 on success. */
+static int run_on(void *handle, osc_backend be, const kcase *c, const float *in,
+                  const float *res, float *out, const float *w) {
   float *scratch = malloc((osc_plan_scratch_size(&c->plan) + 1) * sizeof *scratch);
   osc_kernel_options o = {.backend = be, .no_cache = 1};
   osc_kernel *k = NULL;
   osc_error err;
-  char sym[64];
-  layer_fn fn = NULL;
   int bad = !scratch;
-  snprintf(sym, sizeof sym, "%s_n", c->prefix);
-  if (handle && !bad && (fn = (layer_fn)(uintptr_t)dlsym(handle, sym)))
-    fn(c->n, in, out, w, scratch);
+  if (handle && !bad) bad = call_layer(handle, c, in, res, out, w, scratch) != 0;
   else if (handle) bad = 1;
   else if (!bad) bad = osc_kernel_create(&c->plan, &o, &k, &err) ||
-                       osc_kernel_run(k, c->n, in, out, w, scratch, &err);
+                       (c->plan.layer.residual
+                            ? osc_kernel_run_residual(k, c->n, in, res, out, w, scratch, &err)
+                            : osc_kernel_run(k, c->n, in, out, w, scratch, &err));
   osc_kernel_free(k);
   free(scratch);
   return bad;
@@ -950,40 +983,37 @@ static int nonfinite_backend(kcase *cs, int count, void *handle, osc_backend be,
     size_t in_n = osc_plan_input_size(p) * cs[i].n, out_n = osc_plan_output_size(p) * cs[i].n;
     float *in = malloc(in_n * sizeof *in), *w = malloc(osc_plan_weights_size(p) * sizeof *w);
     float *got = malloc(out_n * sizeof *got), *want = malloc(out_n * sizeof *want);
-    float *alt = malloc(out_n * sizeof *alt);
-    int ok = in && w && got && want && alt;
+    float *alt = malloc(out_n * sizeof *alt), *res = malloc(out_n * sizeof *res);
+    int ok = in && w && got && want && alt && res, with_res = p->layer.residual;
     char what[600], desc[512];
     describe(&cs[i], desc, sizeof desc);
-    for (int s = 0; ok && s < 3; s++) {
-      nonfinite_data(p, cs[i].n, s, osc_test_seed() + (uint64_t)(i * 3 + s), in, w);
-      snprintf(what, sizeof what, "%s, %s, scenario %d", name, desc, s);
-      ok = run_on(handle, be, &cs[i], in, got, w) == 0 &&
-           oscref_chain(p, cs[i].n, in, w, want) == 0 &&
-           oscref_chain_padded(p, cs[i].n, in, w, alt) == 0 &&
+    for (int s = 0; ok && s < (with_res ? 4 : 3); s++) {
+      const int in_place = with_res && (i + s) % 2;   /* the residual in out, or apart */
+      uint64_t seed = osc_test_seed() + (uint64_t)(i * 4 + s);
+      nonfinite_data(p, cs[i].n, s, seed, in, w);
+      residual_data(out_n, s, seed, res);
+      if (in_place) memcpy(got, res, out_n * sizeof *got);
+      snprintf(what, sizeof what, "%s, %s, scenario %d%s", name, desc, s,
+               in_place ? ", in place" : "");
+      ok = run_on(handle, be, &cs[i], in, in_place ? got : res, got, w) == 0 &&
+           oscref_chain_residual(p, cs[i].n, in, with_res ? res : NULL, w, want) == 0 &&
+           oscref_chain_padded(p, cs[i].n, in, with_res ? res : NULL, w, alt) == 0 &&
            same_ieee(got, want, alt, out_n, t, what);
     }
     passed += ok;
-    free(in); free(w); free(got); free(want); free(alt);
+    free(in); free(w); free(got); free(want); free(alt); free(res);
   }
   return passed;
 }
 
-/* gcc -O1 and -O3, tcc, the JIT and the reference backend all give what
-** the plain convolution then a NaN-keeping ReLU gives (oscref.c). */
-static void test_nonfinite(void) {
+/* Every case and scenario under gcc -O1 and -O3, tcc, the JIT and the
+** reference backend; the data must reach NaN and Inf outputs, and finite ones. */
+static void nonfinite_everywhere(kcase *cs, int count) {
   static const struct { const char *tool, *flags; } aot[] = {
       {NULL, GCC_FLAGS}, {NULL, GCC_FLAGS " -O3"}, {"tcc", "-Wall -Werror -shared"}};
-  kcase *cs = calloc(32, sizeof *cs);
   ieee_tally t = {0, 0, 0};
-  int count;
   size_t len;
-  char *src;
-  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
-  count = nonfinite_cases(cs);
-  /* 13 portable, two SIMD stores per ISA the CPU runs */
-  CU_ASSERT_EQUAL(count, 13 + 2 * (osc_isa_host() >= OSC_ISA_AVX512) +
-                             2 * (osc_isa_host() >= OSC_ISA_AVX2));
-  src = emit_all(cs, count, &len);
+  char *src = emit_all(cs, count, &len);
   CU_ASSERT_PTR_NOT_NULL_FATAL(src);
   for (size_t a = 0; a < sizeof aot / sizeof aot[0]; a++) {
     so s;
@@ -996,9 +1026,21 @@ static void test_nonfinite(void) {
   CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
   CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_REFERENCE, "reference", &t),
                   count);
-  /* the data reach NaN and Inf outputs, and finite ones */
   CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
   free(src);
+}
+
+/* gcc -O1 and -O3, tcc, the JIT and the reference backend all give what
+** the plain convolution then a NaN-keeping ReLU gives (oscref.c). */
+static void test_nonfinite(void) {
+  kcase *cs = calloc(32, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = nonfinite_cases(cs);
+  /* 13 portable, two SIMD stores per ISA the CPU runs */
+  CU_ASSERT_EQUAL(count, 13 + 2 * (osc_isa_host() >= OSC_ISA_AVX512) +
+                             2 * (osc_isa_host() >= OSC_ISA_AVX2));
+  nonfinite_everywhere(cs, count);
   free(cs);
 }
 
@@ -1044,6 +1086,77 @@ static void test_relu6_clamp(void) {
     free(src);
     free(cs);
   }
+}
+
+/* ---- the residual: y = act(conv(x) + bias + r) --------------------------------------- */
+
+/* act_cases with a residual (every mode and forced kernel, ReLU, relu6 and
+** none), plus pointwise fan-in chunks (the residual goes in with the first
+** partial store) and a 1x1 layer whose every output is padding. */
+static int residual_cases(kcase *cs) {
+  int count = act_cases(cs, OSC_ACT_RELU, 0.0f, 0.0f);
+  count += act_cases(cs + count, OSC_ACT_RELU6, 0.0f, 0.0f);
+  add_grouped(cs, &count, 37, 8, 1, 5, 9, 1, 1, 1, 1, 0, 1, 1, 1, 2, &pointwise_tiny);
+  add_grouped(cs, &count, 19, 6, 1, 4, 7, 1, 1, 2, 1, 1, 0, 0, 1, 1, &pointwise_tiny);
+  add_grouped(cs, &count, 3, 4, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1, &pointwise_knobs);
+  for (int i = 0; i < count; i++) {
+    cs[i].plan.layer.residual = 1;
+    snprintf(cs[i].prefix, sizeof cs[i].prefix, "k%d", i);   /* act_cases numbers from 0 */
+  }
+  return count;
+}
+
+/* gcc -O1 and -O3, tcc, the JIT and the reference backend against oscref,
+** the residual read from a buffer of its own and in place (the residual in
+** out), with NaN and Inf in the input, the weights, the bias and (scenario
+** 3) the residual. */
+static void test_residual(void) {
+  kcase *cs = calloc(40, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = residual_cases(cs);
+  /* act_cases twice (its SIMD stores, px and pw, per ISA the CPU runs), 3 more */
+  CU_ASSERT_EQUAL(count, 29 + 4 * (osc_isa_host() >= OSC_ISA_AVX512) +
+                             4 * (osc_isa_host() >= OSC_ISA_AVX2));
+  nonfinite_everywhere(cs, count);
+  /* the guard values around out, the residual and the scratch */
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 11), count);
+  free(cs);
+}
+
+/* The check bites: a residual layer's code run as if the residual were zero
+** (its buffer all zero) does not match the reference with a real one. */
+static void test_residual_detects(void) {
+  kcase c;
+  int count = 0;
+  size_t len;
+  char *src;
+  so s;
+  memset(&c, 0, sizeof c);
+  CU_ASSERT_FATAL(add_grouped(&c, &count, 4, 6, 1, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, NULL));
+  c.plan.layer.residual = 1;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src = emit_all(&c, 1, &len));
+  CU_ASSERT_EQUAL_FATAL(build(&s, src, len, cc(), GCC_FLAGS, 1), 0);
+  {
+    size_t in_n = osc_plan_input_size(&c.plan), out_n = osc_plan_output_size(&c.plan);
+    float *in = malloc(in_n * sizeof *in), *w = malloc(osc_plan_weights_size(&c.plan) * sizeof *w);
+    float *zero = calloc(out_n, sizeof *zero), *r = malloc(out_n * sizeof *r);
+    float *got = malloc(out_n * sizeof *got), *want = malloc(out_n * sizeof *want);
+    float *scratch = malloc((osc_plan_scratch_size(&c.plan) + 1) * sizeof *scratch);
+    uint64_t st = osc_test_seed();
+    CU_ASSERT_FATAL(in && w && zero && r && got && want && scratch);
+    fill(in, in_n, &st);
+    fill(w, osc_plan_weights_size(&c.plan), &st);
+    fill(r, out_n, &st);
+    CU_ASSERT_EQUAL(call_layer(s.handle, &c, in, zero, got, w, scratch), 0);
+    CU_ASSERT_EQUAL(oscref_chain_residual(&c.plan, 1, in, r, w, want), 0);
+    CU_ASSERT(rel_l2(got, want, out_n) > 1e-2);
+    CU_ASSERT_EQUAL(call_layer(s.handle, &c, in, r, got, w, scratch), 0);
+    CU_ASSERT(rel_l2(got, want, out_n) < TOL);
+    free(in); free(w); free(zero); free(r); free(got); free(want); free(scratch);
+  }
+  unload(&s);
+  free(src);
 }
 
 /* ---- denormals: flush-to-zero and denormals-are-zero ------------------------------ */
@@ -1200,7 +1313,7 @@ static void test_denormals_every_kernel(void) {
       unsigned int after;
       _mm_setcsr(CALLER_CSR);
       if (run_on(b < 2 ? s[b].handle : NULL, b == 3 ? OSC_BACKEND_REFERENCE : OSC_BACKEND_JIT,
-                 &cs[i], in, out, w))
+                 &cs[i], in, NULL, out, w))
         ok = 0;
       after = _mm_getcsr();
       _mm_setcsr(0x1f80u);
@@ -1724,6 +1837,9 @@ static CU_TestInfo tests[] = {
     {"random specs (gcc, tcc)", test_random_specs},
     {"NaN and Inf as conv then torch.relu (gcc, tcc, JIT, reference)", test_nonfinite},
     {"relu6 and clamp as torch does (gcc, tcc, JIT, reference)", test_relu6_clamp},
+    {"residual: every mode and kernel, in place or not, NaN/Inf (gcc, tcc, JIT, reference)",
+     test_residual},
+    {"residual check can fail", test_residual_detects},
     {"denormals: JIT and reference flush unless kept, MXCSR restored", test_denormals_runtime},
     {"denormals: a failed run leaves MXCSR alone", test_denormals_failed_run},
     {"denormals: every mode and kernel flushes (gcc, tcc, JIT, reference)",

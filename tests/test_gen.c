@@ -33,6 +33,8 @@ static const char config_text[] =
     "       stride = 2, padding = 1, mode = 'depthwise' }\n"
     "conv { name = 'tall', in_channels = 12, out_channels = 6, size = 5, kernel = {5, 3},\n"
     "       padding = 'same', mode = 'spatial' }\n"
+    "conv { name = 'skip', in_channels = 6, out_channels = 6, size = 5, kernel = 3,\n"
+    "       padding = 1, residual = true, activation = 'relu' }\n"
     "network { name = 'beta' }\n"
     "conv { name = 'chain', in_channels = 16, out_channels = 16, size = 6, kernel = 3,\n"
     "       padding = 1, stages = { {kernel = {3, 1}, groups = 4}, {kernel = {1, 3}, groups = 4} } }\n"
@@ -97,26 +99,32 @@ static int check_network(void *h, const osc_network *net) {
   int good = 0;
   for (int i = 0; i < net->n_layers; i++) {
     typedef void (*fn_t)(const float *, float *, const float *, float *);
+    typedef void (*res_fn_t)(const float *, const float *, float *, const float *, float *);
     osc_plan p;
     osc_error err;
     char sym[160];
     int n = net->batch > 0 ? net->batch : 1;
-    fn_t fn;
+    void *fn;
     uint64_t st = osc_test_seed() + (uint64_t)i;
     if (osc_plan_layer(&net->layers[i], &p, &err)) continue;
     snprintf(sym, sizeof sym, "%s_%s", net->name, net->layers[i].name);
-    fn = (fn_t)(uintptr_t)dlsym(h, sym);
+    fn = dlsym(h, sym);
     size_t in_n = osc_plan_input_size(&p) * n, out_n = osc_plan_output_size(&p) * n;
     float *x = malloc(in_n * 4), *w = malloc(osc_plan_weights_size(&p) * 4);
     float *y = malloc(out_n * 4), *r = malloc(out_n * 4), *s = malloc((osc_plan_scratch_size(&p) + 1) * 4);
-    if (fn && x && w && y && r && s) {
+    float *res = malloc(out_n * 4);
+    if (fn && x && w && y && r && s && res) {
       fill(x, in_n, &st);
       fill(w, osc_plan_weights_size(&p), &st);
-      fn(x, y, w, s);   /* the batch-sized entry point */
-      if (oscref_chain(&p, n, x, w, r) == 0 && rel_l2(y, r, out_n) < 1e-5) good++;
+      fill(res, out_n, &st);
+      memcpy(y, res, out_n * 4);   /* a residual layer runs in place */
+      if (p.layer.residual) ((res_fn_t)(uintptr_t)fn)(x, y, y, w, s);
+      else ((fn_t)(uintptr_t)fn)(x, y, w, s);   /* the batch-sized entry point */
+      if (oscref_chain_residual(&p, n, x, p.layer.residual ? res : NULL, w, r) == 0 &&
+          rel_l2(y, r, out_n) < 1e-5) good++;
       else fprintf(stderr, "\n%s differs from the reference\n", sym);
     }
-    free(x); free(w); free(y); free(r); free(s);
+    free(x); free(w); free(y); free(r); free(s); free(res);
   }
   return good;
 }
@@ -161,30 +169,44 @@ typedef struct table_row {
   long input_size, output_size, weights_size, scratch_size;
   int (*tiles)(int);
   void (*run_tiles)(int, int, int, const float *, float *, const float *, float *);
+  int residual;
+  void (*run_residual)(const float *, const float *, float *, const float *, float *);
+  void (*run_residual_n)(int, const float *, const float *, float *, const float *, float *);
+  void (*run_residual_tiles)(int, int, int, const float *, const float *, float *, const float *,
+                             float *);
 } table_row;
 
 /* The tile ABI, built by gcc: each stage's tiles run one at a time, last
-** first, give _n's bits for two images; nothing past the output written. */
+** first, give _n's bits for two images; nothing past the output written.
+** A residual layer's tiles take a residual (nonzero, so a tile that left it
+** out would differ). */
 static void check_tiles(const table_row *t) {
   size_t in_n = 2 * (size_t)t->input_size, out_n = 2 * (size_t)t->output_size;
   float *in = malloc(in_n * sizeof *in), *w = malloc((size_t)t->weights_size * sizeof *w);
   float *want = calloc(out_n, sizeof *want), *got = calloc(out_n + 1, sizeof *got);
   float *scratch = malloc(((size_t)t->scratch_size + 1) * sizeof *scratch);
+  float *res = malloc(out_n * sizeof *res);
   for (size_t i = 0; i < in_n; i++) in[i] = (float)((i * 7919) % 201) / 100.0f - 1.0f;
   for (long i = 0; i < t->weights_size; i++) w[i] = (float)((i * 104729) % 199) / 400.0f - 0.25f;
+  for (size_t i = 0; i < out_n; i++) res[i] = (float)((i * 613) % 97) / 50.0f - 0.9f;
   got[out_n] = 12345.0f;
-  t->run_n(2, in, want, w, scratch);
+  if (t->residual) t->run_residual_n(2, in, res, want, w, scratch);
+  else t->run_n(2, in, want, w, scratch);
   for (int img = 0; img < 2; img++)
     for (int s = 0; s < t->stages; s++) {
       int n = t->tiles(s);
+      const float *x = in + img * t->input_size;
+      float *y = got + img * t->output_size;
       CU_ASSERT(n >= 1);
       for (int tile = n - 1; tile >= 0; tile--)
-        t->run_tiles(s, tile, 1, in + img * t->input_size, got + img * t->output_size, w, scratch);
+        if (t->residual)
+          t->run_residual_tiles(s, tile, 1, x, res + img * t->output_size, y, w, scratch);
+        else t->run_tiles(s, tile, 1, x, y, w, scratch);
     }
   CU_ASSERT_EQUAL(t->tiles(t->stages), 0);   /* no such stage */
   CU_ASSERT(memcmp(got, want, out_n * sizeof *got) == 0);
   CU_ASSERT_EQUAL(got[out_n], 12345.0f);
-  free(in), free(w), free(want), free(got), free(scratch);
+  free(in), free(w), free(want), free(got), free(scratch), free(res);
 }
 
 static void check_layer_table(void *h, const osc_network *net) {
@@ -198,7 +220,10 @@ static void check_layer_table(void *h, const osc_network *net) {
     char fn[160];
     snprintf(fn, sizeof fn, "%s_%s", net->name, l->name);
     CU_ASSERT_STRING_EQUAL(t[i].name, l->name);
-    CU_ASSERT((void *)(uintptr_t)t[i].run == dlsym(h, fn));
+    CU_ASSERT_EQUAL(t[i].residual, l->residual);
+    CU_ASSERT((void *)(uintptr_t)(l->residual ? (void (*)(void))t[i].run_residual
+                                              : (void (*)(void))t[i].run) == dlsym(h, fn));
+    CU_ASSERT(l->residual ? !t[i].run && !t[i].run_n : !t[i].run_residual && !t[i].run_residual_n);
     CU_ASSERT(t[i].in_c == l->in_channels && t[i].in_h == l->in_h && t[i].in_w == l->in_w);
     CU_ASSERT(t[i].out_c == l->out_channels && t[i].out_h == osc_layer_out_h(l) &&
               t[i].out_w == osc_layer_out_w(l));
@@ -206,7 +231,9 @@ static void check_layer_table(void *h, const osc_network *net) {
     snprintf(fn, sizeof fn, "%s_%s_tiles", net->name, l->name);
     CU_ASSERT((void *)(uintptr_t)t[i].tiles == dlsym(h, fn));
     snprintf(fn, sizeof fn, "%s_%s_run_tiles", net->name, l->name);
-    CU_ASSERT((void *)(uintptr_t)t[i].run_tiles == dlsym(h, fn));
+    CU_ASSERT((void *)(uintptr_t)(l->residual ? (void (*)(void))t[i].run_residual_tiles
+                                              : (void (*)(void))t[i].run_tiles) == dlsym(h, fn));
+    CU_ASSERT(l->residual ? !t[i].run_tiles : !t[i].run_residual_tiles);
     check_tiles(&t[i]);
   }
 }
@@ -259,10 +286,11 @@ static void test_gen(void) {
       snprintf(m, sizeof m, "%s_%s", net->name, net->layers[i].name);
       for (char *q = m; *q; q++) *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
       osc_buf_printf(&t, "typedef char c%d_%d[(%s_INPUT_SIZE == %zu && %s_OUTPUT_SIZE == %zu && "
-                     "%s_WEIGHTS_SIZE == %zu && %s_SCRATCH_SIZE == %zu && %s_BATCH == %d) ? 1 : -1];\n",
+                     "%s_WEIGHTS_SIZE == %zu && %s_SCRATCH_SIZE == %zu && %s_BATCH == %d && "
+                     "%s_RESIDUAL == %d) ? 1 : -1];\n",
                      k, i, m, osc_plan_input_size(&p), m, osc_plan_output_size(&p), m,
                      osc_plan_weights_size(&p), m, osc_plan_scratch_size(&p), m,
-                     net->batch > 0 ? net->batch : 1);
+                     net->batch > 0 ? net->batch : 1, m, net->layers[i].residual);
       /* shapes and weight slices, summed here from each stage's own numbers */
       {
         const osc_layer *l = &net->layers[i];

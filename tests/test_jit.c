@@ -264,7 +264,7 @@ static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rn
   char *src = NULL;
   osc_status emitted = osc_kernel_source_isa(p, 0, &src, NULL);
   void *so = src ? aot_build(dir, id, src) : NULL;
-  osc_kernel_fn aot = so ? (osc_kernel_fn)dlsym(so, OSC_JIT_SYMBOL) : NULL;
+  void *aot = so ? dlsym(so, OSC_JIT_SYMBOL) : NULL;
   osc_kernel *k = NULL;
   osc_kernel_options o = {0};
   float *in = rt_random_floats(n * osc_plan_input_size(p), rng);
@@ -272,6 +272,8 @@ static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rn
   float *a = calloc(n * osc_plan_output_size(p), sizeof *a);
   float *b = calloc(n * osc_plan_output_size(p), sizeof *b);
   float *scratch = calloc(osc_plan_scratch_size(p) + 1, sizeof *scratch);
+  uint64_t own = *rng ^ 0x9e3779b97f4a7c15ull;   /* the residual's: the plans stay those of rng */
+  float *r = p->layer.residual ? rt_random_floats(n * osc_plan_output_size(p), &own) : NULL;
   osc_error err;
   CU_ASSERT_EQUAL_FATAL(emitted, OSC_OK);
   CU_ASSERT_PTR_NOT_NULL_FATAL(aot);
@@ -279,8 +281,14 @@ static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rn
   o.no_cache = 1;
   CU_ASSERT_EQUAL_FATAL(osc_kernel_create(p, &o, &k, &err), OSC_OK);
   CU_ASSERT_EQUAL(osc_kernel_backend(k), OSC_BACKEND_JIT);
-  CU_ASSERT_EQUAL(osc_kernel_run(k, n, in, a, w, scratch, &err), OSC_OK);
-  aot(n, in, b, w, scratch);
+  if (r) {   /* the JIT in place (the residual in its output), the AOT build from r */
+    memcpy(a, r, n * osc_plan_output_size(p) * sizeof *a);
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, n, in, a, a, w, scratch, &err), OSC_OK);
+    ((osc_kernel_res_fn)(uintptr_t)aot)(n, in, r, b, w, scratch);
+  } else {
+    CU_ASSERT_EQUAL(osc_kernel_run(k, n, in, a, w, scratch, &err), OSC_OK);
+    ((osc_kernel_fn)(uintptr_t)aot)(n, in, b, w, scratch);
+  }
   if (memcmp(a, b, n * osc_plan_output_size(p) * sizeof *a) != 0) {
     char d[256];
     osc_plan_describe(p, d, sizeof d);
@@ -290,7 +298,7 @@ static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rn
   }
   osc_kernel_free(k);
   dlclose(so);
-  free(src), free(in), free(w), free(a), free(b), free(scratch);
+  free(src), free(in), free(w), free(a), free(b), free(scratch), free(r);
 }
 
 /* Layers big enough that the emitter uses loops, chunked fan-in and borders. */
@@ -353,6 +361,7 @@ static void test_jit_equals_aot(void) {
   for (int done = 0; done < want;) {
     osc_plan p;
     if (!rt_random_plan(&rng, &p)) continue;
+    p.layer.residual = done % 2;   /* half of them add a residual */
     compare_one(dir, id++, &p, &rng);
     per_mode[p.mode]++;
     done++;

@@ -653,7 +653,9 @@ static const char cli_config[] =
     "conv { name = \"b\", in_channels = 8, out_channels = 12, size = 7, kernel = 3,\n"
     "       stride = 2, mode = \"depthwise\" }\n"
     "conv { name = \"c\", in_channels = 8, out_channels = 8, size = 7, kernel = 3,\n"
-    "       padding = 1, activation = \"relu\" }\n";
+    "       padding = 1, activation = \"relu\" }\n"
+    "conv { name = \"r\", in_channels = 8, out_channels = 8, size = 7, kernel = 3,\n"
+    "       padding = 1, activation = \"relu\", residual = true }\n";
 
 /* Runs `prefix $OSCONV_CLI args`; stdout and stderr together into buf. */
 static int cli(const char *prefix, const char *args, char *buf, size_t size) {
@@ -704,6 +706,9 @@ static void test_cli_run(void) {
   CU_ASSERT(row_has(out, "t.a ", " miss "));
   CU_ASSERT(row_has(out, "t.b ", " miss "));
   CU_ASSERT(row_has(out, "t.c ", " 0.00 hit "));
+  /* r is a's twin but for its residual: other code, not a's from the cache */
+  CU_ASSERT(row_has(out, "t.r ", " miss "));
+  CU_ASSERT(row_has(out, "t.r ", " ok"));
   /* OSCONV_CACHE_CAPACITY=0: nothing is cached, so the twin compiles again */
   CU_ASSERT_EQUAL(cli("OSCONV_CACHE_CAPACITY=0 OSCONV_VERBOSE=1", args, out, sizeof out), 0);
   CU_ASSERT(row_has(out, "t.c ", " miss "));
@@ -729,7 +734,7 @@ static void test_cli_run_json(void) {
   CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);
   root = out ? json_loads(out, 0, NULL) : NULL;
   layers = json_object_get(root, "layers");
-  CU_ASSERT_EQUAL(json_array_size(layers), 3);
+  CU_ASSERT_EQUAL(json_array_size(layers), 4);
   for (size_t i = 0; i < json_array_size(layers); i++) {
     json_t *l = json_array_get(layers, i), *t = json_object_get(l, "timing");
     double lo = json_real_value(json_object_get(t, "min_ms"));
@@ -791,7 +796,111 @@ static void test_cli_exec_jit(void) {
   cli_cleanup(dir);
 }
 
+/* exec --residual R.npy, AOT and --jit, in both ranks, against the
+** reference; a residual layer without it, a plain layer with it and a
+** residual of the wrong shape are errors that name the layer. */
+static void test_cli_exec_residual(void) {
+  char dir[] = "/tmp/osc-exres-XXXXXX", config[64], args[640], out[4096], path[4][96];
+  const char *names[4] = {"x.npy", "w.npy", "y.npy", "r.npy"};
+  osc_config *cfg = NULL;
+  osc_plan p;
+  osc_error err;
+  uint64_t rng = rt_rng();
+  if (cli_setup(dir, config)) return;
+  CU_ASSERT_EQUAL_FATAL(osc_config_load(config, NULL, &cfg, &err), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer(osc_config_find_layer(cfg, "r", NULL), &p, &err), OSC_OK);
+  for (int i = 0; i < 4; i++) snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+  for (int rank = 3; rank <= 4; rank++) {
+    int n = rank == 4 ? 2 : 1;
+    size_t xs[4] = {2, 8, 7, 7}, rs[4] = {2, 8, 7, 7}, ws[1] = {osc_plan_weights_size(&p)};
+    size_t out_n = (size_t)n * osc_plan_output_size(&p);
+    float *x = rt_random_floats(n * osc_plan_input_size(&p), &rng);
+    float *w = rt_random_floats(ws[0], &rng), *r = rt_random_floats(out_n, &rng);
+    float *want = calloc(out_n, sizeof *want);
+    CU_ASSERT_EQUAL(osc_npy_write(path[0], rank, xs + 4 - rank, x, &err), OSC_OK);
+    CU_ASSERT_EQUAL(osc_npy_write(path[1], 1, ws, w, &err), OSC_OK);
+    CU_ASSERT_EQUAL(osc_npy_write(path[3], rank, rs + 4 - rank, r, &err), OSC_OK);
+    CU_ASSERT_EQUAL(oscref_chain_residual(&p, n, x, r, w, want), 0);
+    for (int jit = 0; jit < 2; jit++) {
+      osc_npy y;
+      snprintf(args, sizeof args, "exec '%s' --layer t.r --input '%s' --residual '%s' "
+               "--weights '%s' --output '%s'%s", config, path[0], path[3], path[1], path[2],
+               jit ? " --jit" : "");
+      CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
+      CU_ASSERT_EQUAL_FATAL(osc_npy_read(path[2], &y, &err), OSC_OK);
+      CU_ASSERT_EQUAL(y.ndim, rank);
+      CU_ASSERT_EQUAL(y.count, out_n);
+      if (y.count == out_n) CU_ASSERT(rt_rel_l2(y.data, want, out_n) < 1e-5);
+      osc_npy_free(&y);
+    }
+    free(x), free(w), free(r), free(want);
+  }
+  snprintf(args, sizeof args, "exec '%s' --layer t.r --input '%s' --weights '%s' --output '%s'",
+           config, path[0], path[1], path[2]);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "layer 'r' adds a residual (residual = true): give it "
+                                     "with --residual R.npy"));
+  snprintf(args, sizeof args, "exec '%s' --layer t.c --input '%s' --residual '%s' --weights "
+           "'%s' --output '%s'", config, path[0], path[3], path[1], path[2]);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "layer 'c' takes no residual"));
+  snprintf(args, sizeof args, "exec '%s' --layer t.r --input '%s' --residual '%s' --weights "
+           "'%s' --output '%s'", config, path[0], path[1], path[1], path[2]);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "layer 'r' adds a residual of its output's shape "
+                                     "(2, 8, 7, 7)"));
+  osc_config_free(cfg);
+  cli_cleanup(dir);
+}
+
+/* osc_kernel_run_residual: JIT and reference against oscref, in place and
+** from a buffer of its own; the kind of kernel and the call must agree, and
+** a NULL residual is refused, with nothing written. */
+static void test_residual_run(void) {
+  osc_plan p = small_plan(4, 3, OSC_MODE_OPTIMAL), plain = p;
+  osc_kernel_options opts[2] = {{.backend = OSC_BACKEND_JIT}, {.backend = OSC_BACKEND_REFERENCE}};
+  uint64_t rng = rt_rng();
+  size_t out_n = 2 * osc_plan_output_size(&p);
+  float *in = rt_random_floats(2 * osc_plan_input_size(&p), &rng);
+  float *w = rt_random_floats(osc_plan_weights_size(&p), &rng);
+  float *r = rt_random_floats(out_n, &rng), *got = calloc(out_n, sizeof *got);
+  float *want = calloc(out_n, sizeof *want);
+  osc_error err;
+  p.layer.residual = 1;
+  CU_ASSERT_EQUAL(oscref_chain_residual(&p, 2, in, r, w, want), 0);
+  for (int b = 0; b < 2; b++) {
+    osc_kernel *k = NULL, *pk = NULL;
+    CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&plain, &opts[b], &pk, &err), OSC_OK);   /* cached first */
+    CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &opts[b], &k, &err), OSC_OK);
+    CU_ASSERT_EQUAL(osc_kernel_backend(k), opts[b].backend);
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, 2, in, r, got, w, NULL, &err), OSC_OK);
+    CU_ASSERT(rt_rel_l2(got, want, out_n) < 1e-5);
+    memcpy(got, r, out_n * sizeof *got);   /* in place */
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, 2, in, got, got, w, NULL, &err), OSC_OK);
+    CU_ASSERT(rt_rel_l2(got, want, out_n) < 1e-5);
+    for (size_t i = 0; i < out_n; i++) got[i] = -7.0f;
+    CU_ASSERT_EQUAL(osc_kernel_run(k, 2, in, got, w, NULL, &err), OSC_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "adds a residual: run it with osc_kernel_run_residual"));
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, 2, in, NULL, got, w, NULL, &err), OSC_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs its residual, got NULL"));
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(pk, 2, in, r, got, w, NULL, &err), OSC_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "takes no residual: run it with osc_kernel_run"));
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(NULL, 2, in, r, got, w, NULL, &err), OSC_EINVAL);
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, -1, in, r, got, w, NULL, &err), OSC_EINVAL);
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, 2, NULL, r, got, w, NULL, &err), OSC_EINVAL);
+    for (size_t i = 0; i < out_n; i++) CU_ASSERT_EQUAL(got[i], -7.0f);   /* nothing written */
+    CU_ASSERT_EQUAL(osc_kernel_run_residual(k, 0, NULL, NULL, NULL, NULL, NULL, &err), OSC_OK);
+    osc_kernel_free(k);
+    osc_kernel_free(pk);
+  }
+  p.layer.residual = 2;
+  CU_ASSERT_EQUAL(osc_kernel_create(&p, NULL, &(osc_kernel *){NULL}, &err), OSC_EINVAL);
+  free(in), free(w), free(r), free(got), free(want);
+}
+
 static CU_TestInfo tests[] = {
+    {"residual: run, in place, the kind of kernel checked", test_residual_run},
+    {"exec --residual (AOT, JIT), errors", test_cli_exec_residual},
     {"jit and reference match the reference", test_backends_match_reference},
     {"shuffle by hand", test_shuffle_by_hand},
     {"batches", test_batches},

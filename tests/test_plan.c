@@ -90,9 +90,9 @@ static json_int_t conventional_macs(json_t *l) {
          at(l, "kernel", 0) * at(l, "kernel", 1) * hw;
 }
 
-static void check_config(const char *config, int layers_expected) {
+static void check_config(const char *config, int layers_expected, int residuals_expected) {
   json_t *root = plan_json(config), *nets;
-  int layers = 0;
+  int layers = 0, residuals = 0;
   if (!root) return;
   nets = json_object_get(root, "networks");
   CU_ASSERT(json_array_size(nets) >= 1);
@@ -104,6 +104,8 @@ static void check_config(const char *config, int layers_expected) {
       json_t *l = json_array_get(ls, i), *p = json_object_get(l, "plan");
       json_t *base = json_object_get(l, "baselines");
       check_plan(l, p);
+      CU_ASSERT(json_is_boolean(json_object_get(l, "residual")));
+      residuals += json_is_true(json_object_get(l, "residual"));
       CU_ASSERT_EQUAL(geti(json_object_get(base, "conventional"), "macs"), conventional_macs(l));
       if (!strcmp(json_string_value(json_object_get(l, "mode")), "optimal"))
         /* the optimum can never lose to the baselines it could have picked */
@@ -133,16 +135,17 @@ static void check_config(const char *config, int layers_expected) {
     CU_ASSERT_EQUAL(geti(tot, "conventional_macs"), conv);
   }
   CU_ASSERT_EQUAL(layers, layers_expected);
+  CU_ASSERT_EQUAL(residuals, residuals_expected);
   json_decref(root);
 }
 
 static void test_json_examples(void) {
   if (!osc_test_cli_path()) return;
-  check_config("examples/default.lua", 6);
-  check_config("examples/resnet18.lua", 20);
-  check_config("examples/resnet50.lua", 53);
-  check_config("examples/cifar_resnet20.lua", 21);
-  check_config("examples/mobilenet.lua", 27);
+  check_config("examples/default.lua", 7, 1);
+  check_config("examples/resnet18.lua", 20, 0);
+  check_config("examples/resnet50.lua", 53, 0);
+  check_config("examples/cifar_resnet20.lua", 21, 0);
+  check_config("examples/mobilenet.lua", 27, 0);
 }
 
 /* objective = "time" through the CLI: ResNet-50 with it, at max_stages 2
@@ -165,7 +168,7 @@ static void test_objective_time(void) {
     }
     fclose(src);
     fclose(f);
-    check_config(path, 53);
+    check_config(path, 53, 0);
   }
   snprintf(args, sizeof args, "plan '%s'", path);
   CU_ASSERT_EQUAL(osc_test_cli("", args, &out, NULL), 0);

@@ -6,6 +6,8 @@
 ** nothing is written outside the output; a caller's parallel-for runs the
 ** pieces; small layers stay inline; pieces on other threads run in the
 ** caller's MXCSR (denormals flushed) and hand their exception flags back.
+** Residual layers (osc_kernel_run_residual through the residual tile
+** entry) split the same way, their residual apart or in out (in place).
 */
 #define _DEFAULT_SOURCE   /* setenv */
 #include <pthread.h>
@@ -46,17 +48,28 @@ static void guarded_free(float *p) {
   if (p) free(p - GUARD);
 }
 
-/* Runs a kernel for p made with o on in/w; the output (guarded), or NULL
-** if making or running it failed. *pieces: its osc_kernel_info.threads. */
-static float *run_with(const osc_plan *p, const osc_kernel_options *o, int n, const float *in,
-                       const float *w, int *pieces) {
+/* A residual layer's run: res apart, or (in_place) copied into out first
+** and read from there. 0 on success. */
+static int run_kernel(const osc_kernel *k, const osc_plan *p, int n, const float *in,
+                      const float *res, int in_place, float *out, const float *w) {
+  osc_error err;
+  if (!p->layer.residual) return osc_kernel_run(k, n, in, out, w, NULL, &err);
+  if (in_place) memcpy(out, res, (size_t)n * osc_plan_output_size(p) * sizeof *out);
+  return osc_kernel_run_residual(k, n, in, in_place ? out : res, out, w, NULL, &err);
+}
+
+/* Runs a kernel for p made with o on in/w (and res, for a residual layer,
+** in place or not); the output (guarded), or NULL if making or running it
+** failed. *pieces: its osc_kernel_info.threads. */
+static float *run_res_with(const osc_plan *p, const osc_kernel_options *o, int n, const float *in,
+                           const float *res, int in_place, const float *w, int *pieces) {
   size_t out_n = (size_t)n * osc_plan_output_size(p);
   float *out = guarded(out_n);
   osc_kernel *k = NULL;
   osc_kernel_info info;
   osc_error err;
   if (!out || osc_kernel_create(p, o, &k, &err) != OSC_OK ||
-      osc_kernel_run(k, n, in, out, w, NULL, &err) != OSC_OK) {
+      run_kernel(k, p, n, in, res, in_place, out, w) != OSC_OK) {
     osc_kernel_free(k);
     guarded_free(out);
     return NULL;
@@ -67,25 +80,33 @@ static float *run_with(const osc_plan *p, const osc_kernel_options *o, int n, co
   return out;
 }
 
+static float *run_with(const osc_plan *p, const osc_kernel_options *o, int n, const float *in,
+                       const float *w, int *pieces) {
+  return run_res_with(p, o, n, in, NULL, 0, w, pieces);
+}
+
 /* p on 1 to 4 threads: every run has the 1-thread run's bits and keeps its
-** guards, and that run matches the reference. Returns how many runs split. */
+** guards, and that run matches the reference (a residual layer's with a
+** random residual, in place on every other thread count). Returns how many
+** runs split. */
 static int check_thread_counts(const osc_plan *p, int n, uint64_t *rng) {
   size_t out_n = (size_t)n * osc_plan_output_size(p);
   float *in = rt_random_floats((size_t)n * osc_plan_input_size(p), rng);
   float *w = rt_random_floats(osc_plan_weights_size(p), rng);
+  float *res = p->layer.residual ? rt_random_floats(out_n, rng) : NULL;
   float *want = calloc(out_n ? out_n : 1, sizeof *want);
   osc_kernel_options o = {.threads = 1};
-  float *one = run_with(p, &o, n, in, w, NULL);
+  float *one = run_res_with(p, &o, n, in, res, 0, w, NULL);
   int split = 0;
   CU_ASSERT_PTR_NOT_NULL_FATAL(one);
   CU_ASSERT(guards_intact(one, out_n));
-  CU_ASSERT_EQUAL(oscref_chain(p, n, in, w, want), 0);
+  CU_ASSERT_EQUAL(oscref_chain_residual(p, n, in, res, w, want), 0);
   CU_ASSERT(rt_rel_l2(one, want, out_n) < 1e-5);
   for (int t = 2; t <= 4; t++) {
     int pieces = 0;
     float *got;
     o.threads = t;
-    got = run_with(p, &o, n, in, w, &pieces);
+    got = run_res_with(p, &o, n, in, res, t % 2, w, &pieces);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     CU_ASSERT(pieces >= 1 && pieces <= t);
     CU_ASSERT(memcmp(got, one, out_n * sizeof *got) == 0);
@@ -94,7 +115,7 @@ static int check_thread_counts(const osc_plan *p, int n, uint64_t *rng) {
     guarded_free(got);
   }
   guarded_free(one);
-  free(in), free(w), free(want);
+  free(in), free(w), free(want), free(res);
   return split;
 }
 
@@ -110,6 +131,7 @@ static void test_random_plans_every_isa(void) {
     for (int done = 0; done < per_isa;) {
       osc_plan p;
       if (!rt_random_plan(&rng, &p)) continue;
+      p.layer.residual = done % 2;   /* half the plans add a residual */
       done++;
       split += check_thread_counts(&p, osc_test_range(&rng, 1, 2), &rng);
     }
@@ -128,6 +150,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
   size_t out_n = osc_plan_output_size(p);
   float *in = rt_random_floats(osc_plan_input_size(p), rng);
   float *w = rt_random_floats(osc_plan_weights_size(p), rng);
+  float *res = p->layer.residual ? rt_random_floats(out_n, rng) : NULL;
   float *one = guarded(out_n), *got = guarded(out_n), *want = calloc(out_n, sizeof *want);
   char used[80];
   osc_kernel *k1 = NULL, *k3 = NULL;
@@ -144,11 +167,11 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
     CU_ASSERT_EQUAL_FATAL(osc_kernel_create_from_source(p, src.data, OSC_JIT_SYMBOL, &o, &k3,
                                                         &err), OSC_OK);
     osc_kernel_get_info(k3, &info);
-    CU_ASSERT_EQUAL(osc_kernel_run(k1, 1, in, one, w, NULL, &err), OSC_OK);
-    CU_ASSERT_EQUAL(osc_kernel_run(k3, 1, in, got, w, NULL, &err), OSC_OK);
+    CU_ASSERT_EQUAL(run_kernel(k1, p, 1, in, res, 0, one, w), OSC_OK);
+    CU_ASSERT_EQUAL(run_kernel(k3, p, 1, in, res, 1, got, w), OSC_OK);   /* in place */
     CU_ASSERT(memcmp(one, got, out_n * sizeof *got) == 0);
     CU_ASSERT(guards_intact(got, out_n));
-    CU_ASSERT_EQUAL(oscref_chain(p, 1, in, w, want), 0);
+    CU_ASSERT_EQUAL(oscref_chain_residual(p, 1, in, res, w, want), 0);
     CU_ASSERT(rt_rel_l2(got, want, out_n) < 1e-5);
     tested = info.threads > 1;
   }
@@ -156,7 +179,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
   osc_kernel_free(k3);
   osc_buf_free(&src);
   guarded_free(one), guarded_free(got);
-  free(in), free(w), free(want);
+  free(in), free(w), free(want), free(res);
   return tested;
 }
 
@@ -167,12 +190,15 @@ static void test_every_stage_kernel_splits(void) {
     const osc_stage_kernel *sk = osc_stage_kernels[i];
     int tested = 0;
     if (sk->isa > osc_isa_host()) continue;
-    for (int tries = 0; tries < 400 && tested < 3; tries++) {
+    /* four plans that split, the second and fourth with a residual */
+    for (int tries = 0; tries < 400 && tested < 4; tries++) {
       osc_plan p;
-      if (rt_random_plan(&rng, &p)) tested += forced_kernel_splits(&p, sk, &rng);
+      if (!rt_random_plan(&rng, &p)) continue;
+      p.layer.residual = tested % 2;
+      tested += forced_kernel_splits(&p, sk, &rng);
     }
-    CU_ASSERT_EQUAL(tested, 3);
-    if (tested < 3) fprintf(stderr, "\n  kernel %s: split on only %d plans\n", sk->name, tested);
+    CU_ASSERT_EQUAL(tested, 4);
+    if (tested < 4) fprintf(stderr, "\n  kernel %s: split on only %d plans\n", sk->name, tested);
   }
   osc_kernel_set_split_min_macs(0);
 }
@@ -259,6 +285,40 @@ static void test_caller_parallel_for(void) {
   CU_ASSERT_EQUAL(atomic_load(&pool.calls), 0);
   guarded_free(got);
   free(in), free(w);
+}
+
+/* A residual layer big enough to split at the default piece size, on the
+** kernel's own pool of 4 and on the caller's parallel-for, the residual in
+** out (in place) and apart: the serial run's bits, the reference's values. */
+static void test_residual_splits(void) {
+  osc_plan p = square_plan(16, 32, 1);
+  other_pool pool = {0};
+  osc_kernel_options serial = {.threads = 1}, four = {.threads = 4};
+  osc_kernel_options caller = {.parallel_for = other_parallel_for, .parallel_ctx = &pool};
+  uint64_t rng = rt_rng() ^ 0x4e5;
+  size_t out_n = 2 * osc_plan_output_size(&p);
+  float *in, *w, *res, *want, *one;
+  p.layer.residual = 1;
+  in = rt_random_floats(2 * osc_plan_input_size(&p), &rng);
+  w = rt_random_floats(osc_plan_weights_size(&p), &rng);
+  res = rt_random_floats(out_n, &rng);
+  want = calloc(out_n, sizeof *want);
+  one = run_res_with(&p, &serial, 2, in, res, 0, w, NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+  CU_ASSERT_EQUAL(oscref_chain_residual(&p, 2, in, res, w, want), 0);
+  CU_ASSERT(rt_rel_l2(one, want, out_n) < 1e-5);
+  for (int c = 0; c < 4; c++) {
+    int pieces = 0;
+    float *got = run_res_with(&p, c < 2 ? &four : &caller, 2, in, res, c % 2, w, &pieces);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT(pieces > 1);
+    CU_ASSERT(memcmp(got, one, out_n * sizeof *got) == 0);
+    CU_ASSERT(guards_intact(got, out_n));
+    guarded_free(got);
+  }
+  CU_ASSERT(atomic_load(&pool.calls) > 0);
+  guarded_free(one);
+  free(in), free(w), free(res), free(want);
 }
 
 /* ---- small layers, options, the environment --------------------------------------- */
@@ -381,6 +441,7 @@ static CU_TestInfo tests[] = {
     {"random plans, every ISA, 1-4 threads: bits of 1 thread, reference", test_random_plans_every_isa},
     {"every stage kernel splits", test_every_stage_kernel_splits},
     {"caller's parallel_for", test_caller_parallel_for},
+    {"residual layers split, in place and not", test_residual_splits},
     {"small layers run inline; the reference serially", test_small_layers_inline},
     {"threads option and OSCONV_NUM_THREADS", test_threads_option_and_env},
     {"denormals flushed on other threads", test_denormals_flushed_on_other_threads},

@@ -424,6 +424,30 @@ static void test_rigor_and_nulls(void) {
   osc_kernel_free(k);
 }
 
+/* A residual layer is measured and verified through osc_kernel_run_residual
+** (osc_kernel_run refuses it: before, no candidate could be timed). */
+static void test_rigor_residual(void) {
+  osc_layer l = layer(8, 8, 6, 3, 1, 1);
+  osc_measure_options o = OSC_MEASURE_DEFAULTS;
+  osc_timing t;
+  osc_kernel *k = NULL;
+  osc_error err;
+  osc_plan p;
+  char note[300];
+  double rel, max;
+  l.residual = 1;
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_rigor(&l, OSC_RIGOR_MEASURE, 0.05, &p, note, sizeof note,
+                                             &err), OSC_OK);
+  CU_ASSERT_EQUAL(p.layer.residual, 1);
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, NULL, &k, &err), OSC_OK);
+  o.budget_s = 0.01;
+  CU_ASSERT_EQUAL(osc_measure_kernel(k, &o, &t, &err), OSC_OK);
+  CU_ASSERT(t.reps >= 1 && t.median > 0);
+  CU_ASSERT_EQUAL(osc_verify_kernel(k, 2, 7, &rel, &max, &err), OSC_OK);
+  CU_ASSERT(rel < OSC_VERIFY_TOLERANCE);
+  osc_kernel_free(k);
+}
+
 /* plan --rigor measure says so per layer; a bad --rigor is a usage error */
 static void test_rigor_cli(void) {
   char *cfg = tmp_path("rigor.lua"), args[1024], *out = NULL, *err = NULL;
@@ -506,6 +530,7 @@ static CU_TestInfo tests[] = {
     {"Ctrl-C keeps what was measured; a re-run continues", test_interrupt_keeps_measured},
     {"Lua API: results and error paths", test_lua_api},
     {"rigor estimate and measure; NULL arguments", test_rigor_and_nulls},
+    {"rigor measure of a residual layer", test_rigor_residual},
     {"plan|gen --rigor", test_rigor_cli},
     CU_TEST_INFO_NULL,
 };

@@ -313,6 +313,7 @@ static int sample_plans(osc_plan *p) {
             : L[i].relu ? OSC_ACT_RELU : OSC_ACT_NONE;
     l.clamp_min = -0.5f, l.clamp_max = 0.75f;
     l.stride_h = l.stride_w = L[i].stride;
+    l.residual = (int)(i % 2);   /* the residual's loads in the store (tails masked) too */
     if (L[i].g > 1) l.mode = OSC_MODE_CONVENTIONAL;
     if (osc_plan_layer_mode(&l, L[i].mode, &p[n], &err) == OSC_OK) n++;
     else fprintf(stderr, "\nplan: %s\n", err.msg);

@@ -3,7 +3,7 @@
 ** stride 1 without padding, each channel's plane read and written as one
 ** run of pixels (8 to a vector, no lane idle but in the run's last
 ** vector), with the instructions of kernel_avx2_px.c (its loads, multiply-
-** adds, and its store, which holds the bias and the activation).
+** adds, and its store, which holds the bias, the residual and the activation).
 */
 #include "oscpx.h"
 

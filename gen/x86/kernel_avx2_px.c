@@ -78,6 +78,14 @@ static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off,
     OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_BIAS, b_off, 4));
     OSC_X86(a, VADDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)));
   }
+  if (g->residual && m == osc_px_full(g)) {
+    OSC_X86(a, VADDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_m(OSC_PX_RROW, off, 32));
+  } else if (g->residual) {   /* a masked load: the lanes past the row's end are not read */
+    mask_to_tmp(g, a, m);
+    OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(TMP)), osc_x86_r(ymm(TMP)),
+            osc_x86_m(OSC_PX_RROW, off, 32));
+    OSC_X86(a, VADDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)));
+  }
   if (g->relu)   /* the second operand comes back when either is NaN */
     OSC_X86(a, VMAXPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(lo)), osc_x86_r(ymm(r)));
   if (g->clamped)   /* likewise */

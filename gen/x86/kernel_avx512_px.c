@@ -95,6 +95,9 @@ static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off,
   if (g->bias)
     OSC_X86_EVEX(a, VADDPS, ZYDIS_REGISTER_K0, OSC_X86_BCST, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
                  osc_x86_m(OSC_PX_BIAS, b_off, 4));
+  if (g->residual)   /* masked: the lanes past the row's end are not read */
+    OSC_X86_EVEX(a, VADDPS, mask_reg(g, a, m), 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
+                 osc_x86_m(OSC_PX_RROW, off, 64));
   if (g->relu)   /* the second operand comes back when either is NaN */
     OSC_X86_EVEX(a, VMAXPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(lo)),
                  osc_x86_r(zmm(r)));

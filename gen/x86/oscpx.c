@@ -24,8 +24,9 @@
 
 static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_PX_OUT,
                                       OSC_PX_IN,   OSC_PX_BIAS, OSC_PX_ROWS, OSC_PX_XROW,
-                                      OSC_PX_OROW, OSC_PX_IC,   OSC_PX_TMP, OSC_PX_MASKS};
-#define N_SAVED (int)(sizeof saved / sizeof saved[0])
+                                      OSC_PX_OROW, OSC_PX_IC,   OSC_PX_TMP, OSC_PX_MASKS,
+                                      OSC_PX_RES,  OSC_PX_RROW};   /* the last two: a residual */
+#define N_SAVED ((int)(sizeof saved / sizeof saved[0]) - 2)
 
 /* Vectors of the flattened plane, when it could be one flat tile (stride
 ** 1, rows as wide as the input's, fewer vectors than row by row); else 0. */
@@ -167,23 +168,24 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->oct = oct;
   g->bias = j->bias;
   g->relu = j->relu;
+  g->residual = j->residual;
   g->clamped = j->clamped;
   g->lo = strtof(j->act_lo, NULL);   /* "0.0f", "-0.25f": %.9g, so exact */
   g->hi = j->clamped ? strtof(j->act_hi, NULL) : 0.0f;
+  g->x_ic = 4LL * s->h_in * s->w_in;
+  g->w_oc = 4LL * g->n * g->khkw;
+  g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  if (pw) {   /* before the row segments: a pointwise stage's rows may be of any width */
+    pw_views(g);
+    return;
+  }
   g->cpr = (s->w_out + x->lanes - 1) / x->lanes;
   g->flat = flat_vectors(x, s) && flat_vectors(x, s) <= pvm;
   if (g->flat) g->cpr = flat_vectors(x, s);
   g->tr = g->cpr <= pvm ? pvm / g->cpr : 1;
   g->nseg = g->cpr <= pvm ? 1 : (g->cpr + pvm - 1) / pvm;
+  assert(g->nseg <= OSC_PX_MAX_PV);   /* osc_px_inapplicable bounds the row */
   for (int i = 0; i <= g->nseg; i++) g->seg[i] = i * g->cpr / g->nseg;
-  g->x_ic = 4LL * s->h_in * s->w_in;
-  g->w_oc = 4LL * g->n * g->khkw;
-  g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
-  if (pw) {
-    g->flat = 0;
-    pw_views(g);
-    return;
-  }
   if (run && run_shape(x, s, &g->runp)) {   /* the loop's masks first: k1..k6 */
     const osc_px_run *r = &g->runp;
     g->flat = g->run = 1;
@@ -281,6 +283,8 @@ static void rows_at(osc_px *g, osc_x86 *a, int oh) {
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW),
           osc_x86_m(OSC_PX_IN, 4LL * (oh * s->stride_h - s->pad_h) * s->w_in, 8));
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, 4LL * oh * s->w_out, 8));
+  if (g->residual)
+    OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, 4LL * oh * s->w_out, 8));
 }
 
 /* A border row: only the kernel rows that land inside the input. */
@@ -311,6 +315,7 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
   if (full > 1 || rem) {
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(4LL * g->tr * s->stride_h * s->w_in));
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_OROW), osc_x86_i(4LL * g->tr * s->w_out));
+    if (g->residual) OSC_X86(a, ADD, osc_x86_r(OSC_PX_RROW), osc_x86_i(4LL * g->tr * s->w_out));
   }
   if (full > 1) {
     OSC_X86(a, DEC, osc_x86_r(OSC_PX_ROWS));
@@ -345,11 +350,13 @@ static void run_body(osc_px *g, osc_x86 *a) {
   run_tiles(g, a, 0, r->v0, 0);
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW), osc_x86_m(OSC_PX_IN, 4 * (at - s->pad_h * s->w_in), 8));
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, 4 * at, 8));
+  if (g->residual) OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, 4 * at, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_ROWS), osc_x86_i(r->iters));
   top = osc_x86_label(a);
   run_tiles(g, a, r->v0, r->p, (int)at);
   OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(step));
   OSC_X86(a, ADD, osc_x86_r(OSC_PX_OROW), osc_x86_i(step));
+  if (g->residual) OSC_X86(a, ADD, osc_x86_r(OSC_PX_RROW), osc_x86_i(step));
   OSC_X86(a, DEC, osc_x86_r(OSC_PX_ROWS));
   osc_x86_jnz(a, top);
   rows_at(g, a, 0);
@@ -364,6 +371,7 @@ static void pw_body(osc_px *g, osc_x86 *a) {
   g->s = &g->tail;
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW), osc_x86_m(OSC_PX_IN, at, 8));
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, at, 8));
+  if (g->residual) OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, at, 8));
   tile(g, a, 1, 0, 1, 0, 1);
   g->s = &g->view;
 }
@@ -371,15 +379,16 @@ static void pw_body(osc_px *g, osc_x86 *a) {
 /* The whole function for tiles of `oct` output channels. */
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
-  int lo, hi;
+  int lo, hi, n_saved = N_SAVED + (g->residual ? 2 : 0);
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
-  osc_x86_save(a, saved, N_SAVED);
+  osc_x86_save(a, saved, n_saved);
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_IN), osc_x86_m(OSC_PX_ARGS, 0, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_OUT), osc_x86_m(OSC_PX_ARGS, 8, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_W), osc_x86_m(OSC_PX_ARGS, 16, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_BIAS), osc_x86_m(OSC_PX_ARGS, 24, 8));
   if (g->isa->mask_table || s->stride_w == 2)
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
+  if (g->residual) OSC_X86(a, MOV, osc_x86_r(OSC_PX_RES), osc_x86_m(OSC_PX_ARGS, 40, 8));
   if (g->isa->prologue) g->isa->prologue(g, a);
   if (g->pw) {
     pw_body(g, a);
@@ -393,7 +402,7 @@ static void gen_function(osc_px *g, osc_x86 *a) {
     interior(g, a, lo, hi);
     for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
   }
-  osc_x86_restore(a, saved, N_SAVED);
+  osc_x86_restore(a, saved, n_saved);
   if (g->isa->epilogue) g->isa->epilogue(g, a);
 }
 
@@ -447,11 +456,6 @@ double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
 }
 
-static void c_params(osc_buf *out, const osc_stage_job *j) {
-  osc_buf_printf(out, "const float *restrict in, float *restrict out, const float *restrict w%s"
-                 ", int t0, int t1", j->bias ? ", const float *restrict bias" : "");
-}
-
 int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   int m = j->s->c_out / j->s->groups, oct = tile_oct(x, pw, j->s);
   return j->s->groups * ((m + oct - 1) / oct);
@@ -480,13 +484,13 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
     osc_buf_puts(out, "};\n");
   }
   osc_buf_printf(out, "static void %s(", j->fname);
-  c_params(out, j);
+  osc_simd_params(out, j);
   osc_buf_printf(out, ") {\n  static void (*const volatile full)(const void *) = %s_t%d;\n",
                  j->fname, oct);
   if (tail != oct)
     osc_buf_printf(out, "  static void (*const volatile tail)(const void *) = %s_t%d;\n",
                    j->fname, tail);
-  osc_buf_puts(out, "  const void *a[5];\n");
+  osc_buf_printf(out, "  const void *a[%d];\n", j->residual ? 6 : 5);
   if (g->isa->mask_table || s->stride_w == 2)
     osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
   else osc_buf_puts(out, "  a[4] = 0;\n");
@@ -497,6 +501,8 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)n * s->h_in * s->w_in);
   if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
   else osc_buf_printf(out, "    a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
+  if (j->residual)   /* the tile's residual: at the output's offset */
+    osc_buf_printf(out, "    a[5] = res + (gr * %d + j) * %lld;\n", m, hw_out);
   osc_buf_printf(out, "    a[2] = w + (gr * %d + j) * %lld;\n", m,
                  (long long)n * s->k_h * s->k_w);
   if (j->bias) osc_buf_printf(out, "    a[3] = bias + gr * %d + j;\n", m);

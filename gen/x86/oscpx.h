@@ -24,8 +24,9 @@
 ** One machine-code function covers one tile of output channels over the
 ** whole plane; a C loop over groups and tiles calls it with pointers
 ** (args: in, out, w, bias of the tile, the lane-mask table or, at stride 2
-** in width, the permutation that keeps even lanes). Any stride in height;
-** in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
+** in width, the permutation that keeps even lanes; a residual layer's last
+** stage adds the tile's residual, at the output's offset, as args[5]). Any
+** stride in height; in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
 ** vpermt2ps per vector). A group whose
 ** outputs do not fill whole tiles gets a second function for the last one.
 ** Small planes (stride 1, w_in == w_out, the plane within one tile's
@@ -76,6 +77,8 @@
 #define OSC_PX_TMP ZYDIS_REGISTER_R13
 #define OSC_PX_TMP32 ZYDIS_REGISTER_R13D
 #define OSC_PX_MASKS ZYDIS_REGISTER_R14
+#define OSC_PX_RES ZYDIS_REGISTER_RBP    /* a residual layer's last stage: args[5] */
+#define OSC_PX_RROW ZYDIS_REGISTER_R15   /* the residual at OSC_PX_OROW's offset */
 
 /* A vector: row dr of the tile, first pixel c0 of its row (of the plane
 ** when flat), lanes; addressed at c0 - base (the run's loop pass). */
@@ -94,7 +97,7 @@ typedef struct osc_px {
   const osc_stage *s;                /* the stage, or (pw) the view being emitted */
   int pw;                            /* the pointwise shape: the plane as one run of pixels */
   osc_stage view, tail;              /* pw: rows of LANES pixels, then the last partial vector */
-  int n, m, khkw, oct, bias, relu, clamped;
+  int n, m, khkw, oct, bias, relu, clamped, residual;
   float lo, hi;                      /* the activation's bounds (relu: lo; clamped: both) */
   int cpr;                           /* vectors per output row (flat: per plane) */
   int flat;                          /* the plane is flat vectors: one tile, or a run */
@@ -129,9 +132,10 @@ struct osc_px_isa {
               long long w_off);
   /* reg = v in every lane (through OSC_PX_TMP32) */
   void (*splat)(osc_px *g, osc_x86 *a, int reg, float v);
-  /* bias (OSC_PX_BIAS[b_off]), the activation (relu: max(lo, acc); clamped:
-  ** then min(hi, acc); acc second, so a NaN stays NaN as in torch.clamp),
-  ** store to OSC_PX_OROW[off]: the one place of every post-op */
+  /* bias (OSC_PX_BIAS[b_off]), the residual (OSC_PX_RROW[off], masked like
+  ** the store), the activation (relu: max(lo, acc); clamped: then min(hi,
+  ** acc); acc second, so a NaN stays NaN as in torch.clamp), store to
+  ** OSC_PX_OROW[off]: the one place of every post-op */
   void (*store)(osc_px *g, osc_x86 *a, int acc, int lo, int hi, long long b_off, unsigned mask,
                 long long off);
   void (*epilogue)(osc_px *g, osc_x86 *a);

@@ -111,9 +111,11 @@ void osc_simd_detector(osc_buf *out, const char *prefix) {
     "}\n#endif\n\n", prefix, prefix, prefix);
 }
 
-static void params(osc_buf *out, const osc_stage_job *j) {
-  osc_buf_printf(out, "const float *restrict in, float *restrict out, const float *restrict w%s"
-                 ", int t0, int t1", j->bias ? ", const float *restrict bias" : "");
+void osc_simd_params(osc_buf *out, const osc_stage_job *j) {
+  osc_buf_printf(out, "const float *restrict in, float *%sout, const float *restrict w%s%s"
+                 ", int t0, int t1", j->residual ? "" : "restrict ",
+                 j->bias ? ", const float *restrict bias" : "",
+                 j->residual ? ", const float *res" : "");
 }
 
 /* FNAME_tiles(): the tile count of the variant FNAME runs on this CPU. */
@@ -128,11 +130,13 @@ static void tiles_dispatcher(osc_buf *out, const osc_stage_job *j,
 
 void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_kernel *const *v,
                          int n) {
-  const char *args = j->bias ? "in, out, w, bias, t0, t1" : "in, out, w, t0, t1";
+  char args[48];
+  snprintf(args, sizeof args, "in, out, w%s%s, t0, t1", j->bias ? ", bias" : "",
+           j->residual ? ", res" : "");
   osc_buf_printf(out, "/* stage %d: the best of", j->index + 1);
   for (int i = 0; i < n; i++) osc_buf_printf(out, " %s%s", v[i]->name, i + 1 < n ? "," : "");
   osc_buf_printf(out, " this CPU runs */\nstatic void %s(", j->fname);
-  params(out, j);
+  osc_simd_params(out, j);
   osc_buf_puts(out, ") {\n#if defined(__x86_64__)\n");
   osc_buf_printf(out, "  int isa = %s_isa();\n", j->prefix);
   for (int i = 0; i + 1 < n; i++)

@@ -39,6 +39,11 @@ void osc_simd_detector(osc_buf *out, const char *prefix);
 void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_kernel *const *v,
                          int n);
 
+/* A stage function's parameter list (in, out, w, then bias and res where the
+** job has them, then the tile range t0, t1; out is not restrict beside a
+** residual, which may be out). */
+void osc_simd_params(osc_buf *out, const osc_stage_job *j);
+
 /* The x86-64 ISA a SIMD stage kernel may use for job j: its cap (OSC_ISA_AUTO
 ** reads as the best, the dispatcher guards it). */
 osc_isa osc_simd_cap(const osc_stage_job *j);

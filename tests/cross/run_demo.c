@@ -40,10 +40,16 @@ static int run_all(const char *path) {
     float *in = filled(d->input_size, 1u + (unsigned)l), *w = filled(d->weights_size, 100u + (unsigned)l);
     float *out = calloc((size_t)d->output_size, sizeof *out);
     float *scratch = calloc((size_t)(d->scratch_size > 0 ? d->scratch_size : 1), sizeof *scratch);
-    if (!in || !w || !out || !scratch) { fprintf(stderr, "run_demo: out of memory\n"); return 1; }
-    d->run(in, out, w, scratch);
+    /* a residual layer (run is NULL there) adds a residual of its own */
+    float *res = d->residual ? filled(d->output_size, 200u + (unsigned)l) : NULL;
+    if (!in || !w || !out || !scratch || (d->residual && !res)) {
+      fprintf(stderr, "run_demo: out of memory\n");
+      return 1;
+    }
+    if (d->residual) d->run_residual(in, res, out, w, scratch);
+    else d->run(in, out, w, scratch);
     if (fwrite(out, sizeof *out, (size_t)d->output_size, f) != (size_t)d->output_size) return 1;
-    free(in); free(w); free(out); free(scratch);
+    free(in); free(w); free(out); free(scratch); free(res);
   }
   return fclose(f) != 0;
 }

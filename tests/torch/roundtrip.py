@@ -3,7 +3,8 @@
 
 Seeded random layers in every mode go into one config; `osconv export
 --torch` turns it into modules, PyTorch initializes them at random and runs
-each layer on a random input; scripts/torch_to_npy.py writes the weights;
+each layer on a random input (and a random residual, for the layers with
+residual = true: act(stages(x) + r)); scripts/torch_to_npy.py writes the weights;
 `osconv exec` runs the same layer AOT (cc) and through the JIT. Every
 output must agree with PyTorch's within 1e-5 relative L2. The weights pass
 through the user's path (state_dict -> torch_to_npy), so a layout mistake
@@ -38,7 +39,7 @@ def random_layer(rng, i, mode):
          "stride": rng.choice([1, 1, 2]), "padding": "{%d, %d}" % (rng.randint(0, kh // 2),
                                                                   rng.randint(0, kw // 2)),
          "bias": rng.choice(["true", "false"]), "activation": rng.choice(['"none"', '"relu"', '"relu6"', '{"clamp", -0.5, 0.75}']),
-         "mode": '"%s"' % mode}
+         "residual": rng.choice(["true", "false"]), "mode": '"%s"' % mode}
     if mode == "optimal":
         f["max_stages"] = rng.choice([2, 3, 4])
     if mode == "fixed":
@@ -73,7 +74,7 @@ def main(osconv, per_mode):
     torch.manual_seed(20261201)
     modes = ["conventional", "depthwise", "spatial", "optimal", "fixed"]
     layers = [random_layer(rng, i, m) for i in range(per_mode) for m in modes]
-    passed = failed = 0
+    passed = failed = n_res = 0
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "rt.lua")
         with open(cfg, "w") as fh:
@@ -92,15 +93,23 @@ def main(osconv, per_mode):
             l = net.layers[net.names[name]]
             conv = l[0]
             x = torch.randn(2, conv.in_channels, *layer_size(cfg_line(layers, name)))
+            res, extra_in = None, []
+            if "residual = true" in cfg_line(layers, name):
+                with torch.no_grad():
+                    res = torch.randn_like(l(x, 0))   # the output's shape
+                n_res += 1
+                rin = os.path.join(tmp, "r.npy")
+                np.save(rin, res.numpy())
+                extra_in = ["--residual", rin]
             with torch.no_grad():
-                want = net.run(name, x).numpy()
+                want = net.run(name, x, res).numpy()
             xin = os.path.join(tmp, "x.npy")
             np.save(xin, x.numpy())
             for extra in ([], ["--jit"]):
                 out = os.path.join(tmp, "y.npy")
                 try:
                     run([osconv, "exec", cfg, "--layer", name, "--input", xin, "--weights",
-                         os.path.join(wdir, name + ".npy"), "--output", out] + extra)
+                         os.path.join(wdir, name + ".npy"), "--output", out] + extra_in + extra)
                     got = np.load(out)
                     err = rel_l2(got, want) if got.shape == want.shape else float("inf")
                 except RuntimeError as e:
@@ -112,10 +121,10 @@ def main(osconv, per_mode):
                 else:
                     failed += 1
                     print("FAIL %s %s: %s" % (name, "jit" if extra else "aot", msg))
-    print("torch round trip: %d layers in 5 modes, AOT and JIT against PyTorch %s"
-          % (len(layers), torch.__version__))
+    print("torch round trip: %d layers in 5 modes (%d with a residual), AOT and JIT against "
+          "PyTorch %s" % (len(layers), n_res, torch.__version__))
     print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    return 1 if failed or not passed or not n_res else 0
 
 
 def cfg_line(layers, name):
