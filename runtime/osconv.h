@@ -356,7 +356,7 @@ osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budg
 /* ---- tuning: what `scripts/autotune.lua` measured (README "Autotuning") ----
 ** A database is a JSON-lines file, one record per layer shape (channels,
 ** size, kernel, stride, padding, groups, bias, activation; not the name
-** or mode): the plan (mode and chain) and code variant (ISA) that measured
+** or mode): the plan (mode and chain) and code variant (ISA, threads) that measured
 ** fastest, its median time and spread, and where it was measured (CPU
 ** model, ISA flags, core count), with the osconv version and compiler. A
 ** record applies only where all of those are this process's. */
