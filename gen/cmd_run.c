@@ -128,11 +128,12 @@ done:
 static osc_status run_layer(const osc_layer *l, int batch, uint64_t seed, osc_plan *p,
                             run_row *r, osc_error *err) {
   osc_kernel *k = NULL, *ref = NULL;
-  osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE};
+  osc_kernel_options ro = {.backend = OSC_BACKEND_REFERENCE}, ko = {0};
   osc_kernel_info info;
   osc_status st;
-  if ((st = osc_cli_plan_chosen(l, p, err))) return st;
-  if ((st = osc_kernel_create(p, NULL, &k, err))) return st;
+  /* a tuning record's ISA and threads, if one is used */
+  if ((st = osc_cli_plan_chosen_options(l, p, &ko, err))) return st;
+  if ((st = osc_kernel_create(p, &ko, &k, err))) return st;
   osc_kernel_get_info(k, &info);
   /* emitting plus libtcc, as the kernel measured it: a cache hit costs ~0 */
   r->compile_ms = info.emit_ms + info.compile_ms;

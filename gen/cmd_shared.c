@@ -65,11 +65,17 @@ static void say(const osc_layer *l, const char *note, const char *then) {
 }
 
 osc_status osc_cli_plan_chosen(const osc_layer *l, osc_plan *out, osc_error *err) {
+  osc_kernel_options unused = {0};
+  return osc_cli_plan_chosen_options(l, out, &unused, err);
+}
+
+osc_status osc_cli_plan_chosen_options(const osc_layer *l, osc_plan *out,
+                                       osc_kernel_options *ko, osc_error *err) {
   osc_tuning_verdict v = OSC_TUNING_ABSENT;
   char note[700];
   osc_status s;
   if (tuning) {
-    if ((s = osc_tuning_lookup(tuning, l, out, &v, note, sizeof note, err))) return s;
+    if ((s = osc_tuning_lookup_options(tuning, l, out, ko, &v, note, sizeof note, err))) return s;
     say(l, note, v == OSC_TUNING_USED ? "" : rigor == OSC_RIGOR_MEASURE ? "; measuring instead"
                                                                         : "; planned as the config says");
     if (v == OSC_TUNING_USED) return OSC_OK;

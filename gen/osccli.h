@@ -63,6 +63,10 @@ int osc_cli_rigor(const char *cmd, const char *rigor, const char *budget);
 /* The plan of l: its tuning record's (--tuning) if one applies, else
 ** measured (--rigor measure, said on stderr), else in its own mode. */
 osc_status osc_cli_plan_chosen(const osc_layer *l, osc_plan *out, osc_error *err);
+/* The same, and a used record's variant (ISA, threads) into *ko, for the
+** kernel `run` makes (osc_tuning_lookup_options). */
+osc_status osc_cli_plan_chosen_options(const osc_layer *l, osc_plan *out,
+                                       osc_kernel_options *ko, osc_error *err);
 
 /* The layer NAME ("layer" or "net.layer") names, or NULL after printing
 ** why: no such layer, or a bare name that several networks use. */

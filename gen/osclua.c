@@ -19,6 +19,7 @@
 #include "oscemit.h"
 #include "oscerr.h"
 #include "oscisa.h"
+#include "oscpool.h"
 #include "osctime.h"
 #include "osconv.h"
 #include "oscplan.h"
@@ -367,17 +368,44 @@ static int l_candidates(lua_State *L) {
 /* ---- variants ------------------------------------------------------------------- */
 
 /* osconv.variants(): the code variants this CPU runs, best first; each a
-** table {isa=...}. (Threads and tile sizes are not variants yet.) */
+** table {isa=...}; and .threads, the thread counts worth timing: 1, 2, 4,
+** ... below the CPUs this process may use (osc_pool_default_threads), and
+** that count. (Tile sizes are not variants yet.) */
 static int l_variants(lua_State *L) {
   osc_isa host = osc_isa_host();
-  int n = 0;
+  int n = 0, cpus = osc_pool_default_threads();
   lua_newtable(L);
   for (int isa = (int)host; isa >= (int)OSC_ISA_C; isa--) {
     lua_createtable(L, 0, 1);
     set_str(L, "isa", osc_isa_name((osc_isa)isa));
     lua_rawseti(L, -2, ++n);
   }
+  lua_newtable(L);
+  n = 0;
+  for (int t = 1; t < cpus; t *= 2) {
+    lua_pushinteger(L, t);
+    lua_rawseti(L, -2, ++n);
+  }
+  lua_pushinteger(L, cpus);
+  lua_rawseti(L, -2, ++n);
+  lua_setfield(L, -2, "threads");
   return 1;
+}
+
+/* opts.threads: absent 0 (the shared pool), else an integer 1..1024. */
+static int opt_threads(lua_State *L, int o) {
+  lua_Integer v;
+  int ok;
+  if (lua_type(L, o) != LUA_TTABLE || lua_getfield(L, o, "threads") == LUA_TNIL) {
+    if (lua_type(L, o) == LUA_TTABLE) lua_pop(L, 1);
+    return 0;
+  }
+  v = lua_tointegerx(L, -1, &ok);
+  if (!ok || v < 1 || v > OSC_TUNE_THREADS_MAX)
+    luaL_error(L, "options.threads must be an integer 1 to %d, got %s", OSC_TUNE_THREADS_MAX,
+               luaL_tolstring(L, -1, NULL));
+  lua_pop(L, 1);
+  return (int)v;
 }
 
 /* opts.isa, checked against what the CPU runs; OSC_ISA_AUTO when absent. */
@@ -439,25 +467,7 @@ static int l_kernel_gc(lua_State *L) {
   return 0;
 }
 
-/* Make a kernel for the ISA asked for: OSCONV_ISA caps the JIT's choice
-** (osc_isa_runtime), so it is set for this one creation and put back. */
-static osc_status create_for_isa(const osc_plan *p, const osc_kernel_options *ko, osc_isa isa,
-                                 osc_kernel **k, osc_error *err) {
-  const char *old = getenv("OSCONV_ISA");
-  char *saved = old ? strdup(old) : NULL;
-  osc_status s;
-  if (old && !saved) return osc_error_set(err, OSC_ENOMEM, "out of memory");
-  if (isa != OSC_ISA_AUTO) setenv("OSCONV_ISA", osc_isa_name(isa), 1);
-  s = osc_kernel_create(p, ko, k, err);
-  if (isa != OSC_ISA_AUTO) {
-    if (saved) setenv("OSCONV_ISA", saved, 1);
-    else unsetenv("OSCONV_ISA");
-  }
-  free(saved);
-  return s;
-}
-
-/* osconv.compile(plan [, {isa=, backend="jit"|"reference"}]) */
+/* osconv.compile(plan [, {isa=, threads=, backend="jit"|"reference"}]) */
 static int l_compile(lua_State *L) {
   osc_plan p;
   osc_error err;
@@ -467,6 +477,8 @@ static int l_compile(lua_State *L) {
   lkernel *u;
   check_plan(L, 1, &p);
   isa = opt_isa(L, 2, 0);
+  ko.isa = isa == OSC_ISA_AUTO ? NULL : osc_isa_name(isa);
+  ko.threads = opt_threads(L, 2);
   if ((backend = opt_str(L, 2, "backend"))) {
     if (!strcmp(backend, "reference")) ko.backend = OSC_BACKEND_REFERENCE;
     else if (strcmp(backend, "jit"))
@@ -475,7 +487,7 @@ static int l_compile(lua_State *L) {
   u = lua_newuserdatauv(L, sizeof *u, 0);
   u->k = NULL;
   luaL_setmetatable(L, KERNEL_MT);
-  if (create_for_isa(&p, &ko, isa, &u->k, &err)) return fail(L, &err);
+  if (osc_kernel_create(&p, &ko, &u->k, &err)) return fail(L, &err);
   return 1;
 }
 
@@ -489,6 +501,7 @@ static int l_kernel_info(lua_State *L) {
   lua_setfield(L, -2, "cache_hit");
   set_num(L, "compile_ms", i.emit_ms + i.compile_ms);
   set_int(L, "code_size", (lua_Integer)i.code_size);
+  set_int(L, "threads", i.threads);
   if (i.fallback) set_str(L, "fallback", i.fallback);
   return 1;
 }
@@ -660,6 +673,7 @@ static void push_record(lua_State *L, const osc_tune_record *r) {
   push_plan(L, &p);
   lua_setfield(L, -2, "plan");
   set_str(L, "isa", r->isa);
+  if (r->threads > 0) set_int(L, "threads", r->threads);
   set_num(L, "median", r->median_s);
   set_num(L, "spread", r->spread_s);
   set_int(L, "reps", r->reps);
@@ -711,7 +725,7 @@ static int l_tuning_lookup(lua_State *L) {
   return 3;
 }
 
-/* db:put(plan, {isa=, median=, spread=, reps=}) -> true if it went in
+/* db:put(plan, {isa=, threads=, median=, spread=, reps=}) -> true if it went in
 ** (no record for its layer shape, or a slower one) */
 static int l_tuning_put(lua_State *L) {
   osc_tuning *t = check_tuning(L, 1);
@@ -719,16 +733,17 @@ static int l_tuning_put(lua_State *L) {
   osc_plan p;
   osc_isa isa;
   double median, spread;
-  int reps, in;
+  int reps, in, threads;
   check_plan(L, 2, &p);
   luaL_checktype(L, 3, LUA_TTABLE);
   isa = opt_isa(L, 3, 0);
   median = opt_num(L, 3, "median", -1), spread = opt_num(L, 3, "spread", 0);
   reps = opt_int(L, 3, "reps", 1);
+  threads = opt_threads(L, 3);
   if (isa == OSC_ISA_AUTO) isa = osc_isa_host();
   if (!(median >= 0) || !(spread >= 0) || reps < 1)
     return luaL_error(L, "put: need median >= 0 and spread >= 0 (seconds), reps >= 1");
-  osc_tune_record_make(&p, osc_isa_name(isa), median, spread, reps, &r);
+  osc_tune_record_make(&p, osc_isa_name(isa), threads, median, spread, reps, &r);
   if ((in = osc_tune_put(t, &r)) < 0) return luaL_error(L, "out of memory");
   lua_pushboolean(L, in);
   return 1;

@@ -77,7 +77,7 @@ static double modelled_s(const osc_plan *p, const char *isa) {
   return osc_time_plan_isa(p, i == OSC_ISA_AUTO ? osc_time_isa() : i) * 1e-9;
 }
 
-void osc_tune_record_make(const osc_plan *p, const char *isa, double median_s,
+void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, double median_s,
                           double spread_s, int reps, osc_tune_record *r) {
   memset(r, 0, sizeof *r);
   r->layer = p->layer;
@@ -90,6 +90,7 @@ void osc_tune_record_make(const osc_plan *p, const char *isa, double median_s,
                                    p->stage[i].k_w};
   r->macs = p->macs;
   snprintf(r->isa, sizeof r->isa, "%s", isa);
+  r->threads = threads;
   r->median_s = median_s;
   r->spread_s = spread_s;
   r->reps = reps;
@@ -224,10 +225,11 @@ static json_t *chain_json(const osc_tune_record *r) {
 
 char *osc_tune_record_line(const osc_tune_record *r) {
   json_t *o = json_pack(
-      "{s:o, s:{s:s, s:o, s:I}, s:{s:s, s:n}, s:{s:o, s:o, s:i, s:o}, s:{s:s, s:s, s:i}, "
+      "{s:o, s:{s:s, s:o, s:I}, s:{s:s, s:o}, s:{s:o, s:o, s:i, s:o}, s:{s:s, s:s, s:i}, "
       "s:s, s:s}",
       "layer", layer_json(&r->layer), "plan", "mode", osc_mode_name(r->mode), "chain",
-      chain_json(r), "macs", (json_int_t)r->macs, "variant", "isa", r->isa, "threads", "time",
+      chain_json(r), "macs", (json_int_t)r->macs, "variant", "isa", r->isa, "threads",
+      r->threads > 0 ? json_integer(r->threads) : json_null(), "time",
       "median_s", json_real(r->median_s), "spread_s", json_real(r->spread_s), "reps", r->reps,
       "model_s", opt_real(r->model_s), "machine", "cpu", r->machine.cpu, "isa", r->machine.isa,
       "cores", r->machine.cores, "osconv", r->version, "compiler", r->compiler);
@@ -331,8 +333,12 @@ static osc_status parse_fields(json_t *o, osc_tune_record *r, osc_error *err) {
     return s;
   if (osc_isa_parse(isa, &v) || v == OSC_ISA_AUTO)
     return osc_error_set(err, OSC_EINVAL, "variant: isa '%s': expected avx512, avx2 or c", isa);
-  if (!json_is_null(threads))
-    return osc_error_set(err, OSC_EINVAL, "variant: threads: only null (no thread variants yet)");
+  if (!json_is_null(threads) &&
+      !(json_is_integer(threads) && json_integer_value(threads) >= 1 &&
+        json_integer_value(threads) <= OSC_TUNE_THREADS_MAX))
+    return osc_error_set(err, OSC_EINVAL, "variant: threads must be an integer 1 to %d, or null",
+                         OSC_TUNE_THREADS_MAX);
+  r->threads = json_is_null(threads) ? 0 : (int)json_integer_value(threads);
   if (!json_is_null(model) && !(json_is_number(model) && json_number_value(model) >= 0))
     return osc_error_set(err, OSC_EINVAL, "time: model_s must be a number >= 0 or null");
   r->model_s = json_is_null(model) ? -1 : json_number_value(model);
@@ -472,12 +478,26 @@ void osc_tuning_free(osc_tuning *t) {
 
 int osc_tuning_count(const osc_tuning *t) { return t ? t->n : 0; }
 
-osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *out,
-                             osc_tuning_verdict *verdict, char *note, size_t note_size,
-                             osc_error *err) {
+/* NULL if this process's JIT may run r's ISA (the CPU's best, capped by
+** OSCONV_ISA), else why not. */
+static const char *isa_unrunnable(const osc_tune_record *r, char *buf, size_t size) {
+  osc_isa want, cap;
+  if (osc_isa_parse(r->isa, &want) || osc_isa_runtime(&cap, NULL))
+    snprintf(buf, size, "its isa %s is not one this process can check", r->isa);
+  else if (want > cap)
+    snprintf(buf, size, "its isa %s is above what the JIT runs here (%s: the CPU's best %s, "
+             "capped by OSCONV_ISA)", r->isa, osc_isa_name(cap), osc_isa_name(osc_isa_host()));
+  else return NULL;
+  return buf;
+}
+
+osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, osc_plan *out,
+                                     osc_kernel_options *opt, osc_tuning_verdict *verdict,
+                                     char *note, size_t note_size, osc_error *err) {
   const osc_tune_record *r;
-  char why[512], chain[256];
+  char why[512], chain[256], threads[32] = "";
   osc_status s;
+  osc_isa isa;
   if (!t || !l || !out || !verdict)
     return osc_error_set(err, OSC_EINVAL, "osc_tuning_lookup: NULL database, layer, plan or verdict");
   if (note && note_size) note[0] = '\0';
@@ -486,16 +506,32 @@ osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *
     if (note) snprintf(note, note_size, "no tuning record");
     return OSC_OK;
   }
-  if (osc_tune_mismatch(r, why, sizeof why)) {
+  if (osc_tune_mismatch(r, why, sizeof why) || isa_unrunnable(r, why, sizeof why)) {
+    int elsewhere = strncmp(why, "its isa", 7) != 0;
     *verdict = OSC_TUNING_REJECTED;
-    if (note) snprintf(note, note_size, "tuning record rejected: it comes from %s", why);
+    if (note)
+      snprintf(note, note_size, "tuning record rejected: %s%s", elsewhere ? "it comes from " : "",
+               why);
     return OSC_OK;
   }
   if ((s = osc_tune_plan(r, l, out, err))) return s;
   *verdict = OSC_TUNING_USED;
+  if (opt) {
+    osc_isa_parse(r->isa, &isa);   /* checked when the record was read */
+    opt->isa = osc_isa_name(isa);
+    if (r->threads > 0) opt->threads = r->threads;
+  }
   osc_plan_describe(out, chain, sizeof chain);
+  if (r->threads > 0) snprintf(threads, sizeof threads, ", %d thread%s", r->threads,
+                               r->threads == 1 ? "" : "s");
   if (note)
-    snprintf(note, note_size, "tuning record used: %s %s, isa %s, measured %.3g us", 
-             osc_mode_name(r->mode), chain, r->isa, r->median_s * 1e6);
+    snprintf(note, note_size, "tuning record used: %s %s, isa %s%s, measured %.3g us",
+             osc_mode_name(r->mode), chain, r->isa, threads, r->median_s * 1e6);
   return OSC_OK;
+}
+
+osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *out,
+                             osc_tuning_verdict *verdict, char *note, size_t note_size,
+                             osc_error *err) {
+  return osc_tuning_lookup_options(t, l, out, NULL, verdict, note, note_size, err);
 }

@@ -25,7 +25,9 @@ typedef struct osc_tune_record {
   int n_stages;      /* ...and its chain */
   osc_stage_spec chain[OSC_MAX_STAGES];
   int64_t macs;
-  char isa[16];      /* the variant: "avx512", "avx2", "c" */
+  char isa[16];      /* the variant: "avx512", "avx2", "c"... */
+  int threads;       /* ...and the thread count (osc_kernel_options.threads, >= 1);
+                        0: null in the file (a record from before thread variants) */
   double median_s, spread_s;   /* measured: median, interquartile range (seconds) */
   int reps;          /* timed runs behind the median */
   double model_s;    /* modelled time; < 0: none (no time model on this branch) */
@@ -48,10 +50,13 @@ const char *osc_tune_compiler(void);
 ** layers share a record. */
 void osc_tune_key(const osc_layer *l, char key[OSC_TUNE_KEY_MAX]);
 
-/* A record for plan p measured as variant `isa` (machine, version and
-** compiler: this process's). */
-void osc_tune_record_make(const osc_plan *p, const char *isa, double median_s,
+/* A record for plan p measured as variant `isa` with `threads` (0: null)
+** (machine, version and compiler: this process's). */
+void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, double median_s,
                           double spread_s, int reps, osc_tune_record *r);
+
+/* The most threads a record may name (osc_kernel_create's limit). */
+#define OSC_TUNE_THREADS_MAX 1024
 
 /* NULL if this process may use r, else why not ("another machine: ..."). */
 const char *osc_tune_mismatch(const osc_tune_record *r, char *buf, size_t size);

@@ -195,10 +195,10 @@ static void verbose(const osc_kernel *k) {
   if (i->backend == OSC_BACKEND_JIT)
     fprintf(stderr,
             "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s, emit %.2f ms, compile %.2f ms, "
-            "code %zu bytes, %s\n",
+            "code %zu bytes, threads %d, %s\n",
             k->plan.layer.name, plan, osc_mode_name(k->plan.mode),
             k->cache_off ? "off" : i->cache_hit ? "hit" : "miss", i->isa ? i->isa : "c",
-            i->emit_ms, i->compile_ms, i->code_size, k->desc);
+            i->emit_ms, i->compile_ms, i->code_size, i->threads, k->desc);
   else
     fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s, %s\n", k->plan.layer.name,
             plan, osc_mode_name(k->plan.mode), i->fallback ? " (fallback: " : "",
@@ -210,6 +210,26 @@ static void use_code(osc_kernel *k) {
   k->info.backend = OSC_BACKEND_JIT;
   if (k->plan.layer.residual) k->res_fn = (osc_kernel_res_fn)osc_code_entry(k->code);
   else k->fn = (osc_kernel_fn)osc_code_entry(k->code);
+}
+
+/* The ISA a kernel's code uses: the option's (never above the CPU's best
+** capped by OSCONV_ISA), else that best. */
+static osc_status kernel_isa(const osc_kernel_options *o, osc_isa *out, osc_error *err) {
+  osc_isa cap, want;
+  osc_status st;
+  if ((st = osc_isa_runtime(&cap, err))) return st;
+  *out = cap;
+  if (!o->isa || !*o->isa) return OSC_OK;
+  if (osc_isa_parse(o->isa, &want) || want == OSC_ISA_AUTO)
+    return osc_error_set(err, OSC_EINVAL, "kernel: isa '%s': expected avx512, avx2 or c",
+                         o->isa);
+  if (want > cap)
+    return osc_error_set(err, OSC_EINVAL,
+                         "kernel: isa '%s': this process's JIT runs at most %s (the CPU's "
+                         "best is %s; OSCONV_ISA caps it)", o->isa, osc_isa_name(cap),
+                         osc_isa_name(osc_isa_host()));
+  *out = want;
+  return OSC_OK;
 }
 
 /* The JIT path. `source` NULL: emit it from the plan, unless the plan was
@@ -226,7 +246,7 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   k->cache_off = !use_cache;
   if ((st = osc_jit_lib_path(o->tcc_lib_path, &lib, err))) return st;
   /* the ISA is part of the key: OSCONV_ISA may change between two calls */
-  if ((st = osc_isa_runtime(&isa, err))) return st;
+  if ((st = kernel_isa(o, &isa, err))) return st;
   k->info.isa = osc_isa_name(isa);
   snprintf(flags, sizeof flags, "%s isa=%s", osc_jit_flags(), k->info.isa);
   if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, (int)isa, &key) &&
@@ -407,6 +427,8 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   if (o->threads < 0 || o->threads > 1024)
     return osc_error_set(err, OSC_EINVAL, "kernel: threads must be 0..1024, got %d", o->threads);
   if ((st = osc_kernel_check_plan(p, err))) return st;
+  if (o->backend == OSC_BACKEND_JIT && (st = kernel_isa(o, &(osc_isa){0}, err)))
+    return st;   /* a wrong ISA is the caller's error, never a fallback */
   if (!(k = osc_rt_calloc(1, sizeof *k)))
     return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
   k->plan = *p;

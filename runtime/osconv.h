@@ -255,6 +255,10 @@ typedef struct osc_kernel_options {
   osc_parallel_for parallel_for;  /* non-NULL: split runs through the caller's pool
                                      (called with parallel_ctx) instead of osconv's */
   void *parallel_ctx;
+  const char *isa;           /* JIT: the ISA its code uses, "avx512", "avx2" or "c";
+                                NULL or "": the CPU's best, capped by OSCONV_ISA. One
+                                above that cap (the CPU's, or OSCONV_ISA's): OSC_EINVAL,
+                                never a silent downgrade. Part of the cache key. */
 } osc_kernel_options;
 
 typedef struct osc_kernel osc_kernel;
@@ -335,8 +339,9 @@ typedef struct osc_kernel_info {
   double compile_ms;      /* libtcc, not counting the wait for its lock; 0 on a hit */
   size_t code_size;       /* bytes mapped for the code; 0 for the reference */
   const char *fallback;   /* why the JIT was not used, or NULL; owned by the kernel */
-  const char *isa;        /* JIT: the ISA its code uses ("avx512", "avx2", "c": the CPU's
-                          ** best, capped by OSCONV_ISA); NULL for the reference */
+  const char *isa;        /* JIT: the ISA its code uses ("avx512", "avx2", "c": the
+                          ** option's, else the CPU's best capped by OSCONV_ISA); NULL
+                          ** for the reference */
   int threads;            /* threads a run's largest stage uses (1: serial, inline) */
 } osc_kernel_info;
 
@@ -371,7 +376,7 @@ osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budg
 /* ---- tuning: what `scripts/autotune.lua` measured (README "Autotuning") ----
 ** A database is a JSON-lines file, one record per layer shape (channels,
 ** size, kernel, stride, padding, groups, bias, activation; not the name
-** or mode): the plan (mode and chain) and code variant (ISA) that measured
+** or mode): the plan (mode and chain) and code variant (ISA, threads) that measured
 ** fastest, its median time and spread, and where it was measured (CPU
 ** model, ISA flags, core count), with the osconv version and compiler. A
 ** record applies only where all of those are this process's. */
@@ -393,12 +398,21 @@ int osc_tuning_count(const osc_tuning *t);      /* records; 0 for NULL */
 /* The plan the database holds for l: *verdict says whether a record was
 ** used, absent or rejected, and `note` (NULL, or note_size bytes) says it
 ** in words for the user ("tuning record rejected: it comes from another
-** machine (...)"). Only on OSC_TUNING_USED is *out written; otherwise plan
+** machine (...)"); a record whose ISA is above what this process's JIT may
+** use (the CPU's best, capped by OSCONV_ISA) is rejected too, saying so.
+** Only on OSC_TUNING_USED is *out written; otherwise plan
 ** as usual. A record whose chain does not fit l: OSC_EINVAL. NULL t, l,
 ** out or verdict: OSC_EINVAL. */
 osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *out,
                              osc_tuning_verdict *verdict, char *note, size_t note_size,
                              osc_error *err);
+/* osc_tuning_lookup, and on OSC_TUNING_USED also the record's code variant
+** into *opt (not NULL): opt->isa (a static string) and opt->threads (the
+** count it measured fastest with; left alone for an old record whose
+** threads are null); the other fields are untouched. */
+osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, osc_plan *out,
+                                     osc_kernel_options *opt, osc_tuning_verdict *verdict,
+                                     char *note, size_t note_size, osc_error *err);
 
 #ifdef __cplusplus
 }

@@ -130,7 +130,7 @@ end
 
 -- Compile, verify and time one (plan, variant); nil and why on failure.
 local function measure(plan, variant, budget)
-  local ok, k = pcall(osconv.compile, plan, {isa = variant.isa})
+  local ok, k = pcall(osconv.compile, plan, {isa = variant.isa, threads = variant.threads})
   if not ok then return nil, "does not compile: " .. tostring(k) end
   local good, rel = k:verify()
   if not good then return nil, string.format("fails verification (relative L2 %.2e)", rel) end
@@ -139,16 +139,21 @@ local function measure(plan, variant, budget)
   return t
 end
 
+-- Each candidate plan in each ISA at 1 thread, then the best of them at the
+-- other thread counts; the untuned default (the layer's own plan, the best
+-- ISA, every CPU, as `osconv run` makes it) first.
 local function tune_layer(l, st, opt, variants)
   local cands = osconv.candidates(l, {max_stages = opt.max_stages})
-  local jobs = {{plan = osconv.plan(l), variant = variants[1], default = true}}
+  local counts = variants.threads
+  local jobs = {{plan = osconv.plan(l), default = true,
+                 variant = {isa = variants[1].isa, threads = counts[#counts]}}}
   for _, p in ipairs(cands) do
-    for _, v in ipairs(variants) do jobs[#jobs + 1] = {plan = p, variant = v} end
+    for _, v in ipairs(variants) do jobs[#jobs + 1] = {plan = p, variant = {isa = v.isa, threads = 1}} end
   end
-  local start, share = osconv.clock(), st.layer_budget / #jobs
-  st.total, st.done, st.best, st.default, st.points = #jobs, 0, nil, nil, {}
-  for _, j in ipairs(jobs) do
-    if st.done > 1 and osconv.clock() - start > st.layer_budget then break end
+  local start, share = osconv.clock(), st.layer_budget / (#jobs + #counts - 1)
+  st.total, st.done, st.best, st.default, st.points = #jobs + #counts - 1, 0, nil, nil, {}
+  local function try(j)
+    if st.done > 1 and osconv.clock() - start > st.layer_budget then return false end
     local t, why = measure(j.plan, j.variant, share)
     st.done = st.done + 1
     if t then
@@ -162,8 +167,17 @@ local function tune_layer(l, st, opt, variants)
     end
     st.left = st.deadline - osconv.clock()
     progress(st)
+    return true
   end
-  return st.best, st.default, st.done, #jobs
+  for _, j in ipairs(jobs) do
+    if not try(j) then break end
+  end
+  local base = st.best
+  for i = 2, #counts do
+    if not base or not try({plan = base.plan,
+                            variant = {isa = base.variant.isa, threads = counts[i]}}) then break end
+  end
+  return st.best, st.default, st.done, st.total
 end
 
 -- ---- the trade-off plot ----------------------------------------------------
@@ -208,10 +222,10 @@ local function panel(out, px, py, w, h, name, pts, best)
     local chosen = p == best
     out[#out + 1] = mark(X(p.plan.macs), Y(p.median), marks[p.plan.mode], chosen and 6 or 3.5) ..
         (p.default and ' stroke="black" stroke-width="1.5"' or "") ..
-        string.format(' class="%s" data-mode="%s" data-chain="%s" data-isa="%s" data-macs="%d" ' ..
-                      'data-median="%.17g" fill="%s"><title>%s %s %s: %.3g us</title></%s>',
+        string.format(' class="%s" data-mode="%s" data-chain="%s" data-isa="%s" data-threads="%d" ' ..
+                      'data-macs="%d" data-median="%.17g" fill="%s"><title>%s %s %s: %.3g us</title></%s>',
                       (chosen and "point chosen" or "point") .. (p.default and " untuned" or ""), p.plan.mode, esc(p.plan.chain), p.variant.isa,
-                      p.plan.macs, p.median, chosen and "#d62728" or p.variant.isa == "c" and "#7f7f7f" or "#1f77b4",
+                      p.variant.threads, p.plan.macs, p.median, chosen and "#d62728" or p.variant.isa == "c" and "#7f7f7f" or "#1f77b4",
                       p.plan.mode, esc(p.plan.chain), p.variant.isa, p.median * 1e6,
                       ({square = "rect", triangle = "polygon", diamond = "polygon"})[marks[p.plan.mode]] or "circle")
   end
@@ -263,10 +277,12 @@ local function recheck(opt, db, layers, variants)
   local st, sd, slower, same = 0, 0, 0, 0
   for i, e in ipairs(todo) do
     local default = osconv.plan(e.layer)
-    local kt = osconv.compile(e.rec.plan, {isa = e.rec.isa})
-    local kd = osconv.compile(default, {isa = variants[1].isa})
+    local all = variants.threads[#variants.threads]
+    local kt = osconv.compile(e.rec.plan, {isa = e.rec.isa, threads = e.rec.threads})
+    local kd = osconv.compile(default, {isa = variants[1].isa, threads = all})
     -- the same kernel twice: what differs is the noise between runs
-    local identical = default.chain == e.rec.plan.chain and e.rec.isa == variants[1].isa
+    local identical = default.chain == e.rec.plan.chain and e.rec.isa == variants[1].isa and
+                      (e.rec.threads or all) == all
     local tt, td = {}, {}
     for r = 1, 3 do
       tt[r] = kt:time{budget = share, warmup = 2}
@@ -321,8 +337,8 @@ local function main(argv)
       sum_default = sum_default + default.median * count[l.key]
     end
     if best then
-      db:put(best.plan, {isa = best.variant.isa, median = best.median, spread = best.spread,
-                         reps = best.reps})
+      db:put(best.plan, {isa = best.variant.isa, threads = best.variant.threads,
+                         median = best.median, spread = best.spread, reps = best.reps})
       db:save(opt.db)
       if #st.points > 0 then
         plots[l.network] = plots[l.network] or {}
@@ -330,8 +346,9 @@ local function main(argv)
       end
       local vs = default and string.format(", untuned %s %s: %.2fx", default.plan.mode,
                                            us(default.median), default.median / best.median) or ""
-      say(string.format("layer %d/%d %s: %s %s, isa %s: %s (spread %s)%s; %d/%d candidates timed",
+      say(string.format("layer %d/%d %s: %s %s, isa %s, %d thread%s: %s (spread %s)%s; %d/%d candidates timed",
                         i, #todo, st.name, best.plan.mode, best.plan.chain, best.variant.isa,
+                        best.variant.threads, best.variant.threads == 1 and "" or "s",
                         us(best.median), us(best.spread), vs, done, total))
     else
       say(string.format("layer %d/%d %s: no candidate passed; nothing recorded", i, #todo, st.name))

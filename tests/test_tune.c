@@ -16,7 +16,9 @@
 #include "osc_cli.h"
 #include "osc_test.h"
 #include "osconv.h"
+#include "oscisa.h"
 #include "oscmeasure.h"
+#include "oscrt.h"
 #include "osctune.h"
 
 static osc_layer layer(int c_in, int c_out, int size, int k, int stride, int pad) {
@@ -33,7 +35,7 @@ static osc_tune_record record(osc_layer l, osc_mode mode, const char *isa, doubl
   osc_tune_record r;
   osc_error err;
   CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, mode, &p, &err), OSC_OK);
-  osc_tune_record_make(&p, isa, median, median / 10, 7, &r);
+  osc_tune_record_make(&p, isa, 0, median, median / 10, 7, &r);
   return r;
 }
 
@@ -48,6 +50,7 @@ static osc_tuning *sample(double scale) {
                           record(b, OSC_MODE_OPTIMAL, "c", 3.25e-6 * scale),
                           record(c, OSC_MODE_SPATIAL, "avx512", 0.1 * scale),
                           record(d, OSC_MODE_CONVENTIONAL, "c", 2e-7 * scale)};
+  rs[0].threads = 2, rs[2].threads = 1;   /* the others null, as old files have */
   for (int i = 0; i < 4; i++) CU_ASSERT_EQUAL(osc_tune_put(t, &rs[i]), 1);
   return t;
 }
@@ -90,6 +93,7 @@ static void test_round_trip(void) {
     CU_ASSERT_EQUAL(r->n_stages, w->n_stages);
     CU_ASSERT(!memcmp(r->chain, w->chain, sizeof r->chain[0] * (size_t)r->n_stages));
     CU_ASSERT_STRING_EQUAL(r->isa, w->isa);
+    CU_ASSERT_EQUAL(r->threads, w->threads);
     CU_ASSERT(r->layer.clamp_min == w->layer.clamp_min && r->layer.clamp_max == w->layer.clamp_max);
     CU_ASSERT_EQUAL(r->layer.act, w->layer.act);
     CU_ASSERT_EQUAL(r->layer.bias, w->layer.bias);
@@ -102,6 +106,8 @@ static void test_round_trip(void) {
     osc_tune_key(&back->rec[i].layer, k1);
     CU_ASSERT(strcmp(k0, k1) < 0);
   }
+  CU_ASSERT_PTR_NOT_NULL(strstr(first, "\"variant\":{\"isa\":\"avx2\",\"threads\":2}"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(first, "\"variant\":{\"isa\":\"c\",\"threads\":null}"));
   free(first), free(second), free(path);
   osc_tuning_free(t), osc_tuning_free(back);
 }
@@ -126,9 +132,87 @@ static void test_hand_written_line(void) {
   CU_ASSERT_EQUAL(r.machine.cores, 4);
   CU_ASSERT_EQUAL(r.layer.bias, 1);
   CU_ASSERT_EQUAL(r.layer.act, OSC_ACT_RELU);
+  CU_ASSERT_EQUAL(r.threads, 0);   /* null: a record from before thread variants */
   again = osc_tune_record_line(&r);
   CU_ASSERT_STRING_EQUAL(again, line);
   free(again);
+  {   /* a thread count reads and writes back as written */
+    char *with = strdup(line), *at = strstr(with, "\"threads\":null");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    memmove(at + 11, at + 14, strlen(at + 14) + 1);   /* "null" -> "3" */
+    at[10] = '3';
+    CU_ASSERT_EQUAL_FATAL(osc_tune_record_parse(with, &r, &err), OSC_OK);
+    CU_ASSERT_EQUAL(r.threads, 3);
+    again = osc_tune_record_line(&r);
+    CU_ASSERT_STRING_EQUAL(again, with);
+    free(again), free(with);
+  }
+}
+
+/* osc_tuning_lookup_options hands over the record's ISA and threads, and a
+** kernel made with them uses both (info.isa, info.threads, the stages split
+** for the test); a record whose ISA is above the JIT's cap is rejected, and
+** a kernel asked for such an ISA is refused, never made for another. */
+static void test_variant_applied(void) {
+  osc_layer l = layer(8, 16, 6, 3, 1, 1);
+  osc_tune_record r = record(l, OSC_MODE_CONVENTIONAL, "c", 1e-6);
+  osc_tuning *t = osc_tune_new();
+  osc_kernel_options ko = {0};
+  osc_tuning_verdict v;
+  osc_kernel *k = NULL;
+  osc_kernel_info info;
+  osc_plan p;
+  osc_error err;
+  char note[600];
+  r.threads = 2;
+  CU_ASSERT_EQUAL_FATAL(osc_tune_put(t, &r), 1);
+  CU_ASSERT_EQUAL_FATAL(osc_tuning_lookup_options(t, &l, &p, &ko, &v, note, sizeof note, &err), OSC_OK);
+  CU_ASSERT_EQUAL(v, OSC_TUNING_USED);
+  CU_ASSERT_STRING_EQUAL(ko.isa, "c");
+  CU_ASSERT_EQUAL(ko.threads, 2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(note, "isa c, 2 threads"));
+  osc_kernel_set_split_min_macs(1);   /* split even this tiny layer */
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &ko, &k, &err), OSC_OK);
+  osc_kernel_get_info(k, &info);
+  CU_ASSERT_STRING_EQUAL(info.isa, "c");
+  CU_ASSERT_EQUAL(info.threads, 2);
+  CU_ASSERT_EQUAL(osc_verify_kernel(k, 2, 3, &(double){0}, &(double){0}, &err), OSC_OK);
+  osc_kernel_free(k);
+  osc_kernel_set_split_min_macs(0);
+  /* an old record (threads null) leaves the caller's threads alone */
+  t->rec[0].threads = 0;
+  ko.threads = 5;
+  CU_ASSERT_EQUAL(osc_tuning_lookup_options(t, &l, &p, &ko, &v, note, sizeof note, &err), OSC_OK);
+  CU_ASSERT_EQUAL(ko.threads, 5);
+  CU_ASSERT_PTR_NULL(strstr(note, "thread"));
+  if (osc_isa_host() >= OSC_ISA_AVX2) {
+    osc_kernel_options want = {.isa = "avx2"};
+    snprintf(t->rec[0].isa, sizeof t->rec[0].isa, "avx2");
+    setenv("OSCONV_ISA", "c", 1);
+    memset(&ko, 0, sizeof ko);
+    CU_ASSERT_EQUAL(osc_tuning_lookup_options(t, &l, &p, &ko, &v, note, sizeof note, &err), OSC_OK);
+    CU_ASSERT_EQUAL(v, OSC_TUNING_REJECTED);
+    CU_ASSERT_PTR_NULL(ko.isa);
+    CU_ASSERT_PTR_NOT_NULL(strstr(note, "tuning record rejected: its isa avx2 is above what the JIT runs here (c"));
+    CU_ASSERT_EQUAL(osc_tuning_lookup(t, &l, &p, &v, NULL, 0, &err), OSC_OK);
+    CU_ASSERT_EQUAL(v, OSC_TUNING_REJECTED);
+    k = (osc_kernel *)&v;
+    want.allow_fallback = 1;   /* the wrong ISA is an error, not a fallback */
+    CU_ASSERT_EQUAL(osc_kernel_create(&p, &want, &k, &err), OSC_EINVAL);
+    CU_ASSERT_PTR_NULL(k);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "kernel: isa 'avx2': this process's JIT runs at most c"));
+    unsetenv("OSCONV_ISA");
+    CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &want, &k, &err), OSC_OK);
+    osc_kernel_get_info(k, &info);
+    CU_ASSERT_STRING_EQUAL(info.isa, "avx2");
+    osc_kernel_free(k);
+  }
+  {
+    osc_kernel_options bad = {.isa = "sse9"};
+    CU_ASSERT_EQUAL(osc_kernel_create(&p, &bad, &k, &err), OSC_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "isa 'sse9': expected avx512, avx2 or c"));
+  }
+  osc_tuning_free(t);
 }
 
 /* Another machine, version or compiler: lookup says rejected and why, and
@@ -182,7 +266,11 @@ static void test_malformed(void) {
       {"{\"layer\"", "[\"layer\"", "not JSON"},
       {"\"reps\":7", "\"reps\":0", "reps >= 1"},
       {"\"isa\":\"c\"", "\"isa\":\"q\"", "isa 'q'"},
-      {"\"threads\":null", "\"threads\":1234", "threads"},
+      {"\"threads\":null", "\"threads\":1234", "variant: threads must be an integer 1 to 1024"},
+      {"\"threads\":null", "\"threads\":0   ", "variant: threads must be an integer"},
+      {"\"threads\":null", "\"threads\":-2  ", "variant: threads must be an integer"},
+      {"\"threads\":null", "\"threads\":2.5 ", "variant: threads must be an integer"},
+      {"\"threads\":null", "\"threads\":\"2\" ", "variant: threads must be an integer"},
       {"\"chain\":[[12,1,1,1]]", "\"chain\":[[12,5,1,1]]", "plan: "},
       {"\"kernel\":[1,1]", "\"kernel\":[1,7]", "larger than the padded input"},
       {"\"macs\":", "\"mucs\":", "macs"},
@@ -283,6 +371,13 @@ static void test_autotune_then_plan(void) {
   text = osc_test_slurp(db, NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL(text);
   CU_ASSERT_EQUAL(strchr(strchr(text, '\n') + 1, '\n')[1], '\0');   /* two lines */
+  {   /* each with the thread count it measured fastest with */
+    osc_tuning *t = NULL;
+    osc_error e;
+    CU_ASSERT_EQUAL_FATAL(osc_tuning_load(db, &t, &e), OSC_OK);
+    for (int i = 0; i < t->n; i++) CU_ASSERT(t->rec[i].threads >= 1);
+    osc_tuning_free(t);
+  }
   snprintf(args, sizeof args, "plan %s --tuning %s --table", cfg, db);
   CU_ASSERT_EQUAL(osc_test_cli("", args, &out, &err), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: layer 'a': tuning record used"));
@@ -509,6 +604,50 @@ static void test_interrupt_keeps_measured(void) {
   free(out), free(err), free(cfg), free(db);
 }
 
+/* run --tuning makes each layer's kernel with its record's ISA and threads:
+** OSCONV_VERBOSE's kernel line says isa c and 2 threads (the layer is big
+** enough for the runtime to split it in two), where without the record it
+** says the CPU's best; a record whose ISA OSCONV_ISA caps off is rejected. */
+static void test_run_uses_variant(void) {
+  char *cfg = tmp_path("var.lua"), *db = tmp_path("var.jsonl"), args[1024], *out = NULL, *err = NULL;
+  osc_config *c = NULL;
+  osc_tuning *t = osc_tune_new();
+  osc_tune_record r;
+  osc_plan p;
+  osc_error e;
+  if (!osc_test_cli_path()) return;
+  write_file(cfg, "network { name = 'v' }\n"
+                  "conv { name = 'big', in_channels = 32, out_channels = 32, size = 16, kernel = 3, padding = 1 }\n");
+  CU_ASSERT_EQUAL_FATAL(osc_config_load(cfg, NULL, &c, &e), OSC_OK);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&c->networks[0].layers[0], OSC_MODE_CONVENTIONAL, &p, &e), OSC_OK);
+  osc_tune_record_make(&p, "c", 2, 1e-3, 1e-5, 5, &r);
+  CU_ASSERT_EQUAL_FATAL(osc_tune_put(t, &r), 1);
+  CU_ASSERT_EQUAL_FATAL(osc_tuning_save(t, db, &e), OSC_OK);
+  snprintf(args, sizeof args, "run %s --tuning %s --min-time 0", cfg, db);
+  CU_ASSERT_EQUAL(osc_test_cli("OSCONV_VERBOSE=1 OSCONV_NUM_THREADS=1", args, &out, &err), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: layer 'big': tuning record used: conventional 3x3/g1, isa c, 2 threads"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "osconv: kernel 'big' 3x3/g1 [conventional]: jit, cache miss, isa c,"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, ", threads 2, "));
+  if (!strstr(err, ", threads 2, ")) printf("\n%s\n", err);
+  free(out), free(err);
+  if (osc_isa_host() > OSC_ISA_C) {   /* without the record: the CPU's best, one thread */
+    snprintf(args, sizeof args, "run %s --min-time 0", cfg);
+    CU_ASSERT_EQUAL(osc_test_cli("OSCONV_VERBOSE=1 OSCONV_NUM_THREADS=1", args, &out, &err), 0);
+    CU_ASSERT_PTR_NULL(strstr(err, "isa c,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ", threads 1, "));
+    free(out), free(err);
+    snprintf(t->rec[0].isa, sizeof t->rec[0].isa, "%s", osc_isa_name(osc_isa_host()));
+    CU_ASSERT_EQUAL_FATAL(osc_tuning_save(t, db, &e), OSC_OK);
+    snprintf(args, sizeof args, "run %s --tuning %s --min-time 0", cfg, db);
+    CU_ASSERT_EQUAL(osc_test_cli("OSCONV_ISA=c", args, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "layer 'big': tuning record rejected: its isa "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "; planned as the config says"));
+    free(out), free(err);
+  }
+  osc_config_free(c), osc_tuning_free(t);
+  free(cfg), free(db);
+}
+
 /* The Lua API's own checks (tests/tune/api.lua) through `osconv script`. */
 static void test_lua_api(void) {
   char *out = NULL, *err = NULL;
@@ -522,12 +661,14 @@ static void test_lua_api(void) {
 static CU_TestInfo tests[] = {
     {"database round-trips exactly, in key order", test_round_trip},
     {"a hand-written record reads as documented", test_hand_written_line},
+    {"a record's ISA and threads make the kernel", test_variant_applied},
     {"records from another machine, version or compiler are refused", test_refused_elsewhere},
     {"a malformed database loads nothing and names the line", test_malformed},
     {"merge keeps the faster record, associative and commutative", test_merge},
     {"autotune.lua writes a database plan/run/gen --tuning use", test_autotune_then_plan},
     {"autotune.lua --job, --merge, --svg, --recheck", test_jobs_merge_svg},
     {"Ctrl-C keeps what was measured; a re-run continues", test_interrupt_keeps_measured},
+    {"run --tuning makes the record's ISA and threads", test_run_uses_variant},
     {"Lua API: results and error paths", test_lua_api},
     {"rigor estimate and measure; NULL arguments", test_rigor_and_nulls},
     {"rigor measure of a residual layer", test_rigor_residual},

@@ -61,6 +61,14 @@ for _, v in ipairs(vs) do
   local t = k:time{budget = 0.001, reps = 20}
   assert(t.reps >= 3 and t.reps <= 20 and t.min <= t.median and t.median <= t.max and t.spread >= 0)
 end
+-- thread counts: 1, powers of two below the CPUs, and the CPUs; each one compiles
+local ts = vs.threads
+assert(ts[1] == 1 and #ts >= 1, "threads start at 1")
+for i = 2, #ts do assert(ts[i] > ts[i - 1], "threads ascend") end
+for _, n in ipairs(ts) do
+  local k = osconv.compile(dw, {isa = "c", threads = n})
+  assert(k:info().threads >= 1 and k:info().threads <= n and k:verify())
+end
 local ref = osconv.compile(dw, {backend = "reference"})
 assert(ref:info().backend == "reference" and ref:verify())
 
@@ -70,6 +78,10 @@ assert(db:put(dw, {isa = "c", median = 2e-6, spread = 1e-7, reps = 5}) == true)
 assert(db:put(dw, {isa = "c", median = 3e-6, spread = 1e-7, reps = 5}) == false, "slower: kept out")
 local rec, verdict, note = db:lookup(a)
 assert(verdict == "used" and rec.plan.chain == dw.chain and rec.median == 2e-6, note)
+assert(rec.threads == nil, "no threads given: null")
+assert(db:put(dw, {isa = "c", threads = 3, median = 1e-6, spread = 1e-7, reps = 5}) == true)
+rec, verdict, note = db:lookup(a)
+assert(rec.threads == 3 and note:find("isa c, 3 threads", 1, true), note)
 db:save(path("db.jsonl"))
 local back = osconv.tuning_load(path("db.jsonl"))
 assert(back:text() == db:text() and back:count() == 1)
@@ -94,6 +106,11 @@ raises("options.max_stages must be an integer", osconv.plan, a, {max_stages = "t
 raises("table of options expected", osconv.plan, a, 3)
 raises("unknown isa 'avx9'", osconv.compile, dw, {isa = "avx9"})
 raises("unknown backend 'gpu'", osconv.compile, dw, {backend = "gpu"})
+raises("options.threads must be an integer 1 to 1024, got 0", osconv.compile, dw, {threads = 0})
+raises("options.threads must be an integer 1 to 1024, got 2.5", osconv.compile, dw, {threads = 2.5})
+raises("options.threads must be an integer 1 to 1024, got two", osconv.compile, dw, {threads = "two"})
+raises("options.threads must be an integer 1 to 1024, got 2000", osconv.compile, dw, {threads = 2000})
+raises("options.threads must be an integer 1 to 1024, got -1", db.put, db, dw, {isa = "c", median = 1, threads = -1})
 raises("plan.layer must be a layer table", osconv.compile, {mode = "fixed"})
 raises("stage", osconv.compile, {layer = a, mode = "fixed", stages = {{out_channels = 5, k_h = 3, k_w = 3}}})
 local k = osconv.compile(dw)
