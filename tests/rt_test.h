@@ -100,4 +100,23 @@ static inline double rt_rel_l2(const float *got, const float *want, size_t n) {
   return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* A c -> c layer named `name` on a hw x hw image, k x k kernel with same
+** padding, planned in `mode`. Planning it must succeed. */
+static inline osc_plan rt_square_plan(const char *name, int c, int hw, int k, osc_mode mode,
+                                      int bias, osc_activation act) {
+  osc_layer l;
+  osc_plan p;
+  osc_layer_init(&l);
+  snprintf(l.name, sizeof l.name, "%s", name);
+  l.in_channels = l.out_channels = c;
+  l.in_h = l.in_w = hw;
+  l.k_h = l.k_w = k;
+  l.pad_h = l.pad_w = k / 2;
+  l.bias = bias;
+  l.act = act;
+  l.mode = mode;
+  CU_ASSERT_EQUAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
+  return p;
+}
+
 #endif

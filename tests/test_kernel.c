@@ -45,20 +45,11 @@ static int matches_reference(const osc_kernel *k, int n, uint64_t *rng) {
   return ok;
 }
 
+/* A c -> c layer on a 6x6 image, k x k, bias and ReLU, planned in `mode`. */
 static osc_plan small_plan(int c, int k, osc_mode mode) {
-  osc_layer l;
-  osc_plan p;
-  osc_layer_init(&l);
-  snprintf(l.name, sizeof l.name, "small%d_%d", c, k);
-  l.in_channels = l.out_channels = c;
-  l.in_h = l.in_w = 6;
-  l.k_h = l.k_w = k;
-  l.pad_h = l.pad_w = k / 2;
-  l.bias = 1;
-  l.act = OSC_ACT_RELU;
-  l.mode = mode;
-  CU_ASSERT_EQUAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
-  return p;
+  char name[32];
+  snprintf(name, sizeof name, "small%d_%d", c, k);
+  return rt_square_plan(name, c, 6, k, mode, 1, OSC_ACT_RELU);
 }
 
 /* ---- results ------------------------------------------------------------------ */

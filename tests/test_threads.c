@@ -240,18 +240,9 @@ static void other_parallel_for(void *ctx, void (*task)(void *, size_t), void *ar
 /* c -> c channels, 3x3, hw x hw, conventional: 16 channels at 32x32 are
 ** 2.4M multiply-adds, enough to split; 4 at 6x6, 5184, are not. */
 static osc_plan square_plan(int c, int hw, int bias) {
-  osc_layer l;
-  osc_plan p;
-  osc_layer_init(&l);
-  snprintf(l.name, sizeof l.name, "sq%d_%d", c, hw);
-  l.in_channels = l.out_channels = c;
-  l.in_h = l.in_w = hw;
-  l.k_h = l.k_w = 3;
-  l.pad_h = l.pad_w = 1;
-  l.bias = bias;
-  l.mode = OSC_MODE_CONVENTIONAL;
-  CU_ASSERT_EQUAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
-  return p;
+  char name[32];
+  snprintf(name, sizeof name, "sq%d_%d", c, hw);
+  return rt_square_plan(name, c, hw, 3, OSC_MODE_CONVENTIONAL, bias, OSC_ACT_NONE);
 }
 
 static void test_caller_parallel_for(void) {
