@@ -16,7 +16,7 @@
 ** asks for blocks of P pixels. Measured on the bench layer set at
 ** max_stages 3, 4 and 16 (Zen 5, AVX-512), no fused run beat its unfused
 ** stages beyond the run-to-run noise, with blocks of 64 to 2048 pixels,
-** and blocks within L1 (64-128 pixels) were 10-100% slower: the 1x1
+** and blocks within L1 (64 pixels) were up to 72% slower: the 1x1
 ** stages are bound by their loads, broadcasts and stores per multiply-add,
 ** not by L2, and smaller blocks add a call per tile and block. */
 
