@@ -30,26 +30,7 @@
 #include "osc_test.h"
 #include "rt_test.h"
 
-#define GUARD 16
 static int splits;   /* fused runs that ran on more than one thread */
-static const uint32_t guard_bits = 0x7fc0f00du;   /* a NaN no kernel writes */
-
-static float *guarded(size_t n) {
-  float *b = malloc((n + 2 * GUARD) * sizeof *b);
-  if (!b) return NULL;
-  for (size_t i = 0; i < n + 2 * GUARD; i++) memcpy(&b[i], &guard_bits, sizeof guard_bits);
-  return b + GUARD;
-}
-
-static int guards_intact(const float *p, size_t n) {
-  for (size_t i = 0; i < GUARD; i++)
-    if (memcmp(&p[-1 - (long)i], &guard_bits, 4) || memcmp(&p[n + i], &guard_bits, 4)) return 0;
-  return 1;
-}
-
-static void guarded_free(float *p) {
-  if (p) free(p - GUARD);
-}
 
 /* The layer's source for `isa` with fusion knob `fuse` (caller frees). */
 static char *source(const osc_plan *p, int isa, int fuse) {
@@ -69,7 +50,7 @@ static float *run_src(const osc_plan *p, const char *src, int threads, int n, co
                       const float *res, const float *w, int *pieces) {
   osc_kernel_options o = {.threads = threads, .no_cache = 1};
   size_t out_n = (size_t)n * osc_plan_output_size(p), s_n = osc_plan_scratch_size(p);
-  float *out = guarded(out_n), *scratch = guarded(s_n);
+  float *out = rt_guarded(out_n), *scratch = rt_guarded(s_n);
   osc_kernel *k = NULL;
   osc_kernel_info info;
   osc_status st = osc_kernel_create_from_source(p, src, OSC_JIT_SYMBOL, &o, &k, NULL);
@@ -79,10 +60,10 @@ static float *run_src(const osc_plan *p, const char *src, int threads, int n, co
     osc_kernel_get_info(k, &info);
     if (pieces) *pieces = info.threads;
   }
-  CU_ASSERT(guards_intact(scratch, s_n));
+  CU_ASSERT(rt_guards_intact(scratch, s_n));
   osc_kernel_free(k);
-  guarded_free(scratch);
-  if (st) guarded_free(out);
+  rt_guarded_free(scratch);
+  if (st) rt_guarded_free(out);
   return st ? NULL : out;
 }
 
@@ -143,7 +124,7 @@ static int check_fused(const osc_plan *p, int isa, int block, int n, const char 
   base = run_src(p, plain, 1, n, in, res, w, NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL(one);
   CU_ASSERT_PTR_NOT_NULL_FATAL(base);
-  CU_ASSERT(guards_intact(one, out_n));
+  CU_ASSERT(rt_guards_intact(one, out_n));
   CU_ASSERT_EQUAL(oscref_chain_residual(p, n, in, res, w, want), 0);
   CU_ASSERT(rt_rel_l2(one, want, out_n) < 1e-5);
   CU_ASSERT(memcmp(one, base, out_n * sizeof *one) == 0);
@@ -152,12 +133,12 @@ static int check_fused(const osc_plan *p, int isa, int block, int n, const char 
     float *got = run_src(p, fused, t, n, in, res, w, &pieces);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     CU_ASSERT(memcmp(got, one, out_n * sizeof *got) == 0);
-    CU_ASSERT(guards_intact(got, out_n));
+    CU_ASSERT(rt_guards_intact(got, out_n));
     splits += did && pieces > 1;
-    guarded_free(got);
+    rt_guarded_free(got);
   }
   if (aot) CU_ASSERT(aot_equal(p, fused, n, in, res, w, one));
-  guarded_free(one), guarded_free(base);
+  rt_guarded_free(one), rt_guarded_free(base);
   free(fused), free(plain), free(in), free(w), free(res), free(want);
   return did;
 }
