@@ -14,6 +14,10 @@
 **     objective time against the MACs plan and the depthwise-separable one
 **     (the set, or a config's distinct layers), interleaved, with the time
 **     plan compiled twice: the spread between the two is the noise.
+**   build/bench/bench_stages --fuse MAX_STAGES [--only LAYER] [--blocks P,P,...]
+**     fused pointwise runs (gen/x86/oscfuse.h) against unfused: the set's
+**     MACs plan at MAX_STAGES unfused, fused in blocks of each P (default
+**     256), unfused again (the noise), and the 2-stage plan, interleaved.
 ** Each time: a warm-up, then the median of --runs samples (default 9), a
 ** sample being the mean of enough calls to last 0.3 ms. Columns: see HEADER.
 ** Pin it: flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_stages ...
@@ -27,7 +31,9 @@
 #include "bench.h"
 #include "oscemit.h"
 #include "osconv.h"
+#include "oscfuse.h"
 #include "oscplan.h"
+#include "oscrt.h"
 #include "osctime.h"
 
 #define HEADER                                                                            \
@@ -58,17 +64,46 @@ static double sample(const timed *t) {
   return (now_ms() - t0) * 1e6 / t->calls;
 }
 
-/* Compile p, fill its inputs, warm it up and size its samples; 0 if it
-** does not build. */
-static int timed_init(timed *t, const osc_plan *p) {
+/* The runs fused in blocks of 256 pixels, "1-2 3-4" (none: "-"). */
+static void fused_runs(const osc_plan *p, char *buf, size_t size) {
+  osc_emit_options eo = {OSC_JIT_PREFIX, 1, (int)osc_time_isa()};
+  osc_buf src;
+  size_t n = 0;
+  osc_buf_init(&src);
+  snprintf(buf, size, "-");
+  if (osc_emit_layer_fuse(p, &eo, NULL, 256, &src, NULL) == OSC_OK)
+    for (const char *c = src.data; (c = strstr(c, "/* stages ")) && n + 1 < size; c++) {
+      int a, b;
+      if (sscanf(c, "/* stages %d-%d fused", &a, &b) == 2)
+        n += (size_t)snprintf(buf + n, size - n, "%s%d-%d", n ? " " : "", a, b);
+    }
+  osc_buf_free(&src);
+}
+
+/* p's JIT kernel; with fuse != 0, emitted with that fusion knob (oscfuse.h). */
+static osc_status make_kernel(const osc_plan *p, int fuse, osc_kernel **k, osc_error *err) {
   osc_kernel_options o = {.no_cache = 1};
+  osc_emit_options eo = {OSC_JIT_PREFIX, 1, (int)osc_time_isa()};
+  osc_buf src;
+  osc_status st;
+  if (!fuse) return osc_kernel_create(p, &o, k, err);
+  osc_buf_init(&src);
+  st = osc_emit_layer_fuse(p, &eo, NULL, fuse, &src, err);
+  if (!st) st = osc_kernel_create_from_source(p, src.data, OSC_JIT_SYMBOL, &o, k, err);
+  osc_buf_free(&src);
+  return st;
+}
+
+/* Compile p (fusion knob `fuse`, 0: as osc_kernel_create), fill its inputs,
+** warm it up and size its samples; 0 if it does not build. */
+static int timed_init_fuse(timed *t, const osc_plan *p, int fuse) {
   osc_error err;
   size_t ni = osc_plan_input_size(p), nw = osc_plan_weights_size(p);
   memset(t, 0, sizeof *t);
   t->in = malloc(ni * sizeof *t->in), t->w = malloc(nw * sizeof *t->w);
   t->out = malloc(osc_plan_output_size(p) * sizeof *t->out);
   t->s = malloc((osc_plan_scratch_size(p) + 1) * sizeof *t->s);
-  if (!t->in || !t->w || !t->out || !t->s || osc_kernel_create(p, &o, &t->k, &err)) {
+  if (!t->in || !t->w || !t->out || !t->s || make_kernel(p, fuse, &t->k, &err)) {
     fprintf(stderr, "bench_stages: %s: %s\n", p->layer.name, t->k ? "out of memory" : err.msg);
     timed_free(t);
     failures++;
@@ -79,6 +114,8 @@ static int timed_init(timed *t, const osc_plan *p) {
   for (t->calls = 1; sample(t) * t->calls < 3e5 && t->calls < 1 << 20;) t->calls *= 2;
   return 1;
 }
+
+static int timed_init(timed *t, const osc_plan *p) { return timed_init_fuse(t, p, 0); }
 
 /* Median time of one run of plan p, ns; -1 if it does not build. */
 static double time_plan(const osc_plan *p) {
@@ -268,6 +305,67 @@ static int compare_config(const char *path, int max_stages) {
   return 0;
 }
 
+/* ---- --fuse: fused pointwise runs against unfused -------------------------------- */
+
+#define MAX_FUSE 8
+
+/* One layer: the MACs plan at max_stages unfused (the default code: the
+** rule fuses nothing), fused in blocks of each P, unfused again (its
+** spread from the first is the noise), and the 2-stage plan, interleaved. */
+static void fuse_layer(const osc_layer *base, int max_stages, const int *blocks, int nb) {
+  osc_plan p, two;
+  osc_layer l = *base;
+  timed t[MAX_FUSE + 3];
+  double v[MAX_FUSE + 3][MAX_RUNS], med[MAX_FUSE + 3], best;
+  int knob[MAX_FUSE + 3], n = 0;
+  char chain[256], fused[64];
+  l.max_stages = max_stages;
+  if (osc_plan_layer_mode(&l, OSC_MODE_OPTIMAL, &p, NULL)) return;
+  l.max_stages = 2;
+  if (osc_plan_layer_mode(&l, OSC_MODE_OPTIMAL, &two, NULL)) return;
+  osc_plan_describe(&p, chain, sizeof chain);
+  fused_runs(&p, fused, sizeof fused);
+  knob[n++] = 0;
+  for (int i = 0; i < nb; i++) knob[n++] = blocks[i];
+  knob[n++] = 0;
+  for (int i = 0; i <= n; i++)
+    if (!(i < n ? timed_init_fuse(&t[i], &p, knob[i]) : timed_init(&t[i], &two))) {
+      while (i--) timed_free(&t[i]);
+      return;
+    }
+  for (int r = 0; r < runs; r++)
+    for (int i = 0; i <= n; i++) v[i][r] = sample(&t[i]);
+  printf("%s,%d,%s,%s,%.3f", l.name, max_stages, chain, fused, (double)p.macs / 1e6);
+  for (int i = 0; i <= n; i++) {
+    med[i] = median(v[i], runs);
+    timed_free(&t[i]);
+    printf(",%.1f", med[i]);
+  }
+  best = med[1];
+  for (int i = 1; i <= nb; i++) best = med[i] < best ? med[i] : best;
+  printf(",%.1f,%.1f,%.3f,%.3f,%.3f,%.3f\n", 1000.0 * med[0] / (double)p.macs,
+         1000.0 * best / (double)p.macs, best / med[0], med[n] / med[0], med[n] / best,
+         fabs(med[n - 1] - med[0]) / med[0]);
+  fflush(stdout);
+}
+
+static void fuse_set(const char *only, int max_stages, const char *list) {
+  int blocks[MAX_FUSE], nb = 0;
+  for (const char *c = list ? list : "256"; *c && nb < MAX_FUSE;
+       c = strchr(c, ',') ? strchr(c, ',') + 1 : "")
+    if ((blocks[nb] = atoi(c)) > 0) nb++;
+  printf("layer,max_stages,chain,fused_stages,mmac,unfused_ns");
+  for (int i = 0; i < nb; i++) printf(",fused_p%d_ns", blocks[i]);
+  printf(",unfused_again_ns,two_stage_ns,unfused_ps_mac,best_fused_ps_mac,best_fused_over_unfused,"
+         "two_over_unfused,two_over_best_fused,noise\n");
+  for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+    osc_layer l;
+    if (only && strcmp(only, set[i].name)) continue;
+    set_layer(i, &l);
+    if (nb) fuse_layer(&l, max_stages, blocks, nb);
+  }
+}
+
 /* ---- --sweep: random stage shapes ----------------------------------------------- */
 static uint64_t rng_next(uint64_t *x) {   /* splitmix64 */
   uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -320,8 +418,8 @@ static void sweep(int n, uint64_t seed, int first) {
 }
 
 int main(int argc, char **argv) {
-  int n = 0, first = 0, layers = 0, compare = 0;
-  const char *config = NULL;
+  int n = 0, first = 0, layers = 0, compare = 0, fuse = 0;
+  const char *config = NULL, *blocks = NULL;
   uint64_t seed = 1;
   const char *only = NULL;
   for (int i = 1; i < argc; i++) {
@@ -329,6 +427,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--compare") && i + 1 < argc) compare = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
+    else if (!strcmp(argv[i], "--fuse") && i + 1 < argc) fuse = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--blocks") && i + 1 < argc) blocks = argv[++i];
     else if (!strcmp(argv[i], "--sweep") && i + 1 < argc) n = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--first") && i + 1 < argc) first = atoi(argv[++i]);
@@ -338,7 +438,7 @@ int main(int argc, char **argv) {
     else {
       fprintf(stderr, "usage: bench_stages [--header] [--layers [--only LAYER]] [--sweep N "
                       "[--seed S] [--first I]] [--compare MAX_STAGES [--only LAYER | --config "
-                      "FILE]] [--isa ISA] [--runs N]\n");
+                      "FILE]] [--fuse MAX_STAGES [--only LAYER] [--blocks P,...]] [--isa ISA] [--runs N]\n");
       return 2;
     }
   }
@@ -348,6 +448,7 @@ int main(int argc, char **argv) {
     if (config) return compare_config(config, compare);
     compare_set(only, compare);
   }
+  if (fuse) fuse_set(only, fuse, blocks);
   if (layers) bench_layers(only);
   if (n > 0) sweep(n, seed, first);
   return failures != 0;

@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "oscerr.h"
+#include "oscfuse.h"
 #include "osckernel.h"
 #include "oscplan.h"
 #include "osctmpl.h"
@@ -349,6 +350,9 @@ typedef struct layer_emit {
   int detector;                     /* the layer's cpuid check is emitted */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
+  /* fused runs (gen/x86/oscfuse.h): fuse[i] = 1 + the run's last stage on its
+  ** first, -1 on its others, 0 unfused; fuse_off[i]: its block buffers */
+  long long fuse[OSC_MAX_STAGES], fuse_off[OSC_MAX_STAGES];
   info_lines info;
 } layer_emit;
 
@@ -406,31 +410,65 @@ static osc_status emit_variants(const osc_stage_job *j, const osc_stage_kernel *
   return OSC_OK;
 }
 
+/* Stage i's kernels and their names in e (the header comment, the templates). */
+static int stage_kernels(const osc_stage_job *j, layer_emit *e, const osc_stage_kernel **v) {
+  int n = stage_variants(j, v), i = j->index;
+  size_t len = 0;
+  for (int k = 0; k < n; k++) {
+    e->tnames[e->n_tnames++] = v[k]->template_name;
+    len += (size_t)snprintf(e->kern[i] + len, len < 64 ? 64 - len : 0, "%s%s",
+                            k ? ", else " : "", v[k]->name);
+  }
+  return n;
+}
+
+/* A fused run (its first stage i): one function for all its stages, whose
+** tiles are its blocks; its other stages have one tile that does nothing. */
+static osc_status emit_run(const osc_plan *p, const osc_fuse_run *r, const osc_stage_kernel *k,
+                           const osc_stage_job *jobs, layer_emit *e, osc_buf *body,
+                           osc_error *err) {
+  for (int i = r->first; i <= r->last; i++) {
+    e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
+    e->fuse[i] = i == r->first ? r->last + 1 : -1;
+    e->fuse_off[i] = r->buf_off;
+    snprintf(e->tiles[i], sizeof e->tiles[i], "%d", i == r->first ? r->tiles : 1);
+    e->tptr[i] = e->tiles[i];
+    strncat(e->kern[i], ", fused", sizeof e->kern[i] - strlen(e->kern[i]) - 1);
+  }
+  return osc_fuse_emit(r, k, &jobs[r->first], &e->woff[r->first], body, err);
+}
+
 static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
-                              const osc_emit_knobs *kn, layer_emit *e, osc_buf *body,
+                              const osc_emit_knobs *kn, int fuse, layer_emit *e, osc_buf *body,
                               osc_error *err) {
   const osc_layer *l = &p->layer;
+  const osc_stage_kernel *v[OSC_MAX_STAGES][MAX_VARIANTS], *one[OSC_MAX_STAGES];
+  osc_stage_job jobs[OSC_MAX_STAGES];
+  osc_fuse_run runs[OSC_MAX_STAGES];
+  int nv[OSC_MAX_STAGES], n_runs, r = 0;
   for (int i = 0; i < p->n_stages; i++) {
-    const osc_stage_kernel *v[MAX_VARIANTS];
-    osc_stage_job j;
-    osc_status st;
-    int n;
-    size_t len = 0;
     snprintf(e->fname[i], sizeof e->fname[i], "%s_s%d", prefix, i);
     e->fptr[i] = e->fname[i];
-    stage_job(p, i, kn, prefix, isa, e->fname[i], &j);
-    if (!(n = stage_variants(&j, v)))
+    stage_job(p, i, kn, prefix, isa, e->fname[i], &jobs[i]);
+    if (!(nv[i] = stage_kernels(&jobs[i], e, v[i])))
       return osc_error_layer(err, OSC_EINTERNAL, l, "no stage kernel applies to stage %d", i + 1);
-    for (int k = 0; k < n; k++) {
-      e->tnames[e->n_tnames++] = v[k]->template_name;
-      len += (size_t)snprintf(e->kern[i] + len, len < 64 ? 64 - len : 0, "%s%s",
-                              k ? ", else " : "", v[k]->name);
-    }
-    if (n > 1) snprintf(e->tiles[i], sizeof e->tiles[i], "%s_s%d_tiles()", prefix, i);
-    else snprintf(e->tiles[i], sizeof e->tiles[i], "%d", v[0]->tiles(&j));
-    e->tptr[i] = e->tiles[i];
+    one[i] = nv[i] == 1 ? v[i][0] : NULL;
+  }
+  stage_buffers(p, e->src, e->dst, &e->region1);
+  n_runs = osc_fuse_runs(p, one, e->src, e->dst, e->region1, fuse, runs);
+  for (int i = 0; i < p->n_stages; i++) {
+    const osc_stage_job *j = &jobs[i];
+    osc_status st;
     if (i) osc_buf_puts(body, "\n");
-    st = n > 1 ? emit_variants(&j, v, n, e, body, err) : v[0]->emit(&j, body, err);
+    if (r < n_runs && runs[r].first == i) {
+      if ((st = emit_run(p, &runs[r], one[i], jobs, e, body, err))) return st;
+      i = runs[r++].last;
+      continue;
+    }
+    if (nv[i] > 1) snprintf(e->tiles[i], sizeof e->tiles[i], "%s_s%d_tiles()", prefix, i);
+    else snprintf(e->tiles[i], sizeof e->tiles[i], "%d", v[i][0]->tiles(j));
+    e->tptr[i] = e->tiles[i];
+    st = nv[i] > 1 ? emit_variants(j, v[i], nv[i], e, body, err) : v[i][0]->emit(j, body, err);
     if (st) return st;
     e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
   }
@@ -439,7 +477,7 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
 
 /* The layer's translation unit, appended to out. */
 static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
-                             const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
+                             const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err) {
   osc_emit_knobs kn;
   osc_tmpl_params ps;
   osc_buf body;
@@ -462,7 +500,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
     st = osc_error_set(err, OSC_EINVAL, "unknown ISA %d", o->isa);
     goto done;
   }
-  if ((st = emit_stages(p, o->prefix, o->isa, &kn, e, &body, err))) goto done;
+  if ((st = emit_stages(p, o->prefix, o->isa, &kn, fuse, e, &body, err))) goto done;
   template_list(e->templates, sizeof e->templates, e->tnames, e->n_tnames);
   stage_buffers(p, e->src, e->dst, &e->region1);
   layer_info(p, e->kern, &e->info);
@@ -479,6 +517,8 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   osc_tmpl_ints(&ps, "src", e->src, p->n_stages);
   osc_tmpl_ints(&ps, "dst", e->dst, p->n_stages);
   osc_tmpl_ints(&ps, "woff", e->woff, p->n_stages);
+  osc_tmpl_ints(&ps, "fuse", e->fuse, p->n_stages);
+  osc_tmpl_ints(&ps, "fuse_off", e->fuse_off, p->n_stages);
   osc_tmpl_int(&ps, "region1", e->region1);
   osc_tmpl_int(&ps, "bias_off",
                p->layer.bias ? (long long)osc_plan_stage_weights_offset(p, p->n_stages) : -1);
@@ -505,10 +545,15 @@ static osc_status restore(osc_buf *b, size_t len, osc_status st) {
   return st;
 }
 
+osc_status osc_emit_layer_fuse(const osc_plan *p, const osc_emit_options *o,
+                               const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err) {
+  size_t len = out ? out->len : 0;
+  return restore(out, len, emit_layer(p, o, k, fuse, out, err));
+}
+
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
-  size_t len = out ? out->len : 0;
-  return restore(out, len, emit_layer(p, o, k, out, err));
+  return osc_emit_layer_fuse(p, o, k, 0, out, err);
 }
 
 osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf *out,
@@ -713,7 +758,7 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   char desc[INFO_WIDTH], chain[INFO_WIDTH];
   osc_status st;
   if (i) osc_buf_puts(piece, "\n");
-  if ((st = emit_layer(p, &o, NULL, piece, err))) return st;
+  if ((st = emit_layer(p, &o, NULL, 0, piece, err))) return st;
   describe_layer(p, desc, sizeof desc);
   osc_plan_describe(p, chain, sizeof chain);
   snprintf(e->layer[i].info, sizeof e->layer[i].info, "%s; %s: %s; plan hash 0x%016llx", desc,

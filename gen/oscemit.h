@@ -58,6 +58,11 @@ int osc_emit_kernel_count(void);
 /* osc_emit_layer with knobs; k may be NULL (defaults). */
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err);
+/* osc_emit_layer_knobs with fused pointwise runs (gen/x86/oscfuse.h): fuse
+** 0 the rule (none, README "Fused pointwise runs"), -1 (OSC_FUSE_OFF) none,
+** P > 0 every run that can be fused, in blocks of P pixels. */
+osc_status osc_emit_layer_fuse(const osc_plan *p, const osc_emit_options *o,
+                               const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err);
 
 /* A network: one .c and one .h (sizes as macros, prototypes). plans[i]
 ** belongs to net->layers[i]. Checks osc_emit_check_network first. */

@@ -77,6 +77,29 @@ static inline float *rt_random_floats(size_t n, uint64_t *rng) {
   return x;
 }
 
+/* n floats between RT_GUARD guard values each side (a NaN no kernel
+** writes); free with rt_guarded_free. */
+#define RT_GUARD 16
+#define RT_GUARD_BITS 0x7fc0beefu
+static inline float *rt_guarded(size_t n) {
+  const uint32_t bits = RT_GUARD_BITS;
+  float *b = malloc((n + 2 * RT_GUARD) * sizeof *b);
+  if (!b) return NULL;
+  for (size_t i = 0; i < n + 2 * RT_GUARD; i++) memcpy(&b[i], &bits, sizeof bits);
+  return b + RT_GUARD;
+}
+
+static inline int rt_guards_intact(const float *p, size_t n) {
+  const uint32_t bits = RT_GUARD_BITS;
+  for (size_t i = 0; i < RT_GUARD; i++)
+    if (memcmp(&p[-1 - (long)i], &bits, 4) || memcmp(&p[n + i], &bits, 4)) return 0;
+  return 1;
+}
+
+static inline void rt_guarded_free(float *p) {
+  if (p) free(p - RT_GUARD);
+}
+
 /* Copies the file `from` to `to`; 0 on success. */
 static inline int rt_copy_file(const char *from, const char *to) {
   FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;

@@ -27,27 +27,6 @@
 #include "osc_test.h"
 #include "rt_test.h"
 
-#define GUARD 16
-static const uint32_t guard_bits = 0x7fc0beefu;   /* a NaN no kernel writes */
-
-/* n floats between GUARD guard values each side; free with guarded_free. */
-static float *guarded(size_t n) {
-  float *b = malloc((n + 2 * GUARD) * sizeof *b);
-  if (!b) return NULL;
-  for (size_t i = 0; i < n + 2 * GUARD; i++) memcpy(&b[i], &guard_bits, sizeof guard_bits);
-  return b + GUARD;
-}
-
-static int guards_intact(const float *p, size_t n) {
-  for (size_t i = 0; i < GUARD; i++)
-    if (memcmp(&p[-1 - (long)i], &guard_bits, 4) || memcmp(&p[n + i], &guard_bits, 4)) return 0;
-  return 1;
-}
-
-static void guarded_free(float *p) {
-  if (p) free(p - GUARD);
-}
-
 /* A residual layer's run: res apart, or (in_place) copied into out first
 ** and read from there. 0 on success. */
 static int run_kernel(const osc_kernel *k, const osc_plan *p, int n, const float *in,
@@ -64,14 +43,14 @@ static int run_kernel(const osc_kernel *k, const osc_plan *p, int n, const float
 static float *run_res_with(const osc_plan *p, const osc_kernel_options *o, int n, const float *in,
                            const float *res, int in_place, const float *w, int *pieces) {
   size_t out_n = (size_t)n * osc_plan_output_size(p);
-  float *out = guarded(out_n);
+  float *out = rt_guarded(out_n);
   osc_kernel *k = NULL;
   osc_kernel_info info;
   osc_error err;
   if (!out || osc_kernel_create(p, o, &k, &err) != OSC_OK ||
       run_kernel(k, p, n, in, res, in_place, out, w) != OSC_OK) {
     osc_kernel_free(k);
-    guarded_free(out);
+    rt_guarded_free(out);
     return NULL;
   }
   osc_kernel_get_info(k, &info);
@@ -99,7 +78,7 @@ static int check_thread_counts(const osc_plan *p, int n, uint64_t *rng) {
   float *one = run_res_with(p, &o, n, in, res, 0, w, NULL);
   int split = 0;
   CU_ASSERT_PTR_NOT_NULL_FATAL(one);
-  CU_ASSERT(guards_intact(one, out_n));
+  CU_ASSERT(rt_guards_intact(one, out_n));
   CU_ASSERT_EQUAL(oscref_chain_residual(p, n, in, res, w, want), 0);
   CU_ASSERT(rt_rel_l2(one, want, out_n) < 1e-5);
   for (int t = 2; t <= 4; t++) {
@@ -110,11 +89,11 @@ static int check_thread_counts(const osc_plan *p, int n, uint64_t *rng) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     CU_ASSERT(pieces >= 1 && pieces <= t);
     CU_ASSERT(memcmp(got, one, out_n * sizeof *got) == 0);
-    CU_ASSERT(guards_intact(got, out_n));
+    CU_ASSERT(rt_guards_intact(got, out_n));
     split += pieces > 1;
-    guarded_free(got);
+    rt_guarded_free(got);
   }
-  guarded_free(one);
+  rt_guarded_free(one);
   free(in), free(w), free(want), free(res);
   return split;
 }
@@ -151,7 +130,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
   float *in = rt_random_floats(osc_plan_input_size(p), rng);
   float *w = rt_random_floats(osc_plan_weights_size(p), rng);
   float *res = p->layer.residual ? rt_random_floats(out_n, rng) : NULL;
-  float *one = guarded(out_n), *got = guarded(out_n), *want = calloc(out_n, sizeof *want);
+  float *one = rt_guarded(out_n), *got = rt_guarded(out_n), *want = calloc(out_n, sizeof *want);
   char used[80];
   osc_kernel *k1 = NULL, *k3 = NULL;
   osc_kernel_info info;
@@ -170,7 +149,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
     CU_ASSERT_EQUAL(run_kernel(k1, p, 1, in, res, 0, one, w), OSC_OK);
     CU_ASSERT_EQUAL(run_kernel(k3, p, 1, in, res, 1, got, w), OSC_OK);   /* in place */
     CU_ASSERT(memcmp(one, got, out_n * sizeof *got) == 0);
-    CU_ASSERT(guards_intact(got, out_n));
+    CU_ASSERT(rt_guards_intact(got, out_n));
     CU_ASSERT_EQUAL(oscref_chain_residual(p, 1, in, res, w, want), 0);
     CU_ASSERT(rt_rel_l2(got, want, out_n) < 1e-5);
     tested = info.threads > 1;
@@ -178,7 +157,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
   osc_kernel_free(k1);
   osc_kernel_free(k3);
   osc_buf_free(&src);
-  guarded_free(one), guarded_free(got);
+  rt_guarded_free(one), rt_guarded_free(got);
   free(in), free(w), free(want), free(res);
   return tested;
 }
@@ -263,8 +242,8 @@ static void test_caller_parallel_for(void) {
   CU_ASSERT(atomic_load(&pool.tasks) >= 2 * pieces);   /* two images */
   CU_ASSERT_EQUAL(atomic_load(&pool.mxcsr_changed), 0);
   CU_ASSERT(memcmp(one, got, out_n * sizeof *got) == 0);
-  CU_ASSERT(guards_intact(got, out_n));
-  guarded_free(one), guarded_free(got);
+  CU_ASSERT(rt_guards_intact(got, out_n));
+  rt_guarded_free(one), rt_guarded_free(got);
   free(in), free(w);
   /* a tiny layer never reaches the pool: it runs inline */
   atomic_store(&pool.calls, 0);
@@ -274,7 +253,7 @@ static void test_caller_parallel_for(void) {
   CU_ASSERT_PTR_NOT_NULL(got);
   CU_ASSERT_EQUAL(pieces, 1);
   CU_ASSERT_EQUAL(atomic_load(&pool.calls), 0);
-  guarded_free(got);
+  rt_guarded_free(got);
   free(in), free(w);
 }
 
@@ -304,11 +283,11 @@ static void test_residual_splits(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
     CU_ASSERT(pieces > 1);
     CU_ASSERT(memcmp(got, one, out_n * sizeof *got) == 0);
-    CU_ASSERT(guards_intact(got, out_n));
-    guarded_free(got);
+    CU_ASSERT(rt_guards_intact(got, out_n));
+    rt_guarded_free(got);
   }
   CU_ASSERT(atomic_load(&pool.calls) > 0);
-  guarded_free(one);
+  rt_guarded_free(one);
   free(in), free(w), free(res), free(want);
 }
 
@@ -397,7 +376,7 @@ static void test_denormals_flushed_on_other_threads(void) {
   CU_ASSERT(kept[0] > 0.0f);
   CU_ASSERT(memcmp(kept, kept1, out_n * sizeof *kept) == 0);
   CU_ASSERT_EQUAL(atomic_load(&pool.mxcsr_changed), 0);
-  guarded_free(got), guarded_free(kept), guarded_free(kept1);
+  rt_guarded_free(got), rt_guarded_free(kept), rt_guarded_free(kept1);
   free(in), free(w);
 }
 
@@ -423,7 +402,7 @@ static void test_exception_flags_reach_the_caller(void) {
   CU_ASSERT_EQUAL(before & OSC_MXCSR_FLAGS, 0);
   CU_ASSERT(after & 0x08u);   /* OE: overflow */
   CU_ASSERT_EQUAL(after & ~OSC_MXCSR_FLAGS, before & ~OSC_MXCSR_FLAGS);
-  guarded_free(got);
+  rt_guarded_free(got);
   free(in), free(w);
 #endif
 }

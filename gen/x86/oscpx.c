@@ -512,12 +512,56 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   osc_buf_puts(out, "  }\n}\n");
 }
 
+/* The machine-code functions j->fname "_t<oct>" of a stage: one per tile
+** width (the group's last tile may be narrower). x_ic / o_oc > 0 replace
+** the bytes between input channels / output channels (a fused run's
+** block buffers, gen/x86/oscfuse.c); 0 keeps the stage's own. */
+static osc_status tile_functions(const osc_px_isa *x, int pw, const osc_stage_job *j,
+                                 long long x_ic, long long o_oc, osc_buf *out, osc_error *err,
+                                 osc_px *g) {
+  const osc_stage *s = j->s;
+  int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
+  int sizes[2] = {oct, m - (tiles - 1) * oct};
+  char name[300];
+  for (int i = 0; i < (sizes[1] != oct ? 2 : 1); i++) {
+    osc_x86 a;
+    const char *why;
+    osc_x86_init(&a);
+    setup(x, pw, 1, j, sizes[i], g);
+    if (g->mask_overflow) setup(x, pw, 0, j, sizes[i], g);   /* row by row, then */
+    if (x_ic > 0) g->x_ic = x_ic;
+    if (o_oc > 0) g->o_oc = o_oc;
+    gen_function(g, &a);
+    if ((why = osc_x86_error(&a))) {
+      osc_status st = osc_error_layer(err, OSC_EINTERNAL, &j->plan->layer,
+                                      "stage %d: encoding failed: %s", j->index + 1, why);
+      osc_x86_free(&a);
+      return st;
+    }
+    snprintf(name, sizeof name, "%s_t%d", j->fname, sizes[i]);
+    osc_simd_asm_function(out, name, &a);
+    osc_x86_free(&a);
+  }
+  return OSC_OK;
+}
+
+int osc_px_pw_oct(const osc_px_isa *x, const osc_stage *s) { return tile_oct(x, 1, s); }
+
+osc_status osc_px_emit_pw_block(const osc_px_isa *x, const osc_stage_job *j, long long in_stride,
+                                long long out_stride, osc_buf *out, osc_error *err) {
+  osc_px g;
+  osc_status st = tile_functions(x, 1, j, 4 * in_stride,
+                                 4 * out_stride * (j->last ? 1 : j->s->groups), out, err, &g);
+  if (!st && x->mask_table) mask_table(out, j, &g);
+  return st;
+}
+
 osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_buf *out,
                        osc_error *err) {
   const osc_stage *s = j->s;
   int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
-  char name[300], run[96] = "";
+  char run[96] = "";
   osc_px g;
   osc_px_run r;
   if (pw) snprintf(run, sizeof run, ", the plane as one run");
@@ -529,23 +573,8 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
                  "%d pixels%s (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
                  pw ? x->pw_kernel : x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct],
                  x->lanes, run);
-  for (int i = 0; i < (sizes[1] != oct ? 2 : 1); i++) {
-    osc_x86 a;
-    const char *why;
-    osc_x86_init(&a);
-    setup(x, pw, 1, j, sizes[i], &g);
-    if (g.mask_overflow) setup(x, pw, 0, j, sizes[i], &g);   /* row by row, then */
-    gen_function(&g, &a);
-    if ((why = osc_x86_error(&a))) {
-      osc_status st = osc_error_layer(err, OSC_EINTERNAL, &j->plan->layer,
-                                      "stage %d: encoding failed: %s", j->index + 1, why);
-      osc_x86_free(&a);
-      return st;
-    }
-    snprintf(name, sizeof name, "%s_t%d", j->fname, sizes[i]);
-    osc_simd_asm_function(out, name, &a);
-    osc_x86_free(&a);
-  }
+  osc_status st = tile_functions(x, pw, j, 0, 0, out, err, &g);
+  if (st) return st;
   glue(out, j, &g, oct, sizes[1]);
   if (!j->dispatched)
     osc_buf_printf(out, "#else\n#error \"generated for x86-64 %s (osconv gen --isa %s)\"\n",

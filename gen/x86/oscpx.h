@@ -152,6 +152,15 @@ int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j);
 osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_buf *out,
                        osc_error *err);
 
+/* Fusion (gen/x86/oscfuse.c): the pointwise shape's tile width for stage s,
+** and its machine code for a block of j->s->h_out * j->s->w_out pixels
+** whose input / output channel planes lie in_stride / out_stride floats
+** apart (the layer's plane, or a block buffer's): the functions
+** j->fname "_t<oct>", and with the ISA's mask table, j->fname "_masks". */
+int osc_px_pw_oct(const osc_px_isa *x, const osc_stage *s);
+osc_status osc_px_emit_pw_block(const osc_px_isa *x, const osc_stage_job *j, long long in_stride,
+                                long long out_stride, osc_buf *out, osc_error *err);
+
 /* Index of a partial mask in g->mask (the table's row). */
 int osc_px_mask_index(const osc_px *g, unsigned mask);
 /* For an ISA's splat: +0.0 zeroes reg (returns 0); else v's bits go to

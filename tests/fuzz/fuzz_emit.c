@@ -4,7 +4,9 @@
 ** osc_emit_check_config, every layer planned, osc_emit_check_network, and
 ** each network emitted as C source into memory (nothing is compiled). Then
 ** every planned layer is emitted once more with unroll knobs and a forced
-** stage kernel drawn from a hash of the input.
+** stage kernel drawn from a hash of the input, and once for AVX-512 with
+** its pointwise runs fused in blocks of 1..512 pixels (gen/x86/oscfuse.h),
+** also drawn from the hash.
 **
 ** Properties: no crash, leak or UB; every refusal says "fuzz.lua:" first;
 ** a network that passes the checks emits (the README's promise that what
@@ -85,7 +87,7 @@ static void emit_network(const osc_network *net, const osc_plan *plans) {
   osc_buf_free(&h);
 }
 
-static void emit_with_knobs(const osc_plan *p, const osc_emit_knobs *k) {
+static void emit_with_knobs(const osc_plan *p, const osc_emit_knobs *k, int block) {
   osc_emit_options o = {"fuzz_layer", 1, OSC_ISA_AUTO};
   osc_buf c;
   osc_error err;
@@ -93,10 +95,16 @@ static void emit_with_knobs(const osc_plan *p, const osc_emit_knobs *k) {
   FUZZ_CHECK(osc_emit_layer_knobs(p, &o, k, &c, &err) == OSC_OK);
   FUZZ_CHECK(!osc_buf_failed(&c) && has_definition(&c, "fuzz_layer"));
   osc_buf_free(&c);
+  osc_buf_init(&c);
+  o.isa = OSC_ISA_AVX512;
+  FUZZ_CHECK(osc_emit_layer_fuse(p, &o, k, block, &c, &err) == OSC_OK);
+  FUZZ_CHECK(!osc_buf_failed(&c) && has_definition(&c, "fuzz_layer"));
+  osc_buf_free(&c);
 }
 
 /* deadline: in CPU seconds; past it, the network is only loaded */
-static void plan_and_emit(const osc_network *net, const osc_emit_knobs *k, double deadline) {
+static void plan_and_emit(const osc_network *net, const osc_emit_knobs *k, int block,
+                          double deadline) {
   osc_plan *plans = calloc((size_t)net->n_layers, sizeof *plans);
   osc_error err;
   osc_status s = OSC_OK;
@@ -113,7 +121,7 @@ static void plan_and_emit(const osc_network *net, const osc_emit_knobs *k, doubl
     FUZZ_CHECK_MESSAGE(&err, "fuzz.lua");
   } else {
     emit_network(net, plans);
-    for (int i = 0; i < net->n_layers; i++) emit_with_knobs(&plans[i], k);
+    for (int i = 0; i < net->n_layers; i++) emit_with_knobs(&plans[i], k, block);
   }
   free(plans);
 }
@@ -121,6 +129,7 @@ static void plan_and_emit(const osc_network *net, const osc_emit_knobs *k, doubl
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osc_config_options opt = fuzz_config_options();
   osc_emit_knobs knobs = draw_knobs(hash(data, size));
+  int block = 1 + (int)(hash(data, size) >> 55);   /* 1..512: bits draw_knobs leaves */
   int layers = FUZZ_LAYERS;   /* still to plan */
   double deadline;
   osc_config *cfg;
@@ -132,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       osc_network *net = &cfg->networks[i];
       if (net->n_layers > layers) net->n_layers = layers;   /* layers[] is freed whole */
       layers -= net->n_layers;
-      plan_and_emit(net, &knobs, deadline);
+      plan_and_emit(net, &knobs, block, deadline);
     }
   } else {
     FUZZ_CHECK_MESSAGE(&err, "fuzz.lua");
