@@ -20,6 +20,7 @@
 #include "oscisa.h"
 #include "oscplan.h"
 #include "oscx86.h"
+#include "oscx86memo.h"
 
 #define R(x) osc_x86_r(ZYDIS_REGISTER_##x)
 #define M(b, d, s) osc_x86_m(ZYDIS_REGISTER_##b, d, s)
@@ -209,6 +210,79 @@ static void test_forms_vs_as(void) {
     free(want);
   }
   osc_x86_free(&a);
+}
+
+/* The memo (oscx86memo.h): requests that differ in one thing only (the
+** write-mask, {z}, a broadcast, the memory size, VEX or EVEX) each get their
+** own bytes, the second time from the memo as the first time from Zydis. */
+static const char *const near_as =
+    "vmovups zmm1, zmmword ptr [rax+64]\n"
+    "vmovups zmm1{k1}{z}, zmmword ptr [rax+64]\n"
+    "vmovups zmm1{k1}, zmmword ptr [rax+64]\n"
+    "vmovups zmm1{k2}{z}, zmmword ptr [rax+64]\n"
+    "vaddps zmm5, zmm5, dword ptr [r8+28]{1to16}\n"
+    "vaddps zmm5, zmm5, zmmword ptr [r8+28]\n"
+    "vaddps zmm5, zmm5, zmmword ptr [r8+92]\n"
+    "vmovups ymm1, ymmword ptr [rax+64]\n"
+    "vpxord zmm1, zmm1, zmm1\n"
+    "vxorps ymm1, ymm1, ymm1\n"
+    "mov r12, 5\nmov r12d, 5\n";
+
+static void near_encoded(osc_x86 *a) {
+  OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K1), OSC_X86_ZERO, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K1), 0, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K2), OSC_X86_ZERO, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VADDPS, K(K0), OSC_X86_BCST, R(ZMM5), R(ZMM5), M(R8, 28, 4));
+  OSC_X86_EVEX(a, VADDPS, K(K0), 0, R(ZMM5), R(ZMM5), M(R8, 28, 64));
+  OSC_X86_EVEX(a, VADDPS, K(K0), 0, R(ZMM5), R(ZMM5), M(R8, 92, 64));
+  OSC_X86(a, VMOVUPS, R(YMM1), M(RAX, 64, 32));
+  OSC_X86_EVEX(a, VPXORD, K(K0), 0, R(ZMM1), R(ZMM1), R(ZMM1));
+  OSC_X86(a, VXORPS, R(YMM1), R(YMM1), R(YMM1));
+  OSC_X86(a, MOV, R(R12), I(5)); OSC_X86(a, MOV, R(R12D), I(5));
+}
+
+static void test_memo(void) {
+  unsigned char *want, *listed;
+  size_t n, n_listed;
+  size_t hits = osc_x86_memo_hits();
+  if (!have_as()) {
+    fprintf(stderr, "SKIPPED (no GNU as) ");
+    return;
+  }
+  CU_ASSERT_EQUAL_FATAL(assemble(near_as, &want, &n), 0);
+  for (int pass = 0; pass < 3; pass++) {   /* the first may be the memo's too */
+    osc_x86 a;
+    osc_x86_init(&a);
+    near_encoded(&a);
+    near_encoded(&a);   /* right after: from the memo */
+    CU_ASSERT_PTR_NULL(osc_x86_error(&a));
+    CU_ASSERT(a.len == 2 * n && same_bytes("near forms", a.code, n, want, n) &&
+              same_bytes("near forms again", a.code + n, n, want, n));
+    /* and the listing, from the memo too, says what the bytes are */
+    CU_ASSERT_EQUAL_FATAL(assemble(a.listing.data, &listed, &n_listed), 0);
+    CU_ASSERT(same_bytes("near forms' listing", listed, n_listed, a.code, a.len));
+    free(listed);
+    osc_x86_free(&a);
+  }
+  CU_ASSERT(osc_x86_memo_hits() - hits >= 2 * 12 * 3 - 12);
+  CU_ASSERT(osc_x86_memo_entries() >= 12);
+  free(want);
+}
+
+/* Without the listing (the JIT's source): the same bytes, no text. */
+static void test_no_listing(void) {
+  osc_x86 a, b;
+  osc_x86_init(&a);
+  osc_x86_init(&b);
+  b.no_listing = 1;
+  forms_encoded(&a);
+  forms_encoded(&b);
+  CU_ASSERT(a.len > 0 && a.len == b.len && !memcmp(a.code, b.code, a.len));
+  CU_ASSERT(a.listing.len > 0);
+  CU_ASSERT_EQUAL(b.listing.len, 0);
+  osc_x86_free(&a);
+  osc_x86_free(&b);
 }
 
 /* Requests Zydis cannot encode are errors that stick, never wrong bytes. */
@@ -459,6 +533,8 @@ static void test_isa_names(void) {
 static CU_TestInfo tests[] = {
     {"every encoded form equals GNU as", test_forms_vs_as},
     {"encoder errors stick", test_encoder_errors},
+    {"the memo: near requests, their bytes and listing (as)", test_memo},
+    {"no listing: the same bytes", test_no_listing},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"ISA names, OSCONV_ISA cap", test_isa_names},
