@@ -347,6 +347,7 @@ typedef struct layer_emit {
   const char *tnames[OSC_MAX_STAGES * MAX_VARIANTS + 1];
   int n_tnames;
   int detector;                     /* the layer's cpuid check is emitted */
+  int no_listing;                   /* osc_emit_layer_unlisted */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
   info_lines info;
@@ -419,6 +420,7 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     snprintf(e->fname[i], sizeof e->fname[i], "%s_s%d", prefix, i);
     e->fptr[i] = e->fname[i];
     stage_job(p, i, kn, prefix, isa, e->fname[i], &j);
+    j.no_listing = e->no_listing;
     if (!(n = stage_variants(&j, v)))
       return osc_error_layer(err, OSC_EINTERNAL, l, "no stage kernel applies to stage %d", i + 1);
     for (int k = 0; k < n; k++) {
@@ -439,7 +441,8 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
 
 /* The layer's translation unit, appended to out. */
 static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
-                             const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
+                             const osc_emit_knobs *k, int listing, osc_buf *out,
+                             osc_error *err) {
   osc_emit_knobs kn;
   osc_tmpl_params ps;
   osc_buf body;
@@ -457,6 +460,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
+  e->no_listing = !listing;
   e->tnames[e->n_tnames++] = "layer.c.in";
   if (o->isa < OSC_ISA_AUTO || o->isa > OSC_ISA_AVX512) {
     st = osc_error_set(err, OSC_EINVAL, "unknown ISA %d", o->isa);
@@ -508,7 +512,13 @@ static osc_status restore(osc_buf *b, size_t len, osc_status st) {
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
   size_t len = out ? out->len : 0;
-  return restore(out, len, emit_layer(p, o, k, out, err));
+  return restore(out, len, emit_layer(p, o, k, 1, out, err));
+}
+
+osc_status osc_emit_layer_unlisted(const osc_plan *p, const osc_emit_options *o,
+                                   const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
+  size_t len = out ? out->len : 0;
+  return restore(out, len, emit_layer(p, o, k, 0, out, err));
 }
 
 osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf *out,
@@ -713,7 +723,7 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   char desc[INFO_WIDTH], chain[INFO_WIDTH];
   osc_status st;
   if (i) osc_buf_puts(piece, "\n");
-  if ((st = emit_layer(p, &o, NULL, piece, err))) return st;
+  if ((st = emit_layer(p, &o, NULL, 1, piece, err))) return st;
   describe_layer(p, desc, sizeof desc);
   osc_plan_describe(p, chain, sizeof chain);
   snprintf(e->layer[i].info, sizeof e->layer[i].info, "%s; %s: %s; plan hash 0x%016llx", desc,

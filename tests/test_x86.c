@@ -446,6 +446,53 @@ static void test_generated_blocks(void) {
   }
 }
 
+/* Whether `u` is `b` with some asm blocks' listings left out: their header
+** "...encoded by osconv:" reads "...encoded by osconv (the listing left
+** out)" and their "** " lines are gone; every other line the same. Counts
+** the blocks left out into *dropped. */
+static int is_unlisted(const char *b, const char *u, int *dropped) {
+  static const char head[] = "encoded by osconv:\n", alt[] = " (the listing left out)\n";
+  *dropped = 0;
+  while (*b) {
+    const char *nl = strchr(b, '\n');
+    size_t len = nl ? (size_t)(nl + 1 - b) : strlen(b), h = sizeof head - 1;
+    if (len >= h && !strncmp(b + len - h, head, h) && !strncmp(u, b, len - 2) &&
+        !strncmp(u + len - 2, alt, sizeof alt - 1)) {
+      u += len - 2 + sizeof alt - 1;
+      b += len;
+      while (!strncmp(b, "** ", 3)) b = strchr(b, '\n') + 1;
+      ++*dropped;
+      continue;
+    }
+    if (strncmp(u, b, len)) return 0;
+    u += len;
+    b += len;
+  }
+  return *u == '\0';
+}
+
+/* The JIT's source (osc_emit_layer_unlisted) is the listed source without
+** the kernels' listings: the same code, only comments go. */
+static void test_unlisted_source(void) {
+  osc_plan p[8];
+  int n = sample_plans(p), same = 0;
+  for (int i = 0; i < n; i++) {
+    osc_emit_options o = {"x", 1, OSC_ISA_AUTO};
+    osc_error err;
+    osc_buf b, u;
+    int dropped = 0;
+    osc_buf_init(&b);
+    osc_buf_init(&u);
+    CU_ASSERT_EQUAL_FATAL(osc_emit_layer(&p[i], &o, &b, &err), OSC_OK);
+    CU_ASSERT_EQUAL_FATAL(osc_emit_layer_unlisted(&p[i], &o, NULL, &u, &err), OSC_OK);
+    same += is_unlisted(b.data, u.data, &dropped) && dropped >= 2;   /* avx512, avx2 */
+    CU_ASSERT(u.len < b.len);
+    osc_buf_free(&b);
+    osc_buf_free(&u);
+  }
+  CU_ASSERT_EQUAL(same, n);
+}
+
 /* asm statements other than the opt-in MXCSR ones of OSCONV_FLUSH_DENORMALS
 ** (stmxcsr / ldmxcsr as bytes, inside #ifdef OSCONV_FLUSH_DENORMALS) */
 static int kernel_asm_count(const char *src) {
@@ -537,6 +584,7 @@ static CU_TestInfo tests[] = {
     {"no listing: the same bytes", test_no_listing},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
+    {"the JIT's source: the same without the listings", test_unlisted_source},
     {"ISA names, OSCONV_ISA cap", test_isa_names},
     {"the default output builds for aarch64 (clang, compile only)", test_other_arch_builds},
     CU_TEST_INFO_NULL,

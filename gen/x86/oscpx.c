@@ -533,6 +533,7 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
     osc_x86 a;
     const char *why;
     osc_x86_init(&a);
+    a.no_listing = j->no_listing;
     setup(x, pw, 1, j, sizes[i], &g);
     if (g.mask_overflow) setup(x, pw, 0, j, sizes[i], &g);   /* row by row, then */
     gen_function(&g, &a);
