@@ -41,6 +41,8 @@ struct osc_kernel {
   void *parallel_ctx;
   size_t scratch_floats;
   int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
+  int log_runs;              /* OSCONV_VERBOSE=2 when the kernel was made: a line per
+                             ** run (read then, so a run calls no getenv) */
   int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
   char desc[160];            /* benchdnn-style problem descriptor, for verbose */
   osc_kernel_info info;
@@ -445,6 +447,7 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   k->plan = *p;
   k->scratch_floats = osc_plan_scratch_size(p);
   k->keep_denormals = o->keep_denormals != 0;
+  k->log_runs = verbose_level() == 2;
   describe_problem(&p->layer, k->desc, sizeof k->desc);
   k->info.backend = OSC_BACKEND_REFERENCE;
   k->info.threads = 1;
@@ -520,7 +523,7 @@ static osc_status run(const osc_kernel *k, int n, const float *in, int with_res,
   }
   /* after every check: a run that fails leaves the state alone */
   if (!k->keep_denormals) osc_fpenv_flush(&fp);
-  t0 = verbose_level() == 2 ? now_ms() : -1;
+  t0 = k->log_runs ? now_ms() : -1;
   if ((k->run_tiles || k->run_tiles_res) && k->info.threads > 1)
     run_split(k, n, in, res, out, weights, scratch);
   else if (k->res_fn)
