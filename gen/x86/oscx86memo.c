@@ -91,18 +91,13 @@ void osc_x86_memo_put(const osc_x86_memo_key *k, const unsigned char *code, size
   pthread_mutex_unlock(&lock);
 }
 
-size_t osc_x86_memo_entries(void) {
+static size_t read_locked(const size_t *v) {
   size_t n;
   pthread_mutex_lock(&lock);
-  n = n_entries;
+  n = *v;
   pthread_mutex_unlock(&lock);
   return n;
 }
 
-size_t osc_x86_memo_hits(void) {
-  size_t n;
-  pthread_mutex_lock(&lock);
-  n = hits;
-  pthread_mutex_unlock(&lock);
-  return n;
-}
+size_t osc_x86_memo_entries(void) { return read_locked(&n_entries); }
+size_t osc_x86_memo_hits(void) { return read_locked(&hits); }
