@@ -324,7 +324,8 @@ test-tsan: $(DEPS_STAMP)
 # fails. (ASan cannot look into JIT code; memcheck translates it like any
 # other.) No suppressions are needed: libtcc's own allocations are freed
 # by tcc_delete, and what stays reachable at exit (the compiled templates
-# osctmpl.c keeps for the process) is not an error.
+# osctmpl.c and the instruction memo gen/x86/oscx86memo.c keep for the
+# process) is not an error.
 VALGRIND_SUITES := jit kernel
 # --vex-guest-max-insns=25 (default 50): VEX expands each vmaskmovps into
 # per-lane guarded loads, and 50 instructions of a residual layer's AVX2 tail
