@@ -6,12 +6,15 @@
 */
 #include "oscx86.h"
 
-#include "oscx86memo.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "oscx86memo.h"
+
+/* a listing line's room (the memo keeps lines shorter than OSC_X86_MEMO_TEXT) */
+#define TEXT_MAX 256
 
 static void fail(osc_x86 *a, const char *fmt, ...) {
   va_list ap;
@@ -73,7 +76,7 @@ static void to_request(ZydisEncoderOperand *e, const osc_x86_op *o) {
 }
 
 /* Decode the instruction just appended at `at` and format it into buf
-** (size OSC_X86_MEMO_TEXT); 0, or -1 with the error set. */
+** (size TEXT_MAX) unless buf is NULL; 0, or -1 with the error set. */
 static int decode_text(osc_x86 *a, size_t at, char *buf) {
   ZydisDecodedInstruction ins;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
@@ -82,8 +85,8 @@ static int decode_text(osc_x86 *a, size_t at, char *buf) {
     fail(a, "encoded bytes at offset %zu do not decode back to one instruction", at);
     return -1;
   }
-  if (ZYAN_FAILED(ZydisFormatterFormatInstruction(&a->formatter, &ins, ops, ins.operand_count_visible,
-                                                  buf, OSC_X86_MEMO_TEXT,
+  if (buf && ZYAN_FAILED(ZydisFormatterFormatInstruction(&a->formatter, &ins, ops, ins.operand_count_visible,
+                                                  buf, TEXT_MAX,
                                                   ZYDIS_RUNTIME_ADDRESS_NONE, NULL))) {
     fail(a, "cannot format the instruction at offset %zu", at);
     return -1;
@@ -98,8 +101,8 @@ static void list(osc_x86 *a, const char *text) {
   osc_buf_puts(&a->listing, "\n");
 }
 
-/* Encode r at the end of the code; its listing line into text (size
-** OSC_X86_MEMO_TEXT) unless text holds one already. 0, or -1 with the
+/* Encode r at the end of the code, decode it back; its listing line into
+** text (size TEXT_MAX) unless text holds one already. 0, or -1 with the
 ** error set. */
 static int encode(osc_x86 *a, ZydisEncoderRequest *r, int absolute, char *text) {
   ZyanUSize n = ZYDIS_MAX_INSTRUCTION_LENGTH;
@@ -115,7 +118,7 @@ static int encode(osc_x86 *a, ZydisEncoderRequest *r, int absolute, char *text) 
     return -1;
   }
   a->len += n;
-  if (!text[0] && decode_text(a, at, text)) return -1;
+  if (decode_text(a, at, text[0] ? NULL : text)) return -1;
   list(a, text);
   return 0;
 }
@@ -143,7 +146,7 @@ static void request(osc_x86 *a, ZydisMnemonic mn, int evex, ZydisRegister mask, 
                     int n, const osc_x86_op *ops) {
   ZydisEncoderRequest r;
   osc_x86_memo_key key;
-  char text[OSC_X86_MEMO_TEXT] = "";
+  char text[TEXT_MAX] = "";
   size_t len, at = a->len;
   int keyed = request_key(&key, mn, evex, mask, flags, n, ops);
   if (a->error[0]) return;
@@ -192,7 +195,7 @@ int osc_x86_label(osc_x86 *a) {
 
 void osc_x86_jnz(osc_x86 *a, int label) {
   ZydisEncoderRequest r;
-  char text[OSC_X86_MEMO_TEXT];
+  char text[TEXT_MAX];
   if (label < 0 || label >= a->n_labels) {
     fail(a, "jnz to label %d, which is not placed", label);
     return;
