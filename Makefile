@@ -306,8 +306,9 @@ $(FUZZ_RUNS): fuzz-run-%: fuzz $(FUZZ_BUILD)/examples/.copied
 # a TSan build: any data race or lock-order report fails. TSan does not see
 # inside JIT code, so the generated tiles are checked by the suites' bitwise
 # comparisons; TSan checks the runtime around them (the pool, the pieces,
-# the MXCSR hand-over, the shared pool's start).
-TSAN_SUITES := pool threads
+# the MXCSR hand-over, the shared pool's start); suite x86 has threads
+# sharing the instruction memo (gen/x86/oscx86memo.c).
+TSAN_SUITES := pool threads x86
 .PHONY: test-tsan
 test-tsan: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \

@@ -10,6 +10,7 @@
 ** - no emitted instruction lies outside the ISA it was emitted for.
 ** Without `as` on the machine the first two say SKIPPED and assert nothing.
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,54 @@ static void test_memo(void) {
   CU_ASSERT(osc_x86_memo_hits() - hits >= 2 * 12 * 3 - 12);
   CU_ASSERT(osc_x86_memo_entries() >= 12);
   free(want);
+}
+
+/* The memo under threads (make test-tsan runs this suite): four threads
+** encode the same requests, new to the memo, at once; each gets as's bytes. */
+#define MEMO_THREADS 4
+#define MEMO_REQUESTS 300
+
+static void memo_requests(osc_x86 *a) {
+  for (int i = 0; i < MEMO_REQUESTS; i++)   /* displacements no other test uses */
+    OSC_X86_EVEX(a, VFMADD231PS, K(K0), OSC_X86_BCST,
+                 osc_x86_r((ZydisRegister)(ZYDIS_REGISTER_ZMM0 + i % 32)),
+                 osc_x86_r((ZydisRegister)(ZYDIS_REGISTER_ZMM0 + (i + 7) % 32)),
+                 M(RBX, 0x123400 + 4 * i, 4));
+}
+
+static void *memo_worker(void *arg) {
+  osc_x86 *a = arg;
+  osc_x86_init(a);
+  memo_requests(a);
+  return NULL;
+}
+
+static void test_memo_threads(void) {
+  pthread_t th[MEMO_THREADS];
+  osc_x86 a[MEMO_THREADS];
+  osc_buf text;
+  unsigned char *want;
+  size_t n;
+  int same = 0;
+  if (!have_as()) {
+    fprintf(stderr, "SKIPPED (no GNU as) ");
+    return;
+  }
+  osc_buf_init(&text);
+  for (int i = 0; i < MEMO_REQUESTS; i++)
+    osc_buf_printf(&text, "vfmadd231ps zmm%d, zmm%d, dword ptr [rbx+%d]{1to16}\n", i % 32,
+                   (i + 7) % 32, 0x123400 + 4 * i);
+  CU_ASSERT_EQUAL_FATAL(assemble(text.data, &want, &n), 0);
+  for (int t = 0; t < MEMO_THREADS; t++)
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, memo_worker, &a[t]), 0);
+  for (int t = 0; t < MEMO_THREADS; t++) pthread_join(th[t], NULL);
+  for (int t = 0; t < MEMO_THREADS; t++)
+    same += !osc_x86_error(&a[t]) && same_bytes("threads", a[t].code, a[t].len, want, n) &&
+            !strcmp(a[t].listing.data, a[0].listing.data);
+  for (int t = 0; t < MEMO_THREADS; t++) osc_x86_free(&a[t]);
+  CU_ASSERT_EQUAL(same, MEMO_THREADS);
+  free(want);
+  osc_buf_free(&text);
 }
 
 /* Without the listing (the JIT's source): the same bytes, no text. */
@@ -582,6 +631,7 @@ static CU_TestInfo tests[] = {
     {"encoder errors stick", test_encoder_errors},
     {"the memo: near requests, their bytes and listing (as)", test_memo},
     {"no listing: the same bytes", test_no_listing},
+    {"the memo: four threads at once (as)", test_memo_threads},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"the JIT's source: the same without the listings", test_unlisted_source},
