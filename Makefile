@@ -309,8 +309,9 @@ $(FUZZ_RUNS): fuzz-run-%: fuzz $(FUZZ_BUILD)/examples/.copied
 # a TSan build: any data race or lock-order report fails. TSan does not see
 # inside JIT code, so the generated tiles are checked by the suites' bitwise
 # comparisons; TSan checks the runtime around them (the pool, the pieces,
-# the MXCSR hand-over, the shared pool's start).
-TSAN_SUITES := pool threads
+# the MXCSR hand-over, the shared pool's start); suite x86 has threads
+# sharing the instruction memo (gen/x86/oscx86memo.c).
+TSAN_SUITES := pool threads x86
 .PHONY: test-tsan
 test-tsan: $(DEPS_STAMP)
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
@@ -327,7 +328,8 @@ test-tsan: $(DEPS_STAMP)
 # fails. (ASan cannot look into JIT code; memcheck translates it like any
 # other.) No suppressions are needed: libtcc's own allocations are freed
 # by tcc_delete, and what stays reachable at exit (the compiled templates
-# osctmpl.c keeps for the process) is not an error.
+# osctmpl.c and the instruction memo gen/x86/oscx86memo.c keep for the
+# process) is not an error.
 VALGRIND_SUITES := jit kernel
 # --vex-guest-max-insns=25 (default 50): VEX expands each vmaskmovps into
 # per-lane guarded loads, and 50 instructions of a residual layer's AVX2 tail

@@ -46,17 +46,27 @@ void osc_buf_add(osc_buf *b, const char *s, size_t n) {
 
 void osc_buf_puts(osc_buf *b, const char *s) { osc_buf_add(b, s, strlen(s)); }
 
+/* One vsnprintf when the text fits the room left (the common case: emitters
+** print short lines into a grown buffer), a second only after growing. */
 void osc_buf_printf(osc_buf *b, const char *fmt, ...) {
   va_list ap;
+  size_t room = b->failed ? 0 : b->cap - b->len;
   int n;
   va_start(ap, fmt);
-  n = vsnprintf(NULL, 0, fmt, ap);
+  n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
   va_end(ap);
-  if (n < 0) { b->failed = 1; return; }
-  if (!reserve(b, (size_t)n)) return;
-  va_start(ap, fmt);
-  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  if (n < 0) {
+    if (room) b->data[b->len] = '\0';
+    b->failed = 1;
+    return;
+  }
+  if ((size_t)n >= room) {
+    if (room) b->data[b->len] = '\0';
+    if (!reserve(b, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  }
   b->len += (size_t)n;
 }
 

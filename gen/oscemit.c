@@ -348,6 +348,7 @@ typedef struct layer_emit {
   const char *tnames[OSC_MAX_STAGES * MAX_VARIANTS + 1];
   int n_tnames;
   int detector;                     /* the layer's cpuid check is emitted */
+  int no_listing;                   /* osc_emit_layer_unlisted */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
   /* fused runs (gen/x86/oscfuse.h): fuse[i] = 1 + the run's last stage on its
@@ -450,6 +451,7 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     snprintf(e->fname[i], sizeof e->fname[i], "%s_s%d", prefix, i);
     e->fptr[i] = e->fname[i];
     stage_job(p, i, kn, prefix, isa, e->fname[i], &jobs[i]);
+    jobs[i].no_listing = e->no_listing;
     if (!(nv[i] = stage_kernels(&jobs[i], e, v[i])))
       return osc_error_layer(err, OSC_EINTERNAL, l, "no stage kernel applies to stage %d", i + 1);
     one[i] = nv[i] == 1 ? v[i][0] : NULL;
@@ -477,7 +479,8 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
 
 /* The layer's translation unit, appended to out. */
 static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
-                             const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err) {
+                             const osc_emit_knobs *k, int fuse, int listing, osc_buf *out,
+                             osc_error *err) {
   osc_emit_knobs kn;
   osc_tmpl_params ps;
   osc_buf body;
@@ -495,6 +498,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
+  e->no_listing = !listing;
   e->tnames[e->n_tnames++] = "layer.c.in";
   if (o->isa < OSC_ISA_AUTO || o->isa > OSC_ISA_AVX512) {
     st = osc_error_set(err, OSC_EINVAL, "unknown ISA %d", o->isa);
@@ -548,12 +552,18 @@ static osc_status restore(osc_buf *b, size_t len, osc_status st) {
 osc_status osc_emit_layer_fuse(const osc_plan *p, const osc_emit_options *o,
                                const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err) {
   size_t len = out ? out->len : 0;
-  return restore(out, len, emit_layer(p, o, k, fuse, out, err));
+  return restore(out, len, emit_layer(p, o, k, fuse, 1, out, err));
 }
 
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
   return osc_emit_layer_fuse(p, o, k, 0, out, err);
+}
+
+osc_status osc_emit_layer_unlisted(const osc_plan *p, const osc_emit_options *o,
+                                   const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
+  size_t len = out ? out->len : 0;
+  return restore(out, len, emit_layer(p, o, k, 0, 0, out, err));
 }
 
 osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf *out,
@@ -579,6 +589,8 @@ typedef struct net_emit {
   const char **prefixes, **macros, **infos, **names;
   long long *in_sizes, *out_sizes, *w_sizes, *s_sizes;
   long long *residuals;   /* 1: the layer's entry points take a residual */
+  int *same;              /* an earlier layer of the same code (net_same), or -1 */
+  int aliases;            /* how many layers have one */
 } net_emit;
 
 static void net_emit_free(net_emit *e) {
@@ -592,6 +604,7 @@ static void net_emit_free(net_emit *e) {
   free(e->w_sizes);
   free(e->s_sizes);
   free(e->residuals);
+  free(e->same);
 }
 
 static int net_emit_alloc(net_emit *e, int n) {
@@ -608,8 +621,60 @@ static int net_emit_alloc(net_emit *e, int n) {
   e->w_sizes = calloc(k, sizeof(long long));
   e->s_sizes = calloc(k, sizeof(long long));
   e->residuals = calloc(k, sizeof(long long));
+  e->same = calloc(k, sizeof(int));
   return e->layer && e->prefixes && e->macros && e->infos && e->names && e->in_sizes &&
-         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals;
+         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals && e->same;
+}
+
+/* ---- layers of the same code ---------------------------------------------------------
+** A layer whose plan has an earlier layer's code fields (osc_plan_code_fields:
+** the same code but for the names; ResNet-50's 53 layers are 23 plans) is
+** emitted as four entry points calling that layer's (layer_alias.c.in), not
+** as its own copy of the code: the output and the time to make it shrink
+** with the repeats (README "Search and compile time"). */
+
+static int same_code(const osc_plan *a, const osc_plan *b) {
+  int32_t va[OSC_PLAN_CODE_FIELDS], vb[OSC_PLAN_CODE_FIELDS];
+  int na = osc_plan_code_fields(a, va), nb = osc_plan_code_fields(b, vb);
+  return na == nb && !memcmp(va, vb, (size_t)na * sizeof va[0]);
+}
+
+/* e->same[i]: the first layer with layer i's code, or -1 for that first
+** one; through a table of first layers by osc_plan_hash. 0 if no memory. */
+static int net_same(const osc_network *net, const osc_plan *plans, net_emit *e) {
+  size_t size = 16, mask;
+  int *first;   /* layer index + 1; 0 empty */
+  while (size < 2 * (size_t)net->n_layers) size *= 2;
+  if (!(first = calloc(size, sizeof *first))) return 0;
+  mask = size - 1;
+  e->aliases = 0;
+  for (int i = 0; i < net->n_layers; i++) {
+    size_t at = (size_t)osc_plan_hash(&plans[i]) & mask;
+    while (first[at] && !same_code(&plans[first[at] - 1], &plans[i])) at = (at + 1) & mask;
+    e->same[i] = first[at] - 1;
+    if (first[at]) e->aliases++;
+    else first[at] = i + 1;
+  }
+  free(first);
+  return 1;
+}
+
+/* Layer i as entry points calling layer e->same[i]'s. */
+static osc_status emit_alias(const osc_plan *p, int i, const net_emit *e, osc_buf *out,
+                             osc_error *err) {
+  char desc[INFO_WIDTH], hash[32];
+  osc_tmpl_params ps;
+  describe_layer(p, desc, sizeof desc);
+  snprintf(hash, sizeof hash, "0x%016llx", (unsigned long long)osc_plan_hash(p));
+  osc_tmpl_params_init(&ps);
+  osc_tmpl_str(&ps, "version", OSC_VERSION);
+  osc_tmpl_str(&ps, "templates", "layer_alias.c.in");
+  osc_tmpl_str(&ps, "info", desc);
+  osc_tmpl_str(&ps, "hash", hash);
+  osc_tmpl_str(&ps, "prefix", e->prefixes[i]);
+  osc_tmpl_str(&ps, "of", e->prefixes[e->same[i]]);
+  osc_tmpl_int(&ps, "residual", p->layer.residual);
+  return osc_tmpl_expand("layer_alias.c.in", &ps, out, err);
 }
 
 static void upper(char *dst, const char *src) {
@@ -652,13 +717,14 @@ static unsigned kernels_used(const osc_plan *p, int isa) {
 
 static osc_status net_head(const osc_network *net, const osc_plan *plans, const net_emit *e,
                            osc_buf *out, osc_error *err) {
-  const char *names[3 + N_KERNELS];
+  const char *names[4 + N_KERNELS];
   char tlist[512];
   unsigned used = 0;
   int n_names = 0;
   osc_tmpl_params ps;
   names[n_names++] = "network.c.in";
   names[n_names++] = "layer.c.in";
+  if (e->aliases) names[n_names++] = "layer_alias.c.in";
   for (int i = 0; i < net->n_layers; i++) used |= kernels_used(&plans[i], e->isa);
   for (int i = 0; i < N_KERNELS; i++)
     if (used & (1u << i)) names[n_names++] = osc_stage_kernels[i]->template_name;
@@ -758,7 +824,9 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   char desc[INFO_WIDTH], chain[INFO_WIDTH];
   osc_status st;
   if (i) osc_buf_puts(piece, "\n");
-  if ((st = emit_layer(p, &o, NULL, 0, piece, err))) return st;
+  st = e->same[i] >= 0 ? emit_alias(p, i, e, piece, err)
+                       : emit_layer(p, &o, NULL, 0, 1, piece, err);
+  if (st) return st;
   describe_layer(p, desc, sizeof desc);
   osc_plan_describe(p, chain, sizeof chain);
   snprintf(e->layer[i].info, sizeof e->layer[i].info, "%s; %s: %s; plan hash 0x%016llx", desc,
@@ -842,7 +910,7 @@ osc_status osc_emit_network_budget(const osc_network *net, const osc_plan *plans
     return osc_error_set(err, OSC_EINVAL, "osc_emit_network: NULL argument");
   if ((st = osc_emit_check_network(net, plans, err))) return st;
   h_len = h_file->len;
-  if (!net_emit_alloc(&e, net->n_layers)) {
+  if (!net_emit_alloc(&e, net->n_layers) || !net_same(net, plans, &e)) {
     net_emit_free(&e);
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting network '%s'", net->name);
   }

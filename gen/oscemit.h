@@ -63,6 +63,10 @@ osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
 ** P > 0 every run that can be fused, in blocks of P pixels. */
 osc_status osc_emit_layer_fuse(const osc_plan *p, const osc_emit_options *o,
                                const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err);
+/* The same code without the instruction listing above each asm block: the
+** JIT's source, which nobody reads (runtime/osckernel.c). */
+osc_status osc_emit_layer_unlisted(const osc_plan *p, const osc_emit_options *o,
+                                   const osc_emit_knobs *k, osc_buf *out, osc_error *err);
 
 /* A network: one .c and one .h (sizes as macros, prototypes). plans[i]
 ** belongs to net->layers[i]. Checks osc_emit_check_network first. */

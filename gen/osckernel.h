@@ -47,6 +47,7 @@ typedef struct osc_stage_job {
   osc_isa isa;                /* what the stage may use; OSC_ISA_AUTO: any, behind a
                               ** run-time dispatch (oscsimd.h) */
   int dispatched;             /* this is one variant of a dispatching stage */
+  int no_listing;             /* asm blocks without their instruction listings */
 } osc_stage_job;
 
 typedef struct osc_stage_kernel {

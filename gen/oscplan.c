@@ -400,9 +400,8 @@ void osc_plan_describe(const osc_plan *p, char *buf, size_t size) {
   }
 }
 
-uint64_t osc_plan_hash(const osc_plan *p) {
-  /* Hash the fields that change the generated code, not the name or line. */
-  int32_t v[19 + OSC_MAX_STAGES * 13];
+int osc_plan_code_fields(const osc_plan *p, int32_t *v) {
+  /* the fields that change the generated code, not the name or line */
   int n = 0;
   const osc_layer *l = &p->layer;
   int32_t head[] = {l->in_channels, l->out_channels, l->in_h, l->in_w, l->k_h, l->k_w,
@@ -422,5 +421,11 @@ uint64_t osc_plan_hash(const osc_plan *p) {
     memcpy(v + n, st, sizeof st);
     n += 13;
   }
+  return n;
+}
+
+uint64_t osc_plan_hash(const osc_plan *p) {
+  int32_t v[OSC_PLAN_CODE_FIELDS];
+  int n = osc_plan_code_fields(p, v);
   return XXH3_64bits(v, (size_t)n * sizeof v[0]);
 }

@@ -39,7 +39,12 @@ int64_t osc_plan_cost(const osc_plan *p, osc_objective obj);
 /* Short human form of a chain: "3x1/g8 -> 1x3/g8". */
 void osc_plan_describe(const osc_plan *p, char *buf, size_t size);
 
-/* A 64-bit hash of the plan's structure (layer shape, stages, flags). */
+/* The fields of p its generated code depends on (layer shape, stages,
+** flags; not the name, file or line) as ints into v, how many returned: two
+** plans with the same fields emit the same code but for the symbol prefix. */
+#define OSC_PLAN_CODE_FIELDS (19 + OSC_MAX_STAGES * 13)
+int osc_plan_code_fields(const osc_plan *p, int32_t *v);
+/* A 64-bit hash of the plan's structure: of osc_plan_code_fields. */
 uint64_t osc_plan_hash(const osc_plan *p);
 
 #endif

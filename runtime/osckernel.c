@@ -41,6 +41,8 @@ struct osc_kernel {
   void *parallel_ctx;
   size_t scratch_floats;
   int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
+  int log_runs;              /* OSCONV_VERBOSE=2 when the kernel was made: a line per
+                             ** run (read then, so a run calls no getenv) */
   int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
   char desc[160];            /* benchdnn-style problem descriptor, for verbose */
   osc_kernel_info info;
@@ -167,7 +169,11 @@ osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err) {
   return osc_kernel_source_isa(p, isa, out, err);
 }
 
-osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err) {
+/* The layer's source for the JIT prefix; listing 0: the asm blocks without
+** their instruction listings (a third of the JIT's emit time and half the
+** text tcc reads, for comments nobody sees: README "Search and compile time"). */
+static osc_status emit_source(const osc_plan *p, int isa, int listing, char **out,
+                              osc_error *err) {
   osc_emit_options eo = {OSC_JIT_PREFIX, 1, isa};
   osc_plan anon = *p;
   osc_buf buf;
@@ -178,11 +184,16 @@ osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_err
   anon.layer.file = NULL;
   anon.layer.line = 0;
   osc_buf_init(&buf);
-  st = osc_emit_layer(&anon, &eo, &buf, err);
+  st = listing ? osc_emit_layer(&anon, &eo, &buf, err)
+               : osc_emit_layer_unlisted(&anon, &eo, NULL, &buf, err);
   if (!st && !(*out = osc_buf_take(&buf)))
     st = osc_error_set(err, OSC_ENOMEM, "kernel: out of memory emitting the source");
   osc_buf_free(&buf);
   return st;
+}
+
+osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err) {
+  return emit_source(p, isa, 1, out, err);
 }
 
 /* ---- making kernels ----------------------------------------------------------------- */
@@ -256,8 +267,10 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
     return OSC_OK;
   }
   if (!source) {
+    /* the listings only where someone may read the source: OSCONV_DUMP */
+    const char *dump = getenv("OSCONV_DUMP");
     t0 = now_ms();
-    if ((st = osc_kernel_source_isa(&k->plan, (int)isa, &emitted, err))) return st;
+    if ((st = emit_source(&k->plan, (int)isa, dump && *dump, &emitted, err))) return st;
     k->info.emit_ms = now_ms() - t0;
     source = emitted;
     symbol = OSC_JIT_SYMBOL;
@@ -434,6 +447,7 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   k->plan = *p;
   k->scratch_floats = osc_plan_scratch_size(p);
   k->keep_denormals = o->keep_denormals != 0;
+  k->log_runs = verbose_level() == 2;
   describe_problem(&p->layer, k->desc, sizeof k->desc);
   k->info.backend = OSC_BACKEND_REFERENCE;
   k->info.threads = 1;
@@ -509,7 +523,7 @@ static osc_status run(const osc_kernel *k, int n, const float *in, int with_res,
   }
   /* after every check: a run that fails leaves the state alone */
   if (!k->keep_denormals) osc_fpenv_flush(&fp);
-  t0 = verbose_level() == 2 ? now_ms() : -1;
+  t0 = k->log_runs ? now_ms() : -1;
   if ((k->run_tiles || k->run_tiles_res) && k->info.threads > 1)
     run_split(k, n, in, res, out, weights, scratch);
   else if (k->res_fn)

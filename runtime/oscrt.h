@@ -44,7 +44,9 @@ osc_status osc_kernel_create_from_source(const osc_plan *p, const char *source,
                                          const osc_kernel_options *opt,
                                          osc_kernel **out, osc_error *err);
 
-/* The source osc_kernel_create compiles for `p` (caller frees). */
+/* The source osc_kernel_create compiles for `p` (caller frees), with the
+** instruction listing above each asm block, which osc_kernel_create leaves
+** out unless OSCONV_DUMP is set (the same code otherwise). */
 osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err);
 /* The same for a given ISA (an osc_isa, gen/x86/oscisa.h): osc_kernel_source
 ** uses osc_isa_runtime(), the CPU's best capped by OSCONV_ISA. */

@@ -1616,8 +1616,8 @@ static void small_net_make(small_net *s, const char *name, const char *const *na
   s->net.line = 1;
   s->net.n_layers = n;
   s->net.layers = s->layers;
-  for (int i = 0; i < n; i++) {
-    layer_of(&s->layers[i], 2, 2, 4, 4, 3, 3, 1, 1, 1, 1);
+  for (int i = 0; i < n; i++) {   /* distinct: a repeated plan would share its code */
+    layer_of(&s->layers[i], 2, 2 + i, 4, 4, 3, 3, 1, 1, 1, 1);
     snprintf(s->layers[i].name, sizeof s->layers[i].name, "%s", names[i]);
     s->layers[i].file = "f.lua";
     s->layers[i].line = i + 2;

@@ -35,8 +35,13 @@ static const char config_text[] =
     "       padding = 'same', mode = 'spatial' }\n"
     "conv { name = 'skip', in_channels = 6, out_channels = 6, size = 5, kernel = 3,\n"
     "       padding = 1, residual = true, activation = 'relu' }\n"
+    /* the plans of skip and chain again: entry points calling theirs */
+    "conv { name = 'skip2', in_channels = 6, out_channels = 6, size = 5, kernel = 3,\n"
+    "       padding = 1, residual = true, activation = 'relu' }\n"
     "network { name = 'beta' }\n"
     "conv { name = 'chain', in_channels = 16, out_channels = 16, size = 6, kernel = 3,\n"
+    "       padding = 1, stages = { {kernel = {3, 1}, groups = 4}, {kernel = {1, 3}, groups = 4} } }\n"
+    "conv { name = 'chain2', in_channels = 16, out_channels = 16, size = 6, kernel = 3,\n"
     "       padding = 1, stages = { {kernel = {3, 1}, groups = 4}, {kernel = {1, 3}, groups = 4} } }\n"
     "conv { name = 'opt', in_channels = 16, out_channels = 16, size = 6, kernel = 3,\n"
     "       padding = 1, max_stages = 3 }\n";
@@ -157,6 +162,31 @@ static void check_plan_hashes(const osc_network *net, const char *c_path, const 
   }
   free(c);
   free(h);
+}
+
+/* A layer of an earlier layer's plan (skip2, chain2) has no code of its
+** own, only entry points calling that layer's: its stages are not in the
+** .c, the first one's are (which compute it: check_network). */
+static void check_aliases(const osc_network *net, const char *c_path) {
+  char *c = osc_test_slurp(c_path, NULL);
+  int aliases = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+  for (int i = 0; i < net->n_layers; i++) {
+    const char *name = net->layers[i].name;
+    char stage[160], call[200];
+    size_t n = strlen(name);
+    snprintf(stage, sizeof stage, "%s_%s_s0(", net->name, name);
+    if (n > 1 && name[n - 1] == '2') {
+      snprintf(call, sizeof call, "  %s_%.*s_n(n, in, ", net->name, (int)n - 1, name);
+      CU_ASSERT_PTR_NULL(strstr(c, stage));
+      CU_ASSERT_PTR_NOT_NULL(strstr(c, call));
+      aliases++;
+    } else {
+      CU_ASSERT_PTR_NOT_NULL(strstr(c, stage));
+    }
+  }
+  CU_ASSERT_EQUAL(aliases, 1);
+  free(c);
 }
 
 /* <net>_layer_table: a row per layer in config order whose name, entry
@@ -332,6 +362,7 @@ static void test_gen(void) {
       }
     }
     check_plan_hashes(net, c_path, h_path);
+    check_aliases(net, c_path);
     unlink(c_path); unlink(h_path); unlink(c2); unlink(h2);
   }
   osc_config_free(cfg);

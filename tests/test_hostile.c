@@ -445,7 +445,8 @@ static void test_output_budget(void) {
     snprintf(path, sizeof path, "%s/big.lua", dir);
     snprintf(out_dir, sizeof out_dir, "%s/out", dir);
     if ((f = fopen(path, "w"))) {
-      fputs("for i = 1, 20 do\n  conv { in_channels = 1, out_channels = 1, size = 63, "
+      /* distinct layers: a repeated one shares its first copy's code */
+      fputs("for i = 1, 20 do\n  conv { in_channels = 1, out_channels = i, size = 63, "
             "kernel = 63, padding = 31, mode = 'conventional' }\nend\n", f);
       fclose(f);
     }

@@ -128,11 +128,31 @@ static void test_embedded(void) {
     CU_ASSERT_PTR_NOT_NULL(osc_tmpl_find(names[i]));
 }
 
+/* osc_buf_printf into the room left and across every growth (one
+** vsnprintf when it fits, two when it grows): the text a plain snprintf
+** into one big array makes. */
+static void test_buf_printf(void) {
+  static char want[80000];   /* about 41000 used */
+  size_t n = 0;
+  osc_buf b;
+  osc_buf_init(&b);
+  for (int i = 0; i < 3000; i++) {
+    const char *pad = i % 7 ? "" : "a longer piece, now and then, of some forty chars";
+    osc_buf_printf(&b, "%d%s,", i * 37, pad);
+    n += (size_t)snprintf(want + n, sizeof want - n, "%d%s,", i * 37, pad);
+  }
+  CU_ASSERT_FALSE(osc_buf_failed(&b));
+  CU_ASSERT_EQUAL(b.len, n);
+  CU_ASSERT(b.data && strlen(b.data) == n && !strcmp(b.data, want));
+  osc_buf_free(&b);
+}
+
 static CU_TestInfo tests[] = {
     {"substitution and code lines", test_substitution},
     {"helpers", test_helpers},
     {"errors name the line", test_errors},
     {"embedded templates", test_embedded},
+    {"osc_buf_printf across growth", test_buf_printf},
     CU_TEST_INFO_NULL,
 };
 

@@ -10,6 +10,7 @@
 ** - no emitted instruction lies outside the ISA it was emitted for.
 ** Without `as` on the machine the first two say SKIPPED and assert nothing.
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "oscisa.h"
 #include "oscplan.h"
 #include "oscx86.h"
+#include "oscx86memo.h"
 
 #define R(x) osc_x86_r(ZYDIS_REGISTER_##x)
 #define M(b, d, s) osc_x86_m(ZYDIS_REGISTER_##b, d, s)
@@ -211,6 +213,127 @@ static void test_forms_vs_as(void) {
   osc_x86_free(&a);
 }
 
+/* The memo (oscx86memo.h): requests that differ in one thing only (the
+** write-mask, {z}, a broadcast, the memory size, VEX or EVEX) each get their
+** own bytes, the second time from the memo as the first time from Zydis. */
+static const char *const near_as =
+    "vmovups zmm1, zmmword ptr [rax+64]\n"
+    "vmovups zmm1{k1}{z}, zmmword ptr [rax+64]\n"
+    "vmovups zmm1{k1}, zmmword ptr [rax+64]\n"
+    "vmovups zmm1{k2}{z}, zmmword ptr [rax+64]\n"
+    "vaddps zmm5, zmm5, dword ptr [r8+28]{1to16}\n"
+    "vaddps zmm5, zmm5, zmmword ptr [r8+28]\n"
+    "vaddps zmm5, zmm5, zmmword ptr [r8+92]\n"
+    "vmovups ymm1, ymmword ptr [rax+64]\n"
+    "vpxord zmm1, zmm1, zmm1\n"
+    "vxorps ymm1, ymm1, ymm1\n"
+    "mov r12, 5\nmov r12d, 5\n";
+
+static void near_encoded(osc_x86 *a) {
+  OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K1), OSC_X86_ZERO, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K1), 0, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K2), OSC_X86_ZERO, R(ZMM1), M(RAX, 64, 64));
+  OSC_X86_EVEX(a, VADDPS, K(K0), OSC_X86_BCST, R(ZMM5), R(ZMM5), M(R8, 28, 4));
+  OSC_X86_EVEX(a, VADDPS, K(K0), 0, R(ZMM5), R(ZMM5), M(R8, 28, 64));
+  OSC_X86_EVEX(a, VADDPS, K(K0), 0, R(ZMM5), R(ZMM5), M(R8, 92, 64));
+  OSC_X86(a, VMOVUPS, R(YMM1), M(RAX, 64, 32));
+  OSC_X86_EVEX(a, VPXORD, K(K0), 0, R(ZMM1), R(ZMM1), R(ZMM1));
+  OSC_X86(a, VXORPS, R(YMM1), R(YMM1), R(YMM1));
+  OSC_X86(a, MOV, R(R12), I(5)); OSC_X86(a, MOV, R(R12D), I(5));
+}
+
+static void test_memo(void) {
+  unsigned char *want, *listed;
+  size_t n, n_listed;
+  size_t hits = osc_x86_memo_hits();
+  if (!have_as()) {
+    fprintf(stderr, "SKIPPED (no GNU as) ");
+    return;
+  }
+  CU_ASSERT_EQUAL_FATAL(assemble(near_as, &want, &n), 0);
+  for (int pass = 0; pass < 3; pass++) {   /* the first may be the memo's too */
+    osc_x86 a;
+    osc_x86_init(&a);
+    near_encoded(&a);
+    near_encoded(&a);   /* right after: from the memo */
+    CU_ASSERT_PTR_NULL(osc_x86_error(&a));
+    CU_ASSERT(a.len == 2 * n && same_bytes("near forms", a.code, n, want, n) &&
+              same_bytes("near forms again", a.code + n, n, want, n));
+    /* and the listing, from the memo too, says what the bytes are */
+    CU_ASSERT_EQUAL_FATAL(assemble(a.listing.data, &listed, &n_listed), 0);
+    CU_ASSERT(same_bytes("near forms' listing", listed, n_listed, a.code, a.len));
+    free(listed);
+    osc_x86_free(&a);
+  }
+  CU_ASSERT(osc_x86_memo_hits() - hits >= 2 * 12 * 3 - 12);
+  CU_ASSERT(osc_x86_memo_entries() >= 12);
+  free(want);
+}
+
+/* The memo under threads (make test-tsan runs this suite): four threads
+** encode the same requests, new to the memo, at once; each gets as's bytes. */
+#define MEMO_THREADS 4
+#define MEMO_REQUESTS 300
+
+static void memo_requests(osc_x86 *a) {
+  for (int i = 0; i < MEMO_REQUESTS; i++)   /* displacements no other test uses */
+    OSC_X86_EVEX(a, VFMADD231PS, K(K0), OSC_X86_BCST,
+                 osc_x86_r((ZydisRegister)(ZYDIS_REGISTER_ZMM0 + i % 32)),
+                 osc_x86_r((ZydisRegister)(ZYDIS_REGISTER_ZMM0 + (i + 7) % 32)),
+                 M(RBX, 0x123400 + 4 * i, 4));
+}
+
+static void *memo_worker(void *arg) {
+  osc_x86 *a = arg;
+  osc_x86_init(a);
+  memo_requests(a);
+  return NULL;
+}
+
+static void test_memo_threads(void) {
+  pthread_t th[MEMO_THREADS];
+  osc_x86 a[MEMO_THREADS];
+  osc_buf text;
+  unsigned char *want;
+  size_t n;
+  int same = 0;
+  if (!have_as()) {
+    fprintf(stderr, "SKIPPED (no GNU as) ");
+    return;
+  }
+  osc_buf_init(&text);
+  for (int i = 0; i < MEMO_REQUESTS; i++)
+    osc_buf_printf(&text, "vfmadd231ps zmm%d, zmm%d, dword ptr [rbx+%d]{1to16}\n", i % 32,
+                   (i + 7) % 32, 0x123400 + 4 * i);
+  CU_ASSERT_EQUAL_FATAL(assemble(text.data, &want, &n), 0);
+  for (int t = 0; t < MEMO_THREADS; t++)
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th[t], NULL, memo_worker, &a[t]), 0);
+  for (int t = 0; t < MEMO_THREADS; t++) pthread_join(th[t], NULL);
+  for (int t = 0; t < MEMO_THREADS; t++)
+    same += !osc_x86_error(&a[t]) && same_bytes("threads", a[t].code, a[t].len, want, n) &&
+            !strcmp(a[t].listing.data, a[0].listing.data);
+  for (int t = 0; t < MEMO_THREADS; t++) osc_x86_free(&a[t]);
+  CU_ASSERT_EQUAL(same, MEMO_THREADS);
+  free(want);
+  osc_buf_free(&text);
+}
+
+/* Without the listing (the JIT's source): the same bytes, no text. */
+static void test_no_listing(void) {
+  osc_x86 a, b;
+  osc_x86_init(&a);
+  osc_x86_init(&b);
+  b.no_listing = 1;
+  forms_encoded(&a);
+  forms_encoded(&b);
+  CU_ASSERT(a.len > 0 && a.len == b.len && !memcmp(a.code, b.code, a.len));
+  CU_ASSERT(a.listing.len > 0);
+  CU_ASSERT_EQUAL(b.listing.len, 0);
+  osc_x86_free(&a);
+  osc_x86_free(&b);
+}
+
 /* Requests Zydis cannot encode are errors that stick, never wrong bytes. */
 static void test_encoder_errors(void) {
   osc_x86 a;
@@ -372,6 +495,53 @@ static void test_generated_blocks(void) {
   }
 }
 
+/* Whether `u` is `b` with some asm blocks' listings left out: their header
+** "...encoded by osconv:" reads "...encoded by osconv (the listing left
+** out)" and their "** " lines are gone; every other line the same. Counts
+** the blocks left out into *dropped. */
+static int is_unlisted(const char *b, const char *u, int *dropped) {
+  static const char head[] = "encoded by osconv:\n", alt[] = " (the listing left out)\n";
+  *dropped = 0;
+  while (*b) {
+    const char *nl = strchr(b, '\n');
+    size_t len = nl ? (size_t)(nl + 1 - b) : strlen(b), h = sizeof head - 1;
+    if (len >= h && !strncmp(b + len - h, head, h) && !strncmp(u, b, len - 2) &&
+        !strncmp(u + len - 2, alt, sizeof alt - 1)) {
+      u += len - 2 + sizeof alt - 1;
+      b += len;
+      while (!strncmp(b, "** ", 3)) b = strchr(b, '\n') + 1;
+      ++*dropped;
+      continue;
+    }
+    if (strncmp(u, b, len)) return 0;
+    u += len;
+    b += len;
+  }
+  return *u == '\0';
+}
+
+/* The JIT's source (osc_emit_layer_unlisted) is the listed source without
+** the kernels' listings: the same code, only comments go. */
+static void test_unlisted_source(void) {
+  osc_plan p[8];
+  int n = sample_plans(p), same = 0;
+  for (int i = 0; i < n; i++) {
+    osc_emit_options o = {"x", 1, OSC_ISA_AUTO};
+    osc_error err;
+    osc_buf b, u;
+    int dropped = 0;
+    osc_buf_init(&b);
+    osc_buf_init(&u);
+    CU_ASSERT_EQUAL_FATAL(osc_emit_layer(&p[i], &o, &b, &err), OSC_OK);
+    CU_ASSERT_EQUAL_FATAL(osc_emit_layer_unlisted(&p[i], &o, NULL, &u, &err), OSC_OK);
+    same += is_unlisted(b.data, u.data, &dropped) && dropped >= 2;   /* avx512, avx2 */
+    CU_ASSERT(u.len < b.len);
+    osc_buf_free(&b);
+    osc_buf_free(&u);
+  }
+  CU_ASSERT_EQUAL(same, n);
+}
+
 /* asm statements other than the opt-in MXCSR ones of OSCONV_FLUSH_DENORMALS
 ** (stmxcsr / ldmxcsr as bytes, inside #ifdef OSCONV_FLUSH_DENORMALS) */
 static int kernel_asm_count(const char *src) {
@@ -459,8 +629,12 @@ static void test_isa_names(void) {
 static CU_TestInfo tests[] = {
     {"every encoded form equals GNU as", test_forms_vs_as},
     {"encoder errors stick", test_encoder_errors},
+    {"the memo: near requests, their bytes and listing (as)", test_memo},
+    {"no listing: the same bytes", test_no_listing},
+    {"the memo: four threads at once (as)", test_memo_threads},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
+    {"the JIT's source: the same without the listings", test_unlisted_source},
     {"ISA names, OSCONV_ISA cap", test_isa_names},
     {"the default output builds for aarch64 (clang, compile only)", test_other_arch_builds},
     CU_TEST_INFO_NULL,

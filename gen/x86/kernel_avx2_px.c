@@ -109,13 +109,4 @@ static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
 const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
                                 NULL, zero, load, load_even, madd, splat, store, epilogue};
 
-static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&osc_px_avx2, 0, j); }
-static double cost(const osc_stage_job *j) { return osc_px_cost(&osc_px_avx2, 0, j); }
-static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
-  return osc_px_emit(&osc_px_avx2, 0, j, out, err);
-}
-
-static int tiles(const osc_stage_job *j) { return osc_px_tiles(&osc_px_avx2, 0, j); }
-
-const osc_stage_kernel osc_kernel_avx2_px = {"avx2_px", "(encoded: gen/x86/kernel_avx2_px.c)",
-                                             inapplicable, cost, emit, OSC_ISA_AVX2, tiles};
+OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

@@ -7,14 +7,4 @@
 */
 #include "oscpx.h"
 
-static const char *inapplicable(const osc_stage_job *j) {
-  return osc_px_inapplicable(&osc_px_avx512, 1, j);
-}
-static double cost(const osc_stage_job *j) { return osc_px_cost(&osc_px_avx512, 1, j); }
-static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
-  return osc_px_emit(&osc_px_avx512, 1, j, out, err);
-}
-static int tiles(const osc_stage_job *j) { return osc_px_tiles(&osc_px_avx512, 1, j); }
-
-const osc_stage_kernel osc_kernel_avx512_pw = {"avx512_pw", "(encoded: gen/x86/kernel_avx512_pw.c)",
-                                             inapplicable, cost, emit, OSC_ISA_AVX512, tiles};
+OSC_PX_STAGE_KERNEL(avx512, pw, osc_px_avx512, OSC_ISA_AVX512, 1);

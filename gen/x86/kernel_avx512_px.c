@@ -119,13 +119,4 @@ static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
 const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 2,
                                   prologue, zero, load, load_even, madd, splat, store, epilogue};
 
-static const char *inapplicable(const osc_stage_job *j) { return osc_px_inapplicable(&osc_px_avx512, 0, j); }
-static double cost(const osc_stage_job *j) { return osc_px_cost(&osc_px_avx512, 0, j); }
-static osc_status emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
-  return osc_px_emit(&osc_px_avx512, 0, j, out, err);
-}
-
-static int tiles(const osc_stage_job *j) { return osc_px_tiles(&osc_px_avx512, 0, j); }
-
-const osc_stage_kernel osc_kernel_avx512_px = {"avx512_px", "(encoded: gen/x86/kernel_avx512_px.c)",
-                                               inapplicable, cost, emit, OSC_ISA_AVX512, tiles};
+OSC_PX_STAGE_KERNEL(avx512, px, osc_px_avx512, OSC_ISA_AVX512, 0);

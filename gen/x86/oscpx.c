@@ -527,6 +527,7 @@ static osc_status tile_functions(const osc_px_isa *x, int pw, const osc_stage_jo
     osc_x86 a;
     const char *why;
     osc_x86_init(&a);
+    a.no_listing = j->no_listing;
     setup(x, pw, 1, j, sizes[i], g);
     if (g->mask_overflow) setup(x, pw, 0, j, sizes[i], g);   /* row by row, then */
     if (x_ic > 0) g->x_ic = x_ic;

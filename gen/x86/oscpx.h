@@ -161,6 +161,29 @@ int osc_px_pw_oct(const osc_px_isa *x, const osc_stage *s);
 osc_status osc_px_emit_pw_block(const osc_px_isa *x, const osc_stage_job *j, long long in_stride,
                                 long long out_stride, osc_buf *out, osc_error *err);
 
+/* The strategy-table entry osc_kernel_ISA_SHAPE ("ISA_SHAPE", written by
+** gen/x86/kernel_ISA_SHAPE.c) and the four functions it holds, each the
+** osc_px_* function above for the ISA table X (of osc_isa ID) and the shape
+** PW: what each kernel_avx*_p[xw].c defines. */
+#define OSC_PX_STAGE_KERNEL(isa, shape, x, id, pw)                                        \
+  static const char *isa##_##shape##_inapplicable(const osc_stage_job *j) {              \
+    return osc_px_inapplicable(&x, pw, j);                                               \
+  }                                                                                      \
+  static double isa##_##shape##_cost(const osc_stage_job *j) {                           \
+    return osc_px_cost(&x, pw, j);                                                       \
+  }                                                                                      \
+  static osc_status isa##_##shape##_emit(const osc_stage_job *j, osc_buf *out,           \
+                                         osc_error *err) {                               \
+    return osc_px_emit(&x, pw, j, out, err);                                             \
+  }                                                                                      \
+  static int isa##_##shape##_tiles(const osc_stage_job *j) {                             \
+    return osc_px_tiles(&x, pw, j);                                                      \
+  }                                                                                      \
+  const osc_stage_kernel osc_kernel_##isa##_##shape = {                                  \
+      #isa "_" #shape, "(encoded: gen/x86/kernel_" #isa "_" #shape ".c)",                \
+      isa##_##shape##_inapplicable, isa##_##shape##_cost, isa##_##shape##_emit, id,       \
+      isa##_##shape##_tiles}
+
 /* Index of a partial mask in g->mask (the table's row). */
 int osc_px_mask_index(const osc_px *g, unsigned mask);
 /* For an ISA's splat: +0.0 zeroes reg (returns 0); else v's bits go to

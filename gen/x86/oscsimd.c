@@ -11,8 +11,12 @@
 
 void osc_simd_asm_function(osc_buf *out, const char *name, const osc_x86 *a) {
   const char *l = a->listing.data ? a->listing.data : "";
-  osc_buf_printf(out, "/* %s: %zu bytes of x86-64 machine code, encoded by osconv:\n", name,
-                 a->len);
+  if (a->no_listing)
+    osc_buf_printf(out, "/* %s: %zu bytes of x86-64 machine code, encoded by osconv (the "
+                   "listing left out)\n", name, a->len);
+  else
+    osc_buf_printf(out, "/* %s: %zu bytes of x86-64 machine code, encoded by osconv:\n", name,
+                   a->len);
   while (*l) {
     const char *e = strchr(l, '\n');
     size_t n = e ? (size_t)(e - l) : strlen(l);

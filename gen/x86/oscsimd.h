@@ -25,7 +25,7 @@
 #include "oscx86.h"
 
 /* The machine code in `a` as `static void NAME(const void *args)` (args in
-** rdi), with its listing above it. */
+** rdi), with its listing above it (unless a->no_listing). */
 void osc_simd_asm_function(osc_buf *out, const char *name, const osc_x86 *a);
 
 /* The layer's ISA detector: `static int PREFIX_isa(void)`, the best osc_isa

@@ -1,7 +1,8 @@
 /*
 ** oscx86.c -- the Zydis 4 encoder behind osc_x86_*: a request per
 ** instruction, its bytes appended, then decoded back and formatted for the
-** listing (a decode that disagrees with the encode is an error).
+** listing (a decode that disagrees with the encode is an error); each
+** distinct request is encoded so once per process (oscx86memo.h).
 */
 #include "oscx86.h"
 
@@ -9,6 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "oscx86memo.h"
+
+/* a listing line's room (the memo keeps lines shorter than OSC_X86_MEMO_TEXT) */
+#define TEXT_MAX 256
 
 static void fail(osc_x86 *a, const char *fmt, ...) {
   va_list ap;
@@ -69,72 +75,112 @@ static void to_request(ZydisEncoderOperand *e, const osc_x86_op *o) {
   }
 }
 
-/* Decode the instruction just appended at `at`; its text into the listing
-** unless `text` is given. */
-static void list(osc_x86 *a, size_t at, const char *text) {
+/* Decode the instruction just appended at `at` and format it into buf
+** (size TEXT_MAX) unless buf is NULL; 0, or -1 with the error set. */
+static int decode_text(osc_x86 *a, size_t at, char *buf) {
   ZydisDecodedInstruction ins;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-  char buf[256];
   if (ZYAN_FAILED(ZydisDecoderDecodeFull(&a->decoder, a->code + at, a->len - at, &ins, ops)) ||
       ins.length != a->len - at) {
     fail(a, "encoded bytes at offset %zu do not decode back to one instruction", at);
-    return;
+    return -1;
   }
-  if (!text) {
-    if (ZYAN_FAILED(ZydisFormatterFormatInstruction(&a->formatter, &ins, ops, ins.operand_count_visible,
-                                                    buf, sizeof buf, ZYDIS_RUNTIME_ADDRESS_NONE,
-                                                    NULL))) {
-      fail(a, "cannot format the instruction at offset %zu", at);
-      return;
-    }
-    text = buf;
+  if (buf && ZYAN_FAILED(ZydisFormatterFormatInstruction(&a->formatter, &ins, ops, ins.operand_count_visible,
+                                                  buf, TEXT_MAX,
+                                                  ZYDIS_RUNTIME_ADDRESS_NONE, NULL))) {
+    fail(a, "cannot format the instruction at offset %zu", at);
+    return -1;
   }
+  return 0;
+}
+
+static void list(osc_x86 *a, const char *text) {
+  if (a->no_listing) return;
   osc_buf_puts(&a->listing, "  ");
   osc_buf_puts(&a->listing, text);
   osc_buf_puts(&a->listing, "\n");
 }
 
-static void encode(osc_x86 *a, ZydisEncoderRequest *r, int absolute, const char *text) {
+/* Encode r at the end of the code, decode it back; its listing line into
+** text (size TEXT_MAX) unless text holds one already. 0, or -1 with the
+** error set. */
+static int encode(osc_x86 *a, ZydisEncoderRequest *r, int absolute, char *text) {
   ZyanUSize n = ZYDIS_MAX_INSTRUCTION_LENGTH;
   ZyanStatus st;
   size_t at = a->len;
-  if (a->error[0] || reserve(a, ZYDIS_MAX_INSTRUCTION_LENGTH)) return;
+  if (a->error[0] || reserve(a, ZYDIS_MAX_INSTRUCTION_LENGTH)) return -1;
   r->machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
   st = absolute ? ZydisEncoderEncodeInstructionAbsolute(r, a->code + at, &n, at)
                 : ZydisEncoderEncodeInstruction(r, a->code + at, &n);
   if (ZYAN_FAILED(st)) {
     fail(a, "Zydis cannot encode %s with %d operands (status 0x%x)",
          ZydisMnemonicGetString(r->mnemonic), r->operand_count, (unsigned)st);
-    return;
+    return -1;
   }
   a->len += n;
-  list(a, at, text);
+  if (decode_text(a, at, text[0] ? NULL : text)) return -1;
+  list(a, text);
+  return 0;
+}
+
+/* The memo's key of a request: everything the encoder is told, in host
+** byte order (the memo lives in this process). 0 if it does not fit (then
+** the request is encoded every time). */
+static int request_key(osc_x86_memo_key *k, ZydisMnemonic mn, int evex, ZydisRegister mask,
+                       int flags, int n, const osc_x86_op *ops) {
+  int head[5] = {(int)mn, evex, (int)mask, flags, n};
+  k->len = 0;
+  if (!osc_x86_memo_key_add(k, head, sizeof head)) return 0;
+  for (int i = 0; i < n; i++) {
+    int op[3] = {(int)ops[i].kind, (int)ops[i].reg, ops[i].size};
+    if (!osc_x86_memo_key_add(k, op, sizeof op) ||
+        !osc_x86_memo_key_add(k, &ops[i].value, sizeof ops[i].value))
+      return 0;
+  }
+  return 1;
+}
+
+/* A request through the memo: its bytes and line copied when it was
+** encoded before, else encoded (and kept). */
+static void request(osc_x86 *a, ZydisMnemonic mn, int evex, ZydisRegister mask, int flags,
+                    int n, const osc_x86_op *ops) {
+  ZydisEncoderRequest r;
+  osc_x86_memo_key key;
+  char text[TEXT_MAX] = "";
+  size_t len, at = a->len;
+  int keyed = request_key(&key, mn, evex, mask, flags, n, ops);
+  if (a->error[0]) return;
+  if (keyed && !reserve(a, ZYDIS_MAX_INSTRUCTION_LENGTH) &&
+      osc_x86_memo_get(&key, a->code + at, &len, text)) {
+    a->len += len;
+    list(a, text);
+    return;
+  }
+  memset(&r, 0, sizeof r);
+  r.mnemonic = mn;
+  r.operand_count = (ZyanU8)(n + evex);
+  for (int i = 0, o = 0; i < n; i++) {
+    to_request(&r.operands[o++], &ops[i]);
+    if (evex && i == 0) {
+      osc_x86_op k = osc_x86_r(mask);
+      to_request(&r.operands[o++], &k);
+    }
+  }
+  if (evex) {
+    r.allowed_encodings = ZYDIS_ENCODABLE_ENCODING_EVEX;
+    r.evex.zeroing_mask = (flags & OSC_X86_ZERO) != 0;
+    if (flags & OSC_X86_BCST) r.evex.broadcast = ZYDIS_BROADCAST_MODE_1_TO_16;
+  }
+  if (!encode(a, &r, 0, text) && keyed) osc_x86_memo_put(&key, a->code + at, a->len - at, text);
 }
 
 void osc_x86_ins(osc_x86 *a, ZydisMnemonic mn, int n, const osc_x86_op *ops) {
-  ZydisEncoderRequest r;
-  memset(&r, 0, sizeof r);
-  r.mnemonic = mn;
-  r.operand_count = (ZyanU8)n;
-  for (int i = 0; i < n; i++) to_request(&r.operands[i], &ops[i]);
-  encode(a, &r, 0, NULL);
+  request(a, mn, 0, ZYDIS_REGISTER_NONE, 0, n, ops);
 }
 
 void osc_x86_evex(osc_x86 *a, ZydisMnemonic mn, ZydisRegister mask, int flags, int n,
                   const osc_x86_op *ops) {
-  ZydisEncoderRequest r;
-  osc_x86_op k = osc_x86_r(mask);
-  memset(&r, 0, sizeof r);
-  r.mnemonic = mn;
-  r.allowed_encodings = ZYDIS_ENCODABLE_ENCODING_EVEX;
-  r.operand_count = (ZyanU8)(n + 1);
-  for (int i = 0, o = 0; i < n; i++) {
-    to_request(&r.operands[o++], &ops[i]);
-    if (i == 0) to_request(&r.operands[o++], &k);
-  }
-  r.evex.zeroing_mask = (flags & OSC_X86_ZERO) != 0;
-  if (flags & OSC_X86_BCST) r.evex.broadcast = ZYDIS_BROADCAST_MODE_1_TO_16;
-  encode(a, &r, 0, NULL);
+  request(a, mn, 1, mask, flags, n, ops);
 }
 
 int osc_x86_label(osc_x86 *a) {
@@ -143,13 +189,13 @@ int osc_x86_label(osc_x86 *a) {
     return 0;
   }
   a->label[a->n_labels] = a->len;
-  osc_buf_printf(&a->listing, "L%d:\n", a->n_labels);
+  if (!a->no_listing) osc_buf_printf(&a->listing, "L%d:\n", a->n_labels);
   return a->n_labels++;
 }
 
 void osc_x86_jnz(osc_x86 *a, int label) {
   ZydisEncoderRequest r;
-  char text[32];
+  char text[TEXT_MAX];
   if (label < 0 || label >= a->n_labels) {
     fail(a, "jnz to label %d, which is not placed", label);
     return;
@@ -160,7 +206,7 @@ void osc_x86_jnz(osc_x86 *a, int label) {
   r.operands[0].type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
   r.operands[0].imm.u = a->label[label];
   snprintf(text, sizeof text, "jnz L%d", label);
-  encode(a, &r, 1, text);
+  encode(a, &r, 1, text);   /* absolute: never from the memo */
 }
 
 void osc_x86_save(osc_x86 *a, const ZydisRegister *regs, int n) {

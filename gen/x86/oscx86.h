@@ -3,7 +3,8 @@
 ** Zydis 4 (libzydis): each call appends one instruction's bytes and its
 ** listing line (Zydis' own decoding of those bytes, Intel syntax as GNU as
 ** reads it), so the comment above an emitted asm block always says what
-** its bytes are. Errors stick: after the first, calls do nothing and
+** its bytes are; each distinct request is encoded, decoded and formatted
+** once per process (oscx86memo.h). Errors stick: after the first, calls do nothing and
 ** osc_x86_error() says what failed.
 */
 #ifndef OSCX86_H
@@ -29,6 +30,7 @@ typedef struct osc_x86 {
   unsigned char *code;
   size_t len, cap;
   osc_buf listing;              /* one line per instruction or label */
+  int no_listing;               /* 1: the listing stays empty (set after init) */
   size_t label[OSC_X86_MAX_LABELS];
   int n_labels;
   char error[160];              /* empty while all is well */
