@@ -118,7 +118,12 @@ static const char *const forms_as =
     "vbroadcastss zmm30, dword ptr [rbx-4]\nvfmadd231ps zmm23, zmm29, zmm30\n"
     "mov r13d, 0x40c00000\nvpbroadcastd zmm25, r13d\nvminps zmm5, zmm25, zmm5\n"
     "vmovd xmm12, r13d\nvbroadcastss ymm12, xmm12\nvminps ymm2, ymm13, ymm2\n"
-    "mov r13d, 0xbf000000\n";
+    "mov r13d, 0xbf000000\n"
+    /* the prefetches of the next tile's input and weights (oscpx.c) */
+    "push rdi\nmov rdi, qword ptr [rdi+48]\nsub rdi, rsi\nmov r13, qword ptr [rdi+56]\n"
+    "prefetcht0 byte ptr [r13+0]\nprefetcht0 byte ptr [r13+0xfc0]\n"
+    "prefetcht0 byte ptr [rax+rdi*1+0]\nprefetcht0 byte ptr [rax+rdi*1+0x40]\n"
+    "prefetcht0 byte ptr [rax+rdi*1+12540]\nprefetcht0 byte ptr [rax+rdi*1-4]\npop rdi\n";
 
 static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, LEA, R(RSP), M(RSP, -128, 8));
@@ -183,6 +188,14 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, VBROADCASTSS, R(YMM12), R(XMM12));
   OSC_X86(a, VMINPS, R(YMM2), R(YMM13), R(YMM2));
   OSC_X86(a, MOV, R(R13D), I((int32_t)0xbf000000u));   /* -0.5f: the bits, as signed */
+  OSC_X86(a, PUSH, R(RDI)); OSC_X86(a, MOV, R(RDI), M(RDI, 48, 8));
+  OSC_X86(a, SUB, R(RDI), R(RSI)); OSC_X86(a, MOV, R(R13), M(RDI, 56, 8));
+  OSC_X86(a, PREFETCHT0, M(R13, 0, 1)); OSC_X86(a, PREFETCHT0, M(R13, 0xfc0, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 0, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 0x40, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 12540, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, -4, 1));
+  OSC_X86(a, POP, R(RDI));
 }
 
 static void test_forms_vs_as(void) {
@@ -372,6 +385,86 @@ static void test_generated_blocks(void) {
   }
 }
 
+/* The displacement of a listed memory operand "[BASE" ... "]": +0xN, -0xN or none. */
+static long long listed_disp(const char *at) {
+  const char *e = strchr(at, ']'), *sign = at;
+  while (sign < e && *sign != '-' && !(*sign == '+' && sign[1] == '0' && sign[2] == 'x')) sign++;
+  if (sign >= e) return 0;
+  return (*sign == '-' ? -1 : 1) * strtoll(sign + 1, NULL, 16);
+}
+
+/* Every prefetch stays inside what the next tile reads (oscpx.c, "Cold"):
+** an input one, [rax + rdi + d], is where a load of the same block reads
+** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
+** group's input minus this one's; a weight one, [r13 + d], lies inside the
+** weights of the stage's smallest tile (the next one may be it) from the
+** next tile's first. Grouped stages prefetch
+** input, single-group stages do not. */
+static void test_prefetch_bounds(void) {
+  osc_plan p[8];
+  int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
+  int single_with = 0;
+  for (int i = 0; i < n; i++) {
+    char *src = emit_plan(&p[i], OSC_ISA_AUTO);
+    const char *at = src;
+    block b;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    int smallest[OSC_MAX_STAGES][2];   /* each stage's smallest tile, by ISA */
+    for (int q = 0; q < OSC_MAX_STAGES; q++) smallest[q][0] = smallest[q][1] = 1 << 20;
+    while (next_block(&at, &b)) {   /* first pass: the tiles */
+      const char *k = strstr(b.name, "_s"), *t = strrchr(b.name, 't');
+      int st, oct, wide = strstr(b.name, "avx512") != NULL;
+      if ((strstr(b.name, "_px_") || strstr(b.name, "_pw_")) && k && t &&
+          sscanf(k, "_s%d", &st) == 1 && sscanf(t, "t%d", &oct) == 1 && st < p[i].n_stages &&
+          oct < smallest[st][wide])
+        smallest[st][wide] = oct;
+      free_block(&b);
+    }
+    at = src;
+    while (next_block(&at, &b)) {
+      const char *k = strstr(b.name, "_s"), *t = strrchr(b.name, 't');
+      int st, oct, has_in = 0, wide = strstr(b.name, "avx512") != NULL, bytes = wide ? 64 : 32;
+      if ((strstr(b.name, "_px_") || strstr(b.name, "_pw_")) && k && t &&
+          sscanf(k, "_s%d", &st) == 1 && sscanf(t, "t%d", &oct) == 1 && st < p[i].n_stages) {
+        const osc_stage *s = &p[i].stage[st];
+        /* the next tile may be the stage's smallest */
+        long long w_tile = 4LL * smallest[st][wide] * (s->c_in / s->groups) * s->k_h * s->k_w;
+        for (const char *l = b.listing; (l = strstr(l, "prefetcht0 [")); l++) {
+          long long d = listed_disp(l);
+          if (!strncmp(l, "prefetcht0 [rax+rdi*1", 21)) {
+            int loaded = 0;   /* a load of this block covers d */
+            for (const char *x = b.listing; !loaded && (x = strstr(x, "[rax")); x++) {
+              const char *line = x;
+              while (line > b.listing && line[-1] != '\n') line--;
+              line += strspn(line, " ");
+              if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10))
+                loaded = listed_disp(x) <= d && d < listed_disp(x) + bytes;
+            }
+            in_pf++, has_in = 1;
+            outside += !loaded;
+            if (!loaded) fprintf(stderr, "\n%s: %.40s: no load there\n", b.name, l);
+          } else if (!strncmp(l, "prefetcht0 [r13", 15)) {
+            w_pf++;
+            outside += d < 0 || d >= w_tile;
+          } else {
+            outside++;
+          }
+        }
+        if (s->groups > 1) grouped++, grouped_with += has_in;
+        else single_with += has_in;
+      }
+      free_block(&b);
+    }
+    free(src);
+  }
+  CU_ASSERT(in_pf > 0);
+  CU_ASSERT(w_pf > 0);
+  CU_ASSERT_EQUAL(outside, 0);
+  CU_ASSERT(grouped > 0);
+  CU_ASSERT_EQUAL(grouped_with, grouped);
+  CU_ASSERT_EQUAL(single_with, 0);
+}
+
 /* asm statements other than the opt-in MXCSR ones of OSCONV_FLUSH_DENORMALS
 ** (stmxcsr / ldmxcsr as bytes, inside #ifdef OSCONV_FLUSH_DENORMALS) */
 static int kernel_asm_count(const char *src) {
@@ -460,6 +553,7 @@ static CU_TestInfo tests[] = {
     {"every encoded form equals GNU as", test_forms_vs_as},
     {"encoder errors stick", test_encoder_errors},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
+    {"prefetches stay inside the next tile's input and weights", test_prefetch_bounds},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"ISA names, OSCONV_ISA cap", test_isa_names},
     {"the default output builds for aarch64 (clang, compile only)", test_other_arch_builds},

@@ -21,6 +21,21 @@
 ** 62 border rows of its own would be ~2M instructions, 150 MB of source):
 ** the portable kernels, which loop over taps, take such stages. */
 #define MAX_CODE_INS 60000.0
+/* Cold data: a call of `make bench` finds a stage's input and weights in
+** DRAM, not L2 (README Figures, "Cold"); the hardware prefetchers do not
+** follow a tile's many short planes (a 14x14 plane is 12 lines), and the
+** load misses stall the multiply-adds. So each tile prefetches what the
+** next one will read: the next group's input (its group's input is fetched
+** once, by the group's first tile; the others find it in L1/L2) by one
+** prefetch per vector and fan-in channel, at the centre tap, in the fan-in
+** loop beside the loads, and the next tile's weights at the start (they
+** follow this tile's in memory). Not past a group input of PF_MAX_GROUP
+** bytes (it would push the group's own input out of L2), nor past
+** PF_MAX_W_LINES lines of weights. */
+#define PF_MAX_GROUP (256 * 1024)
+#define PF_MAX_W_LINES 64
+#define PF_IN ZYDIS_MNEMONIC_PREFETCHT0
+#define PF_W ZYDIS_MNEMONIC_PREFETCHT0
 
 static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_PX_OUT,
                                       OSC_PX_IN,   OSC_PX_BIAS, OSC_PX_ROWS, OSC_PX_XROW,
@@ -175,6 +190,12 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->x_ic = 4LL * s->h_in * s->w_in;
   g->w_oc = 4LL * g->n * g->khkw;
   g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  g->pf_in = s->groups > 1 && g->n * g->x_ic <= PF_MAX_GROUP;
+  {   /* as many lines as the smallest tile has, the stage's last (the tail) */
+    int full = tile_oct(x, pw, s), tail = g->m - (g->m + full - 1) / full * full + full;
+    g->pf_w_lines = (int)(((oct < tail ? oct : tail) * g->w_oc + 63) / 64);
+  }
+  if (g->pf_w_lines > PF_MAX_W_LINES) g->pf_w_lines = PF_MAX_W_LINES;
   if (pw) {   /* before the row segments: a pointwise stage's rows may be of any width */
     pw_views(g);
     return;
@@ -210,6 +231,30 @@ static int ic_unroll(const osc_px *g, int taps, int pv) {
   return osc_kernel_largest_divisor(g->n, u < 1 ? 1 : u);
 }
 
+/* The next group's input where tile_of's vectors v[0..pv) read fan-in
+** channel ic (of the loop body) at the centre tap: a line per vector, the
+** first lane that reads input (two vectors' worth at stride 2). */
+static void prefetch_next(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int ic, int r_lo,
+                          int r_hi) {
+  const osc_stage *s = g->s;
+  int r = s->k_h / 2, sc = s->k_w / 2;
+  long long last = -1;
+  if (r < r_lo) r = r_lo;
+  if (r >= r_hi) r = r_hi - 1;
+  for (int i = 0; i < pv; i++) {
+    unsigned m = load_mask(g, &v[i], r, sc, 0) | load_mask(g, &v[i], r, sc, 1);
+    long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
+                                          (v[i].c0 - v[i].base) * s->stride_w + sc - s->pad_w);
+    if (!m) continue;
+    off += 4LL * __builtin_ctz(m) * (s->stride_w == 1);
+    for (int h = 0; h < s->stride_w; h++, off += 64)
+      if (last < 0 || off < last || off - last >= 64) {   /* avx2: two vectors a line */
+        osc_x86_ins(a, PF_IN, OSC_X86_OPS(osc_x86_mx(OSC_PX_X, OSC_PX_PFD, off, 1)));
+        last = off;
+      }
+  }
+}
+
 /* One tile of vectors v[0..pv) from OSC_PX_XROW / OSC_PX_OROW (the tile's
 ** first output row; XROW at its input row minus the padding), kernel rows
 ** [r_lo, r_hi) (the ones inside the input).
@@ -231,7 +276,8 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_IC), osc_x86_i(iters));
     top = osc_x86_label(a);
   }
-  for (int ic = 0; ic < u && iters; ic++)
+  for (int ic = 0; ic < u && iters; ic++) {
+    if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
     for (int r = r_lo; r < r_hi; r++)
       for (int sc = 0; sc < s->k_w; sc++) {
         int live[OSC_PX_MAX_PV];
@@ -249,6 +295,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
           x->fma(g, a, acc, xr, live, pv, t * g->w_oc + 4LL * (ic * g->khkw + r * s->k_w + sc));
         }
       }
+  }
   if (iters > 1) {
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(u * g->x_ic));
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_WK), osc_x86_i(4LL * u * g->khkw));
@@ -379,9 +426,12 @@ static void pw_body(osc_px *g, osc_x86 *a) {
 /* The whole function for tiles of `oct` output channels. */
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
+  ZydisRegister regs[N_SAVED + 3];
   int lo, hi, n_saved = N_SAVED + (g->residual ? 2 : 0);
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
-  osc_x86_save(a, saved, n_saved);
+  memcpy(regs, saved, sizeof saved);
+  if (g->pf_in) regs[n_saved++] = OSC_PX_PFD;   /* rdi: the asm's input, kept */
+  osc_x86_save(a, regs, n_saved);
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_IN), osc_x86_m(OSC_PX_ARGS, 0, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_OUT), osc_x86_m(OSC_PX_ARGS, 8, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_W), osc_x86_m(OSC_PX_ARGS, 16, 8));
@@ -389,6 +439,15 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   if (g->isa->mask_table || s->stride_w == 2)
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
   if (g->residual) OSC_X86(a, MOV, osc_x86_r(OSC_PX_RES), osc_x86_m(OSC_PX_ARGS, 40, 8));
+  if (g->pf_w_lines) {   /* the next tile's weights, while this one starts */
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP), osc_x86_m(OSC_PX_ARGS, 56, 8));
+    for (int i = 0; i < g->pf_w_lines; i++)
+      osc_x86_ins(a, PF_W, OSC_X86_OPS(osc_x86_m(OSC_PX_TMP, 64LL * i, 1)));
+  }
+  if (g->pf_in) {   /* the last use of args */
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_PFD), osc_x86_m(OSC_PX_ARGS, 48, 8));
+    OSC_X86(a, SUB, osc_x86_r(OSC_PX_PFD), osc_x86_r(OSC_PX_IN));
+  }
   if (g->isa->prologue) g->isa->prologue(g, a);
   if (g->pw) {
     pw_body(g, a);
@@ -402,7 +461,7 @@ static void gen_function(osc_px *g, osc_x86 *a) {
     interior(g, a, lo, hi);
     for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
   }
-  osc_x86_restore(a, saved, n_saved);
+  osc_x86_restore(a, regs, n_saved);
   if (g->isa->epilogue) g->isa->epilogue(g, a);
 }
 
@@ -471,11 +530,31 @@ static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
   osc_buf_puts(out, g->n_masks ? "};\n" : "0};\n");
 }
 
+/* Group and first output channel of tile `t`, into `gr` and `j`. */
+static void tile_index(osc_buf *out, const osc_stage *s, int oct, const char *t, const char *gr,
+                       const char *j) {
+  int m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  if (s->groups == 1) osc_buf_printf(out, "%s = 0, %s = %s * %d", gr, j, t, oct);
+  else if (per == 1) osc_buf_printf(out, "%s = %s, %s = 0", gr, t, j);
+  else osc_buf_printf(out, "%s = %s / %d, %s = %s %% %d * %d", gr, t, per, j, t, per, oct);
+}
+
+/* What the tile prefetches (args[6], args[7]: input, weights): the next
+** tile's of the stage, whatever the range (the last one: its own). */
+static void prefetch_args(osc_buf *out, const osc_stage_job *j, int oct) {
+  const osc_stage *s = j->s;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  osc_buf_printf(out, "    const int u = t + 1 < %d ? t + 1 : t, ", s->groups * per);
+  tile_index(out, s, oct, "u", "gu", "ju");
+  osc_buf_printf(out, ";\n    a[6] = in + gu * %lld;\n", (long long)n * s->h_in * s->w_in);
+  osc_buf_printf(out, "    a[7] = w + (gu * %d + ju) * %lld;\n", m, (long long)n * s->k_h * s->k_w);
+}
+
 /* The C loop over tiles [t0, t1), a tile being oct output channels of a
 ** group (the tail tile fewer). */
 static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct, int tail) {
   const osc_stage *s = j->s;
-  int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups;
   long long hw_out = (long long)s->h_out * s->w_out;
   if (g->isa->mask_table) mask_table(out, j, g);
   else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors */
@@ -490,14 +569,14 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   if (tail != oct)
     osc_buf_printf(out, "  static void (*const volatile tail)(const void *) = %s_t%d;\n",
                    j->fname, tail);
-  osc_buf_printf(out, "  const void *a[%d];\n", j->residual ? 6 : 5);
+  osc_buf_puts(out, "  const void *a[8];\n");
+  if (!j->residual) osc_buf_puts(out, "  a[5] = 0;\n");
   if (g->isa->mask_table || s->stride_w == 2)
     osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
   else osc_buf_puts(out, "  a[4] = 0;\n");
-  osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n");
-  if (s->groups == 1) osc_buf_printf(out, "    const int gr = 0, j = t * %d;\n", oct);
-  else if (per == 1) osc_buf_puts(out, "    const int gr = t, j = 0;\n");
-  else osc_buf_printf(out, "    const int gr = t / %d, j = t %% %d * %d;\n", per, per, oct);
+  osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n    const int ");
+  tile_index(out, s, oct, "t", "gr", "j");
+  osc_buf_puts(out, ";\n");
   osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)n * s->h_in * s->w_in);
   if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
   else osc_buf_printf(out, "    a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
@@ -507,6 +586,7 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
                  (long long)n * s->k_h * s->k_w);
   if (j->bias) osc_buf_printf(out, "    a[3] = bias + gr * %d + j;\n", m);
   else osc_buf_puts(out, "    a[3] = 0;\n");
+  prefetch_args(out, j, oct);
   if (tail != oct) osc_buf_printf(out, "    if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
   else osc_buf_puts(out, "    full(a);\n");
   osc_buf_puts(out, "  }\n}\n");
