@@ -398,8 +398,8 @@ static long long listed_disp(const char *at) {
 ** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
 ** group's input minus this one's; a weight one, [r13 + d], lies inside the
 ** weights of the stage's smallest tile (the next one may be it) from the
-** next tile's first. Grouped stages prefetch
-** input, single-group stages do not. */
+** next tile's first. Grouped stages of a kernel beyond 1x1 prefetch
+** input, single-group and 1x1 stages do not. */
 static void test_prefetch_bounds(void) {
   osc_plan p[8];
   int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
@@ -450,7 +450,7 @@ static void test_prefetch_bounds(void) {
             outside++;
           }
         }
-        if (s->groups > 1) grouped++, grouped_with += has_in;
+        if (s->groups > 1 && s->k_h * s->k_w > 1) grouped++, grouped_with += has_in;
         else single_with += has_in;
       }
       free_block(&b);
