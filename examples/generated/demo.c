@@ -2029,11 +2029,54 @@ static void demo_stem_s0_avx512_px_t8(const void *args) {
     ".byte 0x5e,0x5a,0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_stem_s0_avx512_px_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x9A
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x0E
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_stem_s0_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_stem_s0_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x9a,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x0e,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_stem_s0_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_stem_s0_avx512_px_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_stem_s0_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 8;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 3072;
+    c[3] = w + (gr * 16 + j) * 27;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 8;
     a[0] = in + gr * 3072;
@@ -4817,6 +4860,36 @@ static void demo_stem_s0_avx2_px_t4(const void *args) {
     ".byte 0x5a,0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_stem_s0_avx2_px_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0xCB
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x07
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_stem_s0_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_stem_s0_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0xcb,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x07,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_stem_s0_avx2_px_masks[16] = {
   0,-1,-1,-1,-1,-1,-1,-1,
   -1,-1,-1,-1,-1,-1,-1,0};
@@ -4825,6 +4898,19 @@ static void demo_stem_s0_avx2_px(const float *restrict in, float *restrict out, 
   const void *a[8];
   a[5] = 0;
   a[4] = demo_stem_s0_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_stem_s0_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 3072;
+    c[3] = w + (gr * 16 + j) * 27;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 4;
     a[0] = in + gr * 3072;
@@ -8014,12 +8100,63 @@ static void demo_down_s0_avx512_px_t2(const void *args) {
     ".byte 0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_down_s0_avx512_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0xBA
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x03
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_down_s0_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_down_s0_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0xba,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x03,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_down_s0_avx512_px_masks[16] = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
 static void demo_down_s0_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_down_s0_avx512_px_t2;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_down_s0_avx512_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_down_s0_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 2 + j) * 18;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 2048;
@@ -9703,6 +9840,44 @@ static void demo_down_s0_avx2_px_t2(const void *args) {
     ".byte 0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_down_s0_avx2_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x7D
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x03
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_down_s0_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_down_s0_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x7d,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x03,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_down_s0_avx2_px_masks[16] = {
   0,0,-1,0,-1,0,-1,0,
   -1,0,-1,0,-1,0,-1,0};
@@ -9711,6 +9886,19 @@ static void demo_down_s0_avx2_px(const float *restrict in, float *restrict out, 
   const void *a[8];
   a[5] = 0;
   a[4] = demo_down_s0_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_down_s0_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 2 + j) * 18;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 2048;
@@ -10667,11 +10855,54 @@ static void demo_down_s1_avx512_pw_t8(const void *args) {
     ".byte 0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_down_s1_avx512_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x34
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x04
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_down_s1_avx512_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_down_s1_avx512_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x34,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x04,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_down_s1_avx512_pw(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_down_s1_avx512_pw_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_down_s1_avx512_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0 / 2, j = t0 % 2 * 8;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 16 + j) * 8;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t / 2, j = t % 2 * 8;
     a[0] = in + gr * 2048;
@@ -11217,12 +11448,55 @@ static void demo_down_s1_avx2_pw_t4(const void *args) {
     ".byte 0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_down_s1_avx2_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x23
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x02
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_down_s1_avx2_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_down_s1_avx2_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x23,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x02,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_down_s1_avx2_pw_masks[8] = {0};
 static void demo_down_s1_avx2_pw(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_down_s1_avx2_pw_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_down_s1_avx2_pw_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_down_s1_avx2_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0 / 4, j = t0 % 4 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 16 + j) * 8;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t / 4, j = t % 4 * 4;
     a[0] = in + gr * 2048;
@@ -12043,11 +12317,62 @@ static void demo_dw_s0_avx512_px_t1(const void *args) {
     ".byte 0x58,0x5e,0x5a,0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_dw_s0_avx512_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x2C
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x10
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_dw_s0_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_dw_s0_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x2c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x10,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_dw_s0_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_dw_s0_avx512_px_t1;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_dw_s0_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 256;
+    c[3] = w + (gr * 1 + j) * 9;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 256;
@@ -12565,6 +12890,44 @@ static void demo_dw_s0_avx2_px_t1(const void *args) {
     ".byte 0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_dw_s0_avx2_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x22
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x10
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_dw_s0_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_dw_s0_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x22,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x10,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_dw_s0_avx2_px_masks[16] = {
   0,-1,-1,-1,-1,-1,-1,-1,
   -1,-1,-1,-1,-1,-1,-1,0};
@@ -12573,6 +12936,19 @@ static void demo_dw_s0_avx2_px(const float *restrict in, float *restrict out, co
   const void *a[8];
   a[5] = 0;
   a[4] = demo_dw_s0_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_dw_s0_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 256;
+    c[3] = w + (gr * 1 + j) * 9;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 256;
@@ -13549,11 +13925,54 @@ static void demo_dw_s1_avx512_pw_t8(const void *args) {
     ".byte 0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_dw_s1_avx512_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x40
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x10
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_dw_s1_avx512_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_dw_s1_avx512_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x40,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x10,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_dw_s1_avx512_pw(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_dw_s1_avx512_pw_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_dw_s1_avx512_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 8;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 8192;
+    c[3] = w + (gr * 32 + j) * 32;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 8;
     a[0] = in + gr * 8192;
@@ -14737,12 +15156,55 @@ static void demo_dw_s1_avx2_pw_t4(const void *args) {
     ".byte 0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_dw_s1_avx2_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x55
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x08
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_dw_s1_avx2_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_dw_s1_avx2_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x55,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x08,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_dw_s1_avx2_pw_masks[8] = {0};
 static void demo_dw_s1_avx2_pw(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_dw_s1_avx2_pw_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_dw_s1_avx2_pw_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_dw_s1_avx2_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 8192;
+    c[3] = w + (gr * 32 + j) * 32;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 4;
     a[0] = in + gr * 8192;
@@ -17008,11 +17470,54 @@ static void demo_tall_s0_avx512_px_t8(const void *args) {
     ".byte 0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_tall_s0_avx512_px_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0xA8
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x40
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_tall_s0_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_tall_s0_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0xa8,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x40,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_tall_s0_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_tall_s0_avx512_px_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_tall_s0_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 8;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 8192;
+    c[3] = w + (gr * 32 + j) * 160;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 8;
     a[0] = in + gr * 8192;
@@ -19738,12 +20243,55 @@ static void demo_tall_s0_avx2_px_t4(const void *args) {
     ".byte 0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_tall_s0_avx2_px_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0xCB
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x28
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_tall_s0_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_tall_s0_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0xcb,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x28,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_tall_s0_avx2_px_masks[8] = {0};
 static void demo_tall_s0_avx2_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_tall_s0_avx2_px_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_tall_s0_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_tall_s0_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 8192;
+    c[3] = w + (gr * 32 + j) * 160;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 4;
     a[0] = in + gr * 8192;
@@ -21442,11 +21990,54 @@ static void demo_tall_s1_avx512_px_t8(const void *args) {
     ".byte 0x59,0x41,0x58,0x5e,0x5a,0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_tall_s1_avx512_px_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x65
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x30
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_tall_s1_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_tall_s1_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x65,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x30,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_tall_s1_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_tall_s1_avx512_px_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_tall_s1_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 8;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 8192;
+    c[3] = w + (gr * 64 + j) * 96;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 8;
     a[0] = in + gr * 8192;
@@ -22075,6 +22666,36 @@ static void demo_tall_s1_avx2_px_t4(const void *args) {
     ".byte 0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_tall_s1_avx2_px_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x2D
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x18
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_tall_s1_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_tall_s1_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x2d,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x18,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_tall_s1_avx2_px_masks[16] = {
   0,-1,-1,-1,-1,-1,-1,-1,
   -1,-1,-1,-1,-1,-1,-1,0};
@@ -22083,6 +22704,19 @@ static void demo_tall_s1_avx2_px(const float *restrict in, float *restrict out, 
   const void *a[8];
   a[5] = 0;
   a[4] = demo_tall_s1_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_tall_s1_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = 0, j = t0 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 8192;
+    c[3] = w + (gr * 64 + j) * 96;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = 0, j = t * 4;
     a[0] = in + gr * 8192;
@@ -24278,11 +24912,62 @@ static void demo_chain_s0_avx512_px_t8(const void *args) {
     ".byte 0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_chain_s0_avx512_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x87
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x0C
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_chain_s0_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_chain_s0_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x87,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x0c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_chain_s0_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_chain_s0_avx512_px_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_chain_s0_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 2048;
@@ -25502,12 +26187,63 @@ static void demo_chain_s0_avx2_px_t4(const void *args) {
     ".byte 0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_chain_s0_avx2_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x58
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x06
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_chain_s0_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_chain_s0_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x58,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x06,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_chain_s0_avx2_px_masks[8] = {0};
 static void demo_chain_s0_avx2_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_chain_s0_avx2_px_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_chain_s0_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_chain_s0_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0 / 2, j = t0 % 2 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t / 2, j = t % 2 * 4;
     a[0] = in + gr * 2048;
@@ -26965,11 +27701,62 @@ static void demo_chain_s1_avx512_px_t8(const void *args) {
     ".byte 0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_chain_s1_avx512_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x59
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x0C
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_chain_s1_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_chain_s1_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x59,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x0c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_chain_s1_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_chain_s1_avx512_px_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_chain_s1_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 2048;
@@ -27569,6 +28356,44 @@ static void demo_chain_s1_avx2_px_t4(const void *args) {
     ".byte 0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_chain_s1_avx2_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x2A
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x06
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_chain_s1_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_chain_s1_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x2a,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x06,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_chain_s1_avx2_px_masks[16] = {
   0,-1,-1,-1,-1,-1,-1,-1,
   -1,-1,-1,-1,-1,-1,-1,0};
@@ -27577,6 +28402,19 @@ static void demo_chain_s1_avx2_px(const float *restrict in, float *restrict out,
   const void *a[8];
   a[5] = 0;
   a[4] = demo_chain_s1_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_chain_s1_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0 / 2, j = t0 % 2 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t / 2, j = t % 2 * 4;
     a[0] = in + gr * 2048;
@@ -29755,11 +30593,62 @@ static void demo_res_s0_avx512_px_t8(const void *args) {
     ".byte 0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_res_s0_avx512_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x87
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x0C
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_res_s0_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_res_s0_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x87,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x0c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_res_s0_avx512_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_res_s0_avx512_px_t8;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_res_s0_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 2048;
@@ -30979,12 +31868,63 @@ static void demo_res_s0_avx2_px_t4(const void *args) {
     ".byte 0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_res_s0_avx2_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x58
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x06
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_res_s0_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_res_s0_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x58,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x06,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_res_s0_avx2_px_masks[8] = {0};
 static void demo_res_s0_avx2_px(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_res_s0_avx2_px_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_res_s0_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_res_s0_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0 / 2, j = t0 % 2 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t / 2, j = t % 2 * 4;
     a[0] = in + gr * 2048;
@@ -32537,10 +33477,61 @@ static void demo_res_s1_avx512_px_t8(const void *args) {
     ".byte 0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_res_s1_avx512_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x60
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x0C
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_res_s1_avx512_px_fetch(const void *args) __attribute__((noinline));
+static void demo_res_s1_avx512_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x60,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x0c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_res_s1_avx512_px(const float *restrict in, float *out, const float *restrict w, const float *restrict bias, const float *res, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_res_s1_avx512_px_t8;
   const void *a[8];
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_res_s1_avx512_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 2048;
@@ -33171,6 +34162,44 @@ static void demo_res_s1_avx2_px_t4(const void *args) {
     ".byte 0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_res_s1_avx2_px_fetch: 76 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x2C
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x10]
+**   mov ecx, 0x80
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x06
+** L2:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L2
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_res_s1_avx2_px_fetch(const void *args) __attribute__((noinline));
+static void demo_res_s1_avx2_px_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x2c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x10,0xb9,0x80,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x06,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_res_s1_avx2_px_masks[16] = {
   0,-1,-1,-1,-1,-1,-1,-1,
   -1,-1,-1,-1,-1,-1,-1,0};
@@ -33178,6 +34207,19 @@ static void demo_res_s1_avx2_px(const float *restrict in, float *out, const floa
   static void (*const volatile full)(const void *) = demo_res_s1_avx2_px_t4;
   const void *a[8];
   a[4] = demo_res_s1_avx2_px_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_res_s1_avx2_px_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0 / 2, j = t0 % 2 * 4;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 2048;
+    c[3] = w + (gr * 8 + j) * 24;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t / 2, j = t % 2 * 4;
     a[0] = in + gr * 2048;
@@ -33884,11 +34926,54 @@ static void demo_proj_s0_avx512_pw_t1(const void *args) {
     ".byte 0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_proj_s0_avx512_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x0C
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_proj_s0_avx512_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_proj_s0_avx512_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x0c,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_proj_s0_avx512_pw(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_proj_s0_avx512_pw_t1;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_proj_s0_avx512_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 1024;
+    c[3] = w + (gr * 1 + j) * 4;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 1024;
@@ -34118,12 +35203,55 @@ static void demo_proj_s0_avx2_pw_t1(const void *args) {
     ".byte 0x59,0x41,0x58,0x5e,0x5a,0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_proj_s0_avx2_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x0F
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_proj_s0_avx2_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_proj_s0_avx2_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x0f,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_proj_s0_avx2_pw_masks[8] = {0};
 static void demo_proj_s0_avx2_pw(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_proj_s0_avx2_pw_t1;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_proj_s0_avx2_pw_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_proj_s0_avx2_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 1024;
+    c[3] = w + (gr * 1 + j) * 4;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 1024;
@@ -34663,11 +35791,54 @@ static void demo_proj_s1_avx512_pw_t4(const void *args) {
     ".byte 0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_proj_s1_avx512_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x23
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_proj_s1_avx512_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_proj_s1_avx512_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x23,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_proj_s1_avx512_pw(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_proj_s1_avx512_pw_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_proj_s1_avx512_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 1024;
+    c[3] = w + (gr * 4 + j) * 4;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 1024;
@@ -34965,12 +36136,55 @@ static void demo_proj_s1_avx2_pw_t4(const void *args) {
     ".byte 0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_proj_s1_avx2_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x13
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_proj_s1_avx2_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_proj_s1_avx2_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x13,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_proj_s1_avx2_pw_masks[8] = {0};
 static void demo_proj_s1_avx2_pw(const float *restrict in, float *restrict out, const float *restrict w, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_proj_s1_avx2_pw_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_proj_s1_avx2_pw_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_proj_s1_avx2_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 1024;
+    c[3] = w + (gr * 4 + j) * 4;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 1024;
@@ -35567,11 +36781,54 @@ static void demo_proj_s2_avx512_pw_t4(const void *args) {
     ".byte 0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_proj_s2_avx512_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x27
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_proj_s2_avx512_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_proj_s2_avx512_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x27,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static void demo_proj_s2_avx512_pw(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_proj_s2_avx512_pw_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = 0;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_proj_s2_avx512_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 1024;
+    c[3] = w + (gr * 4 + j) * 4;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 1024;
@@ -35919,12 +37176,55 @@ static void demo_proj_s2_avx2_pw_t4(const void *args) {
     ".byte 0x59,0x41,0x58,0x5e,0x5a,0x59,0x5b,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00,0xc5,0xf8,0x77\n\t"
     : : "D"(args) : "memory", "cc");
 }
+/* demo_proj_s2_avx2_pw_fetch: 56 bytes of x86-64 machine code, encoded by osconv:
+**   lea rsp, [rsp-0x80]
+**   push rax
+**   push rcx
+**   mov rax, [rdi]
+**   mov ecx, 0x16
+** L0:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L0
+**   mov rax, [rdi+0x18]
+**   mov ecx, 0x01
+** L1:
+**   prefetcht1 [rax]
+**   add rax, 0x40
+**   dec ecx
+**   jnz L1
+**   pop rcx
+**   pop rax
+**   lea rsp, [rsp+0x80]
+*/
+static void demo_proj_s2_avx2_pw_fetch(const void *args) __attribute__((noinline));
+static void demo_proj_s2_avx2_pw_fetch(const void *args) {
+  __asm__ __volatile__(
+    ".byte 0x48,0x8d,0x64,0x24,0x80,0x50,0x51,0x48,0x8b,0x07,0xb9,0x16,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x48,0x8b,0x47,0x18,0xb9,0x01,0x00,0x00,0x00,0x0f,0x18,0x10,0x48,0x83\n\t"
+    ".byte 0xc0,0x40,0xff,0xc9,0x75,0xf5,0x59,0x58,0x48,0x8d,0xa4,0x24,0x80,0x00,0x00,0x00\n\t"
+    : : "D"(args) : "memory", "cc");
+}
 static const int demo_proj_s2_avx2_pw_masks[8] = {0};
 static void demo_proj_s2_avx2_pw(const float *restrict in, float *restrict out, const float *restrict w, const float *restrict bias, int t0, int t1) {
   static void (*const volatile full)(const void *) = demo_proj_s2_avx2_pw_t4;
   const void *a[8];
   a[5] = 0;
   a[4] = demo_proj_s2_avx2_pw_masks;
+  if (t0 < t1) {
+    static void (*const volatile fetch)(const void *) = demo_proj_s2_avx2_pw_fetch;
+    union { void (*f)(const void *); const void *p; } full_code, tail_code;
+    const int gr = t0, j = 0;
+    const void *c[4];
+    full_code.f = full;
+    tail_code.f = full;
+    c[0] = full_code.p;
+    c[1] = tail_code.p;
+    c[2] = in + gr * 1024;
+    c[3] = w + (gr * 4 + j) * 4;
+    fetch(c);
+  }
   for (int t = t0; t < t1; t++) {
     const int gr = t, j = 0;
     a[0] = in + gr * 1024;

@@ -38,6 +38,8 @@
 #define PF_MAX_W_LINES 64
 #define PF_IN ZYDIS_MNEMONIC_PREFETCHT0
 #define PF_W ZYDIS_MNEMONIC_PREFETCHT0
+/* bytes the compiler puts before a tile function's asm (its prologue) */
+#define CODE_SLACK 64
 
 static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_PX_OUT,
                                       OSC_PX_IN,   OSC_PX_BIAS, OSC_PX_ROWS, OSC_PX_XROW,
@@ -532,6 +534,44 @@ static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
   osc_buf_puts(out, g->n_masks ? "};\n" : "0};\n");
 }
 
+/* The stage's start (FNAME_fetch, called by the glue before its tiles):
+** prefetcht1 of the tile functions' machine code (args[0], args[1]: the
+** full and the tail function; code_lines[i] lines each) and of the first
+** tile's group input and weights (args[2], args[3]), which no tile before
+** it prefetched. After other kernels have run, the code comes from L3 or
+** DRAM, fetched line by line as it runs: about 10 us of a 60 us call of
+** C256 14x14 K3 in `make bench` (README Figures, "Cold data"). A loop of
+** prefetches per region, so the function itself is a few lines. */
+static void stage_prefetch(osc_buf *out, const osc_stage_job *j, const osc_px *g,
+                           const int *code_lines) {
+  static const ZydisRegister regs[] = {ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RCX};
+  const osc_stage *s = j->s;
+  long long lines[4];
+  char name[300];
+  osc_x86 a;
+  lines[0] = code_lines[0], lines[1] = code_lines[1];
+  lines[2] = g->pf_in ? (g->n * g->x_ic + 63) / 64 : 0;
+  lines[3] = g->pf_w_lines;
+  (void)s;
+  osc_x86_init(&a);
+  osc_x86_save(&a, regs, 2);
+  for (int i = 0; i < 4; i++) {
+    int top;
+    if (lines[i] <= 0) continue;
+    OSC_X86(&a, MOV, osc_x86_r(ZYDIS_REGISTER_RAX), osc_x86_m(OSC_PX_ARGS, 8 * i, 8));
+    OSC_X86(&a, MOV, osc_x86_r(ZYDIS_REGISTER_ECX), osc_x86_i(lines[i]));
+    top = osc_x86_label(&a);
+    osc_x86_ins(&a, ZYDIS_MNEMONIC_PREFETCHT1, OSC_X86_OPS(osc_x86_m(ZYDIS_REGISTER_RAX, 0, 1)));
+    OSC_X86(&a, ADD, osc_x86_r(ZYDIS_REGISTER_RAX), osc_x86_i(64));
+    OSC_X86(&a, DEC, osc_x86_r(ZYDIS_REGISTER_ECX));
+    osc_x86_jnz(&a, top);
+  }
+  osc_x86_restore(&a, regs, 2);
+  snprintf(name, sizeof name, "%s_fetch", j->fname);
+  osc_simd_asm_function(out, name, &a);
+  osc_x86_free(&a);
+}
+
 /* Group and first output channel of tile `t`, into `gr` and `j`. */
 static void tile_index(osc_buf *out, const osc_stage *s, int oct, const char *t, const char *gr,
                        const char *j) {
@@ -550,6 +590,24 @@ static void prefetch_args(osc_buf *out, const osc_stage_job *j, int oct) {
   tile_index(out, s, oct, "u", "gu", "ju");
   osc_buf_printf(out, ";\n    a[6] = in + gu * %lld;\n", (long long)n * s->h_in * s->w_in);
   osc_buf_printf(out, "    a[7] = w + (gu * %d + ju) * %lld;\n", m, (long long)n * s->k_h * s->k_w);
+}
+
+/* The glue's call of FNAME_fetch: the code's addresses through a union
+** (ISO C has no conversion of a function pointer to void *), the first
+** tile's input and weights. */
+static void fetch_call(osc_buf *out, const osc_stage_job *j, int oct, int tail) {
+  const osc_stage *s = j->s;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups;
+  osc_buf_printf(out, "  if (t0 < t1) {\n"
+                 "    static void (*const volatile fetch)(const void *) = %s_fetch;\n"
+                 "    union { void (*f)(const void *); const void *p; } full_code, tail_code;\n"
+                 "    const int ", j->fname);
+  tile_index(out, s, oct, "t0", "gr", "j");
+  osc_buf_printf(out, ";\n    const void *c[4];\n    full_code.f = full;\n    tail_code.f = %s;\n"
+                 "    c[0] = full_code.p;\n    c[1] = tail_code.p;\n"
+                 "    c[2] = in + gr * %lld;\n    c[3] = w + (gr * %d + j) * %lld;\n"
+                 "    fetch(c);\n  }\n", tail != oct ? "tail" : "full",
+                 (long long)n * s->h_in * s->w_in, m, (long long)n * s->k_h * s->k_w);
 }
 
 /* The C loop over tiles [t0, t1), a tile being oct output channels of a
@@ -576,6 +634,7 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   if (g->isa->mask_table || s->stride_w == 2)
     osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
   else osc_buf_puts(out, "  a[4] = 0;\n");
+  fetch_call(out, j, oct, tail);
   osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n    const int ");
   tile_index(out, s, oct, "t", "gr", "j");
   osc_buf_puts(out, ";\n");
@@ -600,6 +659,7 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
   int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
   char name[300], run[96] = "";
+  int code_lines[2] = {0, 0};
   osc_px g;
   osc_px_run r;
   if (pw) snprintf(run, sizeof run, ", the plane as one run");
@@ -626,8 +686,11 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
     }
     snprintf(name, sizeof name, "%s_t%d", j->fname, sizes[i]);
     osc_simd_asm_function(out, name, &a);
+    code_lines[i] = (int)((a.len + CODE_SLACK + 63) / 64);
     osc_x86_free(&a);
   }
+  if (sizes[1] == oct) code_lines[1] = 0;
+  stage_prefetch(out, j, &g, code_lines);
   glue(out, j, &g, oct, sizes[1]);
   if (!j->dispatched)
     osc_buf_printf(out, "#else\n#error \"generated for x86-64 %s (osconv gen --isa %s)\"\n",
