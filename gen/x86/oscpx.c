@@ -14,7 +14,13 @@
 #include "oscerr.h"
 #include "oscsimd.h"
 
-#define MAX_BODY 480     /* instructions in one input-channel loop body */
+/* Instructions in one input-channel loop body, the fan-in unrolled up to
+** it. Small: the machine code is fetched from L3 or DRAM at every call
+** that follows other kernels (`make bench`), so a body of 480 (16.8 KB a
+** tile function for C256 14x14 3x1, now 5.8 KB) cost more there than its
+** saved loop overhead, and hot the smaller code measured as fast or faster
+** (README Figures, "Cold data"). */
+#define MAX_BODY 120
 #define BYTE_LIMIT 2147483647LL
 /* Past this many encoded instructions per stage the unrolled machine code
 ** costs more to emit, hold and compile than it saves (a 63x63 kernel with
