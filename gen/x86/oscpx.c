@@ -16,11 +16,13 @@
 
 /* Instructions in one input-channel loop body, the fan-in unrolled up to
 ** it. Small: the machine code is fetched from L3 or DRAM at every call
-** that follows other kernels (`make bench`), so a body of 480 (16.8 KB a
-** tile function for C256 14x14 3x1, now 5.8 KB) cost more there than its
-** saved loop overhead, and hot the smaller code measured as fast or faster
-** (README Figures, "Cold data"). */
-#define MAX_BODY 120
+** that follows other kernels (`make bench`), so bodies of 480 (16.8 KB a
+** tile function for C256 14x14 3x1; 5.8 KB at 120 and at 40) cost more
+** there than the loop overhead they saved, and hot the smaller code
+** measured as fast or faster; 40 (one fan-in channel a body for all but
+** the smallest 1x1 tiles) beat 120 on the pointwise stages (README
+** Figures, "Cold data"). */
+#define MAX_BODY 40
 #define BYTE_LIMIT 2147483647LL
 /* Past this many encoded instructions per stage the unrolled machine code
 ** costs more to emit, hold and compile than it saves (a 63x63 kernel with
