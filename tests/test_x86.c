@@ -435,17 +435,22 @@ static void test_prefetch_bounds(void) {
         const osc_stage *s = &p[i].stage[st];
         /* the next tile may be the stage's smallest */
         long long w_tile = 4LL * smallest[st][wide] * (s->c_in / s->groups) * s->k_h * s->k_w;
+        long long *loads = malloc(b.listing_len / 8 * sizeof *loads + sizeof *loads);
+        int n_loads = 0;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(loads);
+        for (const char *x = b.listing; (x = strstr(x, "[rax")); x++) {   /* the loads' offsets */
+          const char *line = x;
+          while (line > b.listing && line[-1] != '\n') line--;
+          line += strspn(line, " ");
+          if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10))
+            loads[n_loads++] = listed_disp(x);
+        }
         for (const char *l = b.listing; (l = strstr(l, "prefetcht0 [")); l++) {
           long long d = listed_disp(l);
           if (!strncmp(l, "prefetcht0 [rax+rdi*1", 21)) {
             int loaded = 0;   /* a load of this block covers d */
-            for (const char *x = b.listing; !loaded && (x = strstr(x, "[rax")); x++) {
-              const char *line = x;
-              while (line > b.listing && line[-1] != '\n') line--;
-              line += strspn(line, " ");
-              if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10))
-                loaded = listed_disp(x) <= d && d < listed_disp(x) + bytes;
-            }
+            for (int q = 0; q < n_loads && !loaded; q++)
+              loaded = loads[q] <= d && d < loads[q] + bytes;
             in_pf++, has_in = 1;
             outside += !loaded;
             if (!loaded) fprintf(stderr, "\n%s: %.40s: no load there\n", b.name, l);
@@ -456,6 +461,7 @@ static void test_prefetch_bounds(void) {
             outside++;
           }
         }
+        free(loads);
         if (s->groups > 1 && s->k_h * s->k_w > 1) grouped++, grouped_with += has_in;
         else single_with += has_in;
       }
