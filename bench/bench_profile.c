@@ -8,11 +8,18 @@
 ** The median of --runs interleaved runs after a warm-up. Pin it:
 **   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_profile \
 **     [--runs N] [--peak G] [--resnet] [--min-mmac M] [--conventional]
-**     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]]
+**     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]] [--cold MB] [--cold-conv]
 ** Without --layer or --resnet: the make-bench layer set. --resnet: the
 ** distinct layers of examples/resnet50.lua with at least --min-mmac
 ** million dense MACs (default 100). --conventional: the layers' dense
-** plans instead (one stage).
+** plans instead (one stage). --cold MB: before each timed call, write a
+** buffer of MB MiB (4 is well past this machine's 1 MiB L2, well within its
+** L3), so the call finds its input and weights in L3, as a call does in
+** `make bench` after the variants before it (README Figures, "Cold");
+** --cold-conv: before each, run the layer's dense conventional plan, as
+** `make bench` runs other variants between two calls of one (a sweep of a
+** buffer up to 8 MiB leaves the time as hot; this one makes it colder
+** than `make bench`, varying from run to run).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +35,9 @@
 static int runs = 15;
 static osc_mode plan_mode = OSC_MODE_OPTIMAL;
 static double peak = 263;
+static size_t cold_bytes;   /* --cold: evict L1 and L2 before each timed call */
+static unsigned char *cold_buf;
+static int cold_conv;       /* --cold-conv */
 
 typedef struct timed { osc_kernel *k; osc_plan p; float *in, *out, *w, *s; double t[MAX_RUNS]; } timed;
 
@@ -48,8 +58,13 @@ static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
   return 0;
 }
 
+static timed evictor;       /* --cold-conv: the layer's dense plan */
+
 static double timed_run(timed *x) {
-  double t0 = now_ms();
+  double t0;
+  if (evictor.k) osc_kernel_run(evictor.k, 1, evictor.in, evictor.out, evictor.w, evictor.s, NULL);
+  for (size_t i = 0; i < cold_bytes; i += 64) cold_buf[i]++;
+  t0 = now_ms();
   osc_kernel_run(x->k, 1, x->in, x->out, x->w, x->s, NULL);
   return now_ms() - t0;
 }
@@ -81,6 +96,7 @@ static void bench_layer(const char *name, const osc_layer *l0) {
   int n = 0;
   char chain[96], label[160];
   l.bias = 0, l.act = OSC_ACT_NONE;
+  if (cold_conv && timed_init(&evictor, &l, OSC_MODE_CONVENTIONAL)) return;
   if (timed_init(&x[n++], &l, plan_mode)) return;
   for (int i = 0; i < x[0].p.n_stages; i++) {
     const osc_stage *st = &x[0].p.stage[i];
@@ -109,6 +125,7 @@ static void bench_layer(const char *name, const osc_layer *l0) {
     row(label, &x[i]);
   }
   for (int i = 0; i < n; i++) timed_free(&x[i]);
+  if (evictor.k) timed_free(&evictor), memset(&evictor, 0, sizeof evictor);
   fflush(stdout);
 }
 
@@ -164,6 +181,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--peak") && v) peak = atof(argv[++i]);
     else if (!strcmp(a, "--min-mmac") && v) min_mmac = atof(argv[++i]);
     else if (!strcmp(a, "--resnet")) do_resnet = 1;
+    else if (!strcmp(a, "--cold-conv")) cold_conv = 1;
+    else if (!strcmp(a, "--cold") && v) {   /* before --layer, which runs at once */
+      free(cold_buf);
+      cold_bytes = (size_t)(atof(argv[++i]) * 1048576);
+      if (cold_bytes && !(cold_buf = calloc(cold_bytes, 1)))
+        return fprintf(stderr, "bench_profile: --cold: out of memory\n"), 1;
+    }
     else if (!strcmp(a, "--conventional")) plan_mode = OSC_MODE_CONVENTIONAL;
     else if (!strcmp(a, "--layer") && v) {
       int c_in = 0, c_out = 0, size = 0, k = 0, stride = 1;

@@ -120,7 +120,14 @@ static const char *const forms_as =
     "vbroadcastss zmm30, dword ptr [rbx-4]\nvfmadd231ps zmm23, zmm29, zmm30\n"
     "mov r13d, 0x40c00000\nvpbroadcastd zmm25, r13d\nvminps zmm5, zmm25, zmm5\n"
     "vmovd xmm12, r13d\nvbroadcastss ymm12, xmm12\nvminps ymm2, ymm13, ymm2\n"
-    "mov r13d, 0xbf000000\n";
+    "mov r13d, 0xbf000000\n"
+    /* the prefetches of the next tile's input and weights (oscpx.c) */
+    "push rdi\nmov rdi, qword ptr [rdi+48]\nsub rdi, rsi\nmov r13, qword ptr [rdi+56]\n"
+    "prefetcht0 byte ptr [r13+0]\nprefetcht0 byte ptr [r13+0xfc0]\n"
+    "prefetcht0 byte ptr [rax+rdi*1+0]\nprefetcht0 byte ptr [rax+rdi*1+0x40]\n"
+    "prefetcht0 byte ptr [rax+rdi*1+12540]\nprefetcht0 byte ptr [rax+rdi*1-4]\npop rdi\n"
+    /* a stage's _fetch: its code, the first tile's input and weights */
+    "mov ecx, 263\nprefetcht1 byte ptr [rax]\nadd rax, 64\ndec ecx\n";
 
 static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, LEA, R(RSP), M(RSP, -128, 8));
@@ -185,6 +192,16 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, VBROADCASTSS, R(YMM12), R(XMM12));
   OSC_X86(a, VMINPS, R(YMM2), R(YMM13), R(YMM2));
   OSC_X86(a, MOV, R(R13D), I((int32_t)0xbf000000u));   /* -0.5f: the bits, as signed */
+  OSC_X86(a, PUSH, R(RDI)); OSC_X86(a, MOV, R(RDI), M(RDI, 48, 8));
+  OSC_X86(a, SUB, R(RDI), R(RSI)); OSC_X86(a, MOV, R(R13), M(RDI, 56, 8));
+  OSC_X86(a, PREFETCHT0, M(R13, 0, 1)); OSC_X86(a, PREFETCHT0, M(R13, 0xfc0, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 0, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 0x40, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 12540, 1));
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, -4, 1));
+  OSC_X86(a, POP, R(RDI));
+  OSC_X86(a, MOV, R(ECX), I(263)); OSC_X86(a, PREFETCHT1, M(RAX, 0, 1));
+  OSC_X86(a, ADD, R(RAX), I(64)); OSC_X86(a, DEC, R(ECX));
 }
 
 static void test_forms_vs_as(void) {
@@ -214,7 +231,7 @@ static void test_forms_vs_as(void) {
 }
 
 /* The memo (oscx86memo.h): requests that differ in one thing only (the
-** write-mask, {z}, a broadcast, the memory size, VEX or EVEX) each get their
+** write-mask, {z}, a broadcast, the memory size, VEX or EVEX, an index) each get their
 ** own bytes, the second time from the memo as the first time from Zydis. */
 static const char *const near_as =
     "vmovups zmm1, zmmword ptr [rax+64]\n"
@@ -227,7 +244,8 @@ static const char *const near_as =
     "vmovups ymm1, ymmword ptr [rax+64]\n"
     "vpxord zmm1, zmm1, zmm1\n"
     "vxorps ymm1, ymm1, ymm1\n"
-    "mov r12, 5\nmov r12d, 5\n";
+    "mov r12, 5\nmov r12d, 5\n"
+    "prefetcht0 byte ptr [rax+64]\nprefetcht0 byte ptr [rax+rdi*1+64]\n";
 
 static void near_encoded(osc_x86 *a) {
   OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, R(ZMM1), M(RAX, 64, 64));
@@ -241,6 +259,8 @@ static void near_encoded(osc_x86 *a) {
   OSC_X86_EVEX(a, VPXORD, K(K0), 0, R(ZMM1), R(ZMM1), R(ZMM1));
   OSC_X86(a, VXORPS, R(YMM1), R(YMM1), R(YMM1));
   OSC_X86(a, MOV, R(R12), I(5)); OSC_X86(a, MOV, R(R12D), I(5));
+  OSC_X86(a, PREFETCHT0, M(RAX, 64, 1));   /* and with an index register */
+  OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 64, 1));
 }
 
 static void test_memo(void) {
@@ -462,7 +482,9 @@ static void test_generated_blocks(void) {
       unsigned char *want;
       size_t len;
       char why[200];
-      osc_isa isa = strstr(b.name, "_avx512_px_") || strstr(b.name, "_avx512_pw_")
+      /* a stage's _fetch helper (prefetches only) is of no ISA, like cpuid */
+      osc_isa isa = strstr(b.name, "_fetch") ? OSC_ISA_AUTO
+                    : strstr(b.name, "_avx512_px_") || strstr(b.name, "_avx512_pw_")
                         ? OSC_ISA_AVX512
                     : strstr(b.name, "_avx2_px_") || strstr(b.name, "_avx2_pw_") ? OSC_ISA_AVX2
                                                                                : OSC_ISA_AUTO;
@@ -540,6 +562,92 @@ static void test_unlisted_source(void) {
     osc_buf_free(&u);
   }
   CU_ASSERT_EQUAL(same, n);
+}
+
+/* The displacement of a listed memory operand "[BASE" ... "]": +0xN, -0xN or none. */
+static long long listed_disp(const char *at) {
+  const char *e = strchr(at, ']'), *sign = at;
+  while (sign < e && *sign != '-' && !(*sign == '+' && sign[1] == '0' && sign[2] == 'x')) sign++;
+  if (sign >= e) return 0;
+  return (*sign == '-' ? -1 : 1) * strtoll(sign + 1, NULL, 16);
+}
+
+/* Every prefetch stays inside what the next tile reads (oscpx.c, "Cold"):
+** an input one, [rax + rdi + d], is where a load of the same block reads
+** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
+** group's input minus this one's; a weight one, [r13 + d], lies inside the
+** weights of the stage's smallest tile (the next one may be it) from the
+** next tile's first. Grouped stages of a kernel beyond 1x1 prefetch
+** input, single-group and 1x1 stages do not. */
+static void test_prefetch_bounds(void) {
+  osc_plan p[8];
+  int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
+  int single_with = 0;
+  for (int i = 0; i < n; i++) {
+    char *src = emit_plan(&p[i], OSC_ISA_AUTO);
+    const char *at = src;
+    block b;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    int smallest[OSC_MAX_STAGES][2];   /* each stage's smallest tile, by ISA */
+    for (int q = 0; q < OSC_MAX_STAGES; q++) smallest[q][0] = smallest[q][1] = 1 << 20;
+    while (next_block(&at, &b)) {   /* first pass: the tiles */
+      const char *k = strstr(b.name, "_s"), *t = strrchr(b.name, 't');
+      int st, oct, wide = strstr(b.name, "avx512") != NULL;
+      if ((strstr(b.name, "_px_") || strstr(b.name, "_pw_")) && k && t &&
+          sscanf(k, "_s%d", &st) == 1 && sscanf(t, "t%d", &oct) == 1 && st < p[i].n_stages &&
+          oct < smallest[st][wide])
+        smallest[st][wide] = oct;
+      free_block(&b);
+    }
+    at = src;
+    while (next_block(&at, &b)) {
+      const char *k = strstr(b.name, "_s"), *t = strrchr(b.name, 't');
+      int st, oct, has_in = 0, wide = strstr(b.name, "avx512") != NULL, bytes = wide ? 64 : 32;
+      if ((strstr(b.name, "_px_") || strstr(b.name, "_pw_")) && k && t &&
+          sscanf(k, "_s%d", &st) == 1 && sscanf(t, "t%d", &oct) == 1 && st < p[i].n_stages) {
+        const osc_stage *s = &p[i].stage[st];
+        /* the next tile may be the stage's smallest */
+        long long w_tile = 4LL * smallest[st][wide] * (s->c_in / s->groups) * s->k_h * s->k_w;
+        long long *loads = malloc(b.listing_len / 8 * sizeof *loads + sizeof *loads);
+        int n_loads = 0;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(loads);
+        for (const char *x = b.listing; (x = strstr(x, "[rax")); x++) {   /* the loads' offsets */
+          const char *line = x;
+          while (line > b.listing && line[-1] != '\n') line--;
+          line += strspn(line, " ");
+          if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10))
+            loads[n_loads++] = listed_disp(x);
+        }
+        for (const char *l = b.listing; (l = strstr(l, "prefetcht0 [")); l++) {
+          long long d = listed_disp(l);
+          if (!strncmp(l, "prefetcht0 [rax+rdi*1", 21)) {
+            int loaded = 0;   /* a load of this block covers d */
+            for (int q = 0; q < n_loads && !loaded; q++)
+              loaded = loads[q] <= d && d < loads[q] + bytes;
+            in_pf++, has_in = 1;
+            outside += !loaded;
+            if (!loaded) fprintf(stderr, "\n%s: %.40s: no load there\n", b.name, l);
+          } else if (!strncmp(l, "prefetcht0 [r13", 15)) {
+            w_pf++;
+            outside += d < 0 || d >= w_tile;
+          } else {
+            outside++;
+          }
+        }
+        free(loads);
+        if (s->groups > 1 && s->k_h * s->k_w > 1) grouped++, grouped_with += has_in;
+        else single_with += has_in;
+      }
+      free_block(&b);
+    }
+    free(src);
+  }
+  CU_ASSERT(in_pf > 0);
+  CU_ASSERT(w_pf > 0);
+  CU_ASSERT_EQUAL(outside, 0);
+  CU_ASSERT(grouped > 0);
+  CU_ASSERT_EQUAL(grouped_with, grouped);
+  CU_ASSERT_EQUAL(single_with, 0);
 }
 
 /* asm statements other than the opt-in MXCSR ones of OSCONV_FLUSH_DENORMALS
@@ -633,6 +741,7 @@ static CU_TestInfo tests[] = {
     {"no listing: the same bytes", test_no_listing},
     {"the memo: four threads at once (as)", test_memo_threads},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
+    {"prefetches stay inside the next tile's input and weights", test_prefetch_bounds},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"the JIT's source: the same without the listings", test_unlisted_source},
     {"ISA names, OSCONV_ISA cap", test_isa_names},

@@ -129,6 +129,7 @@ static void block_glue(const osc_fuse_run *r, const osc_px_isa *x, const osc_sta
   osc_buf_printf(out, "      a[2] = weights + %lld + (gr * %d + j) * %d;\n", woff, m, n);
   if (j[k].bias) osc_buf_printf(out, "      a[3] = bias + gr * %d + j;\n", m);
   else osc_buf_puts(out, "      a[3] = 0;\n");
+  osc_buf_puts(out, "      a[6] = a[0];\n      a[7] = a[2];\n");   /* the tile's own: no next in a block */
   if (x->mask_table) osc_buf_printf(out, "      a[4] = %s_%d%c_masks;\n", j[0].fname, at + 1, kind);
   else osc_buf_puts(out, "      a[4] = 0;\n");
   if (j[k].residual) osc_buf_printf(out, "      a[5] = res + (gr * %d + j) * %lld + p0;\n", m, hw);
@@ -187,7 +188,8 @@ osc_status osc_fuse_emit(const osc_fuse_run *r, const osc_stage_kernel *kern,
   }
   osc_buf_printf(out, "  float *b0 = buf + t0 * %lld;\n", r->slot);
   if (nbufs > 1) osc_buf_printf(out, "  float *b1 = buf + %lld + t0 * %lld;\n", r->b1_off, r->slot);
-  osc_buf_printf(out, "  const void *a[%d];\n", lj->residual ? 6 : 5);
+  osc_buf_puts(out, "  const void *a[8];\n");   /* as oscpx.c's glue: a[6], a[7] prefetched */
+  if (!lj->residual) osc_buf_puts(out, "  a[5] = 0;\n");
   osc_buf_printf(out, "  for (int blk = t0 * %d / %d; blk < t1 * %d / %d; blk++) {\n"
                  "    const int p0 = blk * %d;\n", r->blocks, r->tiles, r->blocks, r->tiles,
                  r->block);

@@ -14,13 +14,40 @@
 #include "oscerr.h"
 #include "oscsimd.h"
 
-#define MAX_BODY 480     /* instructions in one input-channel loop body */
+/* Instructions in one input-channel loop body, the fan-in unrolled up to
+** it. Small: the machine code is fetched from L3 or DRAM at every call
+** that follows other kernels (`make bench`), so bodies of 480 (16.8 KB a
+** tile function for C256 14x14 3x1; 5.8 KB at 120 and at 40) cost more
+** there than the loop overhead they saved, and hot the smaller code
+** measured as fast or faster; 40 (one fan-in channel a body for all but
+** the smallest 1x1 tiles) beat 120 on the pointwise stages (README
+** Figures, "Cold data"). */
+#define MAX_BODY 40
 #define BYTE_LIMIT 2147483647LL
 /* Past this many encoded instructions per stage the unrolled machine code
 ** costs more to emit, hold and compile than it saves (a 63x63 kernel with
 ** 62 border rows of its own would be ~2M instructions, 150 MB of source):
 ** the portable kernels, which loop over taps, take such stages. */
 #define MAX_CODE_INS 60000.0
+/* Cold data: a call of `make bench` finds a stage's input and weights in
+** DRAM, not L2 (README Figures, "Cold"); the hardware prefetchers do not
+** follow a tile's many short planes (a 14x14 plane is 12 lines), and the
+** load misses stall the multiply-adds. So each tile prefetches what the
+** next one will read: the next group's input (its group's input is fetched
+** once, by the group's first tile; the others find it in L1/L2) by one
+** prefetch per vector and fan-in channel, at the centre tap, in the fan-in
+** loop beside the loads, and the next tile's weights at the start (they
+** follow this tile's in memory). Not past a group input of PF_MAX_GROUP
+** bytes (it would push the group's own input out of L2), nor past
+** PF_MAX_W_LINES lines of weights; no input prefetches in 1x1 stages,
+** whose one-tap bodies they lengthened by a sixth (ResNet-50's stride-2
+** downsample layers measured 10% slower hot with them). */
+#define PF_MAX_GROUP (256 * 1024)
+#define PF_MAX_W_LINES 64
+#define PF_IN ZYDIS_MNEMONIC_PREFETCHT0
+#define PF_W ZYDIS_MNEMONIC_PREFETCHT0
+/* bytes the compiler puts before a tile function's asm (its prologue) */
+#define CODE_SLACK 64
 
 static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_PX_OUT,
                                       OSC_PX_IN,   OSC_PX_BIAS, OSC_PX_ROWS, OSC_PX_XROW,
@@ -175,6 +202,12 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->x_ic = 4LL * s->h_in * s->w_in;
   g->w_oc = 4LL * g->n * g->khkw;
   g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
+  g->pf_in = s->groups > 1 && g->khkw > 1 && g->n * g->x_ic <= PF_MAX_GROUP;
+  {   /* as many lines as the smallest tile has, the stage's last (the tail) */
+    int full = tile_oct(x, pw, s), tail = g->m - (g->m + full - 1) / full * full + full;
+    g->pf_w_lines = (int)(((oct < tail ? oct : tail) * g->w_oc + 63) / 64);
+  }
+  if (g->pf_w_lines > PF_MAX_W_LINES) g->pf_w_lines = PF_MAX_W_LINES;
   if (pw) {   /* before the row segments: a pointwise stage's rows may be of any width */
     pw_views(g);
     return;
@@ -210,6 +243,30 @@ static int ic_unroll(const osc_px *g, int taps, int pv) {
   return osc_kernel_largest_divisor(g->n, u < 1 ? 1 : u);
 }
 
+/* The next group's input where tile_of's vectors v[0..pv) read fan-in
+** channel ic (of the loop body) at the centre tap: a line per vector, the
+** first lane that reads input (two vectors' worth at stride 2). */
+static void prefetch_next(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int ic, int r_lo,
+                          int r_hi) {
+  const osc_stage *s = g->s;
+  int r = s->k_h / 2, sc = s->k_w / 2;
+  long long last = -1;
+  if (r < r_lo) r = r_lo;
+  if (r >= r_hi) r = r_hi - 1;
+  for (int i = 0; i < pv; i++) {
+    unsigned m = load_mask(g, &v[i], r, sc, 0) | load_mask(g, &v[i], r, sc, 1);
+    long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
+                                          (v[i].c0 - v[i].base) * s->stride_w + sc - s->pad_w);
+    if (!m) continue;
+    off += 4LL * __builtin_ctz(m) * (s->stride_w == 1);
+    for (int h = 0; h < s->stride_w; h++, off += 64)
+      if (last < 0 || off < last || off - last >= 64) {   /* avx2: two vectors a line */
+        osc_x86_ins(a, PF_IN, OSC_X86_OPS(osc_x86_mx(OSC_PX_X, OSC_PX_PFD, off, 1)));
+        last = off;
+      }
+  }
+}
+
 /* One tile of vectors v[0..pv) from OSC_PX_XROW / OSC_PX_OROW (the tile's
 ** first output row; XROW at its input row minus the padding), kernel rows
 ** [r_lo, r_hi) (the ones inside the input).
@@ -231,7 +288,8 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_IC), osc_x86_i(iters));
     top = osc_x86_label(a);
   }
-  for (int ic = 0; ic < u && iters; ic++)
+  for (int ic = 0; ic < u && iters; ic++) {
+    if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
     for (int r = r_lo; r < r_hi; r++)
       for (int sc = 0; sc < s->k_w; sc++) {
         int live[OSC_PX_MAX_PV];
@@ -249,6 +307,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
           x->fma(g, a, acc, xr, live, pv, t * g->w_oc + 4LL * (ic * g->khkw + r * s->k_w + sc));
         }
       }
+  }
   if (iters > 1) {
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(u * g->x_ic));
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_WK), osc_x86_i(4LL * u * g->khkw));
@@ -379,9 +438,12 @@ static void pw_body(osc_px *g, osc_x86 *a) {
 /* The whole function for tiles of `oct` output channels. */
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
+  ZydisRegister regs[N_SAVED + 3];
   int lo, hi, n_saved = N_SAVED + (g->residual ? 2 : 0);
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
-  osc_x86_save(a, saved, n_saved);
+  memcpy(regs, saved, sizeof saved);
+  if (g->pf_in) regs[n_saved++] = OSC_PX_PFD;   /* rdi: the asm's input, kept */
+  osc_x86_save(a, regs, n_saved);
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_IN), osc_x86_m(OSC_PX_ARGS, 0, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_OUT), osc_x86_m(OSC_PX_ARGS, 8, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_W), osc_x86_m(OSC_PX_ARGS, 16, 8));
@@ -389,6 +451,15 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   if (g->isa->mask_table || s->stride_w == 2)
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_MASKS), osc_x86_m(OSC_PX_ARGS, 32, 8));
   if (g->residual) OSC_X86(a, MOV, osc_x86_r(OSC_PX_RES), osc_x86_m(OSC_PX_ARGS, 40, 8));
+  if (g->pf_w_lines) {   /* the next tile's weights, while this one starts */
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP), osc_x86_m(OSC_PX_ARGS, 56, 8));
+    for (int i = 0; i < g->pf_w_lines; i++)
+      osc_x86_ins(a, PF_W, OSC_X86_OPS(osc_x86_m(OSC_PX_TMP, 64LL * i, 1)));
+  }
+  if (g->pf_in) {   /* the last use of args */
+    OSC_X86(a, MOV, osc_x86_r(OSC_PX_PFD), osc_x86_m(OSC_PX_ARGS, 48, 8));
+    OSC_X86(a, SUB, osc_x86_r(OSC_PX_PFD), osc_x86_r(OSC_PX_IN));
+  }
   if (g->isa->prologue) g->isa->prologue(g, a);
   if (g->pw) {
     pw_body(g, a);
@@ -402,7 +473,7 @@ static void gen_function(osc_px *g, osc_x86 *a) {
     interior(g, a, lo, hi);
     for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
   }
-  osc_x86_restore(a, saved, n_saved);
+  osc_x86_restore(a, regs, n_saved);
   if (g->isa->epilogue) g->isa->epilogue(g, a);
 }
 
@@ -471,11 +542,87 @@ static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
   osc_buf_puts(out, g->n_masks ? "};\n" : "0};\n");
 }
 
+/* The stage's start (FNAME_fetch, called by the glue before its tiles):
+** prefetcht1 of the tile functions' machine code (args[0], args[1]: the
+** full and the tail function; code_lines[i] lines each) and of the first
+** tile's group input and weights (args[2], args[3]), which no tile before
+** it prefetched. After other kernels have run, the code comes from L3 or
+** DRAM, fetched line by line as it runs: about 10 us of a 60 us call of
+** C256 14x14 K3 in `make bench` (README Figures, "Cold data"). A loop of
+** prefetches per region, so the function itself is a few lines. */
+static void stage_prefetch(osc_buf *out, const osc_stage_job *j, const osc_px *g,
+                           const int *code_lines) {
+  static const ZydisRegister regs[] = {ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RCX};
+  const osc_stage *s = j->s;
+  long long lines[4];
+  char name[300];
+  osc_x86 a;
+  lines[0] = code_lines[0], lines[1] = code_lines[1];
+  lines[2] = g->pf_in ? (g->n * g->x_ic + 63) / 64 : 0;
+  lines[3] = g->pf_w_lines;
+  (void)s;
+  osc_x86_init(&a);
+  osc_x86_save(&a, regs, 2);
+  for (int i = 0; i < 4; i++) {
+    int top;
+    if (lines[i] <= 0) continue;
+    OSC_X86(&a, MOV, osc_x86_r(ZYDIS_REGISTER_RAX), osc_x86_m(OSC_PX_ARGS, 8 * i, 8));
+    OSC_X86(&a, MOV, osc_x86_r(ZYDIS_REGISTER_ECX), osc_x86_i(lines[i]));
+    top = osc_x86_label(&a);
+    osc_x86_ins(&a, ZYDIS_MNEMONIC_PREFETCHT1, OSC_X86_OPS(osc_x86_m(ZYDIS_REGISTER_RAX, 0, 1)));
+    OSC_X86(&a, ADD, osc_x86_r(ZYDIS_REGISTER_RAX), osc_x86_i(64));
+    OSC_X86(&a, DEC, osc_x86_r(ZYDIS_REGISTER_ECX));
+    osc_x86_jnz(&a, top);
+  }
+  osc_x86_restore(&a, regs, 2);
+  snprintf(name, sizeof name, "%s_fetch", j->fname);
+  osc_simd_asm_function(out, name, &a);
+  osc_x86_free(&a);
+}
+
+/* Group and first output channel of tile `t`, into `gr` and `j`. */
+static void tile_index(osc_buf *out, const osc_stage *s, int oct, const char *t, const char *gr,
+                       const char *j) {
+  int m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  if (s->groups == 1) osc_buf_printf(out, "%s = 0, %s = %s * %d", gr, j, t, oct);
+  else if (per == 1) osc_buf_printf(out, "%s = %s, %s = 0", gr, t, j);
+  else osc_buf_printf(out, "%s = %s / %d, %s = %s %% %d * %d", gr, t, per, j, t, per, oct);
+}
+
+/* What the tile prefetches (args[6], args[7]: input, weights): the next
+** tile's of the stage, whatever the range (the last one: its own). */
+static void prefetch_args(osc_buf *out, const osc_stage_job *j, int oct) {
+  const osc_stage *s = j->s;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  osc_buf_printf(out, "    const int u = t + 1 < %d ? t + 1 : t, ", s->groups * per);
+  tile_index(out, s, oct, "u", "gu", "ju");
+  osc_buf_printf(out, ";\n    a[6] = in + gu * %lld;\n", (long long)n * s->h_in * s->w_in);
+  osc_buf_printf(out, "    a[7] = w + (gu * %d + ju) * %lld;\n", m, (long long)n * s->k_h * s->k_w);
+}
+
+/* The glue's call of FNAME_fetch: the code's addresses through a union
+** (ISO C has no conversion of a function pointer to void *), the first
+** tile's input and weights. */
+static void fetch_call(osc_buf *out, const osc_stage_job *j, int oct, int tail) {
+  const osc_stage *s = j->s;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups;
+  osc_buf_printf(out, "  if (t0 < t1) {\n"
+                 "    static void (*const volatile fetch)(const void *) = %s_fetch;\n"
+                 "    union { void (*f)(const void *); const void *p; } full_code, tail_code;\n"
+                 "    const int ", j->fname);
+  tile_index(out, s, oct, "t0", "gr", "j");
+  osc_buf_printf(out, ";\n    const void *c[4];\n    full_code.f = full;\n    tail_code.f = %s;\n"
+                 "    c[0] = full_code.p;\n    c[1] = tail_code.p;\n"
+                 "    c[2] = in + gr * %lld;\n    c[3] = w + (gr * %d + j) * %lld;\n"
+                 "    fetch(c);\n  }\n", tail != oct ? "tail" : "full",
+                 (long long)n * s->h_in * s->w_in, m, (long long)n * s->k_h * s->k_w);
+}
+
 /* The C loop over tiles [t0, t1), a tile being oct output channels of a
 ** group (the tail tile fewer). */
 static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct, int tail) {
   const osc_stage *s = j->s;
-  int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  int n = s->c_in / s->groups, m = s->c_out / s->groups;
   long long hw_out = (long long)s->h_out * s->w_out;
   if (g->isa->mask_table) mask_table(out, j, g);
   else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors */
@@ -490,14 +637,15 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   if (tail != oct)
     osc_buf_printf(out, "  static void (*const volatile tail)(const void *) = %s_t%d;\n",
                    j->fname, tail);
-  osc_buf_printf(out, "  const void *a[%d];\n", j->residual ? 6 : 5);
+  osc_buf_puts(out, "  const void *a[8];\n");
+  if (!j->residual) osc_buf_puts(out, "  a[5] = 0;\n");
   if (g->isa->mask_table || s->stride_w == 2)
     osc_buf_printf(out, "  a[4] = %s_masks;\n", j->fname);
   else osc_buf_puts(out, "  a[4] = 0;\n");
-  osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n");
-  if (s->groups == 1) osc_buf_printf(out, "    const int gr = 0, j = t * %d;\n", oct);
-  else if (per == 1) osc_buf_puts(out, "    const int gr = t, j = 0;\n");
-  else osc_buf_printf(out, "    const int gr = t / %d, j = t %% %d * %d;\n", per, per, oct);
+  fetch_call(out, j, oct, tail);
+  osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n    const int ");
+  tile_index(out, s, oct, "t", "gr", "j");
+  osc_buf_puts(out, ";\n");
   osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)n * s->h_in * s->w_in);
   if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);
   else osc_buf_printf(out, "    a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw_out);
@@ -507,6 +655,7 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
                  (long long)n * s->k_h * s->k_w);
   if (j->bias) osc_buf_printf(out, "    a[3] = bias + gr * %d + j;\n", m);
   else osc_buf_puts(out, "    a[3] = 0;\n");
+  prefetch_args(out, j, oct);
   if (tail != oct) osc_buf_printf(out, "    if (j + %d <= %d) full(a); else tail(a);\n", oct, m);
   else osc_buf_puts(out, "    full(a);\n");
   osc_buf_puts(out, "  }\n}\n");
@@ -515,10 +664,12 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
 /* The machine-code functions j->fname "_t<oct>" of a stage: one per tile
 ** width (the group's last tile may be narrower). x_ic / o_oc > 0 replace
 ** the bytes between input channels / output channels (a fused run's
-** block buffers, gen/x86/oscfuse.c); 0 keeps the stage's own. */
+** block buffers, gen/x86/oscfuse.c); 0 keeps the stage's own. code_lines
+** (NULL: not wanted): each function's size in cache lines, for the
+** stage's code prefetch. */
 static osc_status tile_functions(const osc_px_isa *x, int pw, const osc_stage_job *j,
                                  long long x_ic, long long o_oc, osc_buf *out, osc_error *err,
-                                 osc_px *g) {
+                                 osc_px *g, int *code_lines) {
   const osc_stage *s = j->s;
   int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
@@ -541,6 +692,7 @@ static osc_status tile_functions(const osc_px_isa *x, int pw, const osc_stage_jo
     }
     snprintf(name, sizeof name, "%s_t%d", j->fname, sizes[i]);
     osc_simd_asm_function(out, name, &a);
+    if (code_lines) code_lines[i] = (int)((a.len + CODE_SLACK + 63) / 64);
     osc_x86_free(&a);
   }
   return OSC_OK;
@@ -552,7 +704,7 @@ osc_status osc_px_emit_pw_block(const osc_px_isa *x, const osc_stage_job *j, lon
                                 long long out_stride, osc_buf *out, osc_error *err) {
   osc_px g;
   osc_status st = tile_functions(x, 1, j, 4 * in_stride,
-                                 4 * out_stride * (j->last ? 1 : j->s->groups), out, err, &g);
+                                 4 * out_stride * (j->last ? 1 : j->s->groups), out, err, &g, NULL);
   if (!st && x->mask_table) mask_table(out, j, &g);
   return st;
 }
@@ -563,6 +715,7 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
   int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
   char run[96] = "";
+  int code_lines[2] = {0, 0};
   osc_px g;
   osc_px_run r;
   if (pw) snprintf(run, sizeof run, ", the plane as one run");
@@ -574,8 +727,10 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
                  "%d pixels%s (gen/x86/oscpx.c) */\n#if defined(__x86_64__)\n", j->index + 1,
                  pw ? x->pw_kernel : x->kernel, oct, oct > 1 ? "s" : "", x->pv_max[oct],
                  x->lanes, run);
-  osc_status st = tile_functions(x, pw, j, 0, 0, out, err, &g);
+  osc_status st = tile_functions(x, pw, j, 0, 0, out, err, &g, code_lines);
   if (st) return st;
+  if (sizes[1] == oct) code_lines[1] = 0;
+  stage_prefetch(out, j, &g, code_lines);
   glue(out, j, &g, oct, sizes[1]);
   if (!j->dispatched)
     osc_buf_printf(out, "#else\n#error \"generated for x86-64 %s (osconv gen --isa %s)\"\n",

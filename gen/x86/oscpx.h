@@ -25,7 +25,9 @@
 ** whole plane; a C loop over groups and tiles calls it with pointers
 ** (args: in, out, w, bias of the tile, the lane-mask table or, at stride 2
 ** in width, the permutation that keeps even lanes; a residual layer's last
-** stage adds the tile's residual, at the output's offset, as args[5]). Any
+** stage adds the tile's residual, at the output's offset, as args[5]; where
+** the code prefetches, args[6] and args[7] are the input and the weights of
+** the next tile the loop runs, its own at the end). Any
 ** stride in height; in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
 ** vpermt2ps per vector). A group whose
 ** outputs do not fill whole tiles gets a second function for the last one.
@@ -79,6 +81,9 @@
 #define OSC_PX_MASKS ZYDIS_REGISTER_R14
 #define OSC_PX_RES ZYDIS_REGISTER_RBP    /* a residual layer's last stage: args[5] */
 #define OSC_PX_RROW ZYDIS_REGISTER_R15   /* the residual at OSC_PX_OROW's offset */
+/* Once the args are read (and rdi saved): the next call's input minus this
+** call's (args[6] - args[0], bytes), the input prefetches' index. */
+#define OSC_PX_PFD ZYDIS_REGISTER_RDI
 
 /* A vector: row dr of the tile, first pixel c0 of its row (of the plane
 ** when flat), lanes; addressed at c0 - base (the run's loop pass). */
@@ -109,6 +114,8 @@ typedef struct osc_px {
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
   unsigned mask[OSC_PX_MAX_MASKS];   /* the partial lane masks, in first-use order */
   int n_masks;
+  int pf_in;                         /* prefetch the next group's input (oscpx.c, "Cold") */
+  int pf_w_lines;                    /* cache lines of the next tile's weights prefetched */
 } osc_px;
 
 struct osc_px_isa {

@@ -64,6 +64,8 @@ static void to_request(ZydisEncoderOperand *e, const osc_x86_op *o) {
     e->type = ZYDIS_OPERAND_TYPE_MEMORY;
     e->mem.base = o->reg;
     e->mem.displacement = o->value;
+    e->mem.index = o->index;
+    e->mem.scale = o->index != ZYDIS_REGISTER_NONE;
     e->mem.size = (ZyanU16)o->size;
     break;
   case OSC_X86_IMM:
@@ -132,7 +134,7 @@ static int request_key(osc_x86_memo_key *k, ZydisMnemonic mn, int evex, ZydisReg
   k->len = 0;
   if (!osc_x86_memo_key_add(k, head, sizeof head)) return 0;
   for (int i = 0; i < n; i++) {
-    int op[3] = {(int)ops[i].kind, (int)ops[i].reg, ops[i].size};
+    int op[4] = {(int)ops[i].kind, (int)ops[i].reg, ops[i].size, (int)ops[i].index};
     if (!osc_x86_memo_key_add(k, op, sizeof op) ||
         !osc_x86_memo_key_add(k, &ops[i].value, sizeof ops[i].value))
       return 0;
@@ -226,6 +228,7 @@ static int allowed(ZydisISASet set, osc_isa isa) {
   case ZYDIS_ISA_SET_I86: case ZYDIS_ISA_SET_I186: case ZYDIS_ISA_SET_I386:
   case ZYDIS_ISA_SET_I486: case ZYDIS_ISA_SET_I486REAL: case ZYDIS_ISA_SET_LONGMODE:
   case ZYDIS_ISA_SET_CMOV: case ZYDIS_ISA_SET_PENTIUMREAL:
+  case ZYDIS_ISA_SET_SSE_PREFETCH:   /* prefetcht0: SSE, in every x86-64 */
     return 1;
   case ZYDIS_ISA_SET_AVX: case ZYDIS_ISA_SET_AVX2: case ZYDIS_ISA_SET_FMA:
     return isa >= OSC_ISA_AVX2;
