@@ -305,14 +305,26 @@ void osc_kernel_set_split_min_macs(long long macs) {
   atomic_store(&split_min_macs, macs > 0 ? macs : 0);
 }
 
-/* Pieces of a stage: at most `cap` (0: any), at most its tiles, none below
-** OSC_SPLIT_MIN_MACS multiply-adds; at least 1. */
-static int pieces_of(int64_t macs, int tiles, int cap) {
+/* (oscrt.h) Pieces of a stage on `threads` threads (0: unknown): at most `cap` (0:
+** any), at most its tiles, none below OSC_SPLIT_MIN_MACS multiply-adds; at
+** least 1. Within those, the count whose slowest thread runs the fewest
+** tiles (ceil(pieces / threads) pieces of ceil(tiles / pieces) tiles), the
+** most pieces at a tie: 3 pieces of 32 tiles on 2 threads keep one thread
+** at 22 tiles while the other idles after 11, 2 pieces run 16 each. */
+int osc_split_pieces(int64_t macs, int tiles, int threads, int cap) {
   long long least = atomic_load(&split_min_macs);
   int64_t p = tiles, by_work = macs / (least ? least : OSC_SPLIT_MIN_MACS);
+  int best = 1;
+  int64_t best_load = tiles;
   if (cap > 0 && cap < p) p = cap;
   if (by_work < p) p = by_work;
-  return p < 1 ? 1 : (int)p;
+  if (p < 1) return 1;
+  if (threads < 1) return (int)p;
+  for (int64_t q = 2; q <= p; q++) {
+    int64_t load = (q + threads - 1) / threads * ((tiles + q - 1) / q);
+    if (load <= best_load) best = (int)q, best_load = load;
+  }
+  return best;
 }
 
 /* Decides each stage's split once, when the kernel is made: the work per
@@ -347,7 +359,7 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
     /* more pieces than threads: a thread that runs faster (a quieter
     ** core) takes more of them, instead of the stage waiting for the
     ** slowest thread's equal share */
-    k->pieces[s] = pieces_of(osc_stage_macs(&k->plan.stage[s]), k->tiles[s],
+    k->pieces[s] = osc_split_pieces(osc_stage_macs(&k->plan.stage[s]), k->tiles[s], cap,
                              cap > 0 ? cap * PIECES_PER_THREAD : 0);
     used = cap > 0 && cap < k->pieces[s] ? cap : k->pieces[s];
     if (used > k->info.threads) k->info.threads = used;
@@ -357,7 +369,7 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
 
 typedef struct split_run {
   const osc_kernel *k;
-  int stage, pieces;
+  int stage, pieces;       /* the callback path's stage */
   const float *in, *res, *weights;   /* res: a residual layer's, else NULL */
   float *out, *scratch;
   unsigned int csr;        /* the running thread's MXCSR: every piece runs in it */
@@ -371,20 +383,52 @@ static void tiles_of(const osc_kernel *k, int s, int first, int count, const flo
   else k->run_tiles(s, first, count, in, out, weights, scratch);
 }
 
-static void run_piece(split_run *r, size_t i) {
-  size_t t = (size_t)r->k->tiles[r->stage], n = (size_t)r->pieces;
+/* Piece i of stage s's k->pieces[s]. */
+static void run_piece(split_run *r, int s, size_t i) {
+  size_t t = (size_t)r->k->tiles[s], n = (size_t)r->k->pieces[s];
   int first = (int)(i * t / n), end = (int)((i + 1) * t / n);
   osc_fpenv e;
   osc_fpenv_enter(&e, r->csr);
-  tiles_of(r->k, r->stage, first, end - first, r->in, r->res, r->out, r->weights, r->scratch);
+  tiles_of(r->k, s, first, end - first, r->in, r->res, r->out, r->weights, r->scratch);
   atomic_fetch_or(&r->raised, osc_fpenv_leave(&e));
 }
 
-static void pool_task(void *ctx, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; i++) run_piece(ctx, i);
+static void pool_task(void *ctx, int stage, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; i++) run_piece(ctx, stage, i);
 }
 
-static void callback_task(void *arg, size_t i) { run_piece(arg, i); }
+static void callback_task(void *arg, size_t i) {
+  split_run *r = arg;
+  run_piece(r, r->stage, i);
+}
+
+/* One image on the caller's parallel-for: a call per stage split, the
+** stages too small to split inline between them. */
+static void run_callback(const osc_kernel *k, split_run *r) {
+  for (int s = 0; s < k->plan.n_stages; s++) {
+    if (k->pieces[s] == 1) {   /* too little work to share: inline, no wake-up */
+      tiles_of(k, s, 0, k->tiles[s], r->in, r->res, r->out, r->weights, r->scratch);
+      continue;
+    }
+    r->stage = s;
+    k->parallel_for(k->parallel_ctx, callback_task, r, (size_t)k->pieces[s]);
+  }
+}
+
+/* One image on the pool: all its stages in one job, a step per stage.
+** Each thread's chunk is its equal share of the pieces (taken in order,
+** so the caller starts on the first ones; a late thread's share goes to
+** whoever is free). A stage of one piece is a step of one chunk. */
+_Static_assert(OSC_MAX_STAGES <= OSC_POOL_MAX_STEPS, "a step per stage");
+static void run_pool(const osc_kernel *k, osc_pool *pool, split_run *r) {
+  size_t n[OSC_MAX_STAGES], grain[OSC_MAX_STAGES];
+  size_t threads = (size_t)osc_pool_threads(pool);
+  for (int s = 0; s < k->plan.n_stages; s++) {
+    n[s] = (size_t)k->pieces[s];
+    grain[s] = (n[s] + threads - 1) / threads;
+  }
+  osc_pool_run_steps(pool, k->plan.n_stages, n, grain, pool_task, r);
+}
 
 /* res: a residual layer's (the last stage reads it, at the outputs each
 ** tile writes, so the pieces stay independent even when res is out). */
@@ -398,16 +442,8 @@ static void run_split(const osc_kernel *k, int n, const float *in, const float *
     r.in = in;
     r.res = res ? res + (size_t)i * out_size : NULL;   /* NULL + 0 is undefined */
     r.out = out;
-    for (int s = 0; s < k->plan.n_stages; s++) {
-      if (k->pieces[s] == 1) {   /* too little work to share: inline, no wake-up */
-        tiles_of(k, s, 0, k->tiles[s], in, r.res, out, weights, scratch);
-        continue;
-      }
-      r.stage = s;
-      r.pieces = k->pieces[s];
-      if (k->parallel_for) k->parallel_for(k->parallel_ctx, callback_task, &r, (size_t)r.pieces);
-      else osc_pool_run(pool, (size_t)r.pieces, 1, pool_task, &r);
-    }
+    if (k->parallel_for) run_callback(k, &r);
+    else run_pool(k, pool, &r);
   }
   osc_fpenv_raise(atomic_load(&r.raised));
 }

@@ -36,6 +36,12 @@ typedef void (*osc_run_tiles_res_fn)(int stage, int first, int count, const floa
 ** on (0: OSC_SPLIT_MIN_MACS), so that tests can split tiny layers. */
 void osc_kernel_set_split_min_macs(long long macs);
 
+/* How many pieces a stage of `macs` multiply-adds in `tiles` tiles is cut
+** into for `threads` threads (0: not known), at most `cap` (0: any): no
+** piece under the least above, and of the counts allowed the one whose
+** busiest thread runs the fewest tiles, the most pieces at a tie. */
+int osc_split_pieces(int64_t macs, int tiles, int threads, int cap);
+
 /* osc_kernel_create with the source given instead of emitted; `symbol` is
 ** the <prefix>_n function to call. For tests of the JIT itself (bad source,
 ** AOT comparisons) and tools; the plan still gives the sizes. */
