@@ -164,7 +164,7 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
 /* ---- knobs ------------------------------------------------------------------------ */
 
 static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_error *err) {
-  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048};
+  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048, 0, 0, 0, NULL};
   *r = d;
   if (!k) return OSC_OK;
   if (k->max_expr_terms > 0) r->max_expr_terms = k->max_expr_terms;
@@ -174,6 +174,14 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
   if (k->max_px_block > 0) r->max_px_block = k->max_px_block;
   r->kernel = k->kernel;
   if (k->max_border_terms) r->max_border_terms = k->max_border_terms;
+  r->simd_oct = k->simd_oct;   /* 0 stays 0: the ISA's choice */
+  r->simd_pv = k->simd_pv;
+  r->simd_body = k->simd_body;
+  r->simd_shape = k->simd_shape;
+  if (r->simd_oct < 0 || r->simd_oct > 8 || r->simd_pv < 0 || r->simd_pv > 8 ||
+      (r->simd_body && (r->simd_body < 32 || r->simd_body > 4096)))
+    return osc_error_set(err, OSC_EINVAL, "SIMD tile %dx%d or body %d out of range",
+                         r->simd_oct, r->simd_pv, r->simd_body);
   /* a deeper expression tree than this overflows tcc's value stack */
   if (r->max_expr_terms > 128)
     return osc_error_set(err, OSC_EINVAL, "max_expr_terms %d is above 128", r->max_expr_terms);

@@ -25,6 +25,7 @@
 #include "oscjit.h"
 #include "oscplan.h"
 #include "oscpool.h"
+#include "oscvariant.h"
 
 struct osc_kernel {
   osc_plan plan;
@@ -43,6 +44,7 @@ struct osc_kernel {
   int keep_denormals;        /* 1: run in the caller's MXCSR, untouched */
   int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
   char desc[160];            /* benchdnn-style problem descriptor, for verbose */
+  char variant[OSC_VARIANT_MAX];  /* the code variant, canonical: info.code */
   osc_kernel_info info;
   char fallback[sizeof ((osc_error *)0)->msg];
 };
@@ -168,17 +170,24 @@ osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err) {
 }
 
 osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err) {
+  return osc_kernel_source_variant(p, isa, NULL, out, err);
+}
+
+osc_status osc_kernel_source_variant(const osc_plan *p, int isa, const char *code, char **out,
+                                     osc_error *err) {
   osc_emit_options eo = {OSC_JIT_PREFIX, 1, isa};
+  osc_emit_knobs kn = {0};
   osc_plan anon = *p;
   osc_buf buf;
   osc_status st;
   *out = NULL;
+  if ((st = osc_variant_parse(code, &kn, NULL, err))) return st;
   /* the code depends on the structure only: same plan, same bytes, one compile */
   memset(anon.layer.name, 0, sizeof anon.layer.name);
   anon.layer.file = NULL;
   anon.layer.line = 0;
   osc_buf_init(&buf);
-  st = osc_emit_layer(&anon, &eo, &buf, err);
+  st = osc_emit_layer_knobs(&anon, &eo, &kn, &buf, err);
   if (!st && !(*out = osc_buf_take(&buf)))
     st = osc_error_set(err, OSC_ENOMEM, "kernel: out of memory emitting the source");
   osc_buf_free(&buf);
@@ -194,10 +203,11 @@ static void verbose(const osc_kernel *k) {
   osc_plan_describe(&k->plan, plan, sizeof plan);
   if (i->backend == OSC_BACKEND_JIT)
     fprintf(stderr,
-            "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s, emit %.2f ms, compile %.2f ms, "
-            "code %zu bytes, threads %d, %s\n",
+            "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s%s%s, emit %.2f ms, compile "
+            "%.2f ms, code %zu bytes, threads %d, %s\n",
             k->plan.layer.name, plan, osc_mode_name(k->plan.mode),
             k->cache_off ? "off" : i->cache_hit ? "hit" : "miss", i->isa ? i->isa : "c",
+            strcmp(k->variant, "auto") ? ", variant " : "", strcmp(k->variant, "auto") ? k->variant : "",
             i->emit_ms, i->compile_ms, i->code_size, i->threads, k->desc);
   else
     fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s, %s\n", k->plan.layer.name,
@@ -248,8 +258,9 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   /* the ISA is part of the key: OSCONV_ISA may change between two calls */
   if ((st = kernel_isa(o, &isa, err))) return st;
   k->info.isa = osc_isa_name(isa);
+  k->info.code = k->variant;
   snprintf(flags, sizeof flags, "%s isa=%s", osc_jit_flags(), k->info.isa);
-  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, (int)isa, &key) &&
+  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, (int)isa, k->variant, &key) &&
       (k->code = osc_cache_lookup(&key))) {
     k->info.cache_hit = 1;
     use_code(k);
@@ -257,7 +268,7 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   }
   if (!source) {
     t0 = now_ms();
-    if ((st = osc_kernel_source_isa(&k->plan, (int)isa, &emitted, err))) return st;
+    if ((st = osc_kernel_source_variant(&k->plan, (int)isa, k->variant, &emitted, err))) return st;
     k->info.emit_ms = now_ms() - t0;
     source = emitted;
     symbol = OSC_JIT_SYMBOL;
@@ -266,7 +277,7 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   dump_source(k, source, &key);
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
-  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, (int)isa, &key);
+  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, (int)isa, k->variant, &key);
   free(emitted);
   if (st) return st;
   /* measured under the JIT lock: time spent waiting for it is not counted */
@@ -465,9 +476,12 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   if ((st = osc_kernel_check_plan(p, err))) return st;
   if (o->backend == OSC_BACKEND_JIT && (st = kernel_isa(o, &(osc_isa){0}, err)))
     return st;   /* a wrong ISA is the caller's error, never a fallback */
+  if ((st = osc_variant_parse(o->code, &(osc_emit_knobs){0}, NULL, err)))
+    return st;   /* likewise a wrong code variant, for either backend */
   if (!(k = osc_rt_calloc(1, sizeof *k)))
     return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
   k->plan = *p;
+  osc_variant_parse(o->code, &(osc_emit_knobs){0}, k->variant, NULL);   /* checked above */
   k->scratch_floats = osc_plan_scratch_size(p);
   k->keep_denormals = o->keep_denormals != 0;
   describe_problem(&p->layer, k->desc, sizeof k->desc);

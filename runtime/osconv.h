@@ -259,6 +259,12 @@ typedef struct osc_kernel_options {
                                 NULL or "": the CPU's best, capped by OSCONV_ISA. One
                                 above that cap (the CPU's, or OSCONV_ISA's): OSC_EINVAL,
                                 never a silent downgrade. Part of the cache key. */
+  const char *code;          /* JIT: the code variant of its SIMD stages (README
+                                "Autotuning"): NULL, "" or "auto" the emitter's choice;
+                                "OxP" tiles of at most O output channels x P vectors,
+                                "uN" fan-in bodies of at most N instructions, "px" the
+                                shape, joined by '/' ("4x6/u240"). A bad name:
+                                OSC_EINVAL. Part of the cache key. */
 } osc_kernel_options;
 
 typedef struct osc_kernel osc_kernel;
@@ -343,6 +349,8 @@ typedef struct osc_kernel_info {
                           ** option's, else the CPU's best capped by OSCONV_ISA); NULL
                           ** for the reference */
   int threads;            /* threads a run's largest stage uses (1: serial, inline) */
+  const char *code;       /* JIT: the code variant, canonical ("auto", "4x6", ...);
+                          ** NULL for the reference; owned by the kernel */
 } osc_kernel_info;
 
 /* NULL info: does nothing; NULL k: *info is all zero but backend
@@ -407,9 +415,11 @@ osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *
                              osc_tuning_verdict *verdict, char *note, size_t note_size,
                              osc_error *err);
 /* osc_tuning_lookup, and on OSC_TUNING_USED also the record's code variant
-** into *opt (not NULL): opt->isa (a static string) and opt->threads (the
+** into *opt (not NULL): opt->isa (a static string), opt->threads (the
 ** count it measured fastest with; left alone for an old record whose
-** threads are null); the other fields are untouched. */
+** threads are null) and opt->code (the record's code variant, "auto" for
+** a record without one; a string of t's, valid while t lives); the other
+** fields are untouched. */
 osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, osc_plan *out,
                                      osc_kernel_options *opt, osc_tuning_verdict *verdict,
                                      char *note, size_t note_size, osc_error *err);

@@ -55,6 +55,9 @@ osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err);
 /* The same for a given ISA (an osc_isa, gen/x86/oscisa.h): osc_kernel_source
 ** uses osc_isa_runtime(), the CPU's best capped by OSCONV_ISA. */
 osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err);
+/* ... with a code variant (gen/oscvariant.h; NULL: "auto"). */
+osc_status osc_kernel_source_variant(const osc_plan *p, int isa, const char *code, char **out,
+                                     osc_error *err);
 
 /* Checks that `p` is a plan osc_plan_layer could have made (shapes and costs
 ** consistent with its layer and stages). */
