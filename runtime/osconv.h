@@ -380,6 +380,17 @@ void osc_cache_clear(void);   /* drop every entry; kernels keep theirs */
 typedef enum osc_rigor { OSC_RIGOR_ESTIMATE = 0, OSC_RIGOR_MEASURE } osc_rigor;
 osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budget_s,
                                 osc_plan *out, char *note, size_t note_size, osc_error *err);
+/* osc_plan_layer_rigor, and for measure also the winner's code variant
+** into *ko (not NULL): after the plans (each on the JIT's default ISA and
+** threads), the winner on the other ISAs, on 1, 2, 4, ... threads below
+** the CPUs, and in the best ISA's code variants, all within the budget;
+** ko->isa (a static string), ko->threads (left alone when the default,
+** every CPU, won) and
+** ko->code (NULL: "auto"; else a static string) are written, the other
+** fields untouched. For estimate, *ko is untouched. */
+osc_status osc_plan_layer_rigor_options(const osc_layer *l, osc_rigor rigor, double budget_s,
+                                        osc_plan *out, osc_kernel_options *ko, char *note,
+                                        size_t note_size, osc_error *err);
 
 /* ---- tuning: what `scripts/autotune.lua` measured (README "Autotuning") ----
 ** A database is a JSON-lines file, one record per layer shape (channels,
