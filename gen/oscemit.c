@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "oscerr.h"
+#include "oscvariant.h"
 #include "osckernel.h"
 #include "oscplan.h"
 #include "osctmpl.h"
@@ -193,6 +194,16 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
     if (!known) return osc_error_set(err, OSC_EINVAL, "no stage kernel named '%s'", r->kernel);
   }
   return OSC_OK;
+}
+
+/* k resolved, with the layer's own code variant (a config's `code`) where
+** the knobs name none. */
+static osc_status layer_knobs(const osc_plan *p, const osc_emit_knobs *k, osc_emit_knobs *r,
+                              osc_error *err) {
+  osc_status st = resolve_knobs(k, r, err);
+  if (!st && !r->simd_oct && !r->simd_pv && !r->simd_body && !r->simd_shape && p->layer.code[0])
+    st = osc_variant_parse(p->layer.code, r, NULL, err);
+  return st;
 }
 
 /* ---- the header comment ---------------------------------------------------------- */
@@ -461,7 +472,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   if (o->batch < 0)
     return osc_error_set(err, OSC_EINVAL, "batch must be 0 or more, got %d", o->batch);
   batch = o->batch ? o->batch : 1;
-  if ((st = resolve_knobs(k, &kn, err)) || (st = osc_emit_check_plan(p, err))) return st;
+  if ((st = layer_knobs(p, k, &kn, err)) || (st = osc_emit_check_plan(p, err))) return st;
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
@@ -599,7 +610,7 @@ static void net_names(const osc_network *net, net_emit *e) {
 static unsigned kernels_used(const osc_plan *p, int isa) {
   osc_emit_knobs kn;
   unsigned used = 0;
-  resolve_knobs(NULL, &kn, NULL);
+  if (layer_knobs(p, NULL, &kn, NULL)) resolve_knobs(NULL, &kn, NULL);
   for (int i = 0; i < p->n_stages; i++) {
     osc_stage_job j;
     const osc_stage_kernel *v[MAX_VARIANTS];

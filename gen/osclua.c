@@ -76,6 +76,7 @@ static void push_layer(lua_State *L, const osc_layer *l, const char *network) {
   set_str(L, "mode", osc_mode_name(l->mode));
   set_int(L, "max_stages", l->max_stages);
   set_str(L, "objective", osc_objective_name(l->objective));
+  set_str(L, "code", l->code[0] ? l->code : "auto");
   lua_createtable(L, l->n_widths, 0);
   for (int i = 0; i < l->n_widths; i++) {
     lua_pushinteger(L, l->widths[i]);
@@ -224,6 +225,16 @@ static void check_layer(lua_State *L, int t, osc_layer *l) {
   }
   lua_pop(L, 1);
   get_fixed(L, t, l);
+  if (lua_getfield(L, t, "code") == LUA_TSTRING) {   /* canonical, "" for auto, as configs */
+    char canon[OSC_VARIANT_MAX];
+    osc_error why;
+    if (osc_variant_parse(lua_tostring(L, -1), &(osc_emit_knobs){0}, canon, &why))
+      luaL_error(L, "layer.code: %s", why.msg);
+    snprintf(l->code, sizeof l->code, "%s", strcmp(canon, "auto") ? canon : "");
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "layer.code must be a string, got %s", luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
   if (lua_getfield(L, t, "file") == LUA_TSTRING) l->file = lua_tostring(L, -1);
   lua_pop(L, 1);   /* the table keeps the string alive */
   get_int(L, t, "layer", "line", &l->line, 0);

@@ -539,6 +539,8 @@ osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, os
     return OSC_OK;
   }
   if ((s = osc_tune_plan(r, l, out, err))) return s;
+  /* the record's code variant, as its mode, over the config's (what gen emits) */
+  snprintf(out->layer.code, sizeof out->layer.code, "%s", strcmp(r->code, "auto") ? r->code : "");
   *verdict = OSC_TUNING_USED;
   if (opt) {
     osc_isa_parse(r->isa, &isa);   /* checked when the record was read */

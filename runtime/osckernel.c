@@ -181,7 +181,9 @@ osc_status osc_kernel_source_variant(const osc_plan *p, int isa, const char *cod
   osc_buf buf;
   osc_status st;
   *out = NULL;
+  if (!code || !*code) code = p->layer.code;   /* the option's, else the layer's */
   if ((st = osc_variant_parse(code, &kn, NULL, err))) return st;
+  memset(anon.layer.code, 0, sizeof anon.layer.code);   /* the knobs say it: even "auto" */
   /* the code depends on the structure only: same plan, same bytes, one compile */
   memset(anon.layer.name, 0, sizeof anon.layer.name);
   anon.layer.file = NULL;
@@ -481,7 +483,9 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   if (!(k = osc_rt_calloc(1, sizeof *k)))
     return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
   k->plan = *p;
-  osc_variant_parse(o->code, &(osc_emit_knobs){0}, k->variant, NULL);   /* checked above */
+  /* checked above (the layer's by osc_kernel_check_plan) */
+  osc_variant_parse(o->code && *o->code ? o->code : p->layer.code, &(osc_emit_knobs){0},
+                    k->variant, NULL);
   k->scratch_floats = osc_plan_scratch_size(p);
   k->keep_denormals = o->keep_denormals != 0;
   describe_problem(&p->layer, k->desc, sizeof k->desc);

@@ -91,6 +91,9 @@ typedef struct osc_layer {
   int widths[OSC_MAX_WIDTHS];
   int n_fixed;              /* fixed mode: the chain */
   osc_stage_spec fixed[OSC_MAX_STAGES];
+  char code[32];            /* the SIMD stages' code variant (README "Autotuning"):
+                            ** "" the emitter's choice, else "4x6", "8x2/u240"...; the
+                            ** emitter and the JIT use it unless told another */
   const char *file;         /* where it was declared, for messages: NULL or a string */
   int line;
 } osc_layer;

@@ -327,7 +327,7 @@ local function recheck(opt, db, layers, variants)
                       us(d.median), us(t.spread), us(d.spread), d.median / t.median, verdict))
   end
   if st > 0 then
-    say(string.format("recheck: %d shapes (%d tuned to the default's own plan and isa), tuned %s, " ..
+    say(string.format("recheck: %d shapes (%d tuned to the default's own plan, isa and code), tuned %s, " ..
                       "untuned %s (%.2fx); %d slower than the default by more than the spread",
                       #todo, same, us(st), us(sd), sd / st, slower))
   end

@@ -335,7 +335,53 @@ static void test_lookup_hands_the_variant(void) {
   remove(path);
 }
 
+/* ---- configs ---------------------------------------------------------------------- */
+
+/* `code` in a config: per layer or as the network's default, kept
+** canonical; the emitted layer follows it and the others keep the
+** emitter's choice; a bad name fails the load at its line. */
+static void test_config_code(void) {
+  static const char src[] =
+      "network { name = \"n\", code = \"2x8\" }\n"
+      "conv { name = \"a\", in_channels = 16, out_channels = 20, size = 12, kernel = 3,\n"
+      "       padding = 1, mode = \"conventional\", code = \"4x6/u480\" }\n"
+      "conv { name = \"b\", in_channels = 16, out_channels = 20, size = 12, kernel = 3,\n"
+      "       padding = 1, mode = \"conventional\", code = \"auto\" }\n"
+      "conv { name = \"c\", in_channels = 16, out_channels = 20, size = 12, kernel = 3,\n"
+      "       padding = 1, mode = \"conventional\" }\n";
+  osc_config *c = NULL;
+  osc_error err;
+  osc_isa isa = OSC_ISA_C;
+  CU_ASSERT_EQUAL_FATAL(osc_config_load_string("v.lua", src, NULL, &c, &err), OSC_OK);
+  CU_ASSERT_STRING_EQUAL(c->networks[0].layers[0].code, "4x6");   /* u480: the default */
+  CU_ASSERT_STRING_EQUAL(c->networks[0].layers[1].code, "");
+  CU_ASSERT_STRING_EQUAL(c->networks[0].layers[2].code, "2x8");   /* the network's */
+  osc_isa_runtime(&isa, NULL);
+  for (int i = 0; i < 3 && isa != OSC_ISA_C; i++) {
+    static const char *const want[] = {"tiles of 4 output channels x up to 6",
+                                       "tiles of 7 output channels x up to", "tiles of 2 output "
+                                       "channels x up to 8"};
+    osc_emit_options o = {"t", 1, (int)isa};
+    osc_plan p;
+    osc_buf b;
+    CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&c->networks[0].layers[i], &p, NULL), OSC_OK);
+    osc_buf_init(&b);
+    CU_ASSERT_EQUAL_FATAL(osc_emit_layer(&p, &o, &b, NULL), OSC_OK);
+    if (isa == OSC_ISA_AVX512 || i != 1) CU_ASSERT_PTR_NOT_NULL(strstr(b.data, want[i]));
+    osc_buf_free(&b);
+  }
+  osc_config_free(c);
+  c = NULL;
+  CU_ASSERT_EQUAL(osc_config_load_string("v.lua", "network { name = \"n\" }\n"
+                                         "conv { name = \"a\", in_channels = 4, out_channels = 4,"
+                                         " size = 5, kernel = 3,\n  code = \"u240/4x6\" }\n",
+                                         NULL, &c, &err), OSC_ECONFIG);
+  CU_ASSERT_PTR_NULL(c);
+  CU_ASSERT(strstr(err.msg, "v.lua:2:") && strstr(err.msg, "code variant 'u240/4x6'"));
+}
+
 static CU_TestInfo tests[] = {
+    {"a config's code, per layer and network", test_config_code},
     {"names: knobs, one canonical spelling, errors", test_names},
     {"every variant: JIT == AOT bitwise, both match the reference", test_every_variant_matches},
     {"a tile cap's tile count, closed form", test_tile_counts},
