@@ -290,8 +290,11 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
 
 /* ---- threads ------------------------------------------------------------------------
 ** A split run goes image by image, stage by stage; each stage's tiles are
-** cut into pieces of consecutive tiles, one task per piece, and the next
-** stage starts when the parallel-for returns (the barrier). */
+** cut into pieces of consecutive tiles. On osconv's pools an image is one
+** job of a step per stage (the barrier between steps is the pool's); on a
+** caller's parallel-for, one call per stage, the next stage starting when
+** it returns. A batch of at least as many images as the pool has threads
+** is split by images instead (run_images). */
 
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static osc_pool *shared_pool;   /* threads = 0 kernels; NULL if it could not be made */
@@ -443,6 +446,47 @@ static void run_pool(const osc_kernel *k, osc_pool *pool, split_run *r) {
   osc_pool_run_steps(pool, k->plan.n_stages, n, grain, pool_task, r);
 }
 
+/* Images [b, e) of a batch run whole by one thread through the layer's
+** _n, on scratch of their own: chunk b / grain's block of r->scratch's
+** (the caller's for the first chunk). */
+typedef struct image_run {
+  split_run *r;
+  int n;
+  size_t grain;
+  float *extra;    /* scratch of the chunks after the first, one image's each */
+} image_run;
+
+static void image_task(void *ctx, size_t b, size_t e) {
+  image_run *m = ctx;
+  const osc_kernel *k = m->r->k;
+  size_t in_size = osc_plan_input_size(&k->plan), out_size = osc_plan_output_size(&k->plan);
+  size_t chunk = b / m->grain;
+  float *scratch = chunk ? m->extra + (chunk - 1) * k->scratch_floats : m->r->scratch;
+  const float *in = m->r->in + b * in_size, *res = m->r->res;
+  float *out = m->r->out + b * out_size;
+  osc_fpenv fe;
+  osc_fpenv_enter(&fe, m->r->csr);
+  if (k->res_fn) k->res_fn((int)(e - b), in, res + b * out_size, out, m->r->weights, scratch);
+  else k->fn((int)(e - b), in, out, m->r->weights, scratch);
+  atomic_fetch_or(&m->r->raised, osc_fpenv_leave(&fe));
+}
+
+/* At least as many images as threads: each thread runs its share of the
+** images whole, with no barrier and no stage's output crossing between
+** cores. Results are the serial run's: each image is computed by the same
+** code, alone. 0 (nothing run) when the extra scratch cannot be had. */
+static int run_images(const osc_kernel *k, osc_pool *pool, int n, split_run *r) {
+  size_t threads = (size_t)osc_pool_threads(pool), grain = ((size_t)n + threads - 1) / threads;
+  size_t chunks = ((size_t)n + grain - 1) / grain;
+  image_run m = {r, n, grain, NULL};
+  if (k->scratch_floats && chunks > 1 &&
+      !(m.extra = osc_rt_malloc((chunks - 1) * k->scratch_floats * sizeof *m.extra)))
+    return 0;
+  osc_pool_run(pool, (size_t)n, grain, image_task, &m);
+  free(m.extra);
+  return 1;
+}
+
 /* res: a residual layer's (the last stage reads it, at the outputs each
 ** tile writes, so the pieces stay independent even when res is out). */
 static void run_split(const osc_kernel *k, int n, const float *in, const float *res, float *out,
@@ -451,6 +495,11 @@ static void run_split(const osc_kernel *k, int n, const float *in, const float *
   osc_pool *pool = k->pool ? k->pool : shared_pool;
   split_run r = {.k = k, .weights = weights, .scratch = scratch, .csr = osc_fpenv_current()};
   atomic_init(&r.raised, 0);
+  r.in = in, r.res = res, r.out = out;
+  if (!k->parallel_for && n >= osc_pool_threads(pool) && run_images(k, pool, n, &r)) {
+    osc_fpenv_raise(atomic_load(&r.raised));
+    return;
+  }
   for (int i = 0; i < n; i++, in += in_size, out += out_size) {
     r.in = in;
     r.res = res ? res + (size_t)i * out_size : NULL;   /* NULL + 0 is undefined */

@@ -303,10 +303,12 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** Threads: a JIT kernel splits each stage of each image into the tiles of
 ** the tile ABI (<prefix>_tiles / _run_tiles, README "Generated code ABI")
 ** and runs them on its pool (osc_kernel_options.threads, parallel_for),
-** the calling thread taking a share; stage after stage, image after image.
-** A stage is cut into at most 4 pieces per thread (so a thread on a
-** quieter core takes more of them), each of at least 2^18 multiply-adds
-** (below, one piece: it runs inline, no thread is woken), so small layers
+** the calling thread taking a share; stage after stage, image after image
+** (on osconv's pools, a batch of at least as many images as threads is
+** split by images instead, each thread running its share of them whole).
+** A stage is cut into at most 4 pieces per thread, each of at least 2^18
+** multiply-adds (below, one piece: it runs inline, no thread is woken),
+** the count whose busiest thread has the fewest tiles, so small layers
 ** run as they would serially; osc_kernel_info.threads says how many
 ** threads the largest stage uses. Each output is computed by one tile with the
 ** same instructions, so the results are the same bits for every thread
