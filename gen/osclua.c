@@ -509,7 +509,7 @@ static int l_compile(lua_State *L) {
   char code[OSC_VARIANT_MAX];
   check_plan(L, 1, &p);
   opt_code(L, 2, &(osc_emit_knobs){0}, code);
-  ko.code = code;   /* copied by the kernel */
+  if (opt_str(L, 2, "code")) ko.code = code;   /* copied by the kernel; absent: the layer's */
   isa = opt_isa(L, 2, 0);
   ko.isa = isa == OSC_ISA_AUTO ? NULL : osc_isa_name(isa);
   ko.threads = opt_threads(L, 2);

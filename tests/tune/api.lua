@@ -83,6 +83,17 @@ assert(osconv.compile(dw, {isa = "c"}):info().code == "auto")
 if vs[1].isa ~= "c" then   -- a tile cap changes the SIMD code
   assert(osconv.emit(dw, {isa = vs[1].isa, code = "1x1"}) ~= osconv.emit(dw, {isa = vs[1].isa}))
 end
+do   -- a layer's own code (a config's `code`) unless the options name one
+  local l2 = {}
+  for k, v in pairs(a) do l2[k] = v end
+  l2.code = "2x8/u64"
+  local p2 = osconv.plan(l2)
+  assert(p2.layer.code == "2x8/u64" and a.code == "auto")
+  assert(osconv.compile(p2):info().code == "2x8/u64")
+  assert(osconv.compile(p2, {code = "auto"}):info().code == "auto")
+  l2.code = "u240/2x8"
+  raises("layer.code: code variant 'u240/2x8'", osconv.plan, l2)
+end
 raises("options.code: code variant '9x9'", osconv.compile, dw, {code = "9x9"})
 raises("options.code: code variant 'oc'", osconv.emit, dw, {code = "oc"})
 
