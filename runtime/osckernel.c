@@ -372,11 +372,12 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
   if (cap == 1) return OSC_OK;
   for (int s = 0; s < k->plan.n_stages; s++) {
     int used;
-    /* more pieces than threads: a thread that runs faster (a quieter
-    ** core) takes more of them, instead of the stage waiting for the
-    ** slowest thread's equal share */
+    /* more pieces than threads: on a caller's parallel-for a thread that
+    ** runs faster (a quieter core) takes more of them; osconv's pools hand
+    ** each thread its equal share of them as one chunk (run_pool: taken
+    ** one by one, the pieces ping-ponged the pool's counter between cores) */
     k->pieces[s] = osc_split_pieces(osc_stage_macs(&k->plan.stage[s]), k->tiles[s], cap,
-                             cap > 0 ? cap * PIECES_PER_THREAD : 0);
+                                    cap > 0 ? cap * PIECES_PER_THREAD : 0);
     used = cap > 0 && cap < k->pieces[s] ? cap : k->pieces[s];
     if (used > k->info.threads) k->info.threads = used;
   }
