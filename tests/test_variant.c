@@ -19,7 +19,9 @@
 #include "oscbuf.h"
 #include "oscemit.h"
 #include "oscisa.h"
+#include "oscmeasure.h"
 #include "osconv.h"
+#include "oscpool.h"
 #include "oscplan.h"
 #include "oscrt.h"
 #include "osctune.h"
@@ -386,7 +388,48 @@ static void test_config_code(void) {
   CU_ASSERT(strstr(err.msg, "v.lua:2:") && strstr(err.msg, "code variant 'u240/4x6'"));
 }
 
+/* ---- rigor measure ----------------------------------------------------------------- */
+
+/* After the plans, the winner's variants: the note counts them, and the
+** options it hands back (ISA, maybe threads and code) make a kernel that
+** matches the reference. */
+static void test_rigor_measures_variants(void) {
+  osc_plan p = rt_square_plan("rig", 8, 10, 3, OSC_MODE_OPTIMAL, 1, OSC_ACT_RELU), got;
+  osc_kernel_options ko = {.threads = 77};   /* left alone unless a count won */
+  osc_kernel *k = NULL;
+  osc_isa isa = OSC_ISA_C;
+  char note[600];
+  int plans = 0, n = 0, variants = 0;
+  const char *then;
+  double rel, max_abs;
+  osc_isa_runtime(&isa, NULL);
+  CU_ASSERT_EQUAL_FATAL(osc_plan_layer_rigor_options(&p.layer, OSC_RIGOR_MEASURE, 2.0, &got, &ko,
+                                                     note, sizeof note, NULL), OSC_OK);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(then = strstr(note, "candidates, then "));
+  CU_ASSERT_EQUAL(sscanf(note, "measured %d of %d", &plans, &n), 2);
+  CU_ASSERT_EQUAL(sscanf(then, "candidates, then %d of its variants", &variants), 1);
+  /* 2 s is plenty for these: every plan, then the other ISAs, the thread
+  ** counts below the CPUs, the best ISA's code variants but auto */
+  CU_ASSERT(plans == n && n >= 2);
+  CU_ASSERT(variants >= (int)isa - 1);
+  CU_ASSERT(ko.isa != NULL);
+  CU_ASSERT(ko.threads == 77 || (ko.threads >= 1 && ko.threads < osc_pool_default_threads()));
+  CU_ASSERT(!ko.code || osc_variant_parse(ko.code, &(osc_emit_knobs){0}, NULL, NULL) == OSC_OK);
+  if (ko.threads == 77) ko.threads = 0;
+  CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&got, &ko, &k, NULL), OSC_OK);
+  CU_ASSERT_EQUAL(osc_verify_kernel(k, 1, 5, &rel, &max_abs, NULL), OSC_OK);
+  CU_ASSERT(rel < OSC_VERIFY_TOLERANCE);
+  osc_kernel_free(k);
+  {   /* estimate leaves the options alone */
+    osc_kernel_options none = {0};
+    CU_ASSERT_EQUAL(osc_plan_layer_rigor_options(&p.layer, OSC_RIGOR_ESTIMATE, 0, &got, &none,
+                                                 NULL, 0, NULL), OSC_OK);
+    CU_ASSERT(!none.isa && !none.code && !none.threads);
+  }
+}
+
 static CU_TestInfo tests[] = {
+    {"rigor measure: the winner's ISA, threads and code", test_rigor_measures_variants},
     {"a config's code, per layer and network", test_config_code},
     {"names: knobs, one canonical spelling, errors", test_names},
     {"every variant: JIT == AOT bitwise, both match the reference", test_every_variant_matches},
