@@ -56,6 +56,10 @@
 --   objective     "macs" (default), "params" or "time" (the run time modelled
 --                 for this machine's ISA): what "optimal" minimizes
 --   widths        extra internal widths the search may use, e.g. {32, 128}
+--   code          the SIMD stages' code variant: "auto" (default), "4x6" (tiles
+--                 of at most 4 output channels by 6 vectors), "u240" (fan-in
+--                 bodies of at most 240 instructions), "4x6/u240" (README
+--                 "Autotuning"); it changes how the code is blocked, not the plan
 --   stages        the chain for "fixed": a list of
 --                   { kernel = (default 1), groups = (default 1),
 --                     out_channels = (default: in_channels; the layer's

@@ -81,7 +81,8 @@ osc_status osc_cli_plan_chosen_options(const osc_layer *l, osc_plan *out,
     if (v == OSC_TUNING_USED) return OSC_OK;
   }
   if (rigor == OSC_RIGOR_ESTIMATE) return osc_cli_plan(l, l->mode, out, err);
-  if ((s = osc_plan_layer_rigor(l, rigor, rigor_budget, out, note, sizeof note, err))) return s;
+  if ((s = osc_plan_layer_rigor_options(l, rigor, rigor_budget, out, ko, note, sizeof note, err)))
+    return s;
   say(l, note, " (rigor measure)");
   return OSC_OK;
 }

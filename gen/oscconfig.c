@@ -61,6 +61,7 @@
 #include <string.h>
 
 #include "oscerr.h"
+#include "oscvariant.h"
 #include "oscfile.h"
 #include "oscmode.h"
 #include "oscplanner.h"
@@ -76,7 +77,7 @@
 enum field {
   F_NAME, F_IN, F_OUT, F_SIZE, F_HEIGHT, F_WIDTH, F_KERNEL, F_STRIDE, F_PADDING,
   F_GROUPS, F_BIAS, F_ACTIVATION, F_RESIDUAL, F_MODE, F_MAX_STAGES, F_OBJECTIVE, F_WIDTHS,
-  F_STAGES, F_INPUT, F_BATCH, F_COUNT
+  F_CODE, F_STAGES, F_INPUT, F_BATCH, F_COUNT
 };
 #define BIT(f) (1u << (f))
 #define LAYER_FIELDS (BIT(F_BATCH) - 1u)
@@ -85,7 +86,7 @@ enum field {
 static const char *const field_names[F_COUNT] = {
     "name", "in_channels", "out_channels", "size", "height", "width", "kernel",
     "stride", "padding", "groups", "bias", "activation", "residual", "mode", "max_stages",
-    "objective", "widths", "stages", "input", "batch"};
+    "objective", "widths", "code", "stages", "input", "batch"};
 
 static const char *const stage_fields[] = {"kernel", "groups", "out_channels"};
 static const char *const mode_names[] = {"conventional", "depthwise", "spatial",
@@ -522,6 +523,20 @@ static void read_input(call *c, int t, spec *s) {
   }
 }
 
+/* code = "4x6/u240": the SIMD stages' code variant (gen/oscvariant.h), kept
+** canonical ("auto" is kept as ""). */
+static void read_code(call *c, int idx, osc_layer *l) {
+  char canon[OSC_VARIANT_MAX];
+  osc_error why;
+  if (lua_type(c->L, idx) != LUA_TSTRING)
+    fail(c, "code must be a code variant name (\"auto\", \"4x6\", \"8x2/u240\"), got %s",
+         luaL_typename(c->L, idx));
+  if (osc_variant_parse(lua_tostring(c->L, idx), &(osc_emit_knobs){0}, canon, &why))
+    fail(c, "%s", why.msg);
+  _Static_assert(sizeof l->code >= OSC_VARIANT_MAX, "a canonical name fits");
+  snprintf(l->code, sizeof l->code, "%s", strcmp(canon, "auto") ? canon : "");
+}
+
 /* One field's value (on top of the stack) into s. */
 static void read_field(call *c, int f, spec *s) {
   static const char *const pair = "a number or {height, width}";
@@ -564,6 +579,7 @@ static void read_field(call *c, int f, spec *s) {
   case F_MAX_STAGES: l->max_stages = to_int(c, top, name); break;
   case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 3); break;
   case F_WIDTHS: read_widths(c, top, l); break;
+  case F_CODE: read_code(c, top, l); break;
   case F_STAGES: read_stages(c, top, l); break;
   case F_INPUT: read_input(c, top, s); break;
   default: break;
@@ -609,6 +625,7 @@ static void take(spec *d, const spec *s, int f) {
   case F_MODE: a->mode = b->mode; break;
   case F_MAX_STAGES: a->max_stages = b->max_stages; break;
   case F_OBJECTIVE: a->objective = b->objective; break;
+  case F_CODE: memcpy(a->code, b->code, sizeof a->code); break;
   case F_WIDTHS:
     a->n_widths = b->n_widths;
     memcpy(a->widths, b->widths, sizeof a->widths);

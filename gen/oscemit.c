@@ -68,6 +68,7 @@
 
 #include "oscerr.h"
 #include "oscfuse.h"
+#include "oscvariant.h"
 #include "osckernel.h"
 #include "oscplan.h"
 #include "osctmpl.h"
@@ -165,7 +166,7 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
 /* ---- knobs ------------------------------------------------------------------------ */
 
 static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_error *err) {
-  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048};
+  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048, 0, 0, 0, NULL};
   *r = d;
   if (!k) return OSC_OK;
   if (k->max_expr_terms > 0) r->max_expr_terms = k->max_expr_terms;
@@ -175,6 +176,14 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
   if (k->max_px_block > 0) r->max_px_block = k->max_px_block;
   r->kernel = k->kernel;
   if (k->max_border_terms) r->max_border_terms = k->max_border_terms;
+  r->simd_oct = k->simd_oct;   /* 0 stays 0: the ISA's choice */
+  r->simd_pv = k->simd_pv;
+  r->simd_body = k->simd_body;
+  r->simd_shape = k->simd_shape;
+  if (r->simd_oct < 0 || r->simd_oct > 8 || r->simd_pv < 0 || r->simd_pv > 8 ||
+      (r->simd_body && (r->simd_body < 32 || r->simd_body > 4096)))
+    return osc_error_set(err, OSC_EINVAL, "SIMD tile %dx%d or body %d out of range",
+                         r->simd_oct, r->simd_pv, r->simd_body);
   /* a deeper expression tree than this overflows tcc's value stack */
   if (r->max_expr_terms > 128)
     return osc_error_set(err, OSC_EINVAL, "max_expr_terms %d is above 128", r->max_expr_terms);
@@ -186,6 +195,16 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
     if (!known) return osc_error_set(err, OSC_EINVAL, "no stage kernel named '%s'", r->kernel);
   }
   return OSC_OK;
+}
+
+/* k resolved, with the layer's own code variant (a config's `code`) where
+** the knobs name none. */
+static osc_status layer_knobs(const osc_plan *p, const osc_emit_knobs *k, osc_emit_knobs *r,
+                              osc_error *err) {
+  osc_status st = resolve_knobs(k, r, err);
+  if (!st && !r->simd_oct && !r->simd_pv && !r->simd_body && !r->simd_shape && p->layer.code[0])
+    st = osc_variant_parse(p->layer.code, r, NULL, err);
+  return st;
 }
 
 /* ---- the header comment ---------------------------------------------------------- */
@@ -494,7 +513,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   if (o->batch < 0)
     return osc_error_set(err, OSC_EINVAL, "batch must be 0 or more, got %d", o->batch);
   batch = o->batch ? o->batch : 1;
-  if ((st = resolve_knobs(k, &kn, err)) || (st = osc_emit_check_plan(p, err))) return st;
+  if ((st = layer_knobs(p, k, &kn, err)) || (st = osc_emit_check_plan(p, err))) return st;
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
@@ -701,7 +720,7 @@ static void net_names(const osc_network *net, net_emit *e) {
 static unsigned kernels_used(const osc_plan *p, int isa) {
   osc_emit_knobs kn;
   unsigned used = 0;
-  resolve_knobs(NULL, &kn, NULL);
+  if (layer_knobs(p, NULL, &kn, NULL)) resolve_knobs(NULL, &kn, NULL);
   for (int i = 0; i < p->n_stages; i++) {
     osc_stage_job j;
     const osc_stage_kernel *v[MAX_VARIANTS];

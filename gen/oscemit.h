@@ -42,6 +42,12 @@ typedef struct osc_emit_knobs {
                           ** (their taps clipped); the rest of the border
                           ** goes through a checked loop; default 2048,
                           ** negative: none */
+  /* The SIMD stages' code variant (gen/oscvariant.h names them); 0 and
+  ** NULL: the ISA's own choice. */
+  int simd_oct;           /* a tile's output channels at most, 1..8 */
+  int simd_pv;            /* a tile's vectors at most, 1..8 */
+  int simd_body;          /* instructions in one fan-in loop body, 32..4096 (480) */
+  const char *simd_shape; /* "px": lanes over pixels (the only shape yet) */
 } osc_emit_knobs;
 
 /* Which registered kernel (an index in osc_stage_kernels) the emitter

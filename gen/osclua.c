@@ -76,6 +76,7 @@ static void push_layer(lua_State *L, const osc_layer *l, const char *network) {
   set_str(L, "mode", osc_mode_name(l->mode));
   set_int(L, "max_stages", l->max_stages);
   set_str(L, "objective", osc_objective_name(l->objective));
+  set_str(L, "code", l->code[0] ? l->code : "auto");
   lua_createtable(L, l->n_widths, 0);
   for (int i = 0; i < l->n_widths; i++) {
     lua_pushinteger(L, l->widths[i]);
@@ -224,6 +225,16 @@ static void check_layer(lua_State *L, int t, osc_layer *l) {
   }
   lua_pop(L, 1);
   get_fixed(L, t, l);
+  if (lua_getfield(L, t, "code") == LUA_TSTRING) {   /* canonical, "" for auto, as configs */
+    char canon[OSC_VARIANT_MAX];
+    osc_error why;
+    if (osc_variant_parse(lua_tostring(L, -1), &(osc_emit_knobs){0}, canon, &why))
+      luaL_error(L, "layer.code: %s", why.msg);
+    snprintf(l->code, sizeof l->code, "%s", strcmp(canon, "auto") ? canon : "");
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "layer.code must be a string, got %s", luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
   if (lua_getfield(L, t, "file") == LUA_TSTRING) l->file = lua_tostring(L, -1);
   lua_pop(L, 1);   /* the table keeps the string alive */
   get_int(L, t, "layer", "line", &l->line, 0);
@@ -367,17 +378,25 @@ static int l_candidates(lua_State *L) {
 
 /* ---- variants ------------------------------------------------------------------- */
 
-/* osconv.variants(): the code variants this CPU runs, best first; each a
-** table {isa=...}; and .threads, the thread counts worth timing: 1, 2, 4,
-** ... below the CPUs this process may use (osc_pool_default_threads), and
-** that count. (Tile sizes are not variants yet.) */
+/* osconv.variants(): the ISAs this CPU runs, best first; each a table
+** {isa=..., codes={...}}, codes the code variants worth timing on it
+** (gen/oscvariant.h, "auto" first); and .threads, the thread counts worth
+** timing: 1, 2, 4, ... below the CPUs this process may use
+** (osc_pool_default_threads), and that count. */
 static int l_variants(lua_State *L) {
   osc_isa host = osc_isa_host();
   int n = 0, cpus = osc_pool_default_threads();
   lua_newtable(L);
   for (int isa = (int)host; isa >= (int)OSC_ISA_C; isa--) {
-    lua_createtable(L, 0, 1);
+    const char *const *codes = osc_variant_list(isa);
+    lua_createtable(L, 0, 2);
     set_str(L, "isa", osc_isa_name((osc_isa)isa));
+    lua_newtable(L);
+    for (int i = 0; codes[i]; i++) {
+      lua_pushstring(L, codes[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "codes");
     lua_rawseti(L, -2, ++n);
   }
   lua_newtable(L);
@@ -408,6 +427,14 @@ static int opt_threads(lua_State *L, int o) {
   return (int)v;
 }
 
+/* opts.code, a code variant (gen/oscvariant.h): into k's simd fields and
+** its canonical name into canon; absent: "auto". */
+static void opt_code(lua_State *L, int o, osc_emit_knobs *k, char canon[OSC_VARIANT_MAX]) {
+  const char *s = opt_str(L, o, "code");
+  osc_error err;
+  if (osc_variant_parse(s, k, canon, &err)) luaL_error(L, "options.code: %s", err.msg);
+}
+
 /* opts.isa, checked against what the CPU runs; OSC_ISA_AUTO when absent. */
 static osc_isa opt_isa(lua_State *L, int o, int allow_auto) {
   const char *s = opt_str(L, o, "isa");
@@ -422,15 +449,19 @@ static osc_isa opt_isa(lua_State *L, int o, int allow_auto) {
   return isa;
 }
 
-/* osconv.emit(plan [, {isa=, prefix=}]): the source `osconv gen` writes for it. */
+/* osconv.emit(plan [, {isa=, prefix=, code=}]): the source `osconv gen`
+** writes for it, in that code variant. */
 static int l_emit(lua_State *L) {
   osc_plan p;
   osc_error err;
   osc_buf b;
   osc_emit_options eo = {"layer", 1, 0};
+  osc_emit_knobs kn = {0};
+  char code[OSC_VARIANT_MAX];
   const char *prefix;
   osc_status s;
   check_plan(L, 1, &p);
+  opt_code(L, 2, &kn, code);
   prefix = opt_str(L, 2, "prefix");
   if (lua_istable(L, 2) && lua_getfield(L, 2, "isa") != LUA_TNIL) {
     const char *name = luaL_checkstring(L, -1);
@@ -444,7 +475,7 @@ static int l_emit(lua_State *L) {
     eo.prefix = prefix;
   }
   osc_buf_init(&b);
-  s = osc_emit_layer(&p, &eo, &b, &err);
+  s = osc_emit_layer_knobs(&p, &eo, &kn, &b, &err);
   if (!s) lua_pushlstring(L, b.data ? b.data : "", b.len);
   osc_buf_free(&b);
   return s ? fail(L, &err) : 1;
@@ -467,7 +498,7 @@ static int l_kernel_gc(lua_State *L) {
   return 0;
 }
 
-/* osconv.compile(plan [, {isa=, threads=, backend="jit"|"reference"}]) */
+/* osconv.compile(plan [, {isa=, threads=, code=, backend="jit"|"reference"}]) */
 static int l_compile(lua_State *L) {
   osc_plan p;
   osc_error err;
@@ -475,7 +506,10 @@ static int l_compile(lua_State *L) {
   osc_isa isa;
   const char *backend;
   lkernel *u;
+  char code[OSC_VARIANT_MAX];
   check_plan(L, 1, &p);
+  opt_code(L, 2, &(osc_emit_knobs){0}, code);
+  if (opt_str(L, 2, "code")) ko.code = code;   /* copied by the kernel; absent: the layer's */
   isa = opt_isa(L, 2, 0);
   ko.isa = isa == OSC_ISA_AUTO ? NULL : osc_isa_name(isa);
   ko.threads = opt_threads(L, 2);
@@ -497,6 +531,7 @@ static int l_kernel_info(lua_State *L) {
   lua_createtable(L, 0, 6);
   set_str(L, "backend", osc_backend_name(i.backend));
   if (i.isa) set_str(L, "isa", i.isa);
+  if (i.code) set_str(L, "code", i.code);
   lua_pushboolean(L, i.cache_hit);
   lua_setfield(L, -2, "cache_hit");
   set_num(L, "compile_ms", i.emit_ms + i.compile_ms);
@@ -674,6 +709,7 @@ static void push_record(lua_State *L, const osc_tune_record *r) {
   lua_setfield(L, -2, "plan");
   set_str(L, "isa", r->isa);
   if (r->threads > 0) set_int(L, "threads", r->threads);
+  set_str(L, "code", r->code);
   set_num(L, "median", r->median_s);
   set_num(L, "spread", r->spread_s);
   set_int(L, "reps", r->reps);
@@ -725,7 +761,7 @@ static int l_tuning_lookup(lua_State *L) {
   return 3;
 }
 
-/* db:put(plan, {isa=, threads=, median=, spread=, reps=}) -> true if it went in
+/* db:put(plan, {isa=, threads=, code=, median=, spread=, reps=}) -> true if it went in
 ** (no record for its layer shape, or a slower one) */
 static int l_tuning_put(lua_State *L) {
   osc_tuning *t = check_tuning(L, 1);
@@ -734,16 +770,18 @@ static int l_tuning_put(lua_State *L) {
   osc_isa isa;
   double median, spread;
   int reps, in, threads;
+  char code[OSC_VARIANT_MAX];
   check_plan(L, 2, &p);
   luaL_checktype(L, 3, LUA_TTABLE);
   isa = opt_isa(L, 3, 0);
+  opt_code(L, 3, &(osc_emit_knobs){0}, code);
   median = opt_num(L, 3, "median", -1), spread = opt_num(L, 3, "spread", 0);
   reps = opt_int(L, 3, "reps", 1);
   threads = opt_threads(L, 3);
   if (isa == OSC_ISA_AUTO) isa = osc_isa_host();
   if (!(median >= 0) || !(spread >= 0) || reps < 1)
     return luaL_error(L, "put: need median >= 0 and spread >= 0 (seconds), reps >= 1");
-  osc_tune_record_make(&p, osc_isa_name(isa), threads, median, spread, reps, &r);
+  osc_tune_record_make(&p, osc_isa_name(isa), threads, code, median, spread, reps, &r);
   if ((in = osc_tune_put(t, &r)) < 0) return luaL_error(L, "out of memory");
   lua_pushboolean(L, in);
   return 1;

@@ -11,7 +11,10 @@
 #include <time.h>
 
 #include "oscerr.h"
+#include "oscisa.h"
 #include "oscplan.h"
+#include "oscpool.h"
+#include "oscvariant.h"
 
 static int same_chain(const osc_plan *a, const osc_plan *b) {
   if (a->n_stages != b->n_stages) return 0;
@@ -170,50 +173,128 @@ osc_status osc_verify_kernel(const osc_kernel *k, int batch, uint64_t seed, doub
 
 /* ---- planning by measurement ----------------------------------------------------- */
 
+/* The measurement so far: the fastest (plan, variant) that passed. */
+typedef struct rigor_run {
+  osc_measure_options to;
+  double best, start, budget_s;
+  int timed;
+  const osc_plan *plan;      /* the best's */
+  osc_kernel_options ko;     /* the best's variant */
+} rigor_run;
+
+static int budget_left(const rigor_run *r) {
+  return r->timed < 1 || osc_clock() - r->start < r->budget_s;
+}
+
+/* Time plan p as variant ko; the best if it is faster and passes the
+** reference check (checked only then: one check per new best). */
+static void try_variant(rigor_run *r, const osc_plan *p, const osc_kernel_options *ko) {
+  osc_kernel *k = NULL;
+  osc_timing t;
+  osc_error why;
+  double rel, max_abs;
+  if (osc_kernel_create(p, ko, &k, &why) || osc_measure_kernel(k, &r->to, &t, &why)) {
+    osc_kernel_free(k);
+    return;   /* a candidate that does not build is no candidate */
+  }
+  r->timed++;
+  if (t.median < r->best &&
+      !osc_verify_kernel(k, 1, 1, &rel, &max_abs, &why) && rel < OSC_VERIFY_TOLERANCE) {
+    r->best = t.median, r->plan = p;
+    r->ko = *ko;
+  }
+  osc_kernel_free(k);
+}
+
+/* The best plan's variants, one axis at a time from the best so far: the
+** other ISAs the JIT may run, the thread counts 1, 2, 4, ... below the
+** CPUs this process may use (the default: all of them), then the best
+** ISA's code variants (gen/oscvariant.h). */
+static int n_thread_counts(int cpus) {
+  int n = 0;
+  for (int t = 1; t < cpus; t *= 2) n++;
+  return n;
+}
+
+static void try_variants(rigor_run *r, osc_isa cap, int cpus) {
+  const osc_plan *p = r->plan;
+  osc_kernel_options ko = r->ko;
+  const char *const *codes;
+  for (int isa = (int)cap - 1; isa >= (int)OSC_ISA_C && budget_left(r); isa--) {
+    ko = r->ko;
+    ko.isa = osc_isa_name((osc_isa)isa);
+    try_variant(r, p, &ko);
+  }
+  for (int t = 1; t < cpus && budget_left(r); t *= 2) {
+    ko = r->ko;
+    ko.threads = t;
+    try_variant(r, p, &ko);
+  }
+  if (osc_isa_parse(r->ko.isa, &cap)) return;
+  codes = osc_variant_list((int)cap);
+  for (int i = 1; codes[i] && budget_left(r); i++) {   /* codes[0]: "auto", timed */
+    ko = r->ko;
+    ko.code = codes[i];
+    try_variant(r, p, &ko);
+  }
+}
+
 osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budget_s,
                                 osc_plan *out, char *note, size_t note_size, osc_error *err) {
+  osc_kernel_options unused = {0};
+  return osc_plan_layer_rigor_options(l, rigor, budget_s, out, &unused, note, note_size, err);
+}
+
+osc_status osc_plan_layer_rigor_options(const osc_layer *l, osc_rigor rigor, double budget_s,
+                                        osc_plan *out, osc_kernel_options *ko, char *note,
+                                        size_t note_size, osc_error *err) {
   osc_plan *c;
-  osc_measure_options to = OSC_MEASURE_DEFAULTS;
-  double best = INFINITY, rel, max_abs, start = osc_clock();
-  int n, chosen = -1, timed = 0;
+  rigor_run r = {.to = OSC_MEASURE_DEFAULTS, .best = INFINITY, .start = osc_clock()};
+  osc_isa cap;
+  int n, cpus = osc_pool_default_threads(), extra, plans;
   if (note && note_size) note[0] = '\0';
-  if (!l || !out) return osc_error_set(err, OSC_EINVAL, "osc_plan_layer_rigor: NULL layer or out");
+  if (!l || !out || !ko)
+    return osc_error_set(err, OSC_EINVAL, "osc_plan_layer_rigor: NULL layer, out or options");
   if (rigor == OSC_RIGOR_ESTIMATE) return osc_plan_layer(l, out, err);
   if (rigor != OSC_RIGOR_MEASURE || !(budget_s > 0))
     return osc_error_set(err, OSC_EINVAL, "osc_plan_layer_rigor: rigor estimate or measure, "
                          "and a budget > 0 seconds");
+  if (osc_isa_runtime(&cap, err)) return err ? err->code : OSC_EINVAL;
   if (!(c = malloc(sizeof *c * OSC_MAX_CANDIDATES)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory");
   if ((n = osc_candidates(l, l->max_stages, c, err)) < 0) {
     free(c);
     return err ? err->code : OSC_EINVAL;
   }
-  to.budget_s = budget_s / (n ? n : 1);
-  for (int i = 0; i < n && (timed < 1 || osc_clock() - start < budget_s); i++) {
-    osc_kernel *k = NULL;
-    osc_timing t;
-    osc_error why;
-    if (osc_kernel_create(&c[i], NULL, &k, &why) || osc_measure_kernel(k, &to, &t, &why)) {
-      osc_kernel_free(k);
-      continue;   /* a candidate that does not build is no candidate */
-    }
-    timed++;
-    if (t.median < best &&
-        !osc_verify_kernel(k, 1, 1, &rel, &max_abs, &why) && rel < OSC_VERIFY_TOLERANCE)
-      best = t.median, chosen = i;
-    osc_kernel_free(k);
+  r.budget_s = budget_s;
+  r.ko.isa = osc_isa_name(cap);   /* the JIT's default ISA and threads, named */
+  extra = (int)cap - (int)OSC_ISA_C + n_thread_counts(cpus);
+  for (int i = 0; osc_variant_list((int)cap)[i + 1]; i++) extra++;
+  r.to.budget_s = budget_s / (n + extra);   /* even shares of the whole */
+  for (int i = 0; i < n && budget_left(&r); i++) {
+    osc_kernel_options first = {.isa = r.ko.isa};
+    try_variant(&r, &c[i], &first);
   }
-  if (chosen < 0) {
+  plans = r.timed;
+  if (r.plan) try_variants(&r, cap, cpus);
+  if (!r.plan) {
     free(c);
     return osc_error_layer(err, OSC_ENOPLAN, l, "rigor measure: no candidate compiled and "
                            "passed verification");
   }
-  *out = c[chosen];
+  *out = *r.plan;
+  ko->isa = r.ko.isa;
+  if (r.ko.threads) ko->threads = r.ko.threads;
+  ko->code = r.ko.code && strcmp(r.ko.code, "auto") ? r.ko.code : NULL;
   if (note) {
-    char chain[256];
+    char chain[256], threads[32] = "all CPUs' threads";
     osc_plan_describe(out, chain, sizeof chain);
-    snprintf(note, note_size, "measured %d of %d candidates: %s %s, %.3g us", timed, n,
-             osc_mode_name(out->mode), chain, best * 1e6);
+    if (r.ko.threads) snprintf(threads, sizeof threads, "%d thread%s", r.ko.threads,
+                               r.ko.threads == 1 ? "" : "s");
+    snprintf(note, note_size, "measured %d of %d candidates, then %d of its variants: %s %s, "
+             "isa %s, %s%s%s, %.3g us", plans, n, r.timed - plans, osc_mode_name(out->mode),
+             chain, ko->isa, threads,
+             ko->code ? ", variant " : "", ko->code ? ko->code : "", r.best * 1e6);
   }
   free(c);
   return OSC_OK;

@@ -12,6 +12,7 @@
 
 #include "osccover.h"
 #include "oscerr.h"
+#include "oscvariant.h"
 #include "osctime.h"
 
 /* ---- names ---------------------------------------------------------------- */
@@ -133,6 +134,13 @@ osc_status osc_layer_validate(const osc_layer *l, osc_error *err) {
   osc_status s;
   if (!l) return osc_error_set(err, OSC_EINVAL, "no layer (NULL)");
   if ((s = check_enums(l, err))) return s;
+  if (!memchr(l->code, '\0', sizeof l->code))
+    return osc_error_layer(err, OSC_EINVAL, l, "its code variant is not a string");
+  if (l->code[0]) {
+    osc_error why;
+    if (osc_variant_parse(l->code, &(osc_emit_knobs){0}, NULL, &why))
+      return osc_error_layer(err, OSC_EINVAL, l, "%s", why.msg);
+  }
   struct { const char *what; int v, lo, hi; } r[] = {
       {"in_channels", l->in_channels, 1, OSC_CH_MAX},
       {"out_channels", l->out_channels, 1, OSC_CH_MAX},

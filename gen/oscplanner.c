@@ -106,6 +106,7 @@ static void copy_plan(const osc_plan *from, const osc_layer *l, osc_plan *out) {
   memcpy(out->layer.name, l->name, sizeof l->name);
   out->layer.file = l->file;
   out->layer.line = l->line;
+  memcpy(out->layer.code, l->code, sizeof l->code);   /* not in the key: no plan depends on it */
 }
 
 static osc_status out_of_budget(const osc_planner *p, const osc_layer *l, osc_error *err) {

@@ -77,8 +77,8 @@ static double modelled_s(const osc_plan *p, const char *isa) {
   return osc_time_plan_isa(p, i == OSC_ISA_AUTO ? osc_time_isa() : i) * 1e-9;
 }
 
-void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, double median_s,
-                          double spread_s, int reps, osc_tune_record *r) {
+void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, const char *code,
+                          double median_s, double spread_s, int reps, osc_tune_record *r) {
   memset(r, 0, sizeof *r);
   r->layer = p->layer;
   r->layer.file = NULL;
@@ -91,6 +91,7 @@ void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, doubl
   r->macs = p->macs;
   snprintf(r->isa, sizeof r->isa, "%s", isa);
   r->threads = threads;
+  snprintf(r->code, sizeof r->code, "%s", code && *code ? code : "auto");
   r->median_s = median_s;
   r->spread_s = spread_s;
   r->reps = reps;
@@ -233,6 +234,9 @@ char *osc_tune_record_line(const osc_tune_record *r) {
       "median_s", json_real(r->median_s), "spread_s", json_real(r->spread_s), "reps", r->reps,
       "model_s", opt_real(r->model_s), "machine", "cpu", r->machine.cpu, "isa", r->machine.isa,
       "cores", r->machine.cores, "osconv", r->version, "compiler", r->compiler);
+  json_t *v = o ? json_object_get(o, "variant") : NULL;
+  if (v && strcmp(r->code, "auto"))   /* after threads; absent: auto, as records before it */
+    json_object_set_new(v, "code", json_string(r->code));
   char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
               : NULL;
   json_decref(o);
@@ -314,17 +318,36 @@ static osc_status check_plan(const osc_tune_record *r, osc_error *err) {
   return OSC_OK;
 }
 
+/* variant.code: absent (a record from before code variants: the emitter's
+** choice, "auto"), or a canonical name; "auto" and other spellings are
+** refused, so one variant has one line. */
+static osc_status parse_code(json_t *code, osc_tune_record *r, osc_error *err) {
+  osc_emit_knobs k = {0};
+  osc_error why;
+  snprintf(r->code, sizeof r->code, "auto");
+  if (!code) return OSC_OK;
+  if (!json_is_string(code))
+    return osc_error_set(err, OSC_EINVAL, "variant: code must be a string");
+  if (osc_variant_parse(json_string_value(code), &k, r->code, &why))
+    return osc_error_set(err, OSC_EINVAL, "variant: %s", why.msg);
+  if (strcmp(r->code, json_string_value(code)) || !strcmp(r->code, "auto"))
+    return osc_error_set(err, OSC_EINVAL, "variant: code '%s' is not written as osconv writes "
+                         "it (%s)", json_string_value(code),
+                         strcmp(r->code, "auto") ? r->code : "auto: leave the field out");
+  return OSC_OK;
+}
+
 static osc_status parse_fields(json_t *o, osc_tune_record *r, osc_error *err) {
-  json_t *layer, *plan, *threads, *model;
+  json_t *layer, *plan, *threads, *model, *code = NULL;
   const char *isa, *cpu, *misa, *version, *compiler;
   json_error_t je;
   osc_isa v;
   osc_status s;
   if (json_unpack_ex(o, &je, JSON_STRICT,
-                     "{s:o, s:o, s:{s:s, s:o}, s:{s:F, s:F, s:i, s:o}, s:{s:s, s:s, s:i}, "
+                     "{s:o, s:o, s:{s:s, s:o, s?o}, s:{s:F, s:F, s:i, s:o}, s:{s:s, s:s, s:i}, "
                      "s:s, s:s}",
                      "layer", &layer, "plan", &plan, "variant", "isa", &isa, "threads",
-                     &threads, "time", "median_s", &r->median_s, "spread_s", &r->spread_s,
+                     &threads, "code", &code, "time", "median_s", &r->median_s, "spread_s", &r->spread_s,
                      "reps", &r->reps, "model_s", &model, "machine", "cpu", &cpu, "isa", &misa,
                      "cores", &r->machine.cores, "osconv", &version, "compiler", &compiler))
     return osc_error_set(err, OSC_EINVAL, "%s", je.text);
@@ -339,6 +362,7 @@ static osc_status parse_fields(json_t *o, osc_tune_record *r, osc_error *err) {
     return osc_error_set(err, OSC_EINVAL, "variant: threads must be an integer 1 to %d, or null",
                          OSC_TUNE_THREADS_MAX);
   r->threads = json_is_null(threads) ? 0 : (int)json_integer_value(threads);
+  if ((s = parse_code(code, r, err))) return s;
   if (!json_is_null(model) && !(json_is_number(model) && json_number_value(model) >= 0))
     return osc_error_set(err, OSC_EINVAL, "time: model_s must be a number >= 0 or null");
   r->model_s = json_is_null(model) ? -1 : json_number_value(model);
@@ -495,7 +519,7 @@ osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, os
                                      osc_kernel_options *opt, osc_tuning_verdict *verdict,
                                      char *note, size_t note_size, osc_error *err) {
   const osc_tune_record *r;
-  char why[512], chain[256], threads[32] = "";
+  char why[512], chain[256], threads[32 + OSC_VARIANT_MAX] = "";
   osc_status s;
   osc_isa isa;
   if (!t || !l || !out || !verdict)
@@ -515,15 +539,20 @@ osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, os
     return OSC_OK;
   }
   if ((s = osc_tune_plan(r, l, out, err))) return s;
+  /* the record's code variant, as its mode, over the config's (what gen emits) */
+  snprintf(out->layer.code, sizeof out->layer.code, "%s", strcmp(r->code, "auto") ? r->code : "");
   *verdict = OSC_TUNING_USED;
   if (opt) {
     osc_isa_parse(r->isa, &isa);   /* checked when the record was read */
     opt->isa = osc_isa_name(isa);
     if (r->threads > 0) opt->threads = r->threads;
+    opt->code = r->code;
   }
   osc_plan_describe(out, chain, sizeof chain);
   if (r->threads > 0) snprintf(threads, sizeof threads, ", %d thread%s", r->threads,
                                r->threads == 1 ? "" : "s");
+  if (strcmp(r->code, "auto"))
+    snprintf(threads + strlen(threads), sizeof threads - strlen(threads), ", variant %s", r->code);
   if (note)
     snprintf(note, note_size, "tuning record used: %s %s, isa %s%s, measured %.3g us",
              osc_mode_name(r->mode), chain, r->isa, threads, r->median_s * 1e6);

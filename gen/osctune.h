@@ -8,6 +8,7 @@
 #define OSCTUNE_H
 
 #include "osconv.h"
+#include "oscvariant.h"
 
 #define OSC_TUNE_KEY_MAX 192
 
@@ -28,6 +29,8 @@ typedef struct osc_tune_record {
   char isa[16];      /* the variant: "avx512", "avx2", "c"... */
   int threads;       /* ...and the thread count (osc_kernel_options.threads, >= 1);
                         0: null in the file (a record from before thread variants) */
+  char code[OSC_VARIANT_MAX];  /* ...and the code variant, canonical (gen/oscvariant.h);
+                        "auto" is not written, and a record without one reads as it */
   double median_s, spread_s;   /* measured: median, interquartile range (seconds) */
   int reps;          /* timed runs behind the median */
   double model_s;    /* modelled time; < 0: none (no time model on this branch) */
@@ -51,9 +54,10 @@ const char *osc_tune_compiler(void);
 void osc_tune_key(const osc_layer *l, char key[OSC_TUNE_KEY_MAX]);
 
 /* A record for plan p measured as variant `isa` with `threads` (0: null)
-** (machine, version and compiler: this process's). */
-void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, double median_s,
-                          double spread_s, int reps, osc_tune_record *r);
+** and code variant `code` (canonical; NULL: "auto") (machine, version and
+** compiler: this process's). */
+void osc_tune_record_make(const osc_plan *p, const char *isa, int threads, const char *code,
+                          double median_s, double spread_s, int reps, osc_tune_record *r);
 
 /* The most threads a record may name (osc_kernel_create's limit). */
 #define OSC_TUNE_THREADS_MAX 1024

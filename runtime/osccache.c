@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #define XXH_STATIC_LINKING_ONLY   /* XXH3_state_t on the stack */
@@ -14,6 +15,7 @@
 
 #include "oscerr.h"
 #include "oscfault.h"
+#include "oscvariant.h"
 
 #define DEFAULT_ENTRIES 256
 #define DEFAULT_BYTES ((size_t)64 << 20)
@@ -215,6 +217,7 @@ osc_code *osc_cache_lookup(const osc_key *key) {
 typedef struct plan_memo {
   uint64_t lib;                      /* XXH3-64 of the tcc lib path */
   int used, isa, mode, bias, act, residual, groups, n_stages;
+  char code[OSC_VARIANT_MAX];        /* the code variant's canonical name, NUL-padded */
   float clamp_min, clamp_max;        /* compared as bytes too: set only for a clamp */
   osc_stage stage[OSC_MAX_STAGES];   /* all ints: compared with memcmp */
   osc_key key;
@@ -223,9 +226,11 @@ typedef struct plan_memo {
 static plan_memo memo[PLAN_MEMO];
 static unsigned memo_next;   /* round robin */
 
-static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path, int isa) {
+static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path, int isa,
+                      const char *code) {
   memset(m, 0, sizeof *m);
   m->isa = isa;
+  snprintf(m->code, sizeof m->code, "%s", code);
   m->lib = XXH3_64bits(lib_path, strlen(lib_path));
   m->used = 1;
   m->mode = (int)p->mode;
@@ -241,10 +246,11 @@ static void memo_fill(plan_memo *m, const osc_plan *p, const char *lib_path, int
   memcpy(m->stage, p->stage, (size_t)p->n_stages * sizeof p->stage[0]);
 }
 
-int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, osc_key *key) {
+int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, const char *code,
+                       osc_key *key) {
   plan_memo want;
   int found = 0;
-  memo_fill(&want, p, lib_path, isa);
+  memo_fill(&want, p, lib_path, isa, code);
   pthread_mutex_lock(&lock);
   for (int i = 0; i < PLAN_MEMO && !found; i++)
     if (!memcmp(&memo[i], &want, offsetof(plan_memo, key))) {
@@ -255,11 +261,12 @@ int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, osc_key
   return found;
 }
 
-void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const osc_key *key) {
+void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const char *code,
+                         const osc_key *key) {
   plan_memo m;
   osc_key known;
-  if (osc_cache_plan_key(p, lib_path, isa, &known)) return;
-  memo_fill(&m, p, lib_path, isa);
+  if (osc_cache_plan_key(p, lib_path, isa, code, &known)) return;
+  memo_fill(&m, p, lib_path, isa, code);
   m.key = *key;
   pthread_mutex_lock(&lock);
   memo[memo_next++ % PLAN_MEMO] = m;

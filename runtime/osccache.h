@@ -49,9 +49,12 @@ osc_code *osc_cache_lookup(const osc_key *key);
 /* Which key a plan's source hashed to with libtcc's runtime directory
 ** `lib_path`, remembered so that a cache hit need not emit the source
 ** again. A plan is recognised by everything the emitter reads from it
-** (mode, bias, activation, groups, every stage). 1 if known. */
-int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, osc_key *key);
-void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const osc_key *key);
+** (mode, bias, activation, groups, every stage), the ISA and the code
+** variant's canonical name (gen/oscvariant.h). 1 if known. */
+int osc_cache_plan_key(const osc_plan *p, const char *lib_path, int isa, const char *code,
+                       osc_key *key);
+void osc_cache_note_plan(const osc_plan *p, const char *lib_path, int isa, const char *code,
+                         const osc_key *key);
 
 /* Kernels the cache may hold: 256, or OSCONV_CACHE_CAPACITY (0: the cache
 ** is off), or what osc_cache_set_limits set. */

@@ -25,6 +25,7 @@
 #include "oscjit.h"
 #include "oscplan.h"
 #include "oscpool.h"
+#include "oscvariant.h"
 
 struct osc_kernel {
   osc_plan plan;
@@ -45,6 +46,7 @@ struct osc_kernel {
                              ** run (read then, so a run calls no getenv) */
   int cache_off;             /* JIT made without the cache (option or OSCONV_CACHE) */
   char desc[160];            /* benchdnn-style problem descriptor, for verbose */
+  char variant[OSC_VARIANT_MAX];  /* the code variant, canonical: info.code */
   osc_kernel_info info;
   char fallback[sizeof ((osc_error *)0)->msg];
 };
@@ -169,23 +171,28 @@ osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err) {
   return osc_kernel_source_isa(p, isa, out, err);
 }
 
-/* The layer's source for the JIT prefix; listing 0: the asm blocks without
-** their instruction listings (a third of the JIT's emit time and half the
-** text tcc reads, for comments nobody sees: README "Search and compile time"). */
-static osc_status emit_source(const osc_plan *p, int isa, int listing, char **out,
-                              osc_error *err) {
+/* The layer's source for the JIT prefix, in code variant `code` (NULL or
+** "": the layer's own); listing 0: the asm blocks without their
+** instruction listings (a third of the JIT's emit time and half the text
+** tcc reads, for comments nobody sees: README "Search and compile time"). */
+static osc_status emit_source(const osc_plan *p, int isa, const char *code, int listing,
+                              char **out, osc_error *err) {
   osc_emit_options eo = {OSC_JIT_PREFIX, 1, isa};
+  osc_emit_knobs kn = {0};
   osc_plan anon = *p;
   osc_buf buf;
   osc_status st;
   *out = NULL;
+  if (!code || !*code) code = p->layer.code;   /* the option's, else the layer's */
+  if ((st = osc_variant_parse(code, &kn, NULL, err))) return st;
+  memset(anon.layer.code, 0, sizeof anon.layer.code);   /* the knobs say it: even "auto" */
   /* the code depends on the structure only: same plan, same bytes, one compile */
   memset(anon.layer.name, 0, sizeof anon.layer.name);
   anon.layer.file = NULL;
   anon.layer.line = 0;
   osc_buf_init(&buf);
-  st = listing ? osc_emit_layer(&anon, &eo, &buf, err)
-               : osc_emit_layer_unlisted(&anon, &eo, NULL, &buf, err);
+  st = listing ? osc_emit_layer_knobs(&anon, &eo, &kn, &buf, err)
+               : osc_emit_layer_unlisted(&anon, &eo, &kn, &buf, err);
   if (!st && !(*out = osc_buf_take(&buf)))
     st = osc_error_set(err, OSC_ENOMEM, "kernel: out of memory emitting the source");
   osc_buf_free(&buf);
@@ -193,7 +200,12 @@ static osc_status emit_source(const osc_plan *p, int isa, int listing, char **ou
 }
 
 osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err) {
-  return emit_source(p, isa, 1, out, err);
+  return emit_source(p, isa, NULL, 1, out, err);
+}
+
+osc_status osc_kernel_source_variant(const osc_plan *p, int isa, const char *code, char **out,
+                                     osc_error *err) {
+  return emit_source(p, isa, code, 1, out, err);
 }
 
 /* ---- making kernels ----------------------------------------------------------------- */
@@ -205,10 +217,11 @@ static void verbose(const osc_kernel *k) {
   osc_plan_describe(&k->plan, plan, sizeof plan);
   if (i->backend == OSC_BACKEND_JIT)
     fprintf(stderr,
-            "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s, emit %.2f ms, compile %.2f ms, "
-            "code %zu bytes, threads %d, %s\n",
+            "osconv: kernel '%s' %s [%s]: jit, cache %s, isa %s%s%s, emit %.2f ms, compile "
+            "%.2f ms, code %zu bytes, threads %d, %s\n",
             k->plan.layer.name, plan, osc_mode_name(k->plan.mode),
             k->cache_off ? "off" : i->cache_hit ? "hit" : "miss", i->isa ? i->isa : "c",
+            strcmp(k->variant, "auto") ? ", variant " : "", strcmp(k->variant, "auto") ? k->variant : "",
             i->emit_ms, i->compile_ms, i->code_size, i->threads, k->desc);
   else
     fprintf(stderr, "osconv: kernel '%s' %s [%s]: reference%s%s%s, %s\n", k->plan.layer.name,
@@ -259,8 +272,9 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   /* the ISA is part of the key: OSCONV_ISA may change between two calls */
   if ((st = kernel_isa(o, &isa, err))) return st;
   k->info.isa = osc_isa_name(isa);
+  k->info.code = k->variant;
   snprintf(flags, sizeof flags, "%s isa=%s", osc_jit_flags(), k->info.isa);
-  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, (int)isa, &key) &&
+  if (!source && use_cache && osc_cache_plan_key(&k->plan, lib, (int)isa, k->variant, &key) &&
       (k->code = osc_cache_lookup(&key))) {
     k->info.cache_hit = 1;
     use_code(k);
@@ -270,7 +284,8 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
     /* the listings only where someone may read the source: OSCONV_DUMP */
     const char *dump = getenv("OSCONV_DUMP");
     t0 = now_ms();
-    if ((st = emit_source(&k->plan, (int)isa, dump && *dump, &emitted, err))) return st;
+    if ((st = emit_source(&k->plan, (int)isa, k->variant, dump && *dump, &emitted, err)))
+      return st;
     k->info.emit_ms = now_ms() - t0;
     source = emitted;
     symbol = OSC_JIT_SYMBOL;
@@ -279,7 +294,7 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
   dump_source(k, source, &key);
   st = osc_cache_get(&key, use_cache, source, symbol, lib, &k->code, &k->info.cache_hit,
                      err);
-  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, (int)isa, &key);
+  if (!st && emitted && use_cache) osc_cache_note_plan(&k->plan, lib, (int)isa, k->variant, &key);
   free(emitted);
   if (st) return st;
   /* measured under the JIT lock: time spent waiting for it is not counted */
@@ -290,8 +305,11 @@ static osc_status jit(osc_kernel *k, const char *source, const char *symbol,
 
 /* ---- threads ------------------------------------------------------------------------
 ** A split run goes image by image, stage by stage; each stage's tiles are
-** cut into pieces of consecutive tiles, one task per piece, and the next
-** stage starts when the parallel-for returns (the barrier). */
+** cut into pieces of consecutive tiles. On osconv's pools an image is one
+** job of a step per stage (the barrier between steps is the pool's); on a
+** caller's parallel-for, one call per stage, the next stage starting when
+** it returns. A batch of at least as many images as the pool has threads
+** is split by images instead (run_images). */
 
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
 static osc_pool *shared_pool;   /* threads = 0 kernels; NULL if it could not be made */
@@ -318,14 +336,26 @@ void osc_kernel_set_split_min_macs(long long macs) {
   atomic_store(&split_min_macs, macs > 0 ? macs : 0);
 }
 
-/* Pieces of a stage: at most `cap` (0: any), at most its tiles, none below
-** OSC_SPLIT_MIN_MACS multiply-adds; at least 1. */
-static int pieces_of(int64_t macs, int tiles, int cap) {
+/* (oscrt.h) Pieces of a stage on `threads` threads (0: unknown): at most `cap` (0:
+** any), at most its tiles, none below OSC_SPLIT_MIN_MACS multiply-adds; at
+** least 1. Within those, the count whose slowest thread runs the fewest
+** tiles (ceil(pieces / threads) pieces of ceil(tiles / pieces) tiles), the
+** most pieces at a tie: 3 pieces of 32 tiles on 2 threads keep one thread
+** at 22 tiles while the other idles after 11, 2 pieces run 16 each. */
+int osc_split_pieces(int64_t macs, int tiles, int threads, int cap) {
   long long least = atomic_load(&split_min_macs);
   int64_t p = tiles, by_work = macs / (least ? least : OSC_SPLIT_MIN_MACS);
+  int best = 1;
+  int64_t best_load = tiles;
   if (cap > 0 && cap < p) p = cap;
   if (by_work < p) p = by_work;
-  return p < 1 ? 1 : (int)p;
+  if (p < 1) return 1;
+  if (threads < 1) return (int)p;
+  for (int64_t q = 2; q <= p; q++) {
+    int64_t load = (q + threads - 1) / threads * ((tiles + q - 1) / q);
+    if (load <= best_load) best = (int)q, best_load = load;
+  }
+  return best;
 }
 
 /* Decides each stage's split once, when the kernel is made: the work per
@@ -357,11 +387,12 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
   if (cap == 1) return OSC_OK;
   for (int s = 0; s < k->plan.n_stages; s++) {
     int used;
-    /* more pieces than threads: a thread that runs faster (a quieter
-    ** core) takes more of them, instead of the stage waiting for the
-    ** slowest thread's equal share */
-    k->pieces[s] = pieces_of(osc_stage_macs(&k->plan.stage[s]), k->tiles[s],
-                             cap > 0 ? cap * PIECES_PER_THREAD : 0);
+    /* more pieces than threads: on a caller's parallel-for a thread that
+    ** runs faster (a quieter core) takes more of them; osconv's pools hand
+    ** each thread its equal share of them as one chunk (run_pool: taken
+    ** one by one, the pieces ping-ponged the pool's counter between cores) */
+    k->pieces[s] = osc_split_pieces(osc_stage_macs(&k->plan.stage[s]), k->tiles[s], cap,
+                                    cap > 0 ? cap * PIECES_PER_THREAD : 0);
     used = cap > 0 && cap < k->pieces[s] ? cap : k->pieces[s];
     if (used > k->info.threads) k->info.threads = used;
   }
@@ -370,7 +401,7 @@ static osc_status setup_threads(osc_kernel *k, const osc_kernel_options *o, osc_
 
 typedef struct split_run {
   const osc_kernel *k;
-  int stage, pieces;
+  int stage, pieces;       /* the callback path's stage */
   const float *in, *res, *weights;   /* res: a residual layer's, else NULL */
   float *out, *scratch;
   unsigned int csr;        /* the running thread's MXCSR: every piece runs in it */
@@ -384,20 +415,93 @@ static void tiles_of(const osc_kernel *k, int s, int first, int count, const flo
   else k->run_tiles(s, first, count, in, out, weights, scratch);
 }
 
-static void run_piece(split_run *r, size_t i) {
-  size_t t = (size_t)r->k->tiles[r->stage], n = (size_t)r->pieces;
+/* Piece i of stage s's k->pieces[s]. */
+static void run_piece(split_run *r, int s, size_t i) {
+  size_t t = (size_t)r->k->tiles[s], n = (size_t)r->k->pieces[s];
   int first = (int)(i * t / n), end = (int)((i + 1) * t / n);
   osc_fpenv e;
   osc_fpenv_enter(&e, r->csr);
-  tiles_of(r->k, r->stage, first, end - first, r->in, r->res, r->out, r->weights, r->scratch);
+  tiles_of(r->k, s, first, end - first, r->in, r->res, r->out, r->weights, r->scratch);
   atomic_fetch_or(&r->raised, osc_fpenv_leave(&e));
 }
 
-static void pool_task(void *ctx, size_t begin, size_t end) {
-  for (size_t i = begin; i < end; i++) run_piece(ctx, i);
+static void pool_task(void *ctx, int stage, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; i++) run_piece(ctx, stage, i);
 }
 
-static void callback_task(void *arg, size_t i) { run_piece(arg, i); }
+static void callback_task(void *arg, size_t i) {
+  split_run *r = arg;
+  run_piece(r, r->stage, i);
+}
+
+/* One image on the caller's parallel-for: a call per stage split, the
+** stages too small to split inline between them. */
+static void run_callback(const osc_kernel *k, split_run *r) {
+  for (int s = 0; s < k->plan.n_stages; s++) {
+    if (k->pieces[s] == 1) {   /* too little work to share: inline, no wake-up */
+      tiles_of(k, s, 0, k->tiles[s], r->in, r->res, r->out, r->weights, r->scratch);
+      continue;
+    }
+    r->stage = s;
+    k->parallel_for(k->parallel_ctx, callback_task, r, (size_t)k->pieces[s]);
+  }
+}
+
+/* One image on the pool: all its stages in one job, a step per stage.
+** Each thread's chunk is its equal share of the pieces (taken in order,
+** so the caller starts on the first ones; a late thread's share goes to
+** whoever is free). A stage of one piece is a step of one chunk. */
+_Static_assert(OSC_MAX_STAGES <= OSC_POOL_MAX_STEPS, "a step per stage");
+static void run_pool(const osc_kernel *k, osc_pool *pool, split_run *r) {
+  size_t n[OSC_MAX_STAGES], grain[OSC_MAX_STAGES];
+  size_t threads = (size_t)osc_pool_threads(pool);
+  for (int s = 0; s < k->plan.n_stages; s++) {
+    n[s] = (size_t)k->pieces[s];
+    grain[s] = (n[s] + threads - 1) / threads;
+  }
+  osc_pool_run_steps(pool, k->plan.n_stages, n, grain, pool_task, r);
+}
+
+/* Images [b, e) of a batch run whole by one thread through the layer's
+** _n, on scratch of their own: chunk b / grain's block of r->scratch's
+** (the caller's for the first chunk). */
+typedef struct image_run {
+  split_run *r;
+  int n;
+  size_t grain;
+  float *extra;    /* scratch of the chunks after the first, one image's each */
+} image_run;
+
+static void image_task(void *ctx, size_t b, size_t e) {
+  image_run *m = ctx;
+  const osc_kernel *k = m->r->k;
+  size_t in_size = osc_plan_input_size(&k->plan), out_size = osc_plan_output_size(&k->plan);
+  size_t chunk = b / m->grain;
+  float *scratch = chunk ? m->extra + (chunk - 1) * k->scratch_floats : m->r->scratch;
+  const float *in = m->r->in + b * in_size, *res = m->r->res;
+  float *out = m->r->out + b * out_size;
+  osc_fpenv fe;
+  osc_fpenv_enter(&fe, m->r->csr);
+  if (k->res_fn) k->res_fn((int)(e - b), in, res + b * out_size, out, m->r->weights, scratch);
+  else k->fn((int)(e - b), in, out, m->r->weights, scratch);
+  atomic_fetch_or(&m->r->raised, osc_fpenv_leave(&fe));
+}
+
+/* At least as many images as threads: each thread runs its share of the
+** images whole, with no barrier and no stage's output crossing between
+** cores. Results are the serial run's: each image is computed by the same
+** code, alone. 0 (nothing run) when the extra scratch cannot be had. */
+static int run_images(const osc_kernel *k, osc_pool *pool, int n, split_run *r) {
+  size_t threads = (size_t)osc_pool_threads(pool), grain = ((size_t)n + threads - 1) / threads;
+  size_t chunks = ((size_t)n + grain - 1) / grain;
+  image_run m = {r, n, grain, NULL};
+  if (k->scratch_floats && chunks > 1 &&
+      !(m.extra = osc_rt_malloc((chunks - 1) * k->scratch_floats * sizeof *m.extra)))
+    return 0;
+  osc_pool_run(pool, (size_t)n, grain, image_task, &m);
+  free(m.extra);
+  return 1;
+}
 
 /* res: a residual layer's (the last stage reads it, at the outputs each
 ** tile writes, so the pieces stay independent even when res is out). */
@@ -407,20 +511,17 @@ static void run_split(const osc_kernel *k, int n, const float *in, const float *
   osc_pool *pool = k->pool ? k->pool : shared_pool;
   split_run r = {.k = k, .weights = weights, .scratch = scratch, .csr = osc_fpenv_current()};
   atomic_init(&r.raised, 0);
+  r.in = in, r.res = res, r.out = out;
+  if (!k->parallel_for && n >= osc_pool_threads(pool) && run_images(k, pool, n, &r)) {
+    osc_fpenv_raise(atomic_load(&r.raised));
+    return;
+  }
   for (int i = 0; i < n; i++, in += in_size, out += out_size) {
     r.in = in;
     r.res = res ? res + (size_t)i * out_size : NULL;   /* NULL + 0 is undefined */
     r.out = out;
-    for (int s = 0; s < k->plan.n_stages; s++) {
-      if (k->pieces[s] == 1) {   /* too little work to share: inline, no wake-up */
-        tiles_of(k, s, 0, k->tiles[s], in, r.res, out, weights, scratch);
-        continue;
-      }
-      r.stage = s;
-      r.pieces = k->pieces[s];
-      if (k->parallel_for) k->parallel_for(k->parallel_ctx, callback_task, &r, (size_t)r.pieces);
-      else osc_pool_run(pool, (size_t)r.pieces, 1, pool_task, &r);
-    }
+    if (k->parallel_for) run_callback(k, &r);
+    else run_pool(k, pool, &r);
   }
   osc_fpenv_raise(atomic_load(&r.raised));
 }
@@ -442,9 +543,14 @@ static osc_status create(const osc_plan *p, const char *source, const char *symb
   if ((st = osc_kernel_check_plan(p, err))) return st;
   if (o->backend == OSC_BACKEND_JIT && (st = kernel_isa(o, &(osc_isa){0}, err)))
     return st;   /* a wrong ISA is the caller's error, never a fallback */
+  if ((st = osc_variant_parse(o->code, &(osc_emit_knobs){0}, NULL, err)))
+    return st;   /* likewise a wrong code variant, for either backend */
   if (!(k = osc_rt_calloc(1, sizeof *k)))
     return osc_error_set(err, OSC_ENOMEM, "kernel: out of memory");
   k->plan = *p;
+  /* checked above (the layer's by osc_kernel_check_plan) */
+  osc_variant_parse(o->code && *o->code ? o->code : p->layer.code, &(osc_emit_knobs){0},
+                    k->variant, NULL);
   k->scratch_floats = osc_plan_scratch_size(p);
   k->keep_denormals = o->keep_denormals != 0;
   k->log_runs = verbose_level() == 2;

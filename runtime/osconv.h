@@ -91,6 +91,9 @@ typedef struct osc_layer {
   int widths[OSC_MAX_WIDTHS];
   int n_fixed;              /* fixed mode: the chain */
   osc_stage_spec fixed[OSC_MAX_STAGES];
+  char code[32];            /* the SIMD stages' code variant (README "Autotuning"):
+                            ** "" the emitter's choice, else "4x6", "8x2/u240"...; the
+                            ** emitter and the JIT use it unless told another */
   const char *file;         /* where it was declared, for messages: NULL or a string */
   int line;
 } osc_layer;
@@ -259,6 +262,12 @@ typedef struct osc_kernel_options {
                                 NULL or "": the CPU's best, capped by OSCONV_ISA. One
                                 above that cap (the CPU's, or OSCONV_ISA's): OSC_EINVAL,
                                 never a silent downgrade. Part of the cache key. */
+  const char *code;          /* JIT: the code variant of its SIMD stages (README
+                                "Autotuning"): NULL, "" or "auto" the emitter's choice;
+                                "OxP" tiles of at most O output channels x P vectors,
+                                "uN" fan-in bodies of at most N instructions, "px" the
+                                shape, joined by '/' ("4x6/u240"). A bad name:
+                                OSC_EINVAL. Part of the cache key. */
 } osc_kernel_options;
 
 typedef struct osc_kernel osc_kernel;
@@ -294,10 +303,12 @@ osc_status osc_kernel_create(const osc_plan *p, const osc_kernel_options *opt,
 ** Threads: a JIT kernel splits each stage of each image into the tiles of
 ** the tile ABI (<prefix>_tiles / _run_tiles, README "Generated code ABI")
 ** and runs them on its pool (osc_kernel_options.threads, parallel_for),
-** the calling thread taking a share; stage after stage, image after image.
-** A stage is cut into at most 4 pieces per thread (so a thread on a
-** quieter core takes more of them), each of at least 2^18 multiply-adds
-** (below, one piece: it runs inline, no thread is woken), so small layers
+** the calling thread taking a share; stage after stage, image after image
+** (on osconv's pools, a batch of at least as many images as threads is
+** split by images instead, each thread running its share of them whole).
+** A stage is cut into at most 4 pieces per thread, each of at least 2^18
+** multiply-adds (below, one piece: it runs inline, no thread is woken),
+** the count whose busiest thread has the fewest tiles, so small layers
 ** run as they would serially; osc_kernel_info.threads says how many
 ** threads the largest stage uses. Each output is computed by one tile with the
 ** same instructions, so the results are the same bits for every thread
@@ -343,6 +354,8 @@ typedef struct osc_kernel_info {
                           ** option's, else the CPU's best capped by OSCONV_ISA); NULL
                           ** for the reference */
   int threads;            /* threads a run's largest stage uses (1: serial, inline) */
+  const char *code;       /* JIT: the code variant, canonical ("auto", "4x6", ...);
+                          ** NULL for the reference; owned by the kernel */
 } osc_kernel_info;
 
 /* NULL info: does nothing; NULL k: *info is all zero but backend
@@ -372,6 +385,17 @@ void osc_cache_clear(void);   /* drop every entry; kernels keep theirs */
 typedef enum osc_rigor { OSC_RIGOR_ESTIMATE = 0, OSC_RIGOR_MEASURE } osc_rigor;
 osc_status osc_plan_layer_rigor(const osc_layer *l, osc_rigor rigor, double budget_s,
                                 osc_plan *out, char *note, size_t note_size, osc_error *err);
+/* osc_plan_layer_rigor, and for measure also the winner's code variant
+** into *ko (not NULL): after the plans (each on the JIT's default ISA and
+** threads), the winner on the other ISAs, on 1, 2, 4, ... threads below
+** the CPUs, and in the best ISA's code variants, all within the budget;
+** ko->isa (a static string), ko->threads (left alone when the default,
+** every CPU, won) and
+** ko->code (NULL: "auto"; else a static string) are written, the other
+** fields untouched. For estimate, *ko is untouched. */
+osc_status osc_plan_layer_rigor_options(const osc_layer *l, osc_rigor rigor, double budget_s,
+                                        osc_plan *out, osc_kernel_options *ko, char *note,
+                                        size_t note_size, osc_error *err);
 
 /* ---- tuning: what `scripts/autotune.lua` measured (README "Autotuning") ----
 ** A database is a JSON-lines file, one record per layer shape (channels,
@@ -407,9 +431,11 @@ osc_status osc_tuning_lookup(const osc_tuning *t, const osc_layer *l, osc_plan *
                              osc_tuning_verdict *verdict, char *note, size_t note_size,
                              osc_error *err);
 /* osc_tuning_lookup, and on OSC_TUNING_USED also the record's code variant
-** into *opt (not NULL): opt->isa (a static string) and opt->threads (the
+** into *opt (not NULL): opt->isa (a static string), opt->threads (the
 ** count it measured fastest with; left alone for an old record whose
-** threads are null); the other fields are untouched. */
+** threads are null) and opt->code (the record's code variant, "auto" for
+** a record without one; a string of t's, valid while t lives); the other
+** fields are untouched. */
 osc_status osc_tuning_lookup_options(const osc_tuning *t, const osc_layer *l, osc_plan *out,
                                      osc_kernel_options *opt, osc_tuning_verdict *verdict,
                                      char *note, size_t note_size, osc_error *err);

@@ -7,6 +7,13 @@
 ** The caller waits until every worker has left the job (`busy` = 0) before
 ** it returns, so the job's context may live on the caller's stack.
 **
+** A job is a few steps run in order (a layer's stages): every thread
+** takes chunks of step s, then waits until all of step s's tiles are done
+** (`finished[s]` counts tiles, not threads, so a worker that wakes late holds
+** nobody: the others run its share and it finds the step finished) before
+** it takes chunks of step s + 1. One wake-up and one join per layer,
+** instead of one per stage.
+**
 ** Waiting spins first, as pthreadpool does: a worker that finished a job
 ** watches `generation` for about SPIN_NS before it sleeps on `wake`, and
 ** the caller watches `busy` as long before it sleeps on `done`. A layer's
@@ -43,10 +50,12 @@ struct osc_pool {
   atomic_int stop;
   int sleepers;             /* workers waiting on `wake` */
   int caller_sleeps;        /* the caller waits on `done` */
-  osc_pool_task task;
+  osc_pool_step_task task;
   void *ctx;
-  size_t n, grain;
-  atomic_size_t next;
+  int steps;
+  size_t n[OSC_POOL_MAX_STEPS], grain[OSC_POOL_MAX_STEPS];
+  atomic_size_t next[OSC_POOL_MAX_STEPS];   /* the first tile of step s not yet taken */
+  atomic_size_t finished[OSC_POOL_MAX_STEPS];   /* tiles of step s done */
 };
 
 #define SPIN_NS 1000000L   /* 1 ms; pthreadpool spins 10^6 pauses, GOMP 3*10^5 */
@@ -84,11 +93,25 @@ static int spin_zero(atomic_int *v) {
   }
 }
 
+/* Until step s's tiles are all done: the others are running chunks they
+** took, so this is short; yields now and then in case one was preempted. */
+static void wait_step(atomic_size_t *finished, size_t n) {
+  for (unsigned i = 1; atomic_load_explicit(finished, memory_order_acquire) < n; i++) {
+    relax();
+    if (i % 4096 == 0) sched_yield();
+  }
+}
+
 static void take_chunks(osc_pool *p) {
-  for (;;) {
-    size_t b = atomic_fetch_add(&p->next, p->grain);
-    if (b >= p->n) return;
-    p->task(p->ctx, b, b + p->grain < p->n ? b + p->grain : p->n);
+  for (int s = 0; s < p->steps; s++) {
+    size_t n = p->n[s], grain = p->grain[s];
+    for (;;) {
+      size_t b = atomic_fetch_add(&p->next[s], grain), e = b + grain < n ? b + grain : n;
+      if (b >= n) break;
+      p->task(p->ctx, s, b, e);
+      atomic_fetch_add_explicit(&p->finished[s], e - b, memory_order_release);
+    }
+    if (s + 1 < p->steps) wait_step(&p->finished[s], n);
   }
 }
 
@@ -174,25 +197,40 @@ void osc_pool_free(osc_pool *p) {
 
 int osc_pool_threads(const osc_pool *p) { return p ? p->threads : 1; }
 
-void osc_pool_run(osc_pool *p, size_t n, size_t grain, osc_pool_task task, void *ctx) {
-  assert(grain >= 1);
-  if (n == 0) return;
-  if (!p || p->threads == 1 || n <= grain || pthread_mutex_trylock(&p->job_lock) != 0) {
-    task(ctx, 0, n);   /* one chunk, or the pool is taken: inline, in one go */
+/* The job, in order, on the calling thread alone. */
+static void run_inline(int steps, const size_t *n, osc_pool_step_task task, void *ctx) {
+  for (int s = 0; s < steps; s++)
+    if (n[s]) task(ctx, s, 0, n[s]);
+}
+
+void osc_pool_run_steps(osc_pool *p, int steps, const size_t *n, const size_t *grain,
+                        osc_pool_step_task task, void *ctx) {
+  int chunks = 0;
+  assert(steps >= 0 && steps <= OSC_POOL_MAX_STEPS);
+  for (int s = 0; s < steps; s++) {
+    assert(grain[s] >= 1);
+    chunks |= n[s] > grain[s];
+  }
+  if (!p || p->threads == 1 || !chunks || pthread_mutex_trylock(&p->job_lock) != 0) {
+    run_inline(steps, n, task, ctx);   /* one chunk a step, or the pool is taken */
     return;
   }
   if (p->started && p->owner != getpid()) {   /* a forked child: the workers stayed behind */
     pthread_mutex_unlock(&p->job_lock);
-    task(ctx, 0, n);
+    run_inline(steps, n, task, ctx);
     return;
   }
   pthread_mutex_lock(&p->lock);
   start_workers(p);
   p->task = task;
   p->ctx = ctx;
-  p->n = n;
-  p->grain = grain;
-  atomic_store(&p->next, 0);
+  p->steps = steps;
+  for (int s = 0; s < steps; s++) {
+    p->n[s] = n[s];
+    p->grain[s] = grain[s];
+    atomic_store(&p->next[s], 0);
+    atomic_store(&p->finished[s], 0);
+  }
   atomic_store(&p->busy, p->started);
   atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
   if (p->sleepers) pthread_cond_broadcast(&p->wake);
@@ -206,6 +244,22 @@ void osc_pool_run(osc_pool *p, size_t n, size_t grain, osc_pool_task task, void 
     pthread_mutex_unlock(&p->lock);
   }
   pthread_mutex_unlock(&p->job_lock);
+}
+
+typedef struct one_step {
+  osc_pool_task task;
+  void *ctx;
+} one_step;
+
+static void run_one_step(void *ctx, int step, size_t begin, size_t end) {
+  one_step *o = ctx;
+  (void)step;
+  o->task(o->ctx, begin, end);
+}
+
+void osc_pool_run(osc_pool *p, size_t n, size_t grain, osc_pool_task task, void *ctx) {
+  one_step o = {task, ctx};
+  osc_pool_run_steps(p, 1, &n, &grain, run_one_step, &o);
 }
 
 int osc_pool_default_threads(void) {

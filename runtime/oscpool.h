@@ -31,6 +31,14 @@ int osc_pool_threads(const osc_pool *p);
 ** or oversubscribe the CPUs. */
 void osc_pool_run(osc_pool *p, size_t n, size_t grain, osc_pool_task task, void *ctx);
 
+/* A job of `steps` (0..OSC_POOL_MAX_STEPS) steps run in order: step s is
+** tiles 0..n[s]-1 in chunks of grain[s] (>= 1), and no tile of step s + 1
+** starts before every tile of step s is done. One wake-up of the workers
+** for all of them; otherwise as osc_pool_run. */
+#define OSC_POOL_MAX_STEPS 16
+typedef void (*osc_pool_step_task)(void *ctx, int step, size_t begin, size_t end);
+void osc_pool_run_steps(osc_pool *p, int steps, const size_t *n, const size_t *grain,
+                        osc_pool_step_task task, void *ctx);
 /* The CPUs this process may use (sched_getaffinity), or OSCONV_NUM_THREADS
 ** when set to 1..1024; at least 1. */
 int osc_pool_default_threads(void);

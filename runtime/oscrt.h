@@ -36,6 +36,12 @@ typedef void (*osc_run_tiles_res_fn)(int stage, int first, int count, const floa
 ** on (0: OSC_SPLIT_MIN_MACS), so that tests can split tiny layers. */
 void osc_kernel_set_split_min_macs(long long macs);
 
+/* How many pieces a stage of `macs` multiply-adds in `tiles` tiles is cut
+** into for `threads` threads (0: not known), at most `cap` (0: any): no
+** piece under the least above, and of the counts allowed the one whose
+** busiest thread runs the fewest tiles, the most pieces at a tie. */
+int osc_split_pieces(int64_t macs, int tiles, int threads, int cap);
+
 /* osc_kernel_create with the source given instead of emitted; `symbol` is
 ** the <prefix>_n function to call. For tests of the JIT itself (bad source,
 ** AOT comparisons) and tools; the plan still gives the sizes. */
@@ -51,6 +57,9 @@ osc_status osc_kernel_source(const osc_plan *p, char **out, osc_error *err);
 /* The same for a given ISA (an osc_isa, gen/x86/oscisa.h): osc_kernel_source
 ** uses osc_isa_runtime(), the CPU's best capped by OSCONV_ISA. */
 osc_status osc_kernel_source_isa(const osc_plan *p, int isa, char **out, osc_error *err);
+/* ... with a code variant (gen/oscvariant.h; NULL: "auto"). */
+osc_status osc_kernel_source_variant(const osc_plan *p, int isa, const char *code, char **out,
+                                     osc_error *err);
 
 /* Checks that `p` is a plan osc_plan_layer could have made (shapes and costs
 ** consistent with its layer and stages). */

@@ -128,9 +128,11 @@ local function say(line)
   io.flush()
 end
 
--- Compile, verify and time one (plan, variant); nil and why on failure.
+-- Compile, verify and time one (plan, variant {isa, threads, code}); nil
+-- and why on failure.
 local function measure(plan, variant, budget)
-  local ok, k = pcall(osconv.compile, plan, {isa = variant.isa, threads = variant.threads})
+  local ok, k = pcall(osconv.compile, plan, {isa = variant.isa, threads = variant.threads,
+                                             code = variant.code})
   if not ok then return nil, "does not compile: " .. tostring(k) end
   local good, rel = k:verify()
   if not good then return nil, string.format("fails verification (relative L2 %.2e)", rel) end
@@ -139,19 +141,34 @@ local function measure(plan, variant, budget)
   return t
 end
 
+-- The code variants of an ISA other than "auto" (osconv.variants()).
+local function codes_of(variants, isa)
+  for _, v in ipairs(variants) do
+    if v.isa == isa then
+      local out = {}
+      for _, c in ipairs(v.codes) do if c ~= "auto" then out[#out + 1] = c end end
+      return out
+    end
+  end
+  return {}
+end
+
 -- Each candidate plan in each ISA at 1 thread, then the best of them at the
--- other thread counts; the untuned default (the layer's own plan, the best
--- ISA, every CPU, as `osconv run` makes it) first.
+-- other thread counts, then the best of those in its ISA's other code
+-- variants (tile and unroll caps); the untuned default (the layer's own
+-- plan, the best ISA, every CPU, as `osconv run` makes it) first.
 local function tune_layer(l, st, opt, variants)
   local cands = osconv.candidates(l, {max_stages = opt.max_stages})
   local counts = variants.threads
+  local ncodes = #codes_of(variants, variants[1].isa)
   local jobs = {{plan = osconv.plan(l), default = true,
                  variant = {isa = variants[1].isa, threads = counts[#counts]}}}
   for _, p in ipairs(cands) do
     for _, v in ipairs(variants) do jobs[#jobs + 1] = {plan = p, variant = {isa = v.isa, threads = 1}} end
   end
-  local start, share = osconv.clock(), st.layer_budget / (#jobs + #counts - 1)
-  st.total, st.done, st.best, st.default, st.points = #jobs + #counts - 1, 0, nil, nil, {}
+  local total = #jobs + #counts - 1 + ncodes
+  local start, share = osconv.clock(), st.layer_budget / total
+  st.total, st.done, st.best, st.default, st.points = total, 0, nil, nil, {}
   local function try(j)
     if st.done > 1 and osconv.clock() - start > st.layer_budget then return false end
     local t, why = measure(j.plan, j.variant, share)
@@ -176,6 +193,13 @@ local function tune_layer(l, st, opt, variants)
   for i = 2, #counts do
     if not base or not try({plan = base.plan,
                             variant = {isa = base.variant.isa, threads = counts[i]}}) then break end
+  end
+  base = st.best
+  local codes = base and codes_of(variants, base.variant.isa) or {}
+  st.total = st.total - ncodes + #codes   -- the chosen ISA's, not the best ISA's
+  for _, c in ipairs(codes) do
+    local v = {isa = base.variant.isa, threads = base.variant.threads, code = c}
+    if not try({plan = base.plan, variant = v}) then break end
   end
   return st.best, st.default, st.done, st.total
 end
@@ -223,9 +247,9 @@ local function panel(out, px, py, w, h, name, pts, best)
     out[#out + 1] = mark(X(p.plan.macs), Y(p.median), marks[p.plan.mode], chosen and 6 or 3.5) ..
         (p.default and ' stroke="black" stroke-width="1.5"' or "") ..
         string.format(' class="%s" data-mode="%s" data-chain="%s" data-isa="%s" data-threads="%d" ' ..
-                      'data-macs="%d" data-median="%.17g" fill="%s"><title>%s %s %s: %.3g us</title></%s>',
+                      'data-code="%s" data-macs="%d" data-median="%.17g" fill="%s"><title>%s %s %s: %.3g us</title></%s>',
                       (chosen and "point chosen" or "point") .. (p.default and " untuned" or ""), p.plan.mode, esc(p.plan.chain), p.variant.isa,
-                      p.variant.threads, p.plan.macs, p.median, chosen and "#d62728" or p.variant.isa == "c" and "#7f7f7f" or "#1f77b4",
+                      p.variant.threads, p.variant.code or "auto", p.plan.macs, p.median, chosen and "#d62728" or p.variant.isa == "c" and "#7f7f7f" or "#1f77b4",
                       p.plan.mode, esc(p.plan.chain), p.variant.isa, p.median * 1e6,
                       ({square = "rect", triangle = "polygon", diamond = "polygon"})[marks[p.plan.mode]] or "circle")
   end
@@ -278,11 +302,12 @@ local function recheck(opt, db, layers, variants)
   for i, e in ipairs(todo) do
     local default = osconv.plan(e.layer)
     local all = variants.threads[#variants.threads]
-    local kt = osconv.compile(e.rec.plan, {isa = e.rec.isa, threads = e.rec.threads})
+    local kt = osconv.compile(e.rec.plan, {isa = e.rec.isa, threads = e.rec.threads,
+                                           code = e.rec.code})
     local kd = osconv.compile(default, {isa = variants[1].isa, threads = all})
     -- the same kernel twice: what differs is the noise between runs
     local identical = default.chain == e.rec.plan.chain and e.rec.isa == variants[1].isa and
-                      (e.rec.threads or all) == all
+                      (e.rec.threads or all) == all and e.rec.code == "auto"
     local tt, td = {}, {}
     for r = 1, 3 do
       tt[r] = kt:time{budget = share, warmup = 2}
@@ -296,12 +321,13 @@ local function recheck(opt, db, layers, variants)
     local verdict = identical and "same kernel" or t.median <= d.median + noise and "ok" or "SLOWER"
     if verdict == "SLOWER" then slower = slower + 1 end
     if identical then same = same + 1 end
-    say(string.format("recheck %d/%d %s.%s: tuned %s %s %s, untuned %s (spread %s / %s): %.2fx %s",
-                      i, #todo, e.layer.network, e.layer.name, e.rec.plan.mode, e.rec.isa, us(t.median),
+    say(string.format("recheck %d/%d %s.%s: tuned %s %s%s %s, untuned %s (spread %s / %s): %.2fx %s",
+                      i, #todo, e.layer.network, e.layer.name, e.rec.plan.mode, e.rec.isa,
+                      e.rec.code ~= "auto" and "/" .. e.rec.code or "", us(t.median),
                       us(d.median), us(t.spread), us(d.spread), d.median / t.median, verdict))
   end
   if st > 0 then
-    say(string.format("recheck: %d shapes (%d tuned to the default's own plan and isa), tuned %s, " ..
+    say(string.format("recheck: %d shapes (%d tuned to the default's own plan, isa and code), tuned %s, " ..
                       "untuned %s (%.2fx); %d slower than the default by more than the spread",
                       #todo, same, us(st), us(sd), sd / st, slower))
   end
@@ -338,7 +364,8 @@ local function main(argv)
     end
     if best then
       db:put(best.plan, {isa = best.variant.isa, threads = best.variant.threads,
-                         median = best.median, spread = best.spread, reps = best.reps})
+                         code = best.variant.code, median = best.median, spread = best.spread,
+                         reps = best.reps})
       db:save(opt.db)
       if #st.points > 0 then
         plots[l.network] = plots[l.network] or {}
@@ -346,9 +373,10 @@ local function main(argv)
       end
       local vs = default and string.format(", untuned %s %s: %.2fx", default.plan.mode,
                                            us(default.median), default.median / best.median) or ""
-      say(string.format("layer %d/%d %s: %s %s, isa %s, %d thread%s: %s (spread %s)%s; %d/%d candidates timed",
+      say(string.format("layer %d/%d %s: %s %s, isa %s, %d thread%s%s: %s (spread %s)%s; %d/%d candidates timed",
                         i, #todo, st.name, best.plan.mode, best.plan.chain, best.variant.isa,
                         best.variant.threads, best.variant.threads == 1 and "" or "s",
+                        best.variant.code and ", variant " .. best.variant.code or "",
                         us(best.median), us(best.spread), vs, done, total))
     else
       say(string.format("layer %d/%d %s: no candidate passed; nothing recorded", i, #todo, st.name))

@@ -279,14 +279,22 @@ static int add_chain(kcase *cs, int *count, const osc_layer *l, int ns,
   return add_planned(cs, count, st, &err, n, k);
 }
 
-static const osc_emit_knobs direct_knobs = {0, 0, 0, 0, 0, "direct", 0};
-static const osc_emit_knobs tiny_knobs = {3, 20, -1, 3, 3, NULL, 60};
-static const osc_emit_knobs checked_knobs = {0, 0, -1, 0, 0, NULL, -1};
-static const osc_emit_knobs pointwise_knobs = {0, 0, 0, 0, 0, "pointwise", 0};
-static const osc_emit_knobs pointwise_tiny = {3, 20, -1, 3, 3, "pointwise", 0};
-static const osc_emit_knobs depthwise_knobs = {0, 0, 0, 0, 0, "depthwise", 0};
-static const osc_emit_knobs depthwise_tiny = {3, 20, -1, 3, 3, "depthwise", 60};
-static const osc_emit_knobs depthwise_checked = {0, 0, -1, 0, 0, "depthwise", -1};
+static const osc_emit_knobs direct_knobs = {.kernel = "direct"};
+static const osc_emit_knobs tiny_knobs = {.max_expr_terms = 3, .max_body_terms = 20,
+                                          .full_unroll_terms = -1, .max_oc_block = 3,
+                                          .max_px_block = 3, .max_border_terms = 60};
+static const osc_emit_knobs checked_knobs = {.full_unroll_terms = -1, .max_border_terms = -1};
+static const osc_emit_knobs pointwise_knobs = {.kernel = "pointwise"};
+static const osc_emit_knobs pointwise_tiny = {.max_expr_terms = 3, .max_body_terms = 20,
+                                              .full_unroll_terms = -1, .max_oc_block = 3,
+                                              .max_px_block = 3, .kernel = "pointwise"};
+static const osc_emit_knobs depthwise_knobs = {.kernel = "depthwise"};
+static const osc_emit_knobs depthwise_tiny = {.max_expr_terms = 3, .max_body_terms = 20,
+                                              .full_unroll_terms = -1, .max_oc_block = 3,
+                                              .max_px_block = 3, .kernel = "depthwise",
+                                              .max_border_terms = 60};
+static const osc_emit_knobs depthwise_checked = {.full_unroll_terms = -1, .kernel = "depthwise",
+                                                 .max_border_terms = -1};
 
 /* ---- tests ------------------------------------------------------------------------ */
 
@@ -496,10 +504,10 @@ static void test_new_kernels(void) {
 /* The best ISA this CPU runs, C if it has no SIMD code osconv emits. */
 static osc_isa simd_isa(void) { return osc_isa_host(); }
 
-static const osc_emit_knobs avx512_knobs = {0, 0, 0, 0, 0, "avx512_px", 0};
-static const osc_emit_knobs avx2_knobs = {0, 0, 0, 0, 0, "avx2_px", 0};
-static const osc_emit_knobs avx512_pw_knobs = {0, 0, 0, 0, 0, "avx512_pw", 0};
-static const osc_emit_knobs avx2_pw_knobs = {0, 0, 0, 0, 0, "avx2_pw", 0};
+static const osc_emit_knobs avx512_knobs = {.kernel = "avx512_px"};
+static const osc_emit_knobs avx2_knobs = {.kernel = "avx2_px"};
+static const osc_emit_knobs avx512_pw_knobs = {.kernel = "avx512_pw"};
+static const osc_emit_knobs avx2_pw_knobs = {.kernel = "avx2_pw"};
 
 /* A lanes-over-pixels kernel alone (explicit ISA: no portable code to fall
 ** back on): padding 0..3 on either side, kernels 1x1 to 7x7 and larger than
@@ -840,7 +848,7 @@ static void test_random_specs(void) {
 ** pure-bias padding outputs, depthwise, borders checked), bias and ReLU;
 ** one case without ReLU. */
 static int act_cases(kcase *cs, osc_activation act, float lo, float hi) {
-  static const osc_emit_knobs unrolled_knobs = {0, 0, 1500, 0, 0, "unrolled", 0};
+  static const osc_emit_knobs unrolled_knobs = {.full_unroll_terms = 1500, .kernel = "unrolled"};
   int count = 0;
   osc_layer l;
   layer_of(&l, 6, 4, 7, 6, 3, 3, 1, 1, 1, 1);

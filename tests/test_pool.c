@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oscpool.h"
@@ -78,6 +79,55 @@ static void test_concurrent_callers(void) {
   osc_pool_free(p);
 }
 
+/* A job of steps: every tile of every step once, and each tile of step
+** s + 1 starts only after all of step s's tiles ended (the barrier). The
+** tiles sleep a little, at random, so threads reach the barrier apart. */
+typedef struct steps_job {
+  atomic_int hits[3][64];
+  atomic_int ended[3];   /* tiles of the step that returned */
+  size_t n[3];
+  atomic_int early;      /* tiles that started before the step before ended */
+  atomic_uint seed;
+} steps_job;
+
+static void step_tiles(void *ctx, int s, size_t b, size_t e) {
+  steps_job *j = ctx;
+  for (size_t i = b; i < e; i++) {
+    unsigned r = atomic_fetch_add(&j->seed, 2654435761u);
+    if (s > 0 && atomic_load(&j->ended[s - 1]) != (int)j->n[s - 1]) atomic_fetch_add(&j->early, 1);
+    if (r >> 28 == 0) {
+      struct timespec t = {0, 20000};
+      nanosleep(&t, NULL);
+    }
+    atomic_fetch_add(&j->hits[s][i], 1);
+    atomic_fetch_add(&j->ended[s], 1);
+  }
+}
+
+static void test_steps_in_order(void) {
+  static const size_t sizes[][3] = {{64, 7, 33}, {1, 64, 2}, {5, 1, 1}, {0, 9, 3}};
+  static const size_t grains[][3] = {{1, 1, 1}, {4, 2, 1}, {64, 64, 64}, {3, 1, 2}};
+  for (int t = 1; t <= 4; t++) {
+    osc_pool *p = NULL;
+    osc_error e;
+    CU_ASSERT_EQUAL_FATAL(osc_pool_create(t, &p, &e), OSC_OK);
+    for (int rep = 0; rep < 20; rep++)
+      for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++) {
+        steps_job *j = calloc(1, sizeof *j);
+        int ok = 1;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+        memcpy(j->n, sizes[a], sizeof j->n);
+        osc_pool_run_steps(p, 3, j->n, grains[(a + (size_t)rep) % 4], step_tiles, j);
+        for (int s = 0; s < 3; s++)
+          for (size_t i = 0; i < 64; i++) ok &= atomic_load(&j->hits[s][i]) == (i < j->n[s]);
+        CU_ASSERT(ok);
+        CU_ASSERT_EQUAL(atomic_load(&j->early), 0);
+        free(j);
+      }
+    osc_pool_free(p);
+  }
+}
+
 /* A child forked after the workers started has none of them: its jobs run
 ** inline (they would wait forever for the parent's workers otherwise) and
 ** freeing the pool there returns. alarm() turns a hang into a failure. */
@@ -126,6 +176,7 @@ static void test_default_threads(void) {
 
 static CU_TestInfo tests[] = {
     {"every tile once", test_every_tile_once},
+    {"steps in order", test_steps_in_order},
     {"concurrent callers", test_concurrent_callers},
     {"default threads", test_default_threads},
     {"a forked child runs inline", test_fork_child_runs_inline},

@@ -112,7 +112,8 @@ static void test_random_plans_every_isa(void) {
       if (!rt_random_plan(&rng, &p)) continue;
       p.layer.residual = done % 2;   /* half the plans add a residual */
       done++;
-      split += check_thread_counts(&p, osc_test_range(&rng, 1, 2), &rng);
+      /* 1 or 2 images: stages split; 3 or 4: images too, on 2 to 4 threads */
+      split += check_thread_counts(&p, osc_test_range(&rng, 1, 4), &rng);
     }
     CU_ASSERT(split > 0);   /* else the test tested nothing */
   }
@@ -407,7 +408,33 @@ static void test_exception_flags_reach_the_caller(void) {
 #endif
 }
 
+/* The split rule against brute force over equal-share schedules: the
+** busiest thread's tiles, ceil(pieces / threads) * ceil(tiles / pieces),
+** is the least any allowed count gives, and pieces obey the caps. */
+static void test_split_pieces_balance(void) {
+  const int64_t least = OSC_SPLIT_MIN_MACS;
+  /* 3x3/g32 of the stride-2 28x28 layer: 3 pieces by work, 32 tiles: 2 on 2 threads */
+  CU_ASSERT_EQUAL(osc_split_pieces(3 * least + 5, 32, 2, 8), 2);
+  CU_ASSERT_EQUAL(osc_split_pieces(18 * least, 8, 2, 8), 8);   /* a tile each */
+  CU_ASSERT_EQUAL(osc_split_pieces(least - 1, 8, 2, 8), 1);    /* under the least: inline */
+  CU_ASSERT_EQUAL(osc_split_pieces(5 * least, 64, 0, 0), 5);   /* threads unknown: by work */
+  for (int tiles = 1; tiles <= 40; tiles++)
+    for (int threads = 1; threads <= 4; threads++)
+      for (int64_t work = 0; work <= 12; work++) {
+        int got = osc_split_pieces(work * least, tiles, threads, 4 * threads), best = tiles;
+        int limit = tiles < work ? tiles : (int)work;
+        if (limit > 4 * threads) limit = 4 * threads;
+        CU_ASSERT(got >= 1 && got <= (limit > 1 ? limit : 1));
+        for (int q = 1; q <= limit; q++) {
+          int load = (q + threads - 1) / threads * ((tiles + q - 1) / q);
+          if (load < best) best = load;
+        }
+        CU_ASSERT_EQUAL((got + threads - 1) / threads * ((tiles + got - 1) / got), best);
+      }
+}
+
 static CU_TestInfo tests[] = {
+    {"split pieces: the busiest thread's tiles least", test_split_pieces_balance},
     {"random plans, every ISA, 1-4 threads: bits of 1 thread, reference", test_random_plans_every_isa},
     {"every stage kernel splits", test_every_stage_kernel_splits},
     {"caller's parallel_for", test_caller_parallel_for},

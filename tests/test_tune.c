@@ -35,7 +35,7 @@ static osc_tune_record record(osc_layer l, osc_mode mode, const char *isa, doubl
   osc_tune_record r;
   osc_error err;
   CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, mode, &p, &err), OSC_OK);
-  osc_tune_record_make(&p, isa, 0, median, median / 10, 7, &r);
+  osc_tune_record_make(&p, isa, 0, NULL, median, median / 10, 7, &r);
   return r;
 }
 
@@ -620,7 +620,7 @@ static void test_run_uses_variant(void) {
                   "conv { name = 'big', in_channels = 32, out_channels = 32, size = 16, kernel = 3, padding = 1 }\n");
   CU_ASSERT_EQUAL_FATAL(osc_config_load(cfg, NULL, &c, &e), OSC_OK);
   CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&c->networks[0].layers[0], OSC_MODE_CONVENTIONAL, &p, &e), OSC_OK);
-  osc_tune_record_make(&p, "c", 2, 1e-3, 1e-5, 5, &r);
+  osc_tune_record_make(&p, "c", 2, NULL, 1e-3, 1e-5, 5, &r);
   CU_ASSERT_EQUAL_FATAL(osc_tune_put(t, &r), 1);
   CU_ASSERT_EQUAL_FATAL(osc_tuning_save(t, db, &e), OSC_OK);
   snprintf(args, sizeof args, "run %s --tuning %s --min-time 0", cfg, db);

@@ -13,6 +13,7 @@
 
 #include "oscerr.h"
 #include "oscsimd.h"
+#include "oscvariant.h"
 
 /* Instructions in one input-channel loop body, the fan-in unrolled up to
 ** it. Small: the machine code is fetched from L3 or DRAM at every call
@@ -22,7 +23,7 @@
 ** measured as fast or faster; 40 (one fan-in channel a body for all but
 ** the smallest 1x1 tiles) beat 120 on the pointwise stages (README
 ** Figures, "Cold data"). */
-#define MAX_BODY 40
+#define MAX_BODY OSC_VARIANT_BODY
 #define BYTE_LIMIT 2147483647LL
 /* Past this many encoded instructions per stage the unrolled machine code
 ** costs more to emit, hold and compile than it saves (a 63x63 kernel with
@@ -54,6 +55,26 @@ static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_
                                       OSC_PX_OROW, OSC_PX_IC,   OSC_PX_TMP, OSC_PX_MASKS,
                                       OSC_PX_RES,  OSC_PX_RROW};   /* the last two: a residual */
 #define N_SAVED ((int)(sizeof saved / sizeof saved[0]) - 2)
+
+/* The ISA as the job's code variant narrows it (knobs simd_oct, simd_pv:
+** gen/oscvariant.h): tiles of at most that many output channels and
+** vectors. Everything below reads the tile budget from the view, so the
+** tile count, the cost and the code agree. */
+typedef struct px_view {
+  osc_px_isa isa;
+  int pv[OSC_PX_MAX_OCT + 1];
+} px_view;
+
+static const osc_px_isa *variant(const osc_px_isa *x, const osc_stage_job *j, px_view *v) {
+  int oct = j->knobs ? j->knobs->simd_oct : 0, pv = j->knobs ? j->knobs->simd_pv : 0;
+  if (!oct && !pv) return x;
+  v->isa = *x;
+  if (oct && oct < x->max_oct) v->isa.max_oct = oct;
+  for (int o = 0; o <= OSC_PX_MAX_OCT; o++)
+    v->pv[o] = o > x->max_oct ? 0 : pv && pv < x->pv_max[o] ? pv : x->pv_max[o];
+  v->isa.pv_max = v->pv;
+  return &v->isa;
+}
 
 /* Vectors of the flattened plane, when it could be one flat tile (stride
 ** 1, rows as wide as the input's, fewer vectors than row by row); else 0. */
@@ -189,6 +210,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   memset(g, 0, sizeof *g);
   g->isa = x;
   g->s = s;
+  g->max_body = j->knobs && j->knobs->simd_body ? j->knobs->simd_body : MAX_BODY;
   g->n = s->c_in / s->groups;
   g->m = s->c_out / s->groups;
   g->khkw = s->k_h * s->k_w;
@@ -239,7 +261,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
 
 /* The largest divisor u of the fan-in with u bodies of taps within MAX_BODY. */
 static int ic_unroll(const osc_px *g, int taps, int pv) {
-  int per = taps * (pv + g->oct * pv + g->oct), u = per > 0 ? MAX_BODY / per : g->n;
+  int per = taps * (pv + g->oct * pv + g->oct), u = per > 0 ? g->max_body / per : g->n;
   return osc_kernel_largest_divisor(g->n, u < 1 ? 1 : u);
 }
 
@@ -495,6 +517,8 @@ static double code_estimate(const osc_px_isa *x, const osc_stage *s) {
 
 const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
+  px_view view;
+  x = variant(x, j, &view);
   if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
   if (pw && (s->k_h != 1 || s->k_w != 1 || s->stride_h != 1 || s->stride_w != 1 ||
              s->pad_h || s->pad_w))
@@ -518,6 +542,8 @@ const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job
 ** kernels under tcc, so this is well below them wherever it applies. */
 double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
+  px_view view;
+  x = variant(x, j, &view);
   double vecs = pw ? (s->h_out * s->w_out + x->lanes - 1) / x->lanes
                    : (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
   int oct = tile_oct(x, pw, s);
@@ -528,6 +554,8 @@ double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
 }
 
 int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j) {
+  px_view view;
+  x = variant(x, j, &view);
   int m = j->s->c_out / j->s->groups, oct = tile_oct(x, pw, j->s);
   return j->s->groups * ((m + oct - 1) / oct);
 }
@@ -712,6 +740,8 @@ osc_status osc_px_emit_pw_block(const osc_px_isa *x, const osc_stage_job *j, lon
 osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_buf *out,
                        osc_error *err) {
   const osc_stage *s = j->s;
+  px_view view;
+  x = variant(x, j, &view);
   int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
   char run[96] = "";

@@ -103,6 +103,7 @@ typedef struct osc_px {
   int pw;                            /* the pointwise shape: the plane as one run of pixels */
   osc_stage view, tail;              /* pw: rows of LANES pixels, then the last partial vector */
   int n, m, khkw, oct, bias, relu, clamped, residual;
+  int max_body;                      /* instructions in one fan-in loop body */
   float lo, hi;                      /* the activation's bounds (relu: lo; clamped: both) */
   int cpr;                           /* vectors per output row (flat: per plane) */
   int flat;                          /* the plane is flat vectors: one tile, or a run */

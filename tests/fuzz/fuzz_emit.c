@@ -54,6 +54,10 @@ static int take(uint64_t *h, int bits) {
 static osc_emit_knobs draw_knobs(uint64_t h) {
   static const char *const kernels[] = {NULL, "direct", "unrolled", "pointwise", "depthwise"};
   osc_emit_knobs k = {0};
+  uint64_t g = h * 0x9e3779b97f4a7c15ull;                 /* more bits, for the code variant */
+  k.simd_oct = take(&g, 4) % 9;                           /* 0 (the ISA's)..8 */
+  k.simd_pv = take(&g, 4) % 9;
+  k.simd_body = take(&g, 1) ? 0 : 32 + take(&g, 12) % 4065;   /* 0 (480), or 32..4096 */
   k.max_expr_terms = 1 + take(&h, 7);                     /* 1..128 */
   k.max_body_terms = 1 + take(&h, 10);                    /* 1..1024 */
   k.full_unroll_terms = take(&h, 1) ? -1 : take(&h, 11);  /* never, or 0 (default)..2047 */

@@ -71,6 +71,31 @@ for _, n in ipairs(ts) do
 end
 local ref = osconv.compile(dw, {backend = "reference"})
 assert(ref:info().backend == "reference" and ref:verify())
+-- code variants: "auto" first for every ISA, only it for c; each compiles and verifies
+for _, v in ipairs(vs) do
+  assert(v.codes[1] == "auto" and (v.isa ~= "c" or #v.codes == 1), v.isa)
+  for _, c in ipairs(v.codes) do
+    local k = osconv.compile(dw, {isa = v.isa, code = c, threads = 1})
+    assert(k:info().code == c and k:verify(), c)
+  end
+end
+assert(osconv.compile(dw, {isa = "c"}):info().code == "auto")
+if vs[1].isa ~= "c" then   -- a tile cap changes the SIMD code
+  assert(osconv.emit(dw, {isa = vs[1].isa, code = "1x1"}) ~= osconv.emit(dw, {isa = vs[1].isa}))
+end
+do   -- a layer's own code (a config's `code`) unless the options name one
+  local l2 = {}
+  for k, v in pairs(a) do l2[k] = v end
+  l2.code = "2x8/u64"
+  local p2 = osconv.plan(l2)
+  assert(p2.layer.code == "2x8/u64" and a.code == "auto")
+  assert(osconv.compile(p2):info().code == "2x8/u64")
+  assert(osconv.compile(p2, {code = "auto"}):info().code == "auto")
+  l2.code = "u240/2x8"
+  raises("layer.code: code variant 'u240/2x8'", osconv.plan, l2)
+end
+raises("options.code: code variant '9x9'", osconv.compile, dw, {code = "9x9"})
+raises("options.code: code variant 'oc'", osconv.emit, dw, {code = "oc"})
 
 -- the database from Lua
 local db = osconv.tuning_new()
@@ -82,6 +107,12 @@ assert(rec.threads == nil, "no threads given: null")
 assert(db:put(dw, {isa = "c", threads = 3, median = 1e-6, spread = 1e-7, reps = 5}) == true)
 rec, verdict, note = db:lookup(a)
 assert(rec.threads == 3 and note:find("isa c, 3 threads", 1, true), note)
+assert(rec.code == "auto", "no code given: auto")
+assert(db:put(dw, {isa = "c", threads = 3, code = "8x2", median = 0.5e-6, spread = 1e-7, reps = 5}))
+rec, verdict, note = db:lookup(a)
+assert(rec.code == "8x2" and note:find("variant 8x2", 1, true), note)
+assert(db:text():find('"code":"8x2"', 1, true))
+raises("options.code: code variant", db.put, db, dw, {isa = "c", code = "u240/4x6", median = 1e-7})
 db:save(path("db.jsonl"))
 local back = osconv.tuning_load(path("db.jsonl"))
 assert(back:text() == db:text() and back:count() == 1)
