@@ -71,13 +71,14 @@
 #include "oscplan.h"
 #include "osctmpl.h"
 #include "oscsimd.h"
+#include "oscoc.h"
 
 /* Cheapest first when costs tie: the order below decides. */
 const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_pw, &osc_kernel_avx512_px,
                                                      &osc_kernel_avx2_pw, &osc_kernel_avx2_px,
                                                      &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
-                                                     NULL};
+                                                     &osc_kernel_avx512_oc, NULL};
 
 /* The kernels, without the NULL; a network's head records them as bits. */
 #define N_KERNELS (int)(sizeof osc_stage_kernels / sizeof osc_stage_kernels[0] - 1)
@@ -347,6 +348,8 @@ typedef struct layer_emit {
   const char *tnames[OSC_MAX_STAGES * MAX_VARIANTS + 1];
   int n_tnames;
   int detector;                     /* the layer's cpuid check is emitted */
+  int packed[OSC_MAX_STAGES];       /* the stage reads packed weights: 1 always, 2 when
+                                    ** its dispatcher picks that variant (AVX-512) */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
   info_lines info;
@@ -406,6 +409,33 @@ static osc_status emit_variants(const osc_stage_job *j, const osc_stage_kernel *
   return OSC_OK;
 }
 
+/* PREFIX_pack(weights, packed), for a layer with a stage that reads its
+** weights packed: PyTorch's layout copied, those stages repacked in place
+** of theirs (same size, same offsets); a dispatched one only where its
+** dispatcher picks the packed variant, asking the same cpuid check. */
+static void layer_pack(const osc_plan *p, const char *prefix, const layer_emit *e,
+                       osc_buf *body) {
+  int any = 0, dispatched = 0;
+  for (int i = 0; i < p->n_stages; i++) any |= e->packed[i], dispatched |= e->packed[i] == 2;
+  if (!any) return;
+  osc_buf_printf(body, "\n/* The layer's weights as its code reads them: PyTorch's layout, the "
+                 "stages of\n** avx512_oc in their packed one (README \"ABI\"). */\n"
+                 "void %s_pack(const float *weights, float *packed);\n"
+                 "void %s_pack(const float *weights, float *packed) {\n", prefix, prefix);
+  if (dispatched) osc_buf_puts(body, "#if defined(__x86_64__)\n");
+  if (dispatched) osc_buf_printf(body, "  int isa = %s_isa();\n#endif\n", prefix);
+  osc_buf_printf(body, "  for (long i = 0; i < %lld; i++) packed[i] = weights[i];\n",
+                 (long long)osc_plan_weights_size(p));
+  for (int i = 0; i < p->n_stages; i++) {
+    if (!e->packed[i]) continue;
+    if (e->packed[i] == 2) osc_buf_puts(body, "#if defined(__x86_64__)\n  if (isa >= 3)");
+    osc_buf_printf(body, "  %s_pack(weights + %lld, packed + %lld);\n", e->fname[i],
+                   e->woff[i], e->woff[i]);
+    if (e->packed[i] == 2) osc_buf_puts(body, "#endif\n");
+  }
+  osc_buf_puts(body, "}\n");
+}
+
 static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
                               const osc_emit_knobs *kn, layer_emit *e, osc_buf *body,
                               osc_error *err) {
@@ -433,7 +463,9 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     st = n > 1 ? emit_variants(&j, v, n, e, body, err) : v[0]->emit(&j, body, err);
     if (st) return st;
     e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
+    if (v[0] == &osc_kernel_avx512_oc) osc_oc_emit_pack(&j, body), e->packed[i] = n > 1 ? 2 : 1;
   }
+  layer_pack(p, prefix, e, body);
   return OSC_OK;
 }
 

@@ -159,6 +159,21 @@ static int call_layer(void *handle, const kcase *c, const float *in, const float
   return 0;
 }
 
+/* The weights as c's code reads them: w itself, or where the layer has
+** <prefix>_pack (a stage of avx512_oc), w packed into a buffer of the same
+** size (kept for the next case; NULL on failure, which the run reports). */
+static const float *packed_weights(void *handle, const kcase *c, const float *w, size_t w_n) {
+  static float *buf;
+  char sym[64];
+  void *f;
+  snprintf(sym, sizeof sym, "%s_pack", c->prefix);
+  if (!(f = dlsym(handle, sym))) return w;
+  free(buf);
+  if (!(buf = malloc(w_n * sizeof *buf))) return NULL;
+  ((void (*)(const float *, float *))(uintptr_t)f)(w, buf);
+  return buf;
+}
+
 /* Run case c from the loaded object against the reference chain. The
 ** scratch, the output and the residual are surrounded by canaries: a kernel
 ** must stay inside them. A residual layer runs in place (the residual in
@@ -182,7 +197,8 @@ static int check_case(void *handle, const kcase *c, uint64_t seed) {
     fill(res + 1, out_n, &st);
     out[0] = out[out_n + 1] = scratch[0] = scratch[s_n + 1] = res[0] = res[out_n + 1] = 1234.5f;
     if (in_place) memcpy(out + 1, res + 1, out_n * sizeof *out);
-    called = call_layer(handle, c, in, in_place ? out + 1 : res + 1, out + 1, w, scratch + 1);
+    called = call_layer(handle, c, in, in_place ? out + 1 : res + 1, out + 1,
+                        packed_weights(handle, c, w, w_n), scratch + 1);
     if (called == 0 && oscref_chain_residual(p, c->n, in, with_res ? res + 1 : NULL, w, ref) == 0) {
       e = rel_l2(out + 1, ref, out_n);
       ok = e < TOL && out[0] == 1234.5f && out[out_n + 1] == 1234.5f &&
@@ -706,6 +722,54 @@ static void test_relu_nan(void) {
 static void test_relu_nan_avx2(void) { check_relu_nan(&avx2_knobs, OSC_ISA_AVX2); }
 
 static void test_avx512(void) { check_simd(&avx512_knobs, OSC_ISA_AVX512, osc_test_seed() + 7); }
+
+/* ---- lanes over output channels (gen/x86/oscoc.c), weights packed ---------------------- */
+
+static const osc_emit_knobs avx512_oc_knobs = {0, 0, 0, 0, 0, "avx512_oc", 0};
+
+/* The oc shape alone (explicit ISA): small planes as one block, larger
+** ones as border blocks and a loop of row blocks with its remainder,
+** strides 1-3 (and 2x1, 1x3), padding 0-3, kernels larger than the image,
+** channel vectors per tile 1-4, fan-ins that loop and unroll, grouped, a
+** shuffled middle stage, bias, ReLU / ReLU6 / clamp, batch > 1. */
+static int oc_cases(kcase *cs, const osc_emit_knobs *k) {
+  int count = 0;
+  osc_layer l;
+  add_grouped(cs, &count, 8, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);     /* flat 7x7, 4 x 6 */
+  add_grouped(cs, &count, 16, 16, 1, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);  /* stride 2, 1 x 24 */
+  add_grouped(cs, &count, 8, 48, 1, 13, 11, 3, 3, 3, 3, 1, 1, 0, 1, 1, k);   /* stride 3, 3 x 8 */
+  add_grouped(cs, &count, 70, 32, 1, 6, 18, 1, 1, 1, 1, 0, 0, 1, 1, 1, k);   /* fan-in loop, 2 x 13 */
+  add_grouped(cs, &count, 2, 32, 1, 3, 4, 5, 5, 1, 1, 3, 3, 1, 0, 2, k);     /* kernel > image */
+  add_grouped(cs, &count, 32, 64, 1, 30, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, k);  /* row blocks, loop */
+  add_grouped(cs, &count, 24, 32, 1, 40, 9, 5, 3, 1, 1, 2, 1, 1, 0, 1, k);   /* rows of 2-3, remainder */
+  add_grouped(cs, &count, 32, 64, 2, 9, 9, 3, 3, 2, 1, 1, 1, 1, 1, 2, k);    /* grouped, stride 2x1 */
+  add_grouped(cs, &count, 16, 64, 4, 11, 23, 1, 3, 1, 3, 0, 2, 0, 1, 1, k);  /* groups of 4, 1x3 */
+  add_grouped(cs, &count, 5, 16, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);     /* one pixel */
+  add_grouped(cs, &count, 3, 16, 1, 2, 2, 1, 1, 2, 2, 1, 1, 1, 1, 1, k);     /* pure-bias pixels */
+  add_grouped(cs, &count, 256, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, k);   /* C256 7x7 */
+  layer_of(&l, 64, 64, 10, 12, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU6;
+  {
+    osc_stage_spec chain[2] = {{64, 2, 3, 3}, {64, 2, 1, 1}};   /* shuffled middle */
+    add_chain(cs, &count, &l, 2, chain, 2, k);
+  }
+  l.act = OSC_ACT_CLAMP;
+  l.clamp_min = -0.25f, l.clamp_max = 0.5f;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, k);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  return count;
+}
+
+static void test_avx512_oc(void) {
+  kcase *cs = calloc(24, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = oc_cases(cs, &avx512_oc_knobs);
+  CU_ASSERT_EQUAL(count, 14);
+  check_forced(cs, count, &avx512_oc_knobs, osc_test_seed() + 31);
+  free(cs);
+}
 static void test_avx2(void) { check_simd(&avx2_knobs, OSC_ISA_AVX2, osc_test_seed() + 9); }
 
 /* ---- random specs ------------------------------------------------------------------- */
@@ -1862,6 +1926,7 @@ static CU_TestInfo tests[] = {
 ** counted as passed. */
 static CU_TestInfo avx512_tests[] = {
     {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
+    {"avx512_oc kernel, packed weights, explicit ISA (gcc, tcc)", test_avx512_oc},
     {"avx512_px ReLU keeps NaN", test_relu_nan},
     {"avx512_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx512},
     CU_TEST_INFO_NULL,

@@ -59,6 +59,10 @@ static void to_request(ZydisEncoderOperand *e, const osc_x86_op *o) {
     e->mem.base = o->reg;
     e->mem.displacement = o->value;
     e->mem.size = (ZyanU16)o->size;
+    if (o->index != ZYDIS_REGISTER_NONE) {
+      e->mem.index = o->index;
+      e->mem.scale = (ZyanU8)o->scale;
+    }
     break;
   case OSC_X86_IMM:
     e->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
