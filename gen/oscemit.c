@@ -78,7 +78,8 @@ const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_pw, &osc
                                                      &osc_kernel_avx2_pw, &osc_kernel_avx2_px,
                                                      &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
-                                                     &osc_kernel_avx512_oc, NULL};
+                                                     &osc_kernel_avx512_oc,
+                                                     &osc_kernel_avx512_oc_auto, NULL};
 
 /* The kernels, without the NULL; a network's head records them as bits. */
 #define N_KERNELS (int)(sizeof osc_stage_kernels / sizeof osc_stage_kernels[0] - 1)
@@ -463,7 +464,7 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     st = n > 1 ? emit_variants(&j, v, n, e, body, err) : v[0]->emit(&j, body, err);
     if (st) return st;
     e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
-    if (v[0] == &osc_kernel_avx512_oc) osc_oc_emit_pack(&j, body), e->packed[i] = n > 1 ? 2 : 1;
+    if (osc_oc_kernel(v[0])) osc_oc_emit_pack(&j, body), e->packed[i] = n > 1 ? 2 : 1;
   }
   layer_pack(p, prefix, e, body);
   return OSC_OK;

@@ -20,7 +20,10 @@
 #define MAX_CODE_INS 60000.0  /* past this, the portable kernels (as oscpx.c) */
 #define MAX_ROWS 8            /* rows of an interior block */
 #define BYTE_LIMIT 2147483647LL
-#define STORE_COST 16.0       /* a scatter, in vector instructions (measured: README) */
+/* A vector's store (post-ops, vscatterdps), in the pixel shapes' cost
+** units: fitted on bench_oc's 1x1 stages of low fan-in, where the store
+** decides (README Figures, "Lanes over output channels"). */
+#define STORE_COST 40.0
 
 /* General registers (all saved by the code itself). */
 #define ARGS ZYDIS_REGISTER_RDI
@@ -65,8 +68,16 @@ typedef struct oc_gen {
 
 /* ---- the shape ------------------------------------------------------------------------ */
 
+/* Channel vectors per tile: as many as divide the group's (up to 4, the
+** most accumulators), but few enough that the tile's weights stay in L2
+** (every pixel tile of the plane streams them again: C512 7x7 ran at
+** 0.96x the pixel shape with 4 vectors, 1.2 MB, 1.24x with 2). */
+#define L2_WEIGHTS (640 * 1024)
 static int tile_ocv(const osc_stage *s) {
-  return osc_kernel_largest_divisor(s->c_out / s->groups / LANES, OSC_OC_MAX_OCV);
+  long long per = 64LL * (s->c_in / s->groups) * s->k_h * s->k_w;
+  int cap = OSC_OC_MAX_OCV;
+  while (cap > 1 && cap * per > L2_WEIGHTS) cap--;
+  return osc_kernel_largest_divisor(s->c_out / s->groups / LANES, cap);
 }
 
 /* Tiles for p pixels, at most px_max each. */
@@ -308,8 +319,6 @@ const char *osc_oc_inapplicable(const osc_stage_job *j) {
   const osc_stage *s = j->s;
   int m = s->c_out / s->groups;
   if (osc_simd_cap(j) < OSC_ISA_AVX512) return "the ISA allowed is below the kernel's";
-  if (!j->knobs || !j->knobs->kernel || strcmp(j->knobs->kernel, "avx512_oc"))
-    return "an opt-in: chosen only when named (its layer takes packed weights)";
   if (m % LANES) return "a group's outputs are not a whole number of 16-channel vectors";
   if (4LL * s->c_in * s->h_in * s->w_in > BYTE_LIMIT ||
       4LL * s->c_out * s->h_out * s->w_out > BYTE_LIMIT)
@@ -319,15 +328,15 @@ const char *osc_oc_inapplicable(const osc_stage_job *j) {
   return NULL;
 }
 
-/* Vector instructions executed: the multiply-adds of real taps (16 a
-** vector), the weight loads and input broadcasts that feed them (OCV + PX
-** per OCV x PX of them), and a scatter per output vector. */
+/* Vector instructions executed, counted as osc_px_cost counts them: the
+** multiply-adds of real taps (16 a vector) and the vector loads that feed
+** them (OCV per OCV x PX; the broadcasts, like the pixel shapes' weight
+** broadcasts, are not counted), and the store per output vector. */
 double osc_oc_cost(const osc_stage_job *j) {
   const osc_stage *s = j->s;
-  int ocv = tile_ocv(s), px = px_max[ocv];
   double fmas = (double)osc_kernel_valid_macs(s) / LANES;
-  double feed = ocv > 1 ? (double)(ocv + px) / (ocv * px) : 1.0 / px;
-  return fmas * (1.0 + feed) + (double)s->c_out / LANES * s->h_out * s->w_out * STORE_COST;
+  return fmas * (1.0 + 1.0 / px_max[tile_ocv(s)]) +
+         (double)s->c_out / LANES * s->h_out * s->w_out * STORE_COST;
 }
 
 int osc_oc_tiles(const osc_stage_job *j) {

@@ -53,7 +53,10 @@ static inline long long osc_oc_pack_index(long long co, long long c, long long t
   return (((gr * (m / OSC_OC_LANES) + b) * n + c) * taps + t) * OSC_OC_LANES + l;
 }
 
+/* The shape's applicability (the kernels add the opt-in: kernel_avx512_oc.c). */
 const char *osc_oc_inapplicable(const osc_stage_job *j);
+/* Whether k is one of the oc kernels (its stage reads packed weights). */
+int osc_oc_kernel(const osc_stage_kernel *k);
 double osc_oc_cost(const osc_stage_job *j);
 int osc_oc_tiles(const osc_stage_job *j);
 osc_status osc_oc_emit(const osc_stage_job *j, osc_buf *out, osc_error *err);
