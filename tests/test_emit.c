@@ -24,6 +24,7 @@
 #include "oscfpenv.h"
 #include "oscisa.h"
 #include "oscplan.h"
+#include "oscoc.h"
 #include "oscref.h"
 
 #define TOL 1e-5
@@ -759,6 +760,102 @@ static int oc_cases(kcase *cs, const osc_emit_knobs *k) {
   add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, k);
   for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
   return count;
+}
+
+static const osc_emit_knobs avx512_oc_auto_knobs = {0, 0, 0, 0, 0, "avx512_oc_auto", 0};
+
+/* The stages of c's code that use avx512_oc (its stage comments). */
+static int oc_stages(const kcase *c) {
+  osc_emit_options o = {c->prefix, c->n, c->isa};
+  osc_error err;
+  osc_buf b;
+  int n = 0;
+  osc_buf_init(&b);
+  if (osc_emit_layer_knobs(&c->plan, &o, &c->knobs, &b, &err) == OSC_OK)
+    for (const char *at = b.data; (at = strstr(at, ": avx512_oc -- ")); at++) n++;
+  osc_buf_free(&b);
+  return n;
+}
+
+/* PREFIX_pack against the layout spelled by osc_oc_pack_index, element by
+** element: a chain whose first stage is oc (packed) and whose second is
+** not (copied), then the bias; weights w[i] = i, so every value says where
+** it came from. Explicit avx512, and auto (the pack asks the dispatcher's
+** cpuid check: on this CPU it packs too). */
+static void test_oc_pack(void) {
+  osc_layer l;
+  kcase c[2];
+  int count = 0;
+  memset(c, 0, sizeof c);
+  layer_of(&l, 32, 32, 6, 5, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  {
+    osc_stage_spec chain[2] = {{64, 2, 3, 3}, {32, 4, 1, 1}};   /* m = 32, then m = 8 */
+    add_chain(c, &count, &l, 2, chain, 1, &avx512_oc_knobs);
+    add_chain(c, &count, &l, 2, chain, 1, &avx512_oc_knobs);
+  }
+  CU_ASSERT_EQUAL_FATAL(count, 2);
+  c[0].isa = OSC_ISA_AVX512;
+  c[1].isa = OSC_ISA_AUTO;
+  for (int k = 0; k < 2; k++) {
+    const osc_plan *p = &c[k].plan;
+    const osc_stage *st = &p->stage[0];
+    int m = st->c_out / st->groups, n = st->c_in / st->groups, taps = st->k_h * st->k_w;
+    size_t w_n = osc_plan_weights_size(p), s0 = osc_plan_stage_weights_offset(p, 1);
+    size_t len, bad = 0;
+    char *src, sym[64];
+    so sh;
+    CU_ASSERT_EQUAL(oc_stages(&c[k]), 1);
+    src = emit_all(&c[k], 1, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    if (build(&sh, src, len, cc(), GCC_FLAGS, 1) == 0) {
+      float *w = malloc(w_n * sizeof *w), *pk = malloc(w_n * sizeof *pk);
+      void (*pack)(const float *, float *);
+      snprintf(sym, sizeof sym, "%s_pack", c[k].prefix);
+      pack = (void (*)(const float *, float *))(uintptr_t)dlsym(sh.handle, sym);
+      CU_ASSERT_PTR_NOT_NULL_FATAL(pack);
+      for (size_t i = 0; i < w_n; i++) w[i] = (float)i, pk[i] = -1.0f;
+      pack(w, pk);
+      for (int co = 0; co < st->c_out; co++)
+        for (int ci = 0; ci < n; ci++)
+          for (int t = 0; t < taps; t++)
+            bad += pk[osc_oc_pack_index(co, ci, t, m, n, taps)] !=
+                   (float)(((long long)co * n + ci) * taps + t);
+      for (size_t i = s0; i < w_n; i++) bad += pk[i] != (float)i;   /* stage 2, the bias */
+      CU_ASSERT_EQUAL(bad, 0);
+      free(w), free(pk);
+      unload(&sh);
+    }
+    free(src);
+  }
+}
+
+/* avx512_oc_auto: the oc shape where its cost is lower (a dense 3x3 of
+** fan-in 576 on a 6x6 plane), the pixel shapes elsewhere (a 1x1 stage of
+** fan-in 8 and a grouped stage of 8 outputs a group); every case against
+** the reference, the layer with a stage of each kind packing only one. */
+static void test_oc_auto(void) {
+  kcase *cs = calloc(4, sizeof *cs);
+  int count = 0;
+  osc_layer l;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  layer_of(&l, 64, 64, 6, 6, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &avx512_oc_auto_knobs);
+  {
+    osc_stage_spec chain[2] = {{64, 1, 3, 3}, {64, 8, 1, 1}};   /* dense, then fan-in 8 */
+    add_chain(cs, &count, &l, 2, chain, 1, &avx512_oc_auto_knobs);
+  }
+  add_grouped(cs, &count, 16, 64, 8, 12, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, &avx512_oc_auto_knobs);
+  CU_ASSERT_EQUAL_FATAL(count, 3);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  CU_ASSERT_EQUAL(oc_stages(&cs[0]), 1);
+  CU_ASSERT_EQUAL(oc_stages(&cs[1]), 1);
+  CU_ASSERT_EQUAL(oc_stages(&cs[2]), 0);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 41), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 42), count);
+  free(cs);
 }
 
 static void test_avx512_oc(void) {
@@ -1927,6 +2024,8 @@ static CU_TestInfo tests[] = {
 static CU_TestInfo avx512_tests[] = {
     {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
     {"avx512_oc kernel, packed weights, explicit ISA (gcc, tcc)", test_avx512_oc},
+    {"avx512_oc pack == osc_oc_pack_index, explicit and auto ISA", test_oc_pack},
+    {"avx512_oc_auto: oc where it costs less, against the reference", test_oc_auto},
     {"avx512_px ReLU keeps NaN", test_relu_nan},
     {"avx512_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx512},
     CU_TEST_INFO_NULL,
