@@ -470,6 +470,12 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
   return OSC_OK;
 }
 
+/* A layer with oc_lanes lets the cost model take avx512_oc (unless the
+** knobs name a kernel). */
+static void layer_knobs(const osc_plan *p, osc_emit_knobs *kn) {
+  if (p->layer.oc_lanes && !kn->kernel) kn->kernel = osc_kernel_avx512_oc_auto.name;
+}
+
 /* The layer's translation unit, appended to out. */
 static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
                              const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
@@ -487,6 +493,7 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
     return osc_error_set(err, OSC_EINVAL, "batch must be 0 or more, got %d", o->batch);
   batch = o->batch ? o->batch : 1;
   if ((st = resolve_knobs(k, &kn, err)) || (st = osc_emit_check_plan(p, err))) return st;
+  layer_knobs(p, &kn);
   if (!(e = calloc(1, sizeof *e)))
     return osc_error_set(err, OSC_ENOMEM, "out of memory emitting a layer");
   osc_buf_init(&body);
@@ -567,6 +574,7 @@ typedef struct net_emit {
   const char **prefixes, **macros, **infos, **names;
   long long *in_sizes, *out_sizes, *w_sizes, *s_sizes;
   long long *residuals;   /* 1: the layer's entry points take a residual */
+  long long *packs;       /* 1: the layer takes its weights packed (<layer>_pack) */
 } net_emit;
 
 static void net_emit_free(net_emit *e) {
@@ -580,6 +588,7 @@ static void net_emit_free(net_emit *e) {
   free(e->w_sizes);
   free(e->s_sizes);
   free(e->residuals);
+  free(e->packs);
 }
 
 static int net_emit_alloc(net_emit *e, int n) {
@@ -596,8 +605,9 @@ static int net_emit_alloc(net_emit *e, int n) {
   e->w_sizes = calloc(k, sizeof(long long));
   e->s_sizes = calloc(k, sizeof(long long));
   e->residuals = calloc(k, sizeof(long long));
+  e->packs = calloc(k, sizeof(long long));
   return e->layer && e->prefixes && e->macros && e->infos && e->names && e->in_sizes &&
-         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals;
+         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals && e->packs;
 }
 
 static void upper(char *dst, const char *src) {
@@ -625,6 +635,7 @@ static unsigned kernels_used(const osc_plan *p, int isa) {
   osc_emit_knobs kn;
   unsigned used = 0;
   resolve_knobs(NULL, &kn, NULL);
+  layer_knobs(p, &kn);
   for (int i = 0; i < p->n_stages; i++) {
     osc_stage_job j;
     const osc_stage_kernel *v[MAX_VARIANTS];
@@ -636,6 +647,14 @@ static unsigned kernels_used(const osc_plan *p, int isa) {
         if (osc_stage_kernels[q] == v[k]) used |= 1u << q;
   }
   return used;
+}
+
+/* The oc kernels' bits in kernels_used. */
+static unsigned oc_bits(void) {
+  unsigned b = 0;
+  for (int q = 0; q < N_KERNELS; q++)
+    if (osc_oc_kernel(osc_stage_kernels[q])) b |= 1u << q;
+  return b;
 }
 
 static osc_status net_head(const osc_network *net, const osc_plan *plans, const net_emit *e,
@@ -715,6 +734,7 @@ static void size_params(osc_tmpl_params *ps, const net_emit *e) {
   osc_tmpl_ints(ps, "w_sizes", e->w_sizes, e->n);
   osc_tmpl_ints(ps, "s_sizes", e->s_sizes, e->n);
   osc_tmpl_ints(ps, "residuals", e->residuals, e->n);
+  osc_tmpl_ints(ps, "packs", e->packs, e->n);
 }
 
 /* The .c file's tail: the layer table the header declares. */
@@ -756,6 +776,7 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   e->w_sizes[i] = (long long)osc_plan_weights_size(p);
   e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
   e->residuals[i] = p->layer.residual;
+  e->packs[i] = (kernels_used(p, e->isa) & oc_bits()) != 0;
   return OSC_OK;
 }
 

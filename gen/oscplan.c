@@ -112,6 +112,8 @@ static osc_status check_enums(const osc_layer *l, osc_error *err) {
     return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
   if (l->residual != 0 && l->residual != 1)
     return osc_error_layer(err, OSC_EINVAL, l, "residual must be 0 or 1, got %d", l->residual);
+  if (l->oc_lanes != 0 && l->oc_lanes != 1)
+    return osc_error_layer(err, OSC_EINVAL, l, "oc_lanes must be 0 or 1, got %d", l->oc_lanes);
   if (l->act == OSC_ACT_CLAMP &&
       !(isfinite(l->clamp_min) && isfinite(l->clamp_max) && l->clamp_min <= l->clamp_max))
     return osc_error_layer(err, OSC_EINVAL, l, "clamp needs finite bounds with min <= max, got "
@@ -402,7 +404,7 @@ void osc_plan_describe(const osc_plan *p, char *buf, size_t size) {
 
 uint64_t osc_plan_hash(const osc_plan *p) {
   /* Hash the fields that change the generated code, not the name or line. */
-  int32_t v[19 + OSC_MAX_STAGES * 13];
+  int32_t v[20 + OSC_MAX_STAGES * 13];
   int n = 0;
   const osc_layer *l = &p->layer;
   int32_t head[] = {l->in_channels, l->out_channels, l->in_h, l->in_w, l->k_h, l->k_w,
@@ -415,6 +417,7 @@ uint64_t osc_plan_hash(const osc_plan *p) {
     memcpy(&v[n++], &l->clamp_max, sizeof(float));
   }
   if (l->residual) v[n++] = 0x52455344;   /* "RESD": another ABI; other layers hash as before */
+  if (l->oc_lanes) v[n++] = 0x4f434c4e;   /* "OCLN": other code, maybe packed weights */
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];
     int32_t st[] = {s->c_in, s->c_out, s->groups, s->k_h, s->k_w, s->stride_h,
