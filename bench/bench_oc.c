@@ -124,6 +124,14 @@ int main(int argc, char **argv) {
       {"r50 layer4 1x1 2048->512 7x7", 2048, 512, 7, 1, 1, OSC_MODE_OPTIMAL},
       {"r50 layer4 1x1 512->2048 7x7", 512, 2048, 7, 1, 1, OSC_MODE_OPTIMAL},
       {"r50 layer3 1x1 1024->256 14x14", 1024, 256, 14, 1, 1, OSC_MODE_OPTIMAL},
+      /* the strided 1x1 downsamples, and the strided 3x3s' dense plans */
+      {"r50 layer2.0 downsample", 256, 512, 56, 1, 2, OSC_MODE_OPTIMAL},
+      {"r50 layer3.0 downsample", 512, 1024, 28, 1, 2, OSC_MODE_OPTIMAL},
+      {"r50 layer4.0 downsample", 1024, 2048, 14, 1, 2, OSC_MODE_OPTIMAL},
+      {"r50 layer2.0 3x3 s2", 128, 128, 56, 3, 2, OSC_MODE_CONVENTIONAL},
+      {"r50 layer3.0 3x3 s2", 256, 256, 28, 3, 2, OSC_MODE_CONVENTIONAL},
+      {"r50 layer4.0 3x3 s2", 512, 512, 14, 3, 2, OSC_MODE_CONVENTIONAL},
+      {"r50 layer4 3x3 7x7", 512, 512, 7, 3, 1, OSC_MODE_OPTIMAL},
   };
   int id = 0;
   for (int i = 1; i < argc; i++)

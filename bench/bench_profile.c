@@ -8,11 +8,13 @@
 ** The median of --runs interleaved runs after a warm-up. Pin it:
 **   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_profile \
 **     [--runs N] [--peak G] [--resnet] [--min-mmac M] [--conventional]
-**     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]]
+**     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]] [--oc-lanes]
 ** Without --layer or --resnet: the make-bench layer set. --resnet: the
 ** distinct layers of examples/resnet50.lua with at least --min-mmac
 ** million dense MACs (default 100). --conventional: the layers' dense
-** plans instead (one stage).
+** plans instead (one stage). --oc-lanes: every layer and stage with
+** oc_lanes = true (lanes over output channels where cheaper; the weights
+** packed once, before the runs).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +30,17 @@
 static int runs = 15;
 static osc_mode plan_mode = OSC_MODE_OPTIMAL;
 static double peak = 263;
+static int oc_lanes;
 
 typedef struct timed { osc_kernel *k; osc_plan p; float *in, *out, *w, *s; double t[MAX_RUNS]; } timed;
 
 static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
   osc_kernel_options o = {0};
   osc_error err;
+  osc_layer lo = *l;
   memset(x, 0, sizeof *x);
-  if (osc_plan_layer_mode(l, mode, &x->p, &err) || osc_kernel_create(&x->p, &o, &x->k, &err)) {
+  lo.oc_lanes = oc_lanes;
+  if (osc_plan_layer_mode(&lo, mode, &x->p, &err) || osc_kernel_create(&x->p, &o, &x->k, &err)) {
     fprintf(stderr, "bench_profile: %s\n", err.msg);
     return -1;
   }
@@ -45,6 +50,12 @@ static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
   x->s = calloc(osc_plan_scratch_size(&x->p) + 1, sizeof(float));
   for (size_t i = 0; i < osc_plan_input_size(&x->p); i++) x->in[i] = (float)(i % 7) * 0.25f;
   for (size_t i = 0; i < osc_plan_weights_size(&x->p); i++) x->w[i] = (float)(i % 5) * 0.1f;
+  if (osc_kernel_packs(x->k)) {   /* oc_lanes: the code reads them packed */
+    float *pk = calloc(osc_plan_weights_size(&x->p), sizeof(float));
+    osc_kernel_pack(x->k, x->w, pk, NULL);
+    free(x->w);
+    x->w = pk;
+  }
   return 0;
 }
 
@@ -165,6 +176,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--min-mmac") && v) min_mmac = atof(argv[++i]);
     else if (!strcmp(a, "--resnet")) do_resnet = 1;
     else if (!strcmp(a, "--conventional")) plan_mode = OSC_MODE_CONVENTIONAL;
+    else if (!strcmp(a, "--oc-lanes")) oc_lanes = 1;
     else if (!strcmp(a, "--layer") && v) {
       int c_in = 0, c_out = 0, size = 0, k = 0, stride = 1;
       osc_layer l;

@@ -1119,19 +1119,27 @@ static int same_ieee(const float *got, const float *want, const float *alt, size
 ** may be out) with backend `be`. 0 on success. */
 static int run_on(void *handle, osc_backend be, const kcase *c, const float *in,
                   const float *res, float *out, const float *w) {
+  size_t w_n = osc_plan_weights_size(&c->plan);
   float *scratch = malloc((osc_plan_scratch_size(&c->plan) + 1) * sizeof *scratch);
+  float *pk = malloc(w_n * sizeof *pk);   /* the weights as the code reads them */
   osc_kernel_options o = {.backend = be, .no_cache = 1};
   osc_kernel *k = NULL;
   osc_error err;
-  int bad = !scratch;
-  if (handle && !bad) bad = call_layer(handle, c, in, res, out, w, scratch) != 0;
-  else if (handle) bad = 1;
-  else if (!bad) bad = osc_kernel_create(&c->plan, &o, &k, &err) ||
-                       (c->plan.layer.residual
-                            ? osc_kernel_run_residual(k, c->n, in, res, out, w, scratch, &err)
-                            : osc_kernel_run(k, c->n, in, out, w, scratch, &err));
+  int bad = !scratch || !pk;
+  if (handle && !bad) {
+    const float *pw = packed_weights(handle, c, w, w_n);
+    bad = !pw || call_layer(handle, c, in, res, out, pw, scratch) != 0;
+  } else if (handle) {
+    bad = 1;
+  } else if (!bad) {
+    bad = osc_kernel_create(&c->plan, &o, &k, &err) || osc_kernel_pack(k, w, pk, &err) ||
+          (c->plan.layer.residual
+               ? osc_kernel_run_residual(k, c->n, in, res, out, pk, scratch, &err)
+               : osc_kernel_run(k, c->n, in, out, pk, scratch, &err));
+  }
   osc_kernel_free(k);
   free(scratch);
+  free(pk);
   return bad;
 }
 
@@ -1202,6 +1210,49 @@ static void test_nonfinite(void) {
   CU_ASSERT_EQUAL(count, 13 + 2 * (osc_isa_host() >= OSC_ISA_AVX512) +
                              2 * (osc_isa_host() >= OSC_ISA_AVX2));
   nonfinite_everywhere(cs, count);
+  free(cs);
+}
+
+/* The oc shape's store with NaN and Inf (input, weights, bias, residual:
+** the scenarios of nonfinite_data) and ReLU, relu6, clamp: forced and
+** explicit under gcc and tcc, and through the JIT of the same layers with
+** oc_lanes (each packing its own way), against oscref. */
+static void test_oc_nonfinite(void) {
+  static const struct { osc_activation act; float lo, hi; } acts[] = {
+      {OSC_ACT_RELU, 0.0f, 0.0f}, {OSC_ACT_RELU6, 0.0f, 0.0f}, {OSC_ACT_CLAMP, -0.25f, 0.3f}};
+  kcase *cs = calloc(8, sizeof *cs);
+  ieee_tally t = {0, 0, 0};
+  int count = 0;
+  size_t len;
+  char *src;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  for (size_t q = 0; q < sizeof acts / sizeof acts[0]; q++) {
+    osc_layer l;
+    layer_of(&l, 64, 32, 7, 6, 3, 3, 1 + (int)q % 2, 1, 1, 1);   /* the JIT takes oc too */
+    l.bias = 1, l.act = acts[q].act, l.clamp_min = acts[q].lo, l.clamp_max = acts[q].hi;
+    l.oc_lanes = 1, l.residual = (int)q % 2;
+    add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &avx512_oc_knobs);
+  }
+  CU_ASSERT_EQUAL_FATAL(count, 3);
+  for (int i = 0; i < count; i++) {
+    kcase jit = cs[i];
+    jit.knobs.kernel = NULL, jit.isa = OSC_ISA_AVX512;   /* as the JIT emits it */
+    CU_ASSERT_EQUAL(oc_stages(&jit), 1);
+    cs[i].isa = OSC_ISA_AVX512;
+  }
+  src = emit_all(cs, count, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  for (int a = 0; a < 2; a++) {
+    so s;
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, a ? "tcc" : cc(), a ? "-Wall -Werror -shared"
+                                                              : GCC_FLAGS, 1), 0);
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, a ? "tcc" : "gcc",
+                                      &t), count);
+    unload(&s);
+  }
+  CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
+  CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
+  free(src);
   free(cs);
 }
 
@@ -2026,6 +2077,7 @@ static CU_TestInfo avx512_tests[] = {
     {"avx512_oc kernel, packed weights, explicit ISA (gcc, tcc)", test_avx512_oc},
     {"avx512_oc pack == osc_oc_pack_index, explicit and auto ISA", test_oc_pack},
     {"avx512_oc_auto: oc where it costs less, against the reference", test_oc_auto},
+    {"avx512_oc store: NaN and Inf with ReLU, relu6, clamp (gcc, tcc, JIT)", test_oc_nonfinite},
     {"avx512_px ReLU keeps NaN", test_relu_nan},
     {"avx512_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx512},
     CU_TEST_INFO_NULL,
