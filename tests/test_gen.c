@@ -174,6 +174,7 @@ typedef struct table_row {
   void (*run_residual_n)(int, const float *, const float *, float *, const float *, float *);
   void (*run_residual_tiles)(int, int, int, const float *, const float *, float *, const float *,
                              float *);
+  void (*pack)(const float *, float *);   /* NULL: no layer here takes packed weights */
 } table_row;
 
 /* The tile ABI, built by gcc: each stage's tiles run one at a time, last
@@ -234,6 +235,8 @@ static void check_layer_table(void *h, const osc_network *net) {
     CU_ASSERT((void *)(uintptr_t)(l->residual ? (void (*)(void))t[i].run_residual_tiles
                                               : (void (*)(void))t[i].run_tiles) == dlsym(h, fn));
     CU_ASSERT(l->residual ? !t[i].run_tiles : !t[i].run_residual_tiles);
+    snprintf(fn, sizeof fn, "%s_%s_pack", net->name, l->name);
+    CU_ASSERT((void *)(uintptr_t)t[i].pack == dlsym(h, fn));   /* both NULL without oc_lanes */
     check_tiles(&t[i]);
   }
 }
