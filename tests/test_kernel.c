@@ -721,7 +721,7 @@ static void test_cli_run(void) {
 ** which layers (a 1x1 of fan-in 8 stays on the pixel shape: no pack). */
 static void test_cli_oc_lanes(void) {
   static const char config_text[] =
-      "network { name = \"o\", batch = 2, bias = true, oc_lanes = true }\n"
+      "network { name = \"ocn\", batch = 2, bias = true, oc_lanes = true }\n"
       "conv { name = \"d\", in_channels = 64, out_channels = 64, size = 7, kernel = 3,\n"
       "       padding = 1, activation = \"relu6\", mode = \"conventional\" }\n"
       "conv { name = \"r\", in_channels = 64, out_channels = 32, size = 10, kernel = 3,\n"
@@ -737,17 +737,18 @@ static void test_cli_oc_lanes(void) {
   fclose(f);
   snprintf(args, sizeof args, "run '%s' --min-time 1", config);
   CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
-  CU_ASSERT(row_has(out, "o.d ", " ok") && row_has(out, "o.r ", " ok") && row_has(out, "o.p ", " ok"));
+  CU_ASSERT(row_has(out, "ocn.d ", " ok") && row_has(out, "ocn.r ", " ok") &&
+            row_has(out, "ocn.p ", " ok"));
   snprintf(args, sizeof args, "plan '%s' --json", config);
   CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"oc_lanes\": true"));
   snprintf(args, sizeof args, "gen '%s' -o '%s' --isa avx512", config, dir);
   CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
-  snprintf(path, sizeof path, "%s/o.h", dir);
+  snprintf(path, sizeof path, "%s/ocn.h", dir);
   if ((h = osc_test_slurp(path, NULL))) {
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#define O_D_PACKED 1\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(h, "void o_r_pack(const float *weights, float *packed);"));
-    CU_ASSERT_PTR_NULL(strstr(h, "O_P_PACKED"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#define OCN_D_PACKED 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "void ocn_r_pack(const float *weights, float *packed);"));
+    CU_ASSERT_PTR_NULL(strstr(h, "OCN_P_PACKED"));
     free(h);
   }
   cli_cleanup(dir);
