@@ -9,6 +9,7 @@
 **   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_profile \
 **     [--runs N] [--peak G] [--resnet] [--min-mmac M] [--conventional]
 **     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]] [--cold MB] [--cold-conv]
+**     [--oc-lanes]
 ** Without --layer or --resnet: the make-bench layer set. --resnet: the
 ** distinct layers of examples/resnet50.lua with at least --min-mmac
 ** million dense MACs (default 100). --conventional: the layers' dense
@@ -19,7 +20,9 @@
 ** --cold-conv: before each, run the layer's dense conventional plan, as
 ** `make bench` runs other variants between two calls of one (a sweep of a
 ** buffer up to 8 MiB leaves the time as hot; this one makes it colder
-** than `make bench`, varying from run to run).
+** than `make bench`, varying from run to run). --oc-lanes: every layer
+** and stage with oc_lanes = true (lanes over output channels where
+** cheaper; the weights packed once, before the runs).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +41,17 @@ static double peak = 263;
 static size_t cold_bytes;   /* --cold: evict L1 and L2 before each timed call */
 static unsigned char *cold_buf;
 static int cold_conv;       /* --cold-conv */
+static int oc_lanes;
 
 typedef struct timed { osc_kernel *k; osc_plan p; float *in, *out, *w, *s; double t[MAX_RUNS]; } timed;
 
 static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
   osc_kernel_options o = {0};
   osc_error err;
+  osc_layer lo = *l;
   memset(x, 0, sizeof *x);
-  if (osc_plan_layer_mode(l, mode, &x->p, &err) || osc_kernel_create(&x->p, &o, &x->k, &err)) {
+  lo.oc_lanes = oc_lanes;
+  if (osc_plan_layer_mode(&lo, mode, &x->p, &err) || osc_kernel_create(&x->p, &o, &x->k, &err)) {
     fprintf(stderr, "bench_profile: %s\n", err.msg);
     return -1;
   }
@@ -55,6 +61,12 @@ static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
   x->s = calloc(osc_plan_scratch_size(&x->p) + 1, sizeof(float));
   for (size_t i = 0; i < osc_plan_input_size(&x->p); i++) x->in[i] = (float)(i % 7) * 0.25f;
   for (size_t i = 0; i < osc_plan_weights_size(&x->p); i++) x->w[i] = (float)(i % 5) * 0.1f;
+  if (osc_kernel_packs(x->k)) {   /* oc_lanes: the code reads them packed */
+    float *pk = calloc(osc_plan_weights_size(&x->p), sizeof(float));
+    osc_kernel_pack(x->k, x->w, pk, NULL);
+    free(x->w);
+    x->w = pk;
+  }
   return 0;
 }
 
@@ -189,6 +201,7 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "bench_profile: --cold: out of memory\n"), 1;
     }
     else if (!strcmp(a, "--conventional")) plan_mode = OSC_MODE_CONVENTIONAL;
+    else if (!strcmp(a, "--oc-lanes")) oc_lanes = 1;
     else if (!strcmp(a, "--layer") && v) {
       int c_in = 0, c_out = 0, size = 0, k = 0, stride = 1;
       osc_layer l;

@@ -187,19 +187,24 @@ static osc_status run_loaded(void *h, const osc_plan *p, int n, const float *in,
                              exec_report *r, osc_error *err) {
   typedef void (*layer_fn)(int, const float *, float *, const float *, float *);
   typedef void (*res_fn)(int, const float *, const float *, float *, const float *, float *);
-  void *fn = dlsym(h, EXEC_PREFIX "_n");
+  typedef void (*pack_fn)(const float *, float *);
+  void *fn = dlsym(h, EXEC_PREFIX "_n"), *pack = dlsym(h, EXEC_PREFIX "_pack");
   float *scratch = malloc((osc_plan_scratch_size(p) + 1) * sizeof *scratch);
+  float *packed = pack ? malloc(osc_plan_weights_size(p) * sizeof *packed) : NULL;
   osc_status s = OSC_OK;
-  if (!fn || !scratch)
+  if (!fn || !scratch || (pack && !packed))
     s = osc_error_set(err, fn ? OSC_ENOMEM : OSC_EINTERNAL,
                       fn ? "out of memory for the scratch" : "the kernel lacks " EXEC_PREFIX "_n");
   else {
-    double t0 = now_ms();
+    double t0;
+    if (pack) ((pack_fn)(uintptr_t)pack)(weights, packed), weights = packed;   /* oc_lanes */
+    t0 = now_ms();
     if (p->layer.residual) ((res_fn)(uintptr_t)fn)(n, in, res, out, weights, scratch);
     else ((layer_fn)(uintptr_t)fn)(n, in, out, weights, scratch);
     r->run_ms = now_ms() - t0;
   }
   free(scratch);
+  free(packed);
   return s;
 }
 
@@ -353,14 +358,22 @@ static osc_status run_jit(const osc_plan *p, int n, const float *in, const float
   osc_kernel *k = NULL;
   osc_kernel_info info;
   osc_status s = osc_kernel_create(p, NULL, &k, err);
+  float *packed = NULL;
+  if (!s && osc_kernel_packs(k)) {   /* oc_lanes: the code reads its weights packed */
+    if (!(packed = malloc(osc_plan_weights_size(p) * sizeof *packed)))
+      s = osc_error_set(err, OSC_ENOMEM, "out of memory for the packed weights");
+    else s = osc_kernel_pack(k, weights, packed, err);
+  }
   if (!s) {
     double t0 = now_ms();
+    if (packed) weights = packed;
     s = p->layer.residual ? osc_kernel_run_residual(k, n, in, res, out, weights, NULL, err)
                           : osc_kernel_run(k, n, in, out, weights, NULL, err);
     r->run_ms = now_ms() - t0;
     osc_kernel_get_info(k, &info);
     snprintf(r->how, sizeof r->how, "jit (libtcc), %s code", info.isa ? info.isa : "c");
   }
+  free(packed);
   osc_kernel_free(k);
   return s;
 }

@@ -106,22 +106,25 @@ static osc_status measure(const osc_kernel *k, const osc_kernel *ref, int n, uin
   size_t in_n = (size_t)n * osc_plan_input_size(p), out_n = (size_t)n * osc_plan_output_size(p);
   size_t w_n = osc_plan_weights_size(p), s_n = osc_plan_scratch_size(p);
   float *in = malloc(in_n * sizeof *in), *w = malloc(w_n * sizeof *w);
+  float *packed = malloc(w_n * sizeof *packed);   /* the weights as k's code reads them */
   float *got = malloc(out_n * sizeof *got), *want = malloc(out_n * sizeof *want);
   float *scratch = malloc((s_n ? s_n : 1) * sizeof *scratch);
   float *res = p->layer.residual ? malloc(out_n * sizeof *res) : NULL;
   osc_status st = OSC_OK;
-  if (!in || !w || !got || !want || !scratch || (p->layer.residual && !res)) {
+  if (!in || !w || !packed || !got || !want || !scratch || (p->layer.residual && !res)) {
     st = osc_error_set(err, OSC_ENOMEM, "out of memory for the layer's data");
     goto done;
   }
   fill(in, in_n, seed);
   fill(w, w_n, seed ^ 0x9e3779b97f4a7c15ull);
   if (res) fill(res, out_n, seed ^ 0x5851f42d4c957f2dull);
-  if ((st = time_runs(k, n, in, res, got, w, scratch, r, err))) goto done;
+  if ((st = osc_kernel_pack(k, w, packed, err)) ||
+      (st = time_runs(k, n, in, res, got, packed, scratch, r, err)))
+    goto done;
   if ((st = run_once(ref, n, in, res, want, w, scratch, err))) goto done;
   compare(got, want, out_n, r);
 done:
-  free(in), free(w), free(got), free(want), free(scratch), free(res);
+  free(in), free(w), free(packed), free(got), free(want), free(scratch), free(res);
   return st;
 }
 

@@ -31,7 +31,9 @@
 ** the bias, before the activation), mode ("conventional",
 ** "depthwise", "spatial", "optimal" (default) or "fixed"), max_stages (1..16,
 ** default 2), objective ("macs", "params" or "time"), widths (extra internal widths
-** the search may use), stages (mode "fixed": a list of {kernel =, groups =
+** the search may use), oc_lanes (default false: true lets stages use lanes
+** over output channels where that costs less, the layer then taking its
+** weights packed: README "ABI"), stages (mode "fixed": a list of {kernel =, groups =
 ** (default 1), out_channels = (default: in_channels, the layer's out_channels
 ** for the last stage)}; a conv{} that lists stages and names no mode is in
 ** mode "fixed").
@@ -77,7 +79,7 @@
 enum field {
   F_NAME, F_IN, F_OUT, F_SIZE, F_HEIGHT, F_WIDTH, F_KERNEL, F_STRIDE, F_PADDING,
   F_GROUPS, F_BIAS, F_ACTIVATION, F_RESIDUAL, F_MODE, F_MAX_STAGES, F_OBJECTIVE, F_WIDTHS,
-  F_CODE, F_STAGES, F_INPUT, F_BATCH, F_COUNT
+  F_CODE, F_OC_LANES, F_STAGES, F_INPUT, F_BATCH, F_COUNT
 };
 #define BIT(f) (1u << (f))
 #define LAYER_FIELDS (BIT(F_BATCH) - 1u)
@@ -86,7 +88,7 @@ enum field {
 static const char *const field_names[F_COUNT] = {
     "name", "in_channels", "out_channels", "size", "height", "width", "kernel",
     "stride", "padding", "groups", "bias", "activation", "residual", "mode", "max_stages",
-    "objective", "widths", "code", "stages", "input", "batch"};
+    "objective", "widths", "code", "oc_lanes", "stages", "input", "batch"};
 
 static const char *const stage_fields[] = {"kernel", "groups", "out_channels"};
 static const char *const mode_names[] = {"conventional", "depthwise", "spatial",
@@ -575,6 +577,11 @@ static void read_field(call *c, int f, spec *s) {
       fail(c, "residual must be true or false, got %s", luaL_typename(L, top));
     l->residual = lua_toboolean(L, top);
     break;
+  case F_OC_LANES:
+    if (lua_type(L, top) != LUA_TBOOLEAN)
+      fail(c, "oc_lanes must be true or false, got %s", luaL_typename(L, top));
+    l->oc_lanes = lua_toboolean(L, top);
+    break;
   case F_MODE: l->mode = (osc_mode)to_enum(c, top, name, mode_names, OSC_MODE_COUNT); break;
   case F_MAX_STAGES: l->max_stages = to_int(c, top, name); break;
   case F_OBJECTIVE: l->objective = (osc_objective)to_enum(c, top, name, objective_names, 3); break;
@@ -622,6 +629,7 @@ static void take(spec *d, const spec *s, int f) {
     a->clamp_max = b->clamp_max;
     break;
   case F_RESIDUAL: a->residual = b->residual; break;
+  case F_OC_LANES: a->oc_lanes = b->oc_lanes; break;
   case F_MODE: a->mode = b->mode; break;
   case F_MAX_STAGES: a->max_stages = b->max_stages; break;
   case F_OBJECTIVE: a->objective = b->objective; break;

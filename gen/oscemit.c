@@ -73,13 +73,15 @@
 #include "oscplan.h"
 #include "osctmpl.h"
 #include "oscsimd.h"
+#include "oscoc.h"
 
 /* Cheapest first when costs tie: the order below decides. */
 const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_pw, &osc_kernel_avx512_px,
                                                      &osc_kernel_avx2_pw, &osc_kernel_avx2_px,
                                                      &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
-                                                     NULL};
+                                                     &osc_kernel_avx512_oc,
+                                                     &osc_kernel_avx512_oc_auto, NULL};
 
 /* The kernels, without the NULL; a network's head records them as bits. */
 #define N_KERNELS (int)(sizeof osc_stage_kernels / sizeof osc_stage_kernels[0] - 1)
@@ -204,6 +206,9 @@ static osc_status layer_knobs(const osc_plan *p, const osc_emit_knobs *k, osc_em
   osc_status st = resolve_knobs(k, r, err);
   if (!st && !r->simd_oct && !r->simd_pv && !r->simd_body && !r->simd_shape && p->layer.code[0])
     st = osc_variant_parse(p->layer.code, r, NULL, err);
+  /* a layer with oc_lanes lets the cost model take avx512_oc (unless the
+  ** knobs name a kernel) */
+  if (!st && p->layer.oc_lanes && !r->kernel) r->kernel = osc_kernel_avx512_oc_auto.name;
   return st;
 }
 
@@ -368,6 +373,8 @@ typedef struct layer_emit {
   int n_tnames;
   int detector;                     /* the layer's cpuid check is emitted */
   int no_listing;                   /* osc_emit_layer_unlisted */
+  int packed[OSC_MAX_STAGES];       /* the stage reads packed weights: 1 always, 2 when
+                                    ** its dispatcher picks that variant (AVX-512) */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
   /* fused runs (gen/x86/oscfuse.h): fuse[i] = 1 + the run's last stage on its
@@ -458,6 +465,33 @@ static osc_status emit_run(const osc_plan *p, const osc_fuse_run *r, const osc_s
   return osc_fuse_emit(r, k, &jobs[r->first], &e->woff[r->first], body, err);
 }
 
+/* PREFIX_pack(weights, packed), for a layer with a stage that reads its
+** weights packed: PyTorch's layout copied, those stages repacked in place
+** of theirs (same size, same offsets); a dispatched one only where its
+** dispatcher picks the packed variant, asking the same cpuid check. */
+static void layer_pack(const osc_plan *p, const char *prefix, const layer_emit *e,
+                       osc_buf *body) {
+  int any = 0, dispatched = 0;
+  for (int i = 0; i < p->n_stages; i++) any |= e->packed[i], dispatched |= e->packed[i] == 2;
+  if (!any) return;
+  osc_buf_printf(body, "\n/* The layer's weights as its code reads them: PyTorch's layout, the "
+                 "stages of\n** avx512_oc in their packed one (README \"ABI\"). */\n"
+                 "void %s_pack(const float *weights, float *packed);\n"
+                 "void %s_pack(const float *weights, float *packed) {\n", prefix, prefix);
+  if (dispatched) osc_buf_puts(body, "#if defined(__x86_64__)\n");
+  if (dispatched) osc_buf_printf(body, "  int isa = %s_isa();\n#endif\n", prefix);
+  osc_buf_printf(body, "  for (long i = 0; i < %lld; i++) packed[i] = weights[i];\n",
+                 (long long)osc_plan_weights_size(p));
+  for (int i = 0; i < p->n_stages; i++) {
+    if (!e->packed[i]) continue;
+    if (e->packed[i] == 2) osc_buf_puts(body, "#if defined(__x86_64__)\n  if (isa >= 3)");
+    osc_buf_printf(body, "  %s_pack(weights + %lld, packed + %lld);\n", e->fname[i],
+                   e->woff[i], e->woff[i]);
+    if (e->packed[i] == 2) osc_buf_puts(body, "#endif\n");
+  }
+  osc_buf_puts(body, "}\n");
+}
+
 static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
                               const osc_emit_knobs *kn, int fuse, layer_emit *e, osc_buf *body,
                               osc_error *err) {
@@ -492,7 +526,9 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     st = nv[i] > 1 ? emit_variants(j, v[i], nv[i], e, body, err) : v[i][0]->emit(j, body, err);
     if (st) return st;
     e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
+    if (osc_oc_kernel(v[i][0])) osc_oc_emit_pack(j, body), e->packed[i] = nv[i] > 1 ? 2 : 1;
   }
+  layer_pack(p, prefix, e, body);
   return OSC_OK;
 }
 
@@ -610,6 +646,7 @@ typedef struct net_emit {
   long long *residuals;   /* 1: the layer's entry points take a residual */
   int *same;              /* an earlier layer of the same code (net_same), or -1 */
   int aliases;            /* how many layers have one */
+  long long *packs;       /* 1: the layer takes its weights packed (<layer>_pack) */
 } net_emit;
 
 static void net_emit_free(net_emit *e) {
@@ -624,6 +661,7 @@ static void net_emit_free(net_emit *e) {
   free(e->s_sizes);
   free(e->residuals);
   free(e->same);
+  free(e->packs);
 }
 
 static int net_emit_alloc(net_emit *e, int n) {
@@ -641,8 +679,10 @@ static int net_emit_alloc(net_emit *e, int n) {
   e->s_sizes = calloc(k, sizeof(long long));
   e->residuals = calloc(k, sizeof(long long));
   e->same = calloc(k, sizeof(int));
+  e->packs = calloc(k, sizeof(long long));
   return e->layer && e->prefixes && e->macros && e->infos && e->names && e->in_sizes &&
-         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals && e->same;
+         e->out_sizes && e->w_sizes && e->s_sizes && e->residuals && e->same &&
+         e->packs;
 }
 
 /* ---- layers of the same code ---------------------------------------------------------
@@ -693,6 +733,7 @@ static osc_status emit_alias(const osc_plan *p, int i, const net_emit *e, osc_bu
   osc_tmpl_str(&ps, "prefix", e->prefixes[i]);
   osc_tmpl_str(&ps, "of", e->prefixes[e->same[i]]);
   osc_tmpl_int(&ps, "residual", p->layer.residual);
+  osc_tmpl_int(&ps, "packed", e->packs[e->same[i]]);
   return osc_tmpl_expand("layer_alias.c.in", &ps, out, err);
 }
 
@@ -732,6 +773,14 @@ static unsigned kernels_used(const osc_plan *p, int isa) {
         if (osc_stage_kernels[q] == v[k]) used |= 1u << q;
   }
   return used;
+}
+
+/* The oc kernels' bits in kernels_used. */
+static unsigned oc_bits(void) {
+  unsigned b = 0;
+  for (int q = 0; q < N_KERNELS; q++)
+    if (osc_oc_kernel(osc_stage_kernels[q])) b |= 1u << q;
+  return b;
 }
 
 static osc_status net_head(const osc_network *net, const osc_plan *plans, const net_emit *e,
@@ -812,6 +861,7 @@ static void size_params(osc_tmpl_params *ps, const net_emit *e) {
   osc_tmpl_ints(ps, "w_sizes", e->w_sizes, e->n);
   osc_tmpl_ints(ps, "s_sizes", e->s_sizes, e->n);
   osc_tmpl_ints(ps, "residuals", e->residuals, e->n);
+  osc_tmpl_ints(ps, "packs", e->packs, e->n);
 }
 
 /* The .c file's tail: the layer table the header declares. */
@@ -855,6 +905,7 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   e->w_sizes[i] = (long long)osc_plan_weights_size(p);
   e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
   e->residuals[i] = p->layer.residual;
+  e->packs[i] = (kernels_used(p, e->isa) & oc_bits()) != 0;
   return OSC_OK;
 }
 

@@ -32,6 +32,7 @@ json_t *osc_json_layer(const osc_layer *l) {
                    "mode", osc_mode_name(l->mode), "max_stages", l->max_stages,
                    "objective", osc_objective_name(l->objective));
   if (o) json_object_set_new(o, "residual", json_boolean(l->residual));
+  if (o && l->oc_lanes) json_object_set_new(o, "oc_lanes", json_true());
   if (o && l->act == OSC_ACT_CLAMP)
     json_object_set_new(o, "clamp", json_pack("[f, f]", (double)l->clamp_min,
                                               (double)l->clamp_max));

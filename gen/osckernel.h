@@ -71,6 +71,8 @@ extern const osc_stage_kernel osc_kernel_avx512_px;   /* gen/x86/ */
 extern const osc_stage_kernel osc_kernel_avx2_px;
 extern const osc_stage_kernel osc_kernel_avx512_pw;   /* 1x1 stages, the plane as one run */
 extern const osc_stage_kernel osc_kernel_avx2_pw;
+/* lanes over output channels, weights packed (oscoc.h: forced by name, or by cost) */
+extern const osc_stage_kernel osc_kernel_avx512_oc, osc_kernel_avx512_oc_auto;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];

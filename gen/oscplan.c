@@ -113,6 +113,8 @@ static osc_status check_enums(const osc_layer *l, osc_error *err) {
     return osc_error_layer(err, OSC_EINVAL, l, "unknown activation %d", (int)l->act);
   if (l->residual != 0 && l->residual != 1)
     return osc_error_layer(err, OSC_EINVAL, l, "residual must be 0 or 1, got %d", l->residual);
+  if (l->oc_lanes != 0 && l->oc_lanes != 1)
+    return osc_error_layer(err, OSC_EINVAL, l, "oc_lanes must be 0 or 1, got %d", l->oc_lanes);
   if (l->act == OSC_ACT_CLAMP &&
       !(isfinite(l->clamp_min) && isfinite(l->clamp_max) && l->clamp_min <= l->clamp_max))
     return osc_error_layer(err, OSC_EINVAL, l, "clamp needs finite bounds with min <= max, got "
@@ -422,6 +424,8 @@ int osc_plan_code_fields(const osc_plan *p, int32_t *v) {
     memcpy(&v[n++], &l->clamp_max, sizeof(float));
   }
   if (l->residual) v[n++] = 0x52455344;   /* "RESD": another ABI; other layers hash as before */
+  if (l->oc_lanes) v[n++] = 0x4f434c4e;   /* "OCLN": other code, maybe packed weights */
+  if (l->code[0]) v[n++] = (int32_t)XXH32(l->code, strlen(l->code), 0x434f4445);   /* "CODE" */
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage *s = &p->stage[i];
     int32_t st[] = {s->c_in, s->c_out, s->groups, s->k_h, s->k_w, s->stride_h,

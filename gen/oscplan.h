@@ -42,7 +42,7 @@ void osc_plan_describe(const osc_plan *p, char *buf, size_t size);
 /* The fields of p its generated code depends on (layer shape, stages,
 ** flags; not the name, file or line) as ints into v, how many returned: two
 ** plans with the same fields emit the same code but for the symbol prefix. */
-#define OSC_PLAN_CODE_FIELDS (19 + OSC_MAX_STAGES * 13)
+#define OSC_PLAN_CODE_FIELDS (24 + OSC_MAX_STAGES * 13)
 int osc_plan_code_fields(const osc_plan *p, int32_t *v);
 /* A 64-bit hash of the plan's structure: of osc_plan_code_fields. */
 uint64_t osc_plan_hash(const osc_plan *p);

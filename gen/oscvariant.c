@@ -31,8 +31,9 @@ static osc_status part(const char *name, const char *s, size_t n, int *rank,
   if (n == 4 && !memcmp(s, "auto", 4)) r = 4;   /* alone */
   else if (n == 2 && !memcmp(s, "px", 2)) r = 3, k->simd_shape = "px";
   else if (n == 2 && !memcmp(s, "oc", 2))
-    return osc_error_set(err, OSC_EINVAL, "code variant '%s': the lanes-over-channels "
-                         "shape 'oc' is not in this build", name);
+    return osc_error_set(err, OSC_EINVAL, "code variant '%s': lanes over output channels "
+                         "take packed weights, another ABI, so they are the layer's "
+                         "oc_lanes = true, not a code variant", name);
   else if (s[0] == 'u') {
     r = 2;
     if ((k->simd_body = number(s + 1, n - 1, MIN_BODY, MAX_BODY)) < 0)

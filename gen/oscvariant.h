@@ -8,8 +8,9 @@
 **            (O, P in 1..8; each capped by the ISA's own register budget)
 **   "uN"     the fan-in unrolled to at most N instructions a loop body
 **            (N in 32..4096; the default is OSC_VARIANT_BODY, 40)
-**   "px"     lanes over pixels, the one SIMD shape there is now: the hook
-**            where a lanes-over-channels shape ("oc") will be named
+**   "px"     lanes over pixels (lanes over output channels, "oc", are
+**            refused: they take packed weights, so they are the layer's
+**            oc_lanes = true, which changes its ABI, not a code variant)
 **
 ** joined by '/' in that order ("4x6/u240"). The canonical name drops what
 ** equals the default, so equal variants have equal names.

@@ -88,6 +88,7 @@ void osc_key_hex(const osc_key *k, char *buf) {
 void *osc_code_entry(const osc_code *c) { return c->jit->entry; }
 void *osc_code_tiles(const osc_code *c) { return c->jit->tiles; }
 void *osc_code_run_tiles(const osc_code *c) { return c->jit->run_tiles; }
+void *osc_code_pack(const osc_code *c) { return c->jit->pack; }
 size_t osc_code_size(const osc_code *c) { return c->jit->size; }
 double osc_code_compile_ms(const osc_code *c) { return c->jit->compile_ms; }
 

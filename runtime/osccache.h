@@ -32,6 +32,7 @@ typedef struct osc_code osc_code;   /* compiled code, refcounted */
 void *osc_code_entry(const osc_code *c);
 void *osc_code_tiles(const osc_code *c);       /* the tile ABI (oscjit.h), or NULL */
 void *osc_code_run_tiles(const osc_code *c);
+void *osc_code_pack(const osc_code *c);        /* <prefix>_pack, or NULL (oscjit.h) */
 size_t osc_code_size(const osc_code *c);
 double osc_code_compile_ms(const osc_code *c);   /* how long libtcc took for it */
 void osc_code_release(osc_code *c);

@@ -226,6 +226,9 @@ static void tile_symbols(TCCState *s, const char *symbol, osc_jit_code *code) {
   if (!code->tiles || !code->run_tiles || !executable((uintptr_t)code->tiles) ||
       !executable((uintptr_t)code->run_tiles))
     code->tiles = code->run_tiles = NULL;
+  snprintf(name, sizeof name, "%.*s_pack", (int)(len - 2), symbol);
+  code->pack = tcc_get_symbol(s, name);
+  if (code->pack && !executable((uintptr_t)code->pack)) code->pack = NULL;
 }
 
 /* Relocate the compiled state into fresh pages of ours, read+write meanwhile. */

@@ -21,6 +21,7 @@ typedef struct osc_jit_code {
   void *entry;         /* address of the requested symbol */
   void *tiles, *run_tiles;  /* when the symbol is <prefix>_n: <prefix>_tiles and
                             ** <prefix>_run_tiles (the tile ABI), NULL if absent */
+  void *pack;          /* <prefix>_pack: the code takes its weights packed; NULL if absent */
   double compile_ms;   /* compiling, linking, placing: not waiting for the lock */
 } osc_jit_code;
 

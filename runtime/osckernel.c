@@ -658,6 +658,25 @@ osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
   return run(k, n, in, 1, residual, out, weights, scratch, err);
 }
 
+typedef void (*osc_pack_fn)(const float *weights, float *packed);
+
+int osc_kernel_packs(const osc_kernel *k) {
+  return k && k->info.backend == OSC_BACKEND_JIT && osc_code_pack(k->code) != NULL;
+}
+
+osc_status osc_kernel_pack(const osc_kernel *k, const float *weights, float *packed,
+                           osc_error *err) {
+  size_t n;
+  if (!k || !weights || !packed)
+    return osc_error_set(err, OSC_EINVAL, "osc_kernel_pack: NULL argument");
+  n = osc_plan_weights_size(&k->plan);
+  if (packed < weights + n && weights < packed + n)
+    return osc_error_set(err, OSC_EINVAL, "osc_kernel_pack: packed overlaps weights");
+  if (osc_kernel_packs(k)) ((osc_pack_fn)osc_code_pack(k->code))(weights, packed);
+  else memcpy(packed, weights, n * sizeof *packed);
+  return OSC_OK;
+}
+
 void osc_kernel_free(osc_kernel *k) {
   if (!k) return;
   osc_code_release(k->code);

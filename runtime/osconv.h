@@ -96,6 +96,10 @@ typedef struct osc_layer {
                             ** emitter and the JIT use it unless told another */
   const char *file;         /* where it was declared, for messages: NULL or a string */
   int line;
+  int oc_lanes;             /* 0 or 1: stages may use lanes over output channels
+                            ** (avx512_oc, where the cost model finds it cheaper); a
+                            ** layer whose code does then takes its weights packed
+                            ** (<layer>_pack, osc_kernel_pack; README "ABI") */
 } osc_layer;
 
 /* Defaults: stride 1, no padding, groups 1, no bias, no activation,
@@ -337,6 +341,18 @@ osc_status osc_kernel_run(const osc_kernel *k, int n, const float *in, float *ou
 osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
                                    const float *residual, float *out, const float *weights,
                                    float *scratch, osc_error *err);
+
+/* The weights as k's code reads them, into packed (osc_plan_weights_size
+** floats; it may not overlap weights): PyTorch's layout, except for the
+** stages a layer with oc_lanes runs with lanes over output channels
+** (avx512_oc), which are in their packed layout (README "ABI"); a copy for
+** every other kernel. osc_kernel_packs says whether runs of k need it: then
+** pass packed, not weights, to osc_kernel_run / _residual, and pack again
+** whenever the weights change (a kernel never packs on its own, and runs
+** never copy). OSC_EINVAL for a NULL argument, nothing written. */
+osc_status osc_kernel_pack(const osc_kernel *k, const float *weights, float *packed,
+                           osc_error *err);
+int osc_kernel_packs(const osc_kernel *k);   /* 1: runs take packed weights; 0 (also NULL) */
 
 void osc_kernel_free(osc_kernel *k);   /* NULL is fine */
 

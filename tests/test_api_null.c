@@ -141,6 +141,21 @@ static void test_kernels(void) {
   CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in, out, w, NULL, NULL), OSC_OK);
   CU_ASSERT_EQUAL(out[0], 9 * 5 + 9 * 21);
   CU_ASSERT_EQUAL(osc_kernel_run(k, 1, in, out, w, scratch, NULL), OSC_OK);
+  {   /* osc_kernel_pack: NULL or overlapping buffers refused, nothing written; a
+      ** kernel without oc_lanes copies */
+    float pk[36];
+    for (int i = 0; i < 36; i++) pk[i] = -7.0f;
+    CU_ASSERT(einval(osc_kernel_pack(NULL, w, pk, &err), &err));
+    CU_ASSERT(einval(osc_kernel_pack(k, NULL, pk, &err), &err));
+    CU_ASSERT(einval(osc_kernel_pack(k, w, NULL, &err), &err));
+    CU_ASSERT(einval(osc_kernel_pack(k, w, w + 1, &err), &err));
+    CU_ASSERT_EQUAL(osc_kernel_pack(k, w, NULL, NULL), OSC_EINVAL);
+    CU_ASSERT_EQUAL(pk[0], -7.0f);
+    CU_ASSERT_EQUAL(osc_kernel_packs(NULL), 0);
+    CU_ASSERT_EQUAL(osc_kernel_packs(k), 0);
+    CU_ASSERT_EQUAL(osc_kernel_pack(k, w, pk, NULL), OSC_OK);
+    CU_ASSERT(memcmp(pk, w, sizeof pk) == 0);
+  }
   CU_ASSERT_EQUAL(osc_kernel_backend(NULL), OSC_BACKEND_NONE);
   CU_ASSERT_STRING_EQUAL(osc_backend_name(OSC_BACKEND_NONE), "none");
   CU_ASSERT_PTR_NULL(osc_kernel_plan(NULL));

@@ -133,6 +133,8 @@ static const struct { const char *src, *msg; } config_errors[] = {
      "t.lua:1: layer 'conv1': residual must be true or false, got number"},
     {"network { name = 'n', residual = 'yes' }\nconv { " SHAPE ", kernel = 3 }",
      "t.lua:1: network 'n': residual must be true or false, got string"},
+    {"conv { " SHAPE ", kernel = 3, oc_lanes = 1 }",
+     "t.lua:1: layer 'conv1': oc_lanes must be true or false, got number"},
     {"conv { " SHAPE ", kernel = 3, residuals = true }",
      "t.lua:1: layer 'conv1': unknown field 'residuals' (did you mean 'residual'?)"},
     {"conv { " SHAPE ", kernel = 3, padding = 'full' }",
@@ -748,6 +750,22 @@ static void test_residual_field(void) {
   }
 }
 
+/* oc_lanes defaults to false; true in a conv{} or as a network default,
+** which a conv{} may turn off again; plan --json says so where set. */
+static void test_oc_lanes_field(void) {
+  osc_config *c = load("conv { " SHAPE ", kernel = 3 }\n"
+                       "network { name = 'n', oc_lanes = true }\n"
+                       "conv { " SHAPE ", kernel = 3 }\n"
+                       "conv { " SHAPE ", kernel = 3, oc_lanes = false }",
+                       NULL);
+  if (c) {
+    CU_ASSERT_EQUAL(c->networks[0].layers[0].oc_lanes, 0);
+    CU_ASSERT_EQUAL(c->networks[1].layers[0].oc_lanes, 1);
+    CU_ASSERT_EQUAL(c->networks[1].layers[1].oc_lanes, 0);
+    osc_config_free(c);
+  }
+}
+
 /* input = x takes in_channels and the size from an earlier output; given
 ** fields must agree with it; branches are several layers on one input. */
 static void test_input_chaining(void) {
@@ -1235,6 +1253,7 @@ static CU_TestInfo tests[] = {
     {"input chaining", test_input_chaining},
     {"activations relu6 and clamp", test_activations},
     {"residual field", test_residual_field},
+    {"oc_lanes field", test_oc_lanes_field},
     {"call sites", test_call_sites},
     {"defaults and fields", test_defaults_and_fields},
     {"objective time", test_objective_time},

@@ -24,6 +24,7 @@
 #include "oscfpenv.h"
 #include "oscisa.h"
 #include "oscplan.h"
+#include "oscoc.h"
 #include "oscref.h"
 
 #define TOL 1e-5
@@ -159,6 +160,21 @@ static int call_layer(void *handle, const kcase *c, const float *in, const float
   return 0;
 }
 
+/* The weights as c's code reads them: w itself, or where the layer has
+** <prefix>_pack (a stage of avx512_oc), w packed into a buffer of the same
+** size (kept for the next case; NULL on failure, which the run reports). */
+static const float *packed_weights(void *handle, const kcase *c, const float *w, size_t w_n) {
+  static float *buf;
+  char sym[64];
+  void *f;
+  snprintf(sym, sizeof sym, "%s_pack", c->prefix);
+  if (!(f = dlsym(handle, sym))) return w;
+  free(buf);
+  if (!(buf = malloc(w_n * sizeof *buf))) return NULL;
+  ((void (*)(const float *, float *))(uintptr_t)f)(w, buf);
+  return buf;
+}
+
 /* Run case c from the loaded object against the reference chain. The
 ** scratch, the output and the residual are surrounded by canaries: a kernel
 ** must stay inside them. A residual layer runs in place (the residual in
@@ -182,7 +198,8 @@ static int check_case(void *handle, const kcase *c, uint64_t seed) {
     fill(res + 1, out_n, &st);
     out[0] = out[out_n + 1] = scratch[0] = scratch[s_n + 1] = res[0] = res[out_n + 1] = 1234.5f;
     if (in_place) memcpy(out + 1, res + 1, out_n * sizeof *out);
-    called = call_layer(handle, c, in, in_place ? out + 1 : res + 1, out + 1, w, scratch + 1);
+    called = call_layer(handle, c, in, in_place ? out + 1 : res + 1, out + 1,
+                        packed_weights(handle, c, w, w_n), scratch + 1);
     if (called == 0 && oscref_chain_residual(p, c->n, in, with_res ? res + 1 : NULL, w, ref) == 0) {
       e = rel_l2(out + 1, ref, out_n);
       ok = e < TOL && out[0] == 1234.5f && out[out_n + 1] == 1234.5f &&
@@ -714,6 +731,150 @@ static void test_relu_nan(void) {
 static void test_relu_nan_avx2(void) { check_relu_nan(&avx2_knobs, OSC_ISA_AVX2); }
 
 static void test_avx512(void) { check_simd(&avx512_knobs, OSC_ISA_AVX512, osc_test_seed() + 7); }
+
+/* ---- lanes over output channels (gen/x86/oscoc.c), weights packed ---------------------- */
+
+static const osc_emit_knobs avx512_oc_knobs = {.kernel = "avx512_oc"};
+
+/* The oc shape alone (explicit ISA): small planes as one block, larger
+** ones as border blocks and a loop of row blocks with its remainder,
+** strides 1-3 (and 2x1, 1x3), padding 0-3, kernels larger than the image,
+** channel vectors per tile 1-4, fan-ins that loop and unroll, grouped, a
+** shuffled middle stage, bias, ReLU / ReLU6 / clamp, batch > 1. */
+static int oc_cases(kcase *cs, const osc_emit_knobs *k) {
+  int count = 0;
+  osc_layer l;
+  add_grouped(cs, &count, 8, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);     /* flat 7x7, 4 x 6 */
+  add_grouped(cs, &count, 16, 16, 1, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);  /* stride 2, 1 x 24 */
+  add_grouped(cs, &count, 8, 48, 1, 13, 11, 3, 3, 3, 3, 1, 1, 0, 1, 1, k);   /* stride 3, 3 x 8 */
+  add_grouped(cs, &count, 70, 32, 1, 6, 18, 1, 1, 1, 1, 0, 0, 1, 1, 1, k);   /* fan-in loop, 2 x 13 */
+  add_grouped(cs, &count, 2, 32, 1, 3, 4, 5, 5, 1, 1, 3, 3, 1, 0, 2, k);     /* kernel > image */
+  add_grouped(cs, &count, 32, 64, 1, 30, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, k);  /* row blocks, loop */
+  add_grouped(cs, &count, 24, 32, 1, 40, 9, 5, 3, 1, 1, 2, 1, 1, 0, 1, k);   /* rows of 2-3, remainder */
+  add_grouped(cs, &count, 32, 64, 2, 9, 9, 3, 3, 2, 1, 1, 1, 1, 1, 2, k);    /* grouped, stride 2x1 */
+  add_grouped(cs, &count, 16, 64, 4, 11, 23, 1, 3, 1, 3, 0, 2, 0, 1, 1, k);  /* groups of 4, 1x3 */
+  add_grouped(cs, &count, 5, 16, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);     /* one pixel */
+  add_grouped(cs, &count, 3, 16, 1, 2, 2, 1, 1, 2, 2, 1, 1, 1, 1, 1, k);     /* pure-bias pixels */
+  add_grouped(cs, &count, 256, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, k);   /* C256 7x7 */
+  layer_of(&l, 64, 64, 10, 12, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU6;
+  {
+    osc_stage_spec chain[2] = {{64, 2, 3, 3}, {64, 2, 1, 1}};   /* shuffled middle */
+    add_chain(cs, &count, &l, 2, chain, 2, k);
+  }
+  l.act = OSC_ACT_CLAMP;
+  l.clamp_min = -0.25f, l.clamp_max = 0.5f;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, k);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  return count;
+}
+
+static const osc_emit_knobs avx512_oc_auto_knobs = {.kernel = "avx512_oc_auto"};
+
+/* The stages of c's code that use avx512_oc (its stage comments). */
+static int oc_stages(const kcase *c) {
+  osc_emit_options o = {c->prefix, c->n, c->isa};
+  osc_error err;
+  osc_buf b;
+  int n = 0;
+  osc_buf_init(&b);
+  if (osc_emit_layer_knobs(&c->plan, &o, &c->knobs, &b, &err) == OSC_OK)
+    for (const char *at = b.data; (at = strstr(at, ": avx512_oc -- ")); at++) n++;
+  osc_buf_free(&b);
+  return n;
+}
+
+/* PREFIX_pack against the layout spelled by osc_oc_pack_index, element by
+** element: a chain whose first stage is oc (packed) and whose second is
+** not (copied), then the bias; weights w[i] = i, so every value says where
+** it came from. Explicit avx512, and auto (the pack asks the dispatcher's
+** cpuid check: on this CPU it packs too). */
+static void test_oc_pack(void) {
+  osc_layer l;
+  kcase c[2];
+  int count = 0;
+  memset(c, 0, sizeof c);
+  layer_of(&l, 32, 32, 6, 5, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  {
+    osc_stage_spec chain[2] = {{64, 2, 3, 3}, {32, 4, 1, 1}};   /* m = 32, then m = 8 */
+    add_chain(c, &count, &l, 2, chain, 1, &avx512_oc_knobs);
+    add_chain(c, &count, &l, 2, chain, 1, &avx512_oc_knobs);
+  }
+  CU_ASSERT_EQUAL_FATAL(count, 2);
+  c[0].isa = OSC_ISA_AVX512;
+  c[1].isa = OSC_ISA_AUTO;
+  for (int k = 0; k < 2; k++) {
+    const osc_plan *p = &c[k].plan;
+    const osc_stage *st = &p->stage[0];
+    int m = st->c_out / st->groups, n = st->c_in / st->groups, taps = st->k_h * st->k_w;
+    size_t w_n = osc_plan_weights_size(p), s0 = osc_plan_stage_weights_offset(p, 1);
+    size_t len, bad = 0;
+    char *src, sym[64];
+    so sh;
+    CU_ASSERT_EQUAL(oc_stages(&c[k]), 1);
+    src = emit_all(&c[k], 1, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    if (build(&sh, src, len, cc(), GCC_FLAGS, 1) == 0) {
+      float *w = malloc(w_n * sizeof *w), *pk = malloc(w_n * sizeof *pk);
+      void (*pack)(const float *, float *);
+      snprintf(sym, sizeof sym, "%s_pack", c[k].prefix);
+      pack = (void (*)(const float *, float *))(uintptr_t)dlsym(sh.handle, sym);
+      CU_ASSERT_PTR_NOT_NULL_FATAL(pack);
+      for (size_t i = 0; i < w_n; i++) w[i] = (float)i, pk[i] = -1.0f;
+      pack(w, pk);
+      for (int co = 0; co < st->c_out; co++)
+        for (int ci = 0; ci < n; ci++)
+          for (int t = 0; t < taps; t++)
+            bad += pk[osc_oc_pack_index(co, ci, t, m, n, taps)] !=
+                   (float)(((long long)co * n + ci) * taps + t);
+      for (size_t i = s0; i < w_n; i++) bad += pk[i] != (float)i;   /* stage 2, the bias */
+      CU_ASSERT_EQUAL(bad, 0);
+      free(w), free(pk);
+      unload(&sh);
+    }
+    free(src);
+  }
+}
+
+/* avx512_oc_auto: the oc shape where its cost is lower (a dense 3x3 of
+** fan-in 576 on a 6x6 plane), the pixel shapes elsewhere (a 1x1 stage of
+** fan-in 8 and a grouped stage of 8 outputs a group); every case against
+** the reference, the layer with a stage of each kind packing only one. */
+static void test_oc_auto(void) {
+  kcase *cs = calloc(4, sizeof *cs);
+  int count = 0;
+  osc_layer l;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  layer_of(&l, 64, 64, 6, 6, 3, 3, 1, 1, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &avx512_oc_auto_knobs);
+  {
+    osc_stage_spec chain[2] = {{64, 1, 3, 3}, {64, 8, 1, 1}};   /* dense, then fan-in 8 */
+    add_chain(cs, &count, &l, 2, chain, 1, &avx512_oc_auto_knobs);
+  }
+  add_grouped(cs, &count, 16, 64, 8, 12, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, &avx512_oc_auto_knobs);
+  CU_ASSERT_EQUAL_FATAL(count, 3);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  CU_ASSERT_EQUAL(oc_stages(&cs[0]), 1);
+  CU_ASSERT_EQUAL(oc_stages(&cs[1]), 1);
+  CU_ASSERT_EQUAL(oc_stages(&cs[2]), 0);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 41), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 42), count);
+  free(cs);
+}
+
+static void test_avx512_oc(void) {
+  kcase *cs = calloc(24, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = oc_cases(cs, &avx512_oc_knobs);
+  CU_ASSERT_EQUAL(count, 14);
+  check_forced(cs, count, &avx512_oc_knobs, osc_test_seed() + 31);
+  free(cs);
+}
 static void test_avx2(void) { check_simd(&avx2_knobs, OSC_ISA_AVX2, osc_test_seed() + 9); }
 
 /* ---- random specs ------------------------------------------------------------------- */
@@ -966,19 +1127,27 @@ static int same_ieee(const float *got, const float *want, const float *alt, size
 ** may be out) with backend `be`. 0 on success. */
 static int run_on(void *handle, osc_backend be, const kcase *c, const float *in,
                   const float *res, float *out, const float *w) {
+  size_t w_n = osc_plan_weights_size(&c->plan);
   float *scratch = malloc((osc_plan_scratch_size(&c->plan) + 1) * sizeof *scratch);
+  float *pk = malloc(w_n * sizeof *pk);   /* the weights as the code reads them */
   osc_kernel_options o = {.backend = be, .no_cache = 1};
   osc_kernel *k = NULL;
   osc_error err;
-  int bad = !scratch;
-  if (handle && !bad) bad = call_layer(handle, c, in, res, out, w, scratch) != 0;
-  else if (handle) bad = 1;
-  else if (!bad) bad = osc_kernel_create(&c->plan, &o, &k, &err) ||
-                       (c->plan.layer.residual
-                            ? osc_kernel_run_residual(k, c->n, in, res, out, w, scratch, &err)
-                            : osc_kernel_run(k, c->n, in, out, w, scratch, &err));
+  int bad = !scratch || !pk;
+  if (handle && !bad) {
+    const float *pw = packed_weights(handle, c, w, w_n);
+    bad = !pw || call_layer(handle, c, in, res, out, pw, scratch) != 0;
+  } else if (handle) {
+    bad = 1;
+  } else if (!bad) {
+    bad = osc_kernel_create(&c->plan, &o, &k, &err) || osc_kernel_pack(k, w, pk, &err) ||
+          (c->plan.layer.residual
+               ? osc_kernel_run_residual(k, c->n, in, res, out, pk, scratch, &err)
+               : osc_kernel_run(k, c->n, in, out, pk, scratch, &err));
+  }
   osc_kernel_free(k);
   free(scratch);
+  free(pk);
   return bad;
 }
 
@@ -1049,6 +1218,49 @@ static void test_nonfinite(void) {
   CU_ASSERT_EQUAL(count, 13 + 2 * (osc_isa_host() >= OSC_ISA_AVX512) +
                              2 * (osc_isa_host() >= OSC_ISA_AVX2));
   nonfinite_everywhere(cs, count);
+  free(cs);
+}
+
+/* The oc shape's store with NaN and Inf (input, weights, bias, residual:
+** the scenarios of nonfinite_data) and ReLU, relu6, clamp: forced and
+** explicit under gcc and tcc, and through the JIT of the same layers with
+** oc_lanes (each packing its own way), against oscref. */
+static void test_oc_nonfinite(void) {
+  static const struct { osc_activation act; float lo, hi; } acts[] = {
+      {OSC_ACT_RELU, 0.0f, 0.0f}, {OSC_ACT_RELU6, 0.0f, 0.0f}, {OSC_ACT_CLAMP, -0.25f, 0.3f}};
+  kcase *cs = calloc(8, sizeof *cs);
+  ieee_tally t = {0, 0, 0};
+  int count = 0;
+  size_t len;
+  char *src;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  for (size_t q = 0; q < sizeof acts / sizeof acts[0]; q++) {
+    osc_layer l;
+    layer_of(&l, 64, 32, 7, 6, 3, 3, 1 + (int)q % 2, 1, 1, 1);   /* the JIT takes oc too */
+    l.bias = 1, l.act = acts[q].act, l.clamp_min = acts[q].lo, l.clamp_max = acts[q].hi;
+    l.oc_lanes = 1, l.residual = (int)q % 2;
+    add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &avx512_oc_knobs);
+  }
+  CU_ASSERT_EQUAL_FATAL(count, 3);
+  for (int i = 0; i < count; i++) {
+    kcase jit = cs[i];
+    jit.knobs.kernel = NULL, jit.isa = OSC_ISA_AVX512;   /* as the JIT emits it */
+    CU_ASSERT_EQUAL(oc_stages(&jit), 1);
+    cs[i].isa = OSC_ISA_AVX512;
+  }
+  src = emit_all(cs, count, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+  for (int a = 0; a < 2; a++) {
+    so s;
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, a ? "tcc" : cc(), a ? "-Wall -Werror -shared"
+                                                              : GCC_FLAGS, 1), 0);
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, a ? "tcc" : "gcc",
+                                      &t), count);
+    unload(&s);
+  }
+  CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
+  CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
+  free(src);
   free(cs);
 }
 
@@ -1870,6 +2082,10 @@ static CU_TestInfo tests[] = {
 ** counted as passed. */
 static CU_TestInfo avx512_tests[] = {
     {"avx512_px kernel, explicit ISA (gcc, tcc)", test_avx512},
+    {"avx512_oc kernel, packed weights, explicit ISA (gcc, tcc)", test_avx512_oc},
+    {"avx512_oc pack == osc_oc_pack_index, explicit and auto ISA", test_oc_pack},
+    {"avx512_oc_auto: oc where it costs less, against the reference", test_oc_auto},
+    {"avx512_oc store: NaN and Inf with ReLU, relu6, clamp (gcc, tcc, JIT)", test_oc_nonfinite},
     {"avx512_px ReLU keeps NaN", test_relu_nan},
     {"avx512_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx512},
     CU_TEST_INFO_NULL,

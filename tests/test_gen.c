@@ -204,6 +204,7 @@ typedef struct table_row {
   void (*run_residual_n)(int, const float *, const float *, float *, const float *, float *);
   void (*run_residual_tiles)(int, int, int, const float *, const float *, float *, const float *,
                              float *);
+  void (*pack)(const float *, float *);   /* NULL: no layer here takes packed weights */
 } table_row;
 
 /* The tile ABI, built by gcc: each stage's tiles run one at a time, last
@@ -264,6 +265,8 @@ static void check_layer_table(void *h, const osc_network *net) {
     CU_ASSERT((void *)(uintptr_t)(l->residual ? (void (*)(void))t[i].run_residual_tiles
                                               : (void (*)(void))t[i].run_tiles) == dlsym(h, fn));
     CU_ASSERT(l->residual ? !t[i].run_tiles : !t[i].run_residual_tiles);
+    snprintf(fn, sizeof fn, "%s_%s_pack", net->name, l->name);
+    CU_ASSERT((void *)(uintptr_t)t[i].pack == dlsym(h, fn));   /* both NULL without oc_lanes */
     check_tiles(&t[i]);
   }
 }
@@ -502,6 +505,38 @@ static void test_exec(void) {
   exec_case(&e, "alpha.down", 0);
   exec_case(&e, "beta.chain", 1);
   exec_case(&e, "opt", 1);
+  teardown(&e);
+}
+
+/* exec on layers with oc_lanes (their code reads packed weights: exec
+** packs the PyTorch-layout W.npy itself), AOT against the reference, then
+** --jit equal to the AOT output bit for bit. */
+static void test_exec_oc_lanes(void) {
+  env e;
+  char x_path[128], w_path[128], y_path[128], args[800];
+  osc_npy a, j;
+  osc_error err;
+  if (setup(&e)) return;
+  CU_ASSERT_FATAL(write_file(e.config,
+      "network { name = 'ocx', bias = true, oc_lanes = true }\n"
+      "conv { name = 'd', in_channels = 64, out_channels = 32, size = 7, kernel = 3,\n"
+      "       padding = 1, stride = 2, activation = 'relu', mode = 'conventional' }\n") == 0);
+  exec_case(&e, "d", 1);   /* leaves x.npy and w.npy */
+  snprintf(x_path, sizeof x_path, "%s/x.npy", e.dir);
+  snprintf(w_path, sizeof w_path, "%s/w.npy", e.dir);
+  snprintf(y_path, sizeof y_path, "%s/y.npy", e.dir);
+  for (int jit = 0; jit < 2; jit++) {
+    char *msg = NULL;
+    snprintf(args, sizeof args, "exec '%s' --layer d --input '%s' --weights '%s' --output '%s'%s",
+             e.config, x_path, w_path, y_path, jit ? " --jit" : "");
+    CU_ASSERT_EQUAL(run(&e, "", args, &msg), 0);
+    free(msg);
+    CU_ASSERT_EQUAL_FATAL(osc_npy_read(y_path, jit ? &j : &a, &err), OSC_OK);
+  }
+  CU_ASSERT(a.count == j.count && memcmp(a.data, j.data, a.count * sizeof *a.data) == 0);
+  osc_npy_free(&a);
+  osc_npy_free(&j);
+  unlink(y_path);
   teardown(&e);
 }
 
@@ -839,6 +874,7 @@ static CU_TestInfo tests[] = {
     {"gen: header, code, determinism", test_gen},
     {"gen: all or nothing", test_gen_errors},
     {"exec: batched and unbatched", test_exec},
+    {"exec: oc_lanes layers pack their weights (AOT, --jit)", test_exec_oc_lanes},
     {"exec: refusals", test_exec_errors},
     {"check, plan and gen refuse the same configs", test_check_refuses_what_gen_refuses},
     {"gen: a directory in the way is left alone", test_gen_dir_in_the_way},

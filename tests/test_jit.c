@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "osc_test.h"
+#include "oscisa.h"
 #include "oscerr.h"
 #include "oscfault.h"
 #include "oscplan.h"
@@ -255,6 +256,7 @@ static void *aot_build(const char *dir, int id, const char *source) {
 
 static int aot_mismatches;   /* the sources stay on disk when there are any */
 static int aot_simd;         /* plans whose code has SIMD stages */
+static int aot_packed;       /* plans whose code takes its weights packed (oc_lanes) */
 
 /* The AOT side is what `osconv gen` writes by default (every SIMD variant
 ** plus the portable C, dispatched on cpuid); the JIT emits for the running
@@ -281,6 +283,24 @@ static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rn
   o.no_cache = 1;
   CU_ASSERT_EQUAL_FATAL(osc_kernel_create(p, &o, &k, &err), OSC_OK);
   CU_ASSERT_EQUAL(osc_kernel_backend(k), OSC_BACKEND_JIT);
+  {   /* oc_lanes: both sides take the weights packed, each by its own pack */
+    void (*pack)(const float *, float *) =
+        (void (*)(const float *, float *))(uintptr_t)dlsym(so, OSC_JIT_PREFIX "_pack");
+    float *pk = malloc(osc_plan_weights_size(p) * sizeof *pk);
+    CU_ASSERT_EQUAL(osc_kernel_packs(k), pack != NULL);
+    CU_ASSERT_EQUAL_FATAL(osc_kernel_pack(k, w, pk, &err), OSC_OK);
+    if (pack) {
+      float *pa = malloc(osc_plan_weights_size(p) * sizeof *pa);
+      pack(w, pa);
+      CU_ASSERT(memcmp(pa, pk, osc_plan_weights_size(p) * sizeof *pa) == 0);
+      free(pa);
+      aot_packed++;
+    } else {
+      CU_ASSERT(memcmp(w, pk, osc_plan_weights_size(p) * sizeof *pk) == 0);
+    }
+    free(w);
+    w = pk;
+  }
   if (r) {   /* the JIT in place (the residual in its output), the AOT build from r */
     memcpy(a, r, n * osc_plan_output_size(p) * sizeof *a);
     CU_ASSERT_EQUAL(osc_kernel_run_residual(k, n, in, a, a, w, scratch, &err), OSC_OK);
@@ -373,6 +393,36 @@ static void test_jit_equals_aot(void) {
   CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* Layers with oc_lanes (lanes over output channels where cheaper, the
+** weights packed): dense layers on small planes, a residual one, a chain;
+** the JIT and the AOT build each pack with their own code, then compute
+** the same bits. */
+static void test_jit_oc_equals_aot(void) {
+  static const struct { int c_in, c_out, hw, stride, res; osc_mode mode; } L[] = {
+      {64, 64, 7, 1, 0, OSC_MODE_CONVENTIONAL}, {128, 64, 12, 2, 1, OSC_MODE_CONVENTIONAL},
+      {96, 64, 9, 1, 0, OSC_MODE_OPTIMAL}};
+  uint64_t rng = rt_rng();
+  char dir[] = "/tmp/osc-aot-oc-XXXXXX", cmd[64];
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+  aot_mismatches = aot_packed = 0;
+  for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+    osc_layer l;
+    osc_plan p;
+    osc_layer_init(&l);
+    snprintf(l.name, sizeof l.name, "oc%zu", i);
+    l.in_channels = L[i].c_in, l.out_channels = L[i].c_out, l.in_h = l.in_w = L[i].hw;
+    l.k_h = l.k_w = 3, l.pad_h = l.pad_w = 1, l.stride_h = l.stride_w = L[i].stride;
+    l.bias = 1, l.act = OSC_ACT_RELU6, l.residual = L[i].res, l.mode = L[i].mode;
+    l.oc_lanes = 1;
+    CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
+    compare_one(dir, (int)i, &p, &rng);
+  }
+  CU_ASSERT(aot_packed >= 2);   /* the dense ones at least */
+  if (aot_mismatches) return;
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
 static CU_TestInfo tests[] = {
     {"compile, run, pages r-x", test_compile_and_run},
     {"data pages not executable", test_data_pages_not_executable},
@@ -386,3 +436,15 @@ static CU_TestInfo tests[] = {
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("jit", tests)
+
+/* The oc shape is AVX-512 code: without it the JIT emits none, and the test
+** is left out and said so, never counted as passed. */
+static CU_TestInfo avx512_tests[] = {
+    {"JIT equals AOT bit for bit, oc_lanes (packed weights)", test_jit_oc_equals_aot},
+    CU_TEST_INFO_NULL,
+};
+
+__attribute__((constructor)) static void register_avx512(void) {
+  if (osc_isa_host() >= OSC_ISA_AVX512) osc_test_add_suite("jit-avx512", avx512_tests);
+  else fprintf(stderr, "jit-avx512: SKIPPED, this CPU has no AVX-512F\n");
+}

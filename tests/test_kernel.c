@@ -723,6 +723,45 @@ static void test_cli_run(void) {
   cli_cleanup(dir);
 }
 
+/* oc_lanes: `run` packs the weights for layers whose code takes them packed
+** (dense 3x3s on small planes, one adding a residual, batch 2) and checks
+** them against the reference; `plan --json` and the generated header say
+** which layers (a 1x1 of fan-in 8 stays on the pixel shape: no pack). */
+static void test_cli_oc_lanes(void) {
+  static const char config_text[] =
+      "network { name = \"ocn\", batch = 2, bias = true, oc_lanes = true }\n"
+      "conv { name = \"d\", in_channels = 64, out_channels = 64, size = 7, kernel = 3,\n"
+      "       padding = 1, activation = \"relu6\", mode = \"conventional\" }\n"
+      "conv { name = \"r\", in_channels = 64, out_channels = 32, size = 10, kernel = 3,\n"
+      "       padding = 1, stride = 2, residual = true, mode = \"conventional\" }\n"
+      "conv { name = \"p\", in_channels = 8, out_channels = 32, size = 7, kernel = 1,\n"
+      "       mode = \"conventional\" }\n";
+  char dir[] = "/tmp/osc-oc-XXXXXX", config[64], args[200], out[8192], path[96], *h;
+  FILE *f;
+  if (!osc_test_cli_path() || !mkdtemp(dir)) return;
+  snprintf(config, sizeof config, "%s/o.lua", dir);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(config, "w"));
+  fputs(config_text, f);
+  fclose(f);
+  snprintf(args, sizeof args, "run '%s' --min-time 1", config);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
+  CU_ASSERT(row_has(out, "ocn.d ", " ok") && row_has(out, "ocn.r ", " ok") &&
+            row_has(out, "ocn.p ", " ok"));
+  snprintf(args, sizeof args, "plan '%s' --json", config);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"oc_lanes\": true"));
+  snprintf(args, sizeof args, "gen '%s' -o '%s' --isa avx512", config, dir);
+  CU_ASSERT_EQUAL(cli("", args, out, sizeof out), 0);
+  snprintf(path, sizeof path, "%s/ocn.h", dir);
+  if ((h = osc_test_slurp(path, NULL))) {
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "#define OCN_D_PACKED 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(h, "void ocn_r_pack(const float *weights, float *packed);"));
+    CU_ASSERT_PTR_NULL(strstr(h, "OCN_P_PACKED"));
+    free(h);
+  }
+  cli_cleanup(dir);
+}
+
 /* run --json: every layer with its spread in order (min <= median <= max),
 ** at least 5 runs, checked; bad --min-time values are usage errors. */
 static void test_cli_run_json(void) {
@@ -918,6 +957,7 @@ static CU_TestInfo tests[] = {
     {"verbose runs, cache off, dump", test_verbose_runs_and_dump},
     {"osconv run", test_cli_run},
     {"osconv run --json", test_cli_run_json},
+    {"oc_lanes: run packs, plan --json and the header say so", test_cli_oc_lanes},
     {"osconv exec --jit", test_cli_exec_jit},
     CU_TEST_INFO_NULL,
 };

@@ -21,6 +21,7 @@
 #include "oscfpenv.h"
 #include "oscisa.h"
 #include "osckernel.h"
+#include "oscoc.h"
 #include "osconv.h"
 #include "oscref.h"
 #include "oscrt.h"
@@ -130,6 +131,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
   size_t out_n = osc_plan_output_size(p);
   float *in = rt_random_floats(osc_plan_input_size(p), rng);
   float *w = rt_random_floats(osc_plan_weights_size(p), rng);
+  float *pk = calloc(osc_plan_weights_size(p), sizeof *pk);   /* as the code reads them */
   float *res = p->layer.residual ? rt_random_floats(out_n, rng) : NULL;
   float *one = rt_guarded(out_n), *got = rt_guarded(out_n), *want = calloc(out_n, sizeof *want);
   char used[80];
@@ -147,8 +149,9 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
     CU_ASSERT_EQUAL_FATAL(osc_kernel_create_from_source(p, src.data, OSC_JIT_SYMBOL, &o, &k3,
                                                         &err), OSC_OK);
     osc_kernel_get_info(k3, &info);
-    CU_ASSERT_EQUAL(run_kernel(k1, p, 1, in, res, 0, one, w), OSC_OK);
-    CU_ASSERT_EQUAL(run_kernel(k3, p, 1, in, res, 1, got, w), OSC_OK);   /* in place */
+    CU_ASSERT_EQUAL(osc_kernel_pack(k1, w, pk, &err), OSC_OK);   /* avx512_oc packs, others copy */
+    CU_ASSERT_EQUAL(run_kernel(k1, p, 1, in, res, 0, one, pk), OSC_OK);
+    CU_ASSERT_EQUAL(run_kernel(k3, p, 1, in, res, 1, got, pk), OSC_OK);   /* in place */
     CU_ASSERT(memcmp(one, got, out_n * sizeof *got) == 0);
     CU_ASSERT(rt_guards_intact(got, out_n));
     CU_ASSERT_EQUAL(oscref_chain_residual(p, 1, in, res, w, want), 0);
@@ -159,7 +162,7 @@ static int forced_kernel_splits(const osc_plan *p, const osc_stage_kernel *sk, u
   osc_kernel_free(k3);
   osc_buf_free(&src);
   rt_guarded_free(one), rt_guarded_free(got);
-  free(in), free(w), free(want), free(res);
+  free(in), free(w), free(pk), free(want), free(res);
   return tested;
 }
 
@@ -173,7 +176,13 @@ static void test_every_stage_kernel_splits(void) {
     /* four plans that split, the second and fourth with a residual */
     for (int tries = 0; tries < 400 && tested < 4; tries++) {
       osc_plan p;
-      if (!rt_random_plan(&rng, &p)) continue;
+      if (osc_oc_kernel(sk)) {   /* 16 outputs a vector: dense layers of 2-4 tiles */
+        static const int c[4] = {128, 192, 256, 128}, hw[4] = {5, 4, 3, 6};
+        p = rt_square_plan("oc", c[tries % 4], hw[tries % 4], 3, OSC_MODE_CONVENTIONAL, 1,
+                           OSC_ACT_RELU);
+      } else if (!rt_random_plan(&rng, &p)) {
+        continue;
+      }
       p.layer.residual = tested % 2;
       tested += forced_kernel_splits(&p, sk, &rng);
     }

@@ -27,6 +27,8 @@
 #define M(b, d, s) osc_x86_m(ZYDIS_REGISTER_##b, d, s)
 #define I(v) osc_x86_i(v)
 #define K(x) ZYDIS_REGISTER_##x
+/* [base + zmm31*4 + d], a dword gather / scatter's VSIB operand */
+#define VSIB(b, d) osc_x86_mi(ZYDIS_REGISTER_##b, ZYDIS_REGISTER_ZMM31, 4, d, 4)
 
 /* ---- GNU as ---------------------------------------------------------------------- */
 
@@ -127,7 +129,16 @@ static const char *const forms_as =
     "prefetcht0 byte ptr [rax+rdi*1+0]\nprefetcht0 byte ptr [rax+rdi*1+0x40]\n"
     "prefetcht0 byte ptr [rax+rdi*1+12540]\nprefetcht0 byte ptr [rax+rdi*1-4]\npop rdi\n"
     /* a stage's _fetch: its code, the first tile's input and weights */
-    "mov ecx, 263\nprefetcht1 byte ptr [rax]\nadd rax, 64\ndec ecx\n";
+    "mov ecx, 263\nprefetcht1 byte ptr [rax]\nadd rax, 64\ndec ecx\n"
+    /* avx512_oc: weight vectors, per-pixel broadcasts, the scattering store */
+    "mov r14, qword ptr [rdi+32]\nmov rbp, qword ptr [rdi+40]\n"
+    "vmovups zmm26, zmmword ptr [rbx+73728]\nvbroadcastss zmm28, dword ptr [rax-228]\n"
+    "vfmadd231ps zmm17, zmm26, zmm28\nvaddps zmm5, zmm5, zmmword ptr [r8+64]\n"
+    "kxnorw k1, k1, k1\n"
+    "vgatherdps zmm24{k1}, dword ptr [r15+zmm31*4+256]\n"
+    "vscatterdps dword ptr [r11+zmm31*4]{k1}, zmm5\n"
+    "vscatterdps dword ptr [r11+zmm31*4+802816]{k1}, zmm17\n"
+    "vscatterdps dword ptr [r11+zmm31*4-8]{k1}, zmm0\n";
 
 static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, LEA, R(RSP), M(RSP, -128, 8));
@@ -202,6 +213,16 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, POP, R(RDI));
   OSC_X86(a, MOV, R(ECX), I(263)); OSC_X86(a, PREFETCHT1, M(RAX, 0, 1));
   OSC_X86(a, ADD, R(RAX), I(64)); OSC_X86(a, DEC, R(ECX));
+  OSC_X86(a, MOV, R(R14), M(RDI, 32, 8)); OSC_X86(a, MOV, R(RBP), M(RDI, 40, 8));
+  OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, R(ZMM26), M(RBX, 73728, 64));
+  OSC_X86_EVEX(a, VBROADCASTSS, K(K0), 0, R(ZMM28), M(RAX, -228, 4));
+  OSC_X86_EVEX(a, VFMADD231PS, K(K0), 0, R(ZMM17), R(ZMM26), R(ZMM28));
+  OSC_X86_EVEX(a, VADDPS, K(K0), 0, R(ZMM5), R(ZMM5), M(R8, 64, 64));
+  OSC_X86(a, KXNORW, R(K1), R(K1), R(K1));
+  OSC_X86_EVEX(a, VGATHERDPS, K(K1), 0, R(ZMM24), VSIB(R15, 256));
+  OSC_X86_EVEX(a, VSCATTERDPS, K(K1), 0, VSIB(R11, 0), R(ZMM5));
+  OSC_X86_EVEX(a, VSCATTERDPS, K(K1), 0, VSIB(R11, 802816), R(ZMM17));
+  OSC_X86_EVEX(a, VSCATTERDPS, K(K1), 0, VSIB(R11, -8), R(ZMM0));
 }
 
 static void test_forms_vs_as(void) {
@@ -650,6 +671,64 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT_EQUAL(single_with, 0);
 }
 
+/* The avx512_oc kernel's blocks, forced on layers that take every path
+** of it (one block and row blocks, strides, padding, a residual's gathers,
+** bias and clamp), dispatched (--isa auto: avx2_px and C beside it): each
+** listing assembles to its bytes, each oc block is within AVX-512F and
+** not within AVX2, and the layer gets its pack function. */
+static void test_oc_blocks(void) {
+  struct { int cin, cout, h, kh, stride, g, res; } L[] = {
+      {16, 64, 7, 3, 1, 1, 0}, {32, 32, 30, 3, 2, 2, 1}, {8, 48, 13, 5, 3, 1, 1}};
+  int blocks = 0, listed = 0, oc = 0, within = 0, not_below = 0, packs = 0, as = have_as();
+  for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+    osc_layer l;
+    osc_plan p;
+    osc_error err;
+    osc_emit_options o = {"x", 1, OSC_ISA_AUTO};
+    osc_emit_knobs k = {0};
+    osc_buf b;
+    const char *at;
+    block bl;
+    osc_layer_init(&l);
+    snprintf(l.name, sizeof l.name, "oc%zu", i);
+    l.in_channels = L[i].cin, l.out_channels = L[i].cout, l.in_h = l.in_w = L[i].h;
+    l.k_h = l.k_w = L[i].kh, l.pad_h = l.pad_w = L[i].kh / 2;
+    l.stride_h = l.stride_w = L[i].stride, l.groups = L[i].g, l.residual = L[i].res;
+    l.bias = 1, l.act = OSC_ACT_CLAMP, l.clamp_min = -1.5f, l.clamp_max = 2.0f;
+    l.mode = OSC_MODE_CONVENTIONAL;
+    CU_ASSERT_FATAL(osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, &err) == OSC_OK);
+    k.kernel = "avx512_oc";
+    osc_buf_init(&b);
+    CU_ASSERT_FATAL(osc_emit_layer_knobs(&p, &o, &k, &b, &err) == OSC_OK);
+    packs += strstr(b.data, "void x_pack(const float *weights, float *packed) {") != NULL;
+    for (at = b.data; next_block(&at, &bl); free_block(&bl)) {
+      unsigned char *want;
+      size_t len;
+      char why[200];
+      blocks++;
+      if (as && assemble(bl.listing, &want, &len) == 0) {
+        listed += same_bytes(bl.name, bl.bytes, bl.len, want, len);
+        free(want);
+      }
+      if (!strstr(bl.name, "_avx512_oc_")) continue;
+      oc++;
+      if (osc_x86_check_isa(bl.bytes, bl.len, OSC_ISA_AVX512, why, sizeof why) == 0) within++;
+      else fprintf(stderr, "\n%s: %s\n", bl.name, why);
+      not_below += osc_x86_check_isa(bl.bytes, bl.len, OSC_ISA_AVX2, why, sizeof why) != 0;
+    }
+    osc_buf_free(&b);
+  }
+  CU_ASSERT_EQUAL(oc, 3);
+  CU_ASSERT_EQUAL(packs, 3);
+  CU_ASSERT_EQUAL(within, oc);
+  CU_ASSERT_EQUAL(not_below, oc);
+  if (as) {
+    CU_ASSERT_EQUAL(listed, blocks);
+  } else {
+    fprintf(stderr, "SKIPPED the as comparison (no GNU as) ");
+  }
+}
+
 /* asm statements other than the opt-in MXCSR ones of OSCONV_FLUSH_DENORMALS
 ** (stmxcsr / ldmxcsr as bytes, inside #ifdef OSCONV_FLUSH_DENORMALS) */
 static int kernel_asm_count(const char *src) {
@@ -742,6 +821,7 @@ static CU_TestInfo tests[] = {
     {"the memo: four threads at once (as)", test_memo_threads},
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
     {"prefetches stay inside the next tile's input and weights", test_prefetch_bounds},
+    {"avx512_oc blocks: listing == bytes (as), ISA sets, pack", test_oc_blocks},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"the JIT's source: the same without the listings", test_unlisted_source},
     {"ISA names, OSCONV_ISA cap", test_isa_names},

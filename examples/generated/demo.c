@@ -20032,22 +20032,25 @@ typedef struct demo_layer_info {
   void (*run_residual_tiles)(int stage, int first, int count, const float *in,
                              const float *residual, float *out, const float *weights,
                              float *scratch);
+  /* NULL: the entry points take the weights as given; else they take them
+  ** packed by this (oc_lanes = true; README "ABI") */
+  void (*pack)(const float *weights, float *packed);
 } demo_layer_info;
 #endif
 
 const demo_layer_info demo_layer_table[7] = {
     {"stem", demo_stem, demo_stem_n, 3, 32, 32, 16, 32, 32, 1, 3072, 16384, 448, 0,
-     demo_stem_tiles, demo_stem_run_tiles, 0, 0, 0, 0},
+     demo_stem_tiles, demo_stem_run_tiles, 0, 0, 0, 0, 0},
     {"down", demo_down, demo_down_n, 16, 32, 32, 32, 16, 16, 2, 16384, 8192, 576, 4096,
-     demo_down_tiles, demo_down_run_tiles, 0, 0, 0, 0},
+     demo_down_tiles, demo_down_run_tiles, 0, 0, 0, 0, 0},
     {"dw", demo_dw, demo_dw_n, 32, 16, 16, 32, 16, 16, 2, 8192, 8192, 1344, 8192,
-     demo_dw_tiles, demo_dw_run_tiles, 0, 0, 0, 0},
+     demo_dw_tiles, demo_dw_run_tiles, 0, 0, 0, 0, 0},
     {"tall", demo_tall, demo_tall_n, 32, 16, 16, 64, 16, 16, 2, 8192, 16384, 11328, 8192,
-     demo_tall_tiles, demo_tall_run_tiles, 0, 0, 0, 0},
+     demo_tall_tiles, demo_tall_run_tiles, 0, 0, 0, 0, 0},
     {"chain", demo_chain, demo_chain_n, 64, 16, 16, 64, 16, 16, 2, 16384, 16384, 3136, 16384,
-     demo_chain_tiles, demo_chain_run_tiles, 0, 0, 0, 0},
+     demo_chain_tiles, demo_chain_run_tiles, 0, 0, 0, 0, 0},
     {"res", 0, 0, 64, 16, 16, 64, 16, 16, 2, 16384, 16384, 3136, 16384,
-     demo_res_tiles, 0, 1, demo_res, demo_res_n, demo_res_run_tiles},
+     demo_res_tiles, 0, 1, demo_res, demo_res_n, demo_res_run_tiles, 0},
     {"proj", demo_proj, demo_proj_n, 64, 16, 16, 16, 16, 16, 3, 16384, 4096, 208, 8192,
-     demo_proj_tiles, demo_proj_run_tiles, 0, 0, 0, 0},
+     demo_proj_tiles, demo_proj_run_tiles, 0, 0, 0, 0, 0},
 };

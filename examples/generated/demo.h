@@ -24,6 +24,11 @@
  * for every split. Call <layer>_tiles first, on one thread. A residual
  * layer's is <layer>_run_tiles(s, first, count, in, residual, out, weights,
  * scratch), residual that image's too (only the last stage reads it).
+ * A layer with PACKED 1 (oc_lanes = true, and a stage its code runs with
+ * lanes over output channels) takes its weights packed: <layer>_pack(
+ * weights, packed) turns PyTorch's layout into the code's, once (pack
+ * again when the weights change; on the CPU that runs it: --isa auto packs
+ * only the stages whose AVX-512 variant this CPU runs).
  * Built with -DOSCONV_FLUSH_DENORMALS (x86-64), each call runs with MXCSR's
  * flush-to-zero and denormals-are-zero set, as osconv's JIT does, and
  * restores the caller's MXCSR; without it, calls run in the caller's state.
@@ -213,7 +218,8 @@ void demo_proj_run_tiles(int stage, int first, int count, const float *in, float
 /* Every layer, in config order: name, entry points, shapes (channels,
 ** height, width), stage count and the sizes above, so a program can chain
 ** layers and slice its weights without arithmetic of its own; then the
-** tile entry points; last, a residual layer's (residual 1) entry points. */
+** tile entry points; then a residual layer's (residual 1) entry points;
+** last, a layer's pack function (PACKED 1), else NULL. */
 #define DEMO_N_LAYERS 7
 #ifndef OSCONV_DEMO_LAYER_INFO   /* the .h and the .c may meet in one file */
 #define OSCONV_DEMO_LAYER_INFO
@@ -234,6 +240,9 @@ typedef struct demo_layer_info {
   void (*run_residual_tiles)(int stage, int first, int count, const float *in,
                              const float *residual, float *out, const float *weights,
                              float *scratch);
+  /* NULL: the entry points take the weights as given; else they take them
+  ** packed by this (oc_lanes = true; README "ABI") */
+  void (*pack)(const float *weights, float *packed);
 } demo_layer_info;
 #endif
 extern const demo_layer_info demo_layer_table[7];

@@ -64,9 +64,11 @@ static void to_request(ZydisEncoderOperand *e, const osc_x86_op *o) {
     e->type = ZYDIS_OPERAND_TYPE_MEMORY;
     e->mem.base = o->reg;
     e->mem.displacement = o->value;
-    e->mem.index = o->index;
-    e->mem.scale = o->index != ZYDIS_REGISTER_NONE;
     e->mem.size = (ZyanU16)o->size;
+    if (o->index != ZYDIS_REGISTER_NONE) {
+      e->mem.index = o->index;
+      e->mem.scale = (ZyanU8)o->scale;
+    }
     break;
   case OSC_X86_IMM:
     e->type = ZYDIS_OPERAND_TYPE_IMMEDIATE;
@@ -134,7 +136,8 @@ static int request_key(osc_x86_memo_key *k, ZydisMnemonic mn, int evex, ZydisReg
   k->len = 0;
   if (!osc_x86_memo_key_add(k, head, sizeof head)) return 0;
   for (int i = 0; i < n; i++) {
-    int op[4] = {(int)ops[i].kind, (int)ops[i].reg, ops[i].size, (int)ops[i].index};
+    int op[5] = {(int)ops[i].kind, (int)ops[i].reg, ops[i].size, (int)ops[i].index,
+                  ops[i].scale};
     if (!osc_x86_memo_key_add(k, op, sizeof op) ||
         !osc_x86_memo_key_add(k, &ops[i].value, sizeof ops[i].value))
       return 0;

@@ -22,7 +22,8 @@ typedef struct osc_x86_op {
   ZydisRegister reg;   /* the register, or the memory operand's base */
   int64_t value;       /* displacement or immediate */
   int size;            /* memory operand bytes (4 with a broadcast) */
-  ZydisRegister index; /* a memory operand's index register (scale 1), or NONE */
+  ZydisRegister index; /* a memory operand's index (a zmm for VSIB), or NONE */
+  int scale;           /* its scale */
 } osc_x86_op;
 
 #define OSC_X86_MAX_LABELS 1024
@@ -44,21 +45,27 @@ typedef struct osc_x86 {
 #define OSC_X86_BCST 2     /* embedded broadcast of the memory dword {1toN} */
 
 static inline osc_x86_op osc_x86_r(ZydisRegister r) {
-  osc_x86_op o = {OSC_X86_REG, r, 0, 0, ZYDIS_REGISTER_NONE};
+  osc_x86_op o = {OSC_X86_REG, r, 0, 0, ZYDIS_REGISTER_NONE, 0};
   return o;
 }
 static inline osc_x86_op osc_x86_m(ZydisRegister base, int64_t disp, int size) {
-  osc_x86_op o = {OSC_X86_MEM, base, disp, size, ZYDIS_REGISTER_NONE};
+  osc_x86_op o = {OSC_X86_MEM, base, disp, size, ZYDIS_REGISTER_NONE, 0};
+  return o;
+}
+/* [base + index * scale + disp]: with a zmm index, the VSIB operand of a
+** gather or scatter (size: the element's bytes). */
+static inline osc_x86_op osc_x86_mi(ZydisRegister base, ZydisRegister index, int scale,
+                                    int64_t disp, int size) {
+  osc_x86_op o = {OSC_X86_MEM, base, disp, size, index, scale};
   return o;
 }
 /* [base + index + disp]: the prefetches of the next call's input (oscpx.c). */
 static inline osc_x86_op osc_x86_mx(ZydisRegister base, ZydisRegister index, int64_t disp,
                                     int size) {
-  osc_x86_op o = {OSC_X86_MEM, base, disp, size, index};
-  return o;
+  return osc_x86_mi(base, index, 1, disp, size);
 }
 static inline osc_x86_op osc_x86_i(int64_t v) {
-  osc_x86_op o = {OSC_X86_IMM, ZYDIS_REGISTER_NONE, v, 0, ZYDIS_REGISTER_NONE};
+  osc_x86_op o = {OSC_X86_IMM, ZYDIS_REGISTER_NONE, v, 0, ZYDIS_REGISTER_NONE, 0};
   return o;
 }
 
