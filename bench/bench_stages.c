@@ -321,7 +321,7 @@ static void fuse_layer(const osc_layer *base, int max_stages, const int *blocks,
   timed t[MAX_FUSE + 3];
   double v[MAX_FUSE + 3][MAX_RUNS], med[MAX_FUSE + 3], best;
   int knob[MAX_FUSE + 3], n = 0;
-  char chain[256], fused[64], reg[64];
+  char chain[256], fused[64], reg[64], dflt[64];
   l.max_stages = max_stages;
   if (osc_plan_layer_mode(&l, OSC_MODE_OPTIMAL, &p, NULL)) return;
   l.max_stages = 2;
@@ -329,6 +329,7 @@ static void fuse_layer(const osc_layer *base, int max_stages, const int *blocks,
   osc_plan_describe(&p, chain, sizeof chain);
   fused_runs(&p, 256, fused, sizeof fused);
   fused_runs(&p, OSC_FUSE_REG, reg, sizeof reg);
+  fused_runs(&p, 0, dflt, sizeof dflt);
   knob[n++] = OSC_FUSE_OFF;   /* unfused, whatever the default rule */
   for (int i = 0; i < nb; i++) knob[n++] = blocks[i];
   knob[n++] = OSC_FUSE_OFF;
@@ -339,7 +340,7 @@ static void fuse_layer(const osc_layer *base, int max_stages, const int *blocks,
     }
   for (int r = 0; r < runs; r++)
     for (int i = 0; i <= n; i++) v[i][r] = sample(&t[i]);
-  printf("%s,%d,%s,%s,%s,%.3f", l.name, max_stages, chain, fused, reg, (double)p.macs / 1e6);
+  printf("%s,%d,%s,%s,%s,%s,%.3f", l.name, max_stages, chain, fused, reg, dflt, (double)p.macs / 1e6);
   for (int i = 0; i <= n; i++) {
     med[i] = median(v[i], runs);
     timed_free(&t[i]);
@@ -360,7 +361,7 @@ static void fuse_set(const char *only, int max_stages, const char *list) {
     if ((blocks[nb] = strncmp(c, "reg", 3) ? atoi(c) : OSC_FUSE_REG) > 0 ||
         blocks[nb] == OSC_FUSE_REG)
       nb++;
-  printf("layer,max_stages,chain,fused_stages,reg_pairs,mmac,unfused_ns");
+  printf("layer,max_stages,chain,fused_stages,reg_pairs,default_pairs,mmac,unfused_ns");
   for (int i = 0; i < nb; i++)
     if (blocks[i] == OSC_FUSE_REG) printf(",fused_reg_ns");
     else printf(",fused_p%d_ns", blocks[i]);

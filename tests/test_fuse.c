@@ -219,6 +219,27 @@ static void test_named_runs(void) {
   if (!ran) printf("SKIPPED (no AVX2 on this CPU) ");
 }
 
+/* A random deep layer: channels from chans[0..nch), kernel 1, 3 or 5, a
+** plane of min_hw..17 a side, maybe bias, ReLU and a residual; planned
+** optimally at max_stages. 0 if it does not plan. */
+static int random_deep(const int *chans, int nch, int min_hw, int max_stages, uint64_t *rng,
+                       osc_plan *p) {
+  osc_layer l;
+  osc_layer_init(&l);
+  snprintf(l.name, sizeof l.name, "deep");
+  l.in_channels = chans[osc_test_range(rng, 0, nch - 1)];
+  l.out_channels = osc_test_range(rng, 0, 2) ? l.in_channels : chans[osc_test_range(rng, 0, nch - 1)];
+  l.k_h = l.k_w = 1 + 2 * osc_test_range(rng, 0, 2);
+  l.pad_h = l.pad_w = l.k_h / 2;
+  l.in_h = osc_test_range(rng, min_hw, 17);
+  l.in_w = osc_test_range(rng, min_hw, 17);
+  l.bias = osc_test_range(rng, 0, 1);
+  l.act = osc_test_range(rng, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
+  l.residual = l.in_channels == l.out_channels && osc_test_range(rng, 0, 1);
+  l.max_stages = max_stages;
+  return osc_plan_layer(&l, p, NULL) == OSC_OK;
+}
+
 /* Random deep plans (optimal, max_stages 3, 4, 16) fused in random blocks. */
 static void test_random_deep_plans(void) {
   static const int chans[] = {8, 16, 24, 32, 48, 64};
@@ -229,21 +250,8 @@ static void test_random_deep_plans(void) {
   for (int isa = OSC_ISA_AVX2; isa <= (int)osc_isa_host(); isa++) {
     int fused = 0;
     for (int done = 0; done < per_isa; done++) {
-      osc_layer l;
       osc_plan p;
-      osc_layer_init(&l);
-      snprintf(l.name, sizeof l.name, "deep");
-      l.in_channels = chans[osc_test_range(&rng, 0, 5)];
-      l.out_channels = osc_test_range(&rng, 0, 2) ? l.in_channels : chans[osc_test_range(&rng, 0, 5)];
-      l.k_h = l.k_w = 1 + 2 * osc_test_range(&rng, 0, 2);
-      l.pad_h = l.pad_w = l.k_h / 2;
-      l.in_h = osc_test_range(&rng, 3, 17);
-      l.in_w = osc_test_range(&rng, 3, 17);
-      l.bias = osc_test_range(&rng, 0, 1);
-      l.act = osc_test_range(&rng, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
-      l.residual = l.in_channels == l.out_channels && osc_test_range(&rng, 0, 1);
-      l.max_stages = maxs[done % 3];
-      if (osc_plan_layer(&l, &p, NULL) != OSC_OK) continue;
+      if (!random_deep(chans, 6, 3, maxs[done % 3], &rng, &p)) continue;
       fused += check_fused(&p, isa, osc_test_range(&rng, 1, 80), osc_test_range(&rng, 1, 2), NULL,
                            done % 6 == 0, &rng);
     }
@@ -323,21 +331,8 @@ static void test_random_register_pairs(void) {
   }
   osc_kernel_set_split_min_macs(1);
   for (int done = 0; done < per; done++) {
-    osc_layer l;
     osc_plan p;
-    osc_layer_init(&l);
-    snprintf(l.name, sizeof l.name, "deepreg");
-    l.in_channels = chans[osc_test_range(&rng, 0, 4)];
-    l.out_channels = osc_test_range(&rng, 0, 2) ? l.in_channels : chans[osc_test_range(&rng, 0, 4)];
-    l.k_h = l.k_w = 1 + 2 * osc_test_range(&rng, 0, 2);
-    l.pad_h = l.pad_w = l.k_h / 2;
-    l.in_h = osc_test_range(&rng, 1, 17);
-    l.in_w = osc_test_range(&rng, 1, 17);
-    l.bias = osc_test_range(&rng, 0, 1);
-    l.act = osc_test_range(&rng, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
-    l.residual = l.in_channels == l.out_channels && osc_test_range(&rng, 0, 1);
-    l.max_stages = maxs[done % 3];
-    if (osc_plan_layer(&l, &p, NULL) != OSC_OK) continue;
+    if (!random_deep(chans, 5, 1, maxs[done % 3], &rng, &p)) continue;
     fused += check_fused(&p, OSC_ISA_AVX512, OSC_FUSE_REG, osc_test_range(&rng, 1, 2), NULL,
                          done % 6 == 0, &rng);
   }
