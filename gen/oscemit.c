@@ -454,19 +454,44 @@ static osc_status emit_pair(const osc_plan *p, const osc_regfuse *r, const osc_s
   return osc_regfuse_emit(r, &jobs[r->first], &e->woff[r->first], body, err);
 }
 
-/* The pairs fused in registers; their stages leave `left` (NULL there),
-** what the block runs may take. */
-static int reg_pairs(const osc_plan *p, const osc_stage_kernel *const *one, const layer_emit *e,
+/* A pair (i, i+1) in the middle reads and writes one scratch region; its
+** output goes to the region its intermediate would have used instead, and
+** every later stage's regions swap, when every later output still fits
+** its region. Returns whether it did. */
+static int reroute(const osc_plan *p, int i, layer_emit *e) {
+  long long size[2] = {e->region1, (long long)osc_plan_scratch_size(p) - e->region1};
+  long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES];
+  memcpy(src, e->src, sizeof src);
+  memcpy(dst, e->dst, sizeof dst);
+  dst[i + 1] = e->dst[i];
+  for (int k = i + 2; k < p->n_stages; k++) {
+    if (src[k] >= 0) src[k] = 1 - src[k];
+    if (dst[k] >= 0) dst[k] = 1 - dst[k];
+  }
+  for (int k = i + 1; k < p->n_stages; k++) {
+    const osc_stage *s = &p->stage[k];
+    if (dst[k] >= 0 && (long long)s->c_out * s->h_out * s->w_out > size[dst[k]]) return 0;
+  }
+  memcpy(e->src, src, sizeof src);
+  memcpy(e->dst, dst, sizeof dst);
+  return 1;
+}
+
+/* The pairs fused in registers (middle ones rerouted); their stages leave
+** `left` (NULL there), what the block runs may take. */
+static int reg_pairs(const osc_plan *p, const osc_stage_kernel *const *one, layer_emit *e,
                      int fuse, const osc_stage_kernel **left, osc_regfuse *pairs) {
   int n = 0;
   for (int i = 0; i < p->n_stages; i++) left[i] = one[i];
   if (!osc_regfuse_on(fuse)) return 0;
-  for (int i = 0; i + 1 < p->n_stages; i++)
-    if (osc_regfuse_fits(p, i, one[i], one[i + 1], e->src[i], e->dst[i + 1], fuse,
-                         &pairs[n])) {
+  for (int i = 0; i + 1 < p->n_stages; i++) {
+    int middle = e->src[i] >= 0 && e->src[i] == e->dst[i + 1];
+    if (osc_regfuse_fits(p, i, one[i], one[i + 1], e->src[i], middle ? e->dst[i] : e->dst[i + 1],
+                         fuse, &pairs[n]) && (!middle || reroute(p, i, e))) {
       left[i] = left[i + 1] = NULL;
       n++, i++;
     }
+  }
   return n;
 }
 
@@ -542,7 +567,6 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   }
   if ((st = emit_stages(p, o->prefix, o->isa, &kn, fuse, e, &body, err))) goto done;
   template_list(e->templates, sizeof e->templates, e->tnames, e->n_tnames);
-  stage_buffers(p, e->src, e->dst, &e->region1);
   layer_info(p, e->kern, &e->info);
   osc_tmpl_params_init(&ps);
   osc_tmpl_str(&ps, "version", OSC_VERSION);

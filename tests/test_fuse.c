@@ -265,9 +265,9 @@ static void test_random_deep_plans(void) {
 ** tiles that take the component's outputs in chunks, passes of several
 ** vectors with whole vectors left and a masked tail, planes of one partial
 ** vector; bias, ReLU, relu6, clamp and a residual on the last stage; batch
-** 2-3. A pair in the middle of a chain, whose input and output are one
-** scratch region, and the second pair of a run of 4 must stay unfused
-** (`runs` NULL there, and the source must not fuse them). */
+** 2-3; pairs in the middle of a chain (their output rerouted to the
+** other region, the later stages' regions swapped), and one whose swap
+** would overflow a region, which must stay unfused (`runs` NULL). */
 static void test_register_pairs(void) {
   static const struct {
     const char *what;
@@ -297,8 +297,14 @@ static void test_register_pairs(void) {
       {"a run of 3 at the start: the first two", 16, 8, 8, 4,
        {{16, 4, 1, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 3, 3}}, 0, 0, 0, 1,
        "stages 1-2 fused in registers"},
-      {"a pair in the middle: in place, unfused", 8, 8, 8, 4,
-       {{8, 8, 3, 1}, {8, 2, 1, 1}, {8, 4, 1, 1}, {8, 8, 1, 3}}, 0, 0, 0, 1, NULL},
+      {"a pair in the middle: the later regions swap", 8, 8, 8, 4,
+       {{8, 8, 3, 1}, {8, 2, 1, 1}, {8, 4, 1, 1}, {8, 8, 1, 3}}, 0, 0, 0, 1,
+       "stages 2-3 fused in registers"},
+      {"two pairs in the middle, batch 2", 16, 6, 7, 6,
+       {{16, 16, 3, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 1, 3}},
+       1, OSC_ACT_RELU, 1, 2, "stages 4-5 fused in registers"},
+      {"middle pairs whose swap would overflow a region: unfused", 8, 8, 8, 5,
+       {{8, 8, 3, 1}, {8, 2, 1, 1}, {8, 4, 1, 1}, {16, 8, 1, 1}, {8, 8, 1, 3}}, 0, 0, 0, 1, NULL},
   };
   uint64_t rng = rt_rng() ^ 0x4e6;
   splits = 0;

@@ -190,7 +190,7 @@ static void glue(const osc_regfuse *r, const pair_shape *sh, const osc_stage_job
   const osc_stage_job *jb = &j[1];
   int chunks = sh->mA / r->jc;
   long long hw = sh->hw;
-  osc_buf_printf(out, "static void %s(const float *restrict in, float *restrict out, "
+  osc_buf_printf(out, "static void %s(const float *in, float *out, "
                  "const float *restrict weights%s%s, float *buf, int t0, int t1) {\n",
                  j[0].fname, jb->bias ? ", const float *restrict bias" : "",
                  jb->residual ? ", const float *res" : "");

@@ -21,9 +21,8 @@
 ** pass; the chunk's inputs are reloaded for each chunk). Tiles =
 ** (gA/nB) * (mA/jc), reported on stage A; stage B reports 1 tile, which
 ** does nothing (the fused-run ABI of oscfuse.h). The tiles read the
-** pair's input and write its output, so these must be two buffers: pairs
-** whose input and output are one scratch region (the middle of a chain,
-** where the regions alternate) are not fused.
+** pair's input and write its output, so these must be two buffers (the
+** emitter reroutes a pair in the middle of a chain, oscemit.c).
 */
 #ifndef OSCREGFUSE_H
 #define OSCREGFUSE_H
