@@ -52,10 +52,10 @@ static int choose(const pair_shape *sh, int *jc, int *pv) {
 /* The rule (README, "Fused pointwise runs"): by default a pair fuses when
 ** one tile takes all of its component's intermediates (jc = mA: each A
 ** group's inputs are loaded once a pass). Measured on the bench set at
-** max_stages 3, 4 and 16 (Zen 5): those pairs (fan-in 4, 4 outputs a
-** group: every 16-stage chain's first pair, c64_56_k3's at 4) ran
-** 0.78-0.94x the unfused stages; pairs whose component takes 2-4 tiles
-** (fan-in 8: the inputs reloaded per tile) 1.06-1.27x. OSC_FUSE_REG fuses
+** max_stages 3, 4 and 16 (Zen 5): layers with those pairs (fan-in 4, 4
+** outputs a group: every pair of the 16-stage chains, c64_56_k3's at 4)
+** ran 0.84-0.97x the unfused code; with pairs whose component takes 2-4
+** tiles (fan-in 8: the inputs reloaded per tile) 1.05-1.38x. OSC_FUSE_REG fuses
 ** every pair that fits (tests, benchmarks); OSC_FUSE_OFF and block runs
 ** (knob > 0) none. */
 int osc_regfuse_on(int knob) { return knob == OSC_FUSE_REG || knob == 0; }
