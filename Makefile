@@ -132,8 +132,8 @@ test-bench: $(BUILD)/bench/osconv-bench $(BUILD)/bench/bench_stages $(BUILD)/ben
 	$(BUILD)/bench/fit_time bench/data/stages.csv --eval bench/data/layers.csv \
 	  -o $(BUILD)/bench/osctime_coef.h > $(BUILD)/bench/fit-quick.txt 2>&1
 	@grep -q '^held-out layers: 80,' $(BUILD)/bench/fit-quick.txt
-	@# fused pointwise runs against unfused (README "Fused pointwise runs"), one layer
-	$(BUILD)/bench/bench_stages --fuse 4 --only c512_7_k3 --runs 1 > $(BUILD)/bench/fuse-quick.csv
+	@# fused pointwise runs and register pairs against unfused (README "Fused pointwise runs"), one layer
+	$(BUILD)/bench/bench_stages --fuse 16 --only c512_7_k3 --blocks 256,reg --runs 1 > $(BUILD)/bench/fuse-quick.csv
 	@test "$$(wc -l < $(BUILD)/bench/fuse-quick.csv)" = 2
 	@if OSCONV_BENCH_CORRUPT="osconv optimal jit" $(BUILD)/bench/osconv-bench --quick --cpu -1 \
 	    --layer c_in=8,size=6,k=3 --only "optimal jit" > $(BUILD)/bench/corrupt.txt; then \

@@ -17,7 +17,8 @@
 **   build/bench/bench_stages --fuse MAX_STAGES [--only LAYER] [--blocks P,P,...]
 **     fused pointwise runs (gen/x86/oscfuse.h) against unfused: the set's
 **     MACs plan at MAX_STAGES unfused, fused in blocks of each P (default
-**     256), unfused again (the noise), and the 2-stage plan, interleaved.
+**     256; `reg`: the pairs fused in registers, gen/x86/oscregfuse.h),
+**     unfused again (the noise), and the 2-stage plan, interleaved.
 ** Each time: a warm-up, then the median of --runs samples (default 9), a
 ** sample being the mean of enough calls to last 0.3 ms. Columns: see HEADER.
 ** Pin it: flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_stages ...
@@ -32,6 +33,7 @@
 #include "oscemit.h"
 #include "osconv.h"
 #include "oscfuse.h"
+#include "oscregfuse.h"
 #include "oscplan.h"
 #include "oscrt.h"
 #include "osctime.h"
@@ -64,14 +66,15 @@ static double sample(const timed *t) {
   return (now_ms() - t0) * 1e6 / t->calls;
 }
 
-/* The runs fused in blocks of 256 pixels, "1-2 3-4" (none: "-"). */
-static void fused_runs(const osc_plan *p, char *buf, size_t size) {
+/* The runs fused with knob `knob` (256: blocks, OSC_FUSE_REG: register
+** pairs), "1-2 3-4" (none: "-"). */
+static void fused_runs(const osc_plan *p, int knob, char *buf, size_t size) {
   osc_emit_options eo = {OSC_JIT_PREFIX, 1, (int)osc_time_isa()};
   osc_buf src;
   size_t n = 0;
   osc_buf_init(&src);
   snprintf(buf, size, "-");
-  if (osc_emit_layer_fuse(p, &eo, NULL, 256, &src, NULL) == OSC_OK)
+  if (osc_emit_layer_fuse(p, &eo, NULL, knob, &src, NULL) == OSC_OK)
     for (const char *c = src.data; (c = strstr(c, "/* stages ")) && n + 1 < size; c++) {
       int a, b;
       if (sscanf(c, "/* stages %d-%d fused", &a, &b) == 2)
@@ -318,16 +321,18 @@ static void fuse_layer(const osc_layer *base, int max_stages, const int *blocks,
   timed t[MAX_FUSE + 3];
   double v[MAX_FUSE + 3][MAX_RUNS], med[MAX_FUSE + 3], best;
   int knob[MAX_FUSE + 3], n = 0;
-  char chain[256], fused[64];
+  char chain[256], fused[64], reg[64], dflt[64];
   l.max_stages = max_stages;
   if (osc_plan_layer_mode(&l, OSC_MODE_OPTIMAL, &p, NULL)) return;
   l.max_stages = 2;
   if (osc_plan_layer_mode(&l, OSC_MODE_OPTIMAL, &two, NULL)) return;
   osc_plan_describe(&p, chain, sizeof chain);
-  fused_runs(&p, fused, sizeof fused);
-  knob[n++] = 0;
+  fused_runs(&p, 256, fused, sizeof fused);
+  fused_runs(&p, OSC_FUSE_REG, reg, sizeof reg);
+  fused_runs(&p, 0, dflt, sizeof dflt);
+  knob[n++] = OSC_FUSE_OFF;   /* unfused, whatever the default rule */
   for (int i = 0; i < nb; i++) knob[n++] = blocks[i];
-  knob[n++] = 0;
+  knob[n++] = OSC_FUSE_OFF;
   for (int i = 0; i <= n; i++)
     if (!(i < n ? timed_init_fuse(&t[i], &p, knob[i]) : timed_init(&t[i], &two))) {
       while (i--) timed_free(&t[i]);
@@ -335,7 +340,7 @@ static void fuse_layer(const osc_layer *base, int max_stages, const int *blocks,
     }
   for (int r = 0; r < runs; r++)
     for (int i = 0; i <= n; i++) v[i][r] = sample(&t[i]);
-  printf("%s,%d,%s,%s,%.3f", l.name, max_stages, chain, fused, (double)p.macs / 1e6);
+  printf("%s,%d,%s,%s,%s,%s,%.3f", l.name, max_stages, chain, fused, reg, dflt, (double)p.macs / 1e6);
   for (int i = 0; i <= n; i++) {
     med[i] = median(v[i], runs);
     timed_free(&t[i]);
@@ -353,9 +358,13 @@ static void fuse_set(const char *only, int max_stages, const char *list) {
   int blocks[MAX_FUSE], nb = 0;
   for (const char *c = list ? list : "256"; *c && nb < MAX_FUSE;
        c = strchr(c, ',') ? strchr(c, ',') + 1 : "")
-    if ((blocks[nb] = atoi(c)) > 0) nb++;
-  printf("layer,max_stages,chain,fused_stages,mmac,unfused_ns");
-  for (int i = 0; i < nb; i++) printf(",fused_p%d_ns", blocks[i]);
+    if ((blocks[nb] = strncmp(c, "reg", 3) ? atoi(c) : OSC_FUSE_REG) > 0 ||
+        blocks[nb] == OSC_FUSE_REG)
+      nb++;
+  printf("layer,max_stages,chain,fused_stages,reg_pairs,default_pairs,mmac,unfused_ns");
+  for (int i = 0; i < nb; i++)
+    if (blocks[i] == OSC_FUSE_REG) printf(",fused_reg_ns");
+    else printf(",fused_p%d_ns", blocks[i]);
   printf(",unfused_again_ns,two_stage_ns,unfused_ps_mac,best_fused_ps_mac,best_fused_over_unfused,"
          "two_over_unfused,two_over_best_fused,noise\n");
   for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {

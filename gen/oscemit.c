@@ -69,6 +69,7 @@
 #include "oscerr.h"
 #include "oscfuse.h"
 #include "oscvariant.h"
+#include "oscregfuse.h"
 #include "osckernel.h"
 #include "oscplan.h"
 #include "osctmpl.h"
@@ -492,14 +493,72 @@ static void layer_pack(const osc_plan *p, const char *prefix, const layer_emit *
   osc_buf_puts(body, "}\n");
 }
 
+/* A pair fused in registers (gen/x86/oscregfuse.h): the fused-run ABI
+** above, its tiles the pair's. */
+static osc_status emit_pair(const osc_plan *p, const osc_regfuse *r, const osc_stage_job *jobs,
+                            layer_emit *e, osc_buf *body, osc_error *err) {
+  for (int i = r->first; i <= r->first + 1; i++) {
+    e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
+    e->fuse[i] = i == r->first ? r->first + 2 : -1;
+    e->fuse_off[i] = 0;
+    snprintf(e->tiles[i], sizeof e->tiles[i], "%d", i == r->first ? r->tiles : 1);
+    e->tptr[i] = e->tiles[i];
+    strncat(e->kern[i], ", fused in registers", sizeof e->kern[i] - strlen(e->kern[i]) - 1);
+  }
+  return osc_regfuse_emit(r, &jobs[r->first], &e->woff[r->first], body, err);
+}
+
+/* A pair (i, i+1) in the middle reads and writes one scratch region; its
+** output goes to the region its intermediate would have used instead, and
+** every later stage's regions swap, when every later output still fits
+** its region. Returns whether it did. */
+static int reroute(const osc_plan *p, int i, layer_emit *e) {
+  long long size[2] = {e->region1, (long long)osc_plan_scratch_size(p) - e->region1};
+  long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES];
+  memcpy(src, e->src, sizeof src);
+  memcpy(dst, e->dst, sizeof dst);
+  dst[i + 1] = e->dst[i];
+  for (int k = i + 2; k < p->n_stages; k++) {
+    if (src[k] >= 0) src[k] = 1 - src[k];
+    if (dst[k] >= 0) dst[k] = 1 - dst[k];
+  }
+  for (int k = i + 1; k < p->n_stages; k++) {
+    const osc_stage *s = &p->stage[k];
+    if (dst[k] >= 0 && (long long)s->c_out * s->h_out * s->w_out > size[dst[k]]) return 0;
+  }
+  memcpy(e->src, src, sizeof src);
+  memcpy(e->dst, dst, sizeof dst);
+  return 1;
+}
+
+/* The pairs fused in registers (middle ones rerouted); their stages leave
+** `left` (NULL there), what the block runs may take. */
+static int reg_pairs(const osc_plan *p, const osc_stage_kernel *const *one, layer_emit *e,
+                     int fuse, const osc_stage_kernel **left, osc_regfuse *pairs) {
+  int n = 0;
+  for (int i = 0; i < p->n_stages; i++) left[i] = one[i];
+  if (!osc_regfuse_on(fuse)) return 0;
+  for (int i = 0; i + 1 < p->n_stages; i++) {
+    int middle = e->src[i] >= 0 && e->src[i] == e->dst[i + 1];
+    if (osc_regfuse_fits(p, i, one[i], one[i + 1], e->src[i], middle ? e->dst[i] : e->dst[i + 1],
+                         fuse, &pairs[n]) && (!middle || reroute(p, i, e))) {
+      left[i] = left[i + 1] = NULL;
+      n++, i++;
+    }
+  }
+  return n;
+}
+
 static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
                               const osc_emit_knobs *kn, int fuse, layer_emit *e, osc_buf *body,
                               osc_error *err) {
   const osc_layer *l = &p->layer;
   const osc_stage_kernel *v[OSC_MAX_STAGES][MAX_VARIANTS], *one[OSC_MAX_STAGES];
   osc_stage_job jobs[OSC_MAX_STAGES];
+  const osc_stage_kernel *left[OSC_MAX_STAGES];
   osc_fuse_run runs[OSC_MAX_STAGES];
-  int nv[OSC_MAX_STAGES], n_runs, r = 0;
+  osc_regfuse pairs[OSC_MAX_STAGES];
+  int nv[OSC_MAX_STAGES], n_runs, r = 0, n_pairs, pr = 0;
   for (int i = 0; i < p->n_stages; i++) {
     snprintf(e->fname[i], sizeof e->fname[i], "%s_s%d", prefix, i);
     e->fptr[i] = e->fname[i];
@@ -510,11 +569,17 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     one[i] = nv[i] == 1 ? v[i][0] : NULL;
   }
   stage_buffers(p, e->src, e->dst, &e->region1);
-  n_runs = osc_fuse_runs(p, one, e->src, e->dst, e->region1, fuse, runs);
+  n_pairs = reg_pairs(p, one, e, fuse, left, pairs);
+  n_runs = osc_fuse_runs(p, left, e->src, e->dst, e->region1, fuse, runs);
   for (int i = 0; i < p->n_stages; i++) {
     const osc_stage_job *j = &jobs[i];
     osc_status st;
     if (i) osc_buf_puts(body, "\n");
+    if (pr < n_pairs && pairs[pr].first == i) {
+      if ((st = emit_pair(p, &pairs[pr++], jobs, e, body, err))) return st;
+      i++;
+      continue;
+    }
     if (r < n_runs && runs[r].first == i) {
       if ((st = emit_run(p, &runs[r], one[i], jobs, e, body, err))) return st;
       i = runs[r++].last;
@@ -561,7 +626,6 @@ static osc_status emit_layer(const osc_plan *p, const osc_emit_options *o,
   }
   if ((st = emit_stages(p, o->prefix, o->isa, &kn, fuse, e, &body, err))) goto done;
   template_list(e->templates, sizeof e->templates, e->tnames, e->n_tnames);
-  stage_buffers(p, e->src, e->dst, &e->region1);
   layer_info(p, e->kern, &e->info);
   osc_tmpl_params_init(&ps);
   osc_tmpl_str(&ps, "version", OSC_VERSION);

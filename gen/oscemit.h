@@ -65,8 +65,10 @@ int osc_emit_kernel_count(void);
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
                                 const osc_emit_knobs *k, osc_buf *out, osc_error *err);
 /* osc_emit_layer_knobs with fused pointwise runs (gen/x86/oscfuse.h): fuse
-** 0 the rule (none, README "Fused pointwise runs"), -1 (OSC_FUSE_OFF) none,
-** P > 0 every run that can be fused, in blocks of P pixels. */
+** 0 the rule (README "Fused pointwise runs": no block runs, register pairs
+** where one tile takes a whole component), -1 (OSC_FUSE_OFF) none,
+** P > 0 every run that can be fused, in blocks of P pixels; -2 (OSC_FUSE_REG,
+** gen/x86/oscregfuse.h) every pair that fuses in registers, no block runs. */
 osc_status osc_emit_layer_fuse(const osc_plan *p, const osc_emit_options *o,
                                const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err);
 /* The same code without the instruction listing above each asm block: the

@@ -22,6 +22,7 @@
 #include "oscbuf.h"
 #include "oscemit.h"
 #include "oscfuse.h"
+#include "oscregfuse.h"
 #include "oscisa.h"
 #include "osconv.h"
 #include "oscplan.h"
@@ -113,8 +114,9 @@ static int check_fused(const osc_plan *p, int isa, int block, int n, const char 
   int did;
   CU_ASSERT_PTR_NOT_NULL_FATAL(fused);
   CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
-  did = strstr(fused, "fused (gen/x86/oscfuse.c)") != NULL;
-  CU_ASSERT(strstr(plain, "oscfuse") == NULL);
+  did = strstr(fused, "fused (gen/x86/oscfuse.c)") != NULL ||
+        strstr(fused, "fused in registers (gen/x86/oscregfuse.c)") != NULL;
+  CU_ASSERT(strstr(plain, "oscfuse") == NULL && strstr(plain, "oscregfuse") == NULL);
   if (runs && !strstr(fused, runs)) {
     char d[256];
     osc_plan_describe(p, d, sizeof d);
@@ -217,6 +219,27 @@ static void test_named_runs(void) {
   if (!ran) printf("SKIPPED (no AVX2 on this CPU) ");
 }
 
+/* A random deep layer: channels from chans[0..nch), kernel 1, 3 or 5, a
+** plane of min_hw..17 a side, maybe bias, ReLU and a residual; planned
+** optimally at max_stages. 0 if it does not plan. */
+static int random_deep(const int *chans, int nch, int min_hw, int max_stages, uint64_t *rng,
+                       osc_plan *p) {
+  osc_layer l;
+  osc_layer_init(&l);
+  snprintf(l.name, sizeof l.name, "deep");
+  l.in_channels = chans[osc_test_range(rng, 0, nch - 1)];
+  l.out_channels = osc_test_range(rng, 0, 2) ? l.in_channels : chans[osc_test_range(rng, 0, nch - 1)];
+  l.k_h = l.k_w = 1 + 2 * osc_test_range(rng, 0, 2);
+  l.pad_h = l.pad_w = l.k_h / 2;
+  l.in_h = osc_test_range(rng, min_hw, 17);
+  l.in_w = osc_test_range(rng, min_hw, 17);
+  l.bias = osc_test_range(rng, 0, 1);
+  l.act = osc_test_range(rng, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
+  l.residual = l.in_channels == l.out_channels && osc_test_range(rng, 0, 1);
+  l.max_stages = max_stages;
+  return osc_plan_layer(&l, p, NULL) == OSC_OK;
+}
+
 /* Random deep plans (optimal, max_stages 3, 4, 16) fused in random blocks. */
 static void test_random_deep_plans(void) {
   static const int chans[] = {8, 16, 24, 32, 48, 64};
@@ -227,21 +250,8 @@ static void test_random_deep_plans(void) {
   for (int isa = OSC_ISA_AVX2; isa <= (int)osc_isa_host(); isa++) {
     int fused = 0;
     for (int done = 0; done < per_isa; done++) {
-      osc_layer l;
       osc_plan p;
-      osc_layer_init(&l);
-      snprintf(l.name, sizeof l.name, "deep");
-      l.in_channels = chans[osc_test_range(&rng, 0, 5)];
-      l.out_channels = osc_test_range(&rng, 0, 2) ? l.in_channels : chans[osc_test_range(&rng, 0, 5)];
-      l.k_h = l.k_w = 1 + 2 * osc_test_range(&rng, 0, 2);
-      l.pad_h = l.pad_w = l.k_h / 2;
-      l.in_h = osc_test_range(&rng, 3, 17);
-      l.in_w = osc_test_range(&rng, 3, 17);
-      l.bias = osc_test_range(&rng, 0, 1);
-      l.act = osc_test_range(&rng, 0, 1) ? OSC_ACT_RELU : OSC_ACT_NONE;
-      l.residual = l.in_channels == l.out_channels && osc_test_range(&rng, 0, 1);
-      l.max_stages = maxs[done % 3];
-      if (osc_plan_layer(&l, &p, NULL) != OSC_OK) continue;
+      if (!random_deep(chans, 6, 3, maxs[done % 3], &rng, &p)) continue;
       fused += check_fused(&p, isa, osc_test_range(&rng, 1, 80), osc_test_range(&rng, 1, 2), NULL,
                            done % 6 == 0, &rng);
     }
@@ -250,26 +260,128 @@ static void test_random_deep_plans(void) {
   osc_kernel_set_split_min_macs(0);
 }
 
-/* The decision (README "Fused pointwise runs"): by default nothing is
-** fused, so the default code is the unfused code, byte for byte. */
-static void test_off_by_default(void) {
-  osc_stage_spec s[3] = {{16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 3, 3}};
-  osc_plan p = chain_plan(16, 56, 56, 3, s, 0, OSC_ACT_NONE, 0);
+/* Pairs fused in registers (gen/x86/oscregfuse.h), AVX-512 only: at the
+** start, at the end, the whole layer; components of 1 and of 4 groups,
+** tiles that take the component's outputs in chunks, passes of several
+** vectors with whole vectors left and a masked tail, planes of one partial
+** vector; bias, ReLU, relu6, clamp and a residual on the last stage; batch
+** 2-3; pairs in the middle of a chain (their output rerouted to the
+** other region, the later stages' regions swapped), and one whose swap
+** would overflow a region, which must stay unfused (`runs` NULL). */
+static void test_register_pairs(void) {
+  static const struct {
+    const char *what;
+    int c, h, w, n;
+    osc_stage_spec s[6];
+    int bias, act, residual, images;
+    const char *runs;
+  } cases[] = {
+      {"at the start: 6 vectors + a tail", 16, 10, 10, 3,
+       {{16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 3, 3}}, 0, 0, 0, 1, "stages 1-2 fused in registers"},
+      {"at the end: bias, ReLU, residual, batch 2", 8, 9, 9, 3,
+       {{8, 8, 3, 3}, {16, 4, 1, 1}, {8, 4, 1, 1}}, 1, OSC_ACT_RELU, 1, 2,
+       "stages 2-3 fused in registers"},
+      {"the whole layer: bias, clamp, batch 3", 16, 7, 9, 2, {{32, 4, 1, 1}, {16, 8, 1, 1}}, 1,
+       OSC_ACT_CLAMP, 0, 3, "stages 1-2 fused in registers"},
+      {"components of 4 groups (c64 g16 -> g16), relu6", 64, 14, 14, 3,
+       {{64, 16, 1, 1}, {64, 16, 1, 1}, {64, 4, 3, 3}}, 1, OSC_ACT_RELU6, 0, 1,
+       "4 components of 4 groups"},
+      {"chunks of 2 of 8 intermediates, residual", 64, 6, 6, 2, {{64, 8, 1, 1}, {64, 8, 1, 1}}, 0,
+       0, 1, 1, "tiles of 2 intermediates x 1 vector"},
+      {"passes of 4 vectors, 2 whole left, a tail", 16, 9, 11, 3,
+       {{16, 8, 1, 1}, {16, 8, 1, 1}, {16, 2, 3, 3}}, 0, 0, 0, 2, "x 4 vectors"},
+      {"a loop of 2 passes, 1 whole vector left, no tail", 16, 12, 12, 3,
+       {{16, 8, 1, 1}, {16, 8, 1, 1}, {16, 2, 1, 1}}, 1, OSC_ACT_RELU, 0, 1, "x 4 vectors"},
+      {"one partial vector", 16, 3, 5, 2, {{16, 4, 1, 1}, {16, 4, 1, 1}}, 1, 0, 1, 2,
+       "stages 1-2 fused in registers"},
+      {"a run of 3 at the start: the first two", 16, 8, 8, 4,
+       {{16, 4, 1, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 3, 3}}, 0, 0, 0, 1,
+       "stages 1-2 fused in registers"},
+      {"a pair in the middle: the later regions swap", 8, 8, 8, 4,
+       {{8, 8, 3, 1}, {8, 2, 1, 1}, {8, 4, 1, 1}, {8, 8, 1, 3}}, 0, 0, 0, 1,
+       "stages 2-3 fused in registers"},
+      {"two pairs in the middle, batch 2", 16, 6, 7, 6,
+       {{16, 16, 3, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 1, 3}},
+       1, OSC_ACT_RELU, 1, 2, "stages 4-5 fused in registers"},
+      {"middle pairs whose swap would overflow a region: unfused", 8, 8, 8, 5,
+       {{8, 8, 3, 1}, {8, 2, 1, 1}, {8, 4, 1, 1}, {16, 8, 1, 1}, {8, 8, 1, 3}}, 0, 0, 0, 1, NULL},
+  };
+  uint64_t rng = rt_rng() ^ 0x4e6;
+  splits = 0;
+  if (osc_isa_host() < OSC_ISA_AVX512) {
+    printf("SKIPPED (no AVX-512 on this CPU) ");
+    return;
+  }
+  osc_kernel_set_split_min_macs(1);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    osc_plan p = chain_plan(cases[i].c, cases[i].h, cases[i].w, cases[i].n, cases[i].s,
+                            cases[i].bias, (osc_activation)cases[i].act, cases[i].residual);
+    int did = check_fused(&p, OSC_ISA_AVX512, OSC_FUSE_REG, cases[i].images, cases[i].runs, 1,
+                          &rng);
+    if (!did != !cases[i].runs) fprintf(stderr, "\n  %s: fused %d\n", cases[i].what, did);
+    CU_ASSERT(!did == !cases[i].runs);
+  }
+  osc_kernel_set_split_min_macs(0);
+  CU_ASSERT(splits >= 8);   /* the threads did split the pairs */
+}
+
+/* Random deep plans in registers: as test_random_deep_plans. */
+static void test_random_register_pairs(void) {
+  static const int chans[] = {16, 32, 48, 64, 128};
+  static const int maxs[] = {3, 4, 16};
+  uint64_t rng = rt_rng() ^ 0x7e9;
+  int per = osc_test_quick() ? 6 : 18, fused = 0;
+  if (osc_isa_host() < OSC_ISA_AVX512) {
+    printf("SKIPPED (no AVX-512 on this CPU) ");
+    return;
+  }
+  osc_kernel_set_split_min_macs(1);
+  for (int done = 0; done < per; done++) {
+    osc_plan p;
+    if (!random_deep(chans, 5, 1, maxs[done % 3], &rng, &p)) continue;
+    fused += check_fused(&p, OSC_ISA_AVX512, OSC_FUSE_REG, osc_test_range(&rng, 1, 2), NULL,
+                         done % 6 == 0, &rng);
+  }
+  osc_kernel_set_split_min_macs(0);
+  CU_ASSERT(fused >= per / 3);
+}
+
+/* The decision (README "Fused pointwise runs"): by default no block runs,
+** and a pair fuses in registers only on AVX-512 where one tile takes its
+** whole component (fan-in 4 here); with fan-in 8 (two tiles a component)
+** and on AVX2 the default code is the unfused code, byte for byte. */
+static void test_default_rule(void) {
+  osc_stage_spec s4[3] = {{16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 3, 3}};
+  osc_stage_spec s8[3] = {{64, 8, 1, 1}, {64, 8, 1, 1}, {64, 64, 3, 3}};
+  osc_plan p4 = chain_plan(16, 56, 56, 3, s4, 0, OSC_ACT_NONE, 0);
+  osc_plan p8 = chain_plan(64, 14, 14, 3, s8, 0, OSC_ACT_NONE, 0);
   for (int isa = OSC_ISA_AVX2; isa <= OSC_ISA_AVX512; isa++) {
-    char *dflt = source(&p, isa, 0), *off = source(&p, isa, OSC_FUSE_OFF), *on = source(&p, isa, 256);
+    char *dflt = source(&p4, isa, 0), *off = source(&p4, isa, OSC_FUSE_OFF);
+    char *reg = source(&p4, isa, OSC_FUSE_REG), *on = source(&p4, isa, 256);
+    char *d8 = source(&p8, isa, 0), *off8 = source(&p8, isa, OSC_FUSE_OFF);
+    char *reg8 = source(&p8, isa, OSC_FUSE_REG);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dflt);
     CU_ASSERT_PTR_NOT_NULL_FATAL(off);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(on);
-    CU_ASSERT_STRING_EQUAL(dflt, off);
-    CU_ASSERT(strstr(on, "stages 1-2 fused") != NULL);   /* the plan can fuse */
-    free(dflt), free(off), free(on);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d8);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(off8);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(reg8);
+    CU_ASSERT_STRING_EQUAL(dflt, isa == OSC_ISA_AVX512 ? reg : off);
+    CU_ASSERT((strstr(reg, "stages 1-2 fused in registers") != NULL) == (isa == OSC_ISA_AVX512));
+    CU_ASSERT(strstr(on, "stages 1-2 fused (gen/x86/oscfuse.c)") != NULL);   /* blocks can too */
+    CU_ASSERT_STRING_EQUAL(d8, off8);
+    CU_ASSERT((strstr(reg8, "stages 1-2 fused in registers") != NULL) == (isa == OSC_ISA_AVX512));
+    free(dflt), free(off), free(reg), free(on), free(d8), free(off8), free(reg8);
   }
 }
 
 static CU_TestInfo tests[] = {
     {"named runs: reference, unfused bits, guards, 1-4 threads, AOT", test_named_runs},
     {"random plans at max_stages 3, 4, 16, fused", test_random_deep_plans},
-    {"off by default: the unfused code", test_off_by_default},
+    {"register pairs: named, reference, unfused bits, 1-4 threads, AOT", test_register_pairs},
+    {"register pairs: random plans at max_stages 3, 4, 16", test_random_register_pairs},
+    {"the default rule: register pairs of whole components only", test_default_rule},
     CU_TEST_INFO_NULL,
 };
 OSC_SUITE("fuse", tests)

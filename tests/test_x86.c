@@ -729,6 +729,59 @@ static void test_oc_blocks(void) {
   }
 }
 
+/* Register pairs (gen/x86/oscregfuse.h): every block of two fused chains
+** (bias, clamp, a residual, a masked tail; passes of 1 and 4 vectors)
+** assembles from its listing to its bytes and is AVX-512F, not AVX2. */
+static void test_register_pair_blocks(void) {
+  static const osc_stage_spec chains[2][3] = {{{16, 4, 1, 1}, {16, 4, 1, 1}, {16, 16, 3, 3}},
+                                              {{16, 8, 1, 1}, {16, 8, 1, 1}, {16, 2, 1, 1}}};
+  int pairs = 0, listed = 0, blocks = 0, as = have_as();
+  for (int c = 0; c < 2; c++) {
+    osc_emit_options o = {"rp", 1, OSC_ISA_AVX512};
+    osc_layer l;
+    osc_plan p;
+    osc_buf out;
+    const char *at;
+    block b;
+    osc_layer_init(&l);
+    snprintf(l.name, sizeof l.name, "rp%d", c);
+    l.in_channels = l.out_channels = 16;
+    l.in_h = 9, l.in_w = 11;
+    l.k_h = l.k_w = c ? 1 : 3;
+    l.pad_h = l.pad_w = c ? 0 : 1;
+    l.mode = OSC_MODE_FIXED;
+    l.n_fixed = 3;
+    for (int i = 0; i < 3; i++) l.fixed[i] = chains[c][i];
+    l.bias = 1;
+    l.act = c ? OSC_ACT_CLAMP : OSC_ACT_RELU;
+    l.clamp_min = -0.5f, l.clamp_max = 0.75f;
+    l.residual = 1;
+    if (c) {   /* the pair last: bias, clamp and residual in its store */
+      l.fixed[0] = chains[c][2], l.fixed[1] = chains[c][0], l.fixed[2] = chains[c][1];
+      l.fixed[0].groups = 2;
+    }
+    CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
+    osc_buf_init(&out);
+    CU_ASSERT_EQUAL_FATAL(osc_emit_layer_fuse(&p, &o, NULL, -2, &out, NULL), OSC_OK);
+    for (at = out.data; next_block(&at, &b); free_block(&b)) {
+      unsigned char *want;
+      size_t len;
+      char why[200];
+      if (!strstr(b.name, "_r")) continue;
+      pairs++, blocks++;
+      CU_ASSERT(osc_x86_check_isa(b.bytes, b.len, OSC_ISA_AVX512, why, sizeof why) == 0);
+      CU_ASSERT(osc_x86_check_isa(b.bytes, b.len, OSC_ISA_AVX2, why, sizeof why) != 0);
+      if (as && assemble(b.listing, &want, &len) == 0) {
+        listed += same_bytes(b.name, b.bytes, b.len, want, len);
+        free(want);
+      }
+    }
+    osc_buf_free(&out);
+  }
+  CU_ASSERT_EQUAL(pairs, 2);
+  if (as) CU_ASSERT_EQUAL(listed, blocks);
+}
+
 /* asm statements other than the opt-in MXCSR ones of OSCONV_FLUSH_DENORMALS
 ** (stmxcsr / ldmxcsr as bytes, inside #ifdef OSCONV_FLUSH_DENORMALS) */
 static int kernel_asm_count(const char *src) {
@@ -822,6 +875,7 @@ static CU_TestInfo tests[] = {
     {"generated blocks: listing == bytes (as), ISA sets", test_generated_blocks},
     {"prefetches stay inside the next tile's input and weights", test_prefetch_bounds},
     {"avx512_oc blocks: listing == bytes (as), ISA sets, pack", test_oc_blocks},
+    {"register pair blocks: listing == bytes (as), AVX-512F", test_register_pair_blocks},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"the JIT's source: the same without the listings", test_unlisted_source},
     {"ISA names, OSCONV_ISA cap", test_isa_names},

@@ -6,7 +6,8 @@
 ** every planned layer is emitted once more with unroll knobs and a forced
 ** stage kernel drawn from a hash of the input, and once for AVX-512 with
 ** its pointwise runs fused in blocks of 1..512 pixels (gen/x86/oscfuse.h),
-** also drawn from the hash.
+** also drawn from the hash, and once with every pair of pointwise stages
+** that can be fused in registers (gen/x86/oscregfuse.h).
 **
 ** Properties: no crash, leak or UB; every refusal says "fuzz.lua:" first;
 ** a network that passes the checks emits (the README's promise that what
@@ -102,6 +103,10 @@ static void emit_with_knobs(const osc_plan *p, const osc_emit_knobs *k, int bloc
   osc_buf_init(&c);
   o.isa = OSC_ISA_AVX512;
   FUZZ_CHECK(osc_emit_layer_fuse(p, &o, k, block, &c, &err) == OSC_OK);
+  FUZZ_CHECK(!osc_buf_failed(&c) && has_definition(&c, "fuzz_layer"));
+  osc_buf_free(&c);
+  osc_buf_init(&c);   /* every pair that fuses in registers (-2, gen/x86/oscregfuse.h) */
+  FUZZ_CHECK(osc_emit_layer_fuse(p, &o, k, -2, &c, &err) == OSC_OK);
   FUZZ_CHECK(!osc_buf_failed(&c) && has_definition(&c, "fuzz_layer"));
   osc_buf_free(&c);
 }
