@@ -886,6 +886,39 @@ static void check_oc(const oc_target *x, uint64_t seed) {
   check_forced(cs, count, &x->forced, seed);
   free(cs);
 }
+/* --isa auto on layers with oc_lanes: the pack repacks exactly where the
+** dispatcher picks an oc variant, both asking PREFIX_isa(). A 1x1 64->32
+** on 5x5 picks avx512_pw, else avx2_oc_auto (packed on AVX2 CPUs only);
+** a dense 3x3 on 6x6 picks oc on both. Each runs against the reference
+** on this CPU (packing or copying as its dispatcher does). */
+static void test_oc_dispatch(void) {
+  static const struct { int cin, cout, h, k; const char *kerns, *cond; } L[] = {
+      {64, 32, 5, 1, "avx512_pw, else avx2_oc_auto, else pointwise", "  if ((isa >= 2 && isa < 3))"},
+      {64, 64, 6, 3, "avx512_oc_auto, else avx2_oc_auto, else direct",
+       "  if (isa >= 3 || (isa >= 2 && isa < 3))"}};
+  kcase cs[2];
+  int count = 0;
+  memset(cs, 0, sizeof cs);
+  for (int i = 0; i < 2; i++) {
+    osc_layer l;
+    osc_emit_options o;
+    osc_error err;
+    osc_buf b;
+    layer_of(&l, L[i].cin, L[i].cout, L[i].h, L[i].h, L[i].k, L[i].k, 1, 1, L[i].k / 2, L[i].k / 2);
+    l.bias = 1, l.oc_lanes = 1, l.act = OSC_ACT_RELU;
+    CU_ASSERT_FATAL(add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, NULL));
+    cs[i].isa = OSC_ISA_AUTO;
+    o = (osc_emit_options){cs[i].prefix, cs[i].n, OSC_ISA_AUTO};
+    osc_buf_init(&b);
+    CU_ASSERT_FATAL(osc_emit_layer_knobs(&cs[i].plan, &o, &cs[i].knobs, &b, &err) == OSC_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, L[i].kerns));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, L[i].cond));
+    osc_buf_free(&b);
+  }
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 43), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 44), count);
+}
+
 static void test_avx512_oc(void) { check_oc(&oc_avx512, osc_test_seed() + 31); }
 static void test_avx2_oc(void) { check_oc(&oc_avx2, osc_test_seed() + 33); }
 static void test_oc_pack(void) { check_oc_pack(&oc_avx512); }
@@ -2120,6 +2153,7 @@ static CU_TestInfo avx2_tests[] = {
     {"avx2_oc pack == osc_oc_pack_index, explicit and auto ISA", test_oc_pack_avx2},
     {"avx2_oc_auto: oc where it costs less, against the reference", test_oc_auto_avx2},
     {"avx2_oc store: NaN and Inf with ReLU, relu6, clamp (gcc, tcc, JIT)", test_oc_nonfinite_avx2},
+    {"--isa auto, oc_lanes: the pack follows the dispatcher (avx512 and avx2)", test_oc_dispatch},
     CU_TEST_INFO_NULL,
 };
 
