@@ -42,7 +42,9 @@ static const ZydisRegister saved[] = {X, WK, W, OUT, IN, BIAS, ROWS, XROW, OROW,
 #define N_SAVED ((int)(sizeof saved / sizeof saved[0]) - 2)   /* the last two: a residual */
 
 /* Vector registers: accumulators (v, p) at v*npx + p, the NV weight
-** vectors and the broadcast after them; the ISA's store constants above. */
+** vectors and the broadcast after them; the store's constants where the
+** ISA keeps them (kernel_avx512_oc.c: zmm29-31; kernel_avx2_oc.c: the
+** weights' registers, free by then). */
 
 typedef struct oc_pix { int dr, ow, oh; } oc_pix;   /* row in the block, column, absolute row */
 
