@@ -209,7 +209,7 @@ static osc_status layer_knobs(const osc_plan *p, const osc_emit_knobs *k, osc_em
   osc_status st = resolve_knobs(k, r, err);
   if (!st && !r->simd_oct && !r->simd_pv && !r->simd_body && !r->simd_shape && p->layer.code[0])
     st = osc_variant_parse(p->layer.code, r, NULL, err);
-  /* a layer with oc_lanes lets the cost model take avx512_oc (unless the
+  /* a layer with oc_lanes lets the cost model take avx512_oc / avx2_oc (unless the
   ** knobs name a kernel) */
   if (!st && p->layer.oc_lanes && !r->kernel) r->kernel = osc_kernel_avx512_oc_auto.name;
   return st;

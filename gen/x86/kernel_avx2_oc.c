@@ -7,8 +7,9 @@
 ** vectors, 1 broadcast. No scatter or gather in AVX2: the store spills the
 ** vector to the stack and moves its 8 lanes to their channels by scalar
 ** movs; the residual comes in by vmovss / vinsertps / vinsertf128 (no
-** store-forwarding stall, as 8 scalar stores read back as a vector would
-** have); lo and hi, on the stack, are broadcast into the weight registers
+** store-forwarding stall, as 8 scalar stores read back as a vector have:
+** up to 1.9x slower on store-bound stages, README); lo and hi, on the
+** stack, are broadcast into the weight registers
 ** once a tile, which its stores no longer need. The opt-in as avx512_oc's
 ** ("avx2_oc", "avx2_oc_auto": kernel_avx512_oc.c).
 */
