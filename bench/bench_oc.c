@@ -5,8 +5,9 @@
 ** for --isa avx512 twice (default knobs; kernel = "avx512_oc"), built with
 ** cc -O2 (the SIMD code is encoded bytes: the same instructions the JIT
 ** runs), the median of --runs interleaved runs after a warm-up, GFLOP/s =
-** 2 MACs / time. A stage the oc shape does not take prints "-". Pin it:
-**   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_oc [--runs N]
+** 2 MACs / time. A stage the oc shape does not take prints "-". --isa avx2:
+** avx2_oc against avx2_px / avx2_pw. Pin it:
+**   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_oc [--runs N] [--isa avx2]
 */
 #define _DEFAULT_SOURCE   /* mkdtemp */
 #include <dlfcn.h>
@@ -27,11 +28,14 @@ typedef void (*layer_fn)(const float *, float *, const float *, float *);
 typedef void (*pack_fn)(const float *, float *);
 
 static int runs = 15;
+static osc_isa isa = OSC_ISA_AVX512;
+static const osc_oc_isa *ox = &osc_oc_avx512;
 static char dir[] = "/tmp/osc-bench-oc-XXXXXX";
 
 /* The stage as a layer, built; NULL when the kernel named is not used. */
 static layer_fn build(const osc_plan *p, const char *kernel, int id, pack_fn *pack, char *kern) {
-  osc_emit_options o = {"b", 1, OSC_ISA_AVX512};
+  osc_emit_options o = {"b", 1, isa};
+  char head[64];
   osc_emit_knobs k = {0};
   osc_buf b;
   char c[256], so[256], cmd[700];
@@ -39,8 +43,9 @@ static layer_fn build(const osc_plan *p, const char *kernel, int id, pack_fn *pa
   void *h;
   k.kernel = kernel;
   osc_buf_init(&b);
+  snprintf(head, sizeof head, "stage 1: %s ", ox->kernel);
   if (osc_emit_layer_knobs(p, &o, &k, &b, NULL) ||
-      (kernel && !strcmp(kernel, "avx512_oc") && !strstr(b.data, "stage 1: avx512_oc"))) {
+      (kernel && !strcmp(kernel, ox->kernel) && !strstr(b.data, head))) {
     osc_buf_free(&b);
     return NULL;
   }
@@ -73,8 +78,8 @@ static void stage(const char *name, const osc_stage *st, int id) {
   l.mode = OSC_MODE_CONVENTIONAL;
   if (osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, NULL)) return;
   fn[0] = build(&p, NULL, 3 * id, &pk[0], kern[0]);
-  fn[1] = build(&p, "avx512_oc", 3 * id + 1, &pk[1], kern[1]);
-  fn[2] = build(&p, "avx512_oc_auto", 3 * id + 2, &pk[2], kern[2]);
+  fn[1] = build(&p, ox->kernel, 3 * id + 1, &pk[1], kern[1]);
+  fn[2] = build(&p, ox->auto_kernel, 3 * id + 2, &pk[2], kern[2]);
   in = calloc(osc_plan_input_size(&p), sizeof *in);
   out = calloc(osc_plan_output_size(&p), sizeof *out);
   w = calloc(osc_plan_weights_size(&p), sizeof *w);
@@ -102,8 +107,8 @@ static void stage(const char *name, const osc_stage *st, int id) {
     double c0 = 0;
     memset(&j, 0, sizeof j);
     j.s = &p.stage[0];
-    osc_emit_stage_kernel(&p.stage[0], 1, 0, OSC_ISA_AVX512, &c0);
-    printf(" %.3g | %.3g |\n", c0, fn[1] ? osc_oc_cost(&j) : 0.0);
+    osc_emit_stage_kernel(&p.stage[0], 1, 0, isa, &c0);
+    printf(" %.3g | %.3g |\n", c0, fn[1] ? osc_oc_cost(ox, &j) : 0.0);
   }
   fflush(stdout);
   free(in), free(out), free(w), free(pw), free(s);
@@ -136,10 +141,13 @@ int main(int argc, char **argv) {
   int id = 0;
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--isa") && i + 1 < argc && !strcmp(argv[++i], "avx2"))
+      isa = OSC_ISA_AVX2, ox = &osc_oc_avx2;
   if (runs < 1 || runs > 64) runs = 15;
   if (!mkdtemp(dir)) return 1;
-  printf("| stage (cc -O2, --isa avx512; median of %d) | MMAC | GFLOP/s today | GFLOP/s "
-         "avx512_oc | GFLOP/s avx512_oc_auto | oc speed-up | cost today | cost oc |\n|---|---|---|---|---|---|---|---|\n", runs);
+  printf("| stage (cc -O2, --isa %s; median of %d) | MMAC | GFLOP/s today | GFLOP/s "
+         "%s | GFLOP/s %s | oc speed-up | cost today | cost oc |\n|---|---|---|---|---|---|---|---|\n",
+         osc_isa_name(isa), runs, ox->kernel, ox->auto_kernel);
   for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
     osc_layer l;
     osc_plan p;

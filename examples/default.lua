@@ -44,7 +44,7 @@
 --                 after the input: <net>_<layer>(in, residual, out, weights,
 --                 scratch); r may be out itself (in place)
 --   oc_lanes      true or false (default false): let stages use lanes over
---                 output channels (AVX-512) where that costs less; a layer
+--                 output channels (AVX-512, AVX2) where that costs less; a layer
 --                 whose code does takes its weights packed by
 --                 <net>_<layer>_pack (the header says so: _PACKED 1)
 --   mode          how to generate it:

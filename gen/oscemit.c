@@ -57,6 +57,7 @@
 */
 #include "oscemit.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -82,7 +83,9 @@ const osc_stage_kernel *const osc_stage_kernels[] = {&osc_kernel_avx512_pw, &osc
                                                      &osc_kernel_unrolled, &osc_kernel_pointwise,
                                                      &osc_kernel_depthwise, &osc_kernel_direct,
                                                      &osc_kernel_avx512_oc,
-                                                     &osc_kernel_avx512_oc_auto, NULL};
+                                                     &osc_kernel_avx512_oc_auto,
+                                                     &osc_kernel_avx2_oc,
+                                                     &osc_kernel_avx2_oc_auto, NULL};
 
 /* The kernels, without the NULL; a network's head records them as bits. */
 #define N_KERNELS (int)(sizeof osc_stage_kernels / sizeof osc_stage_kernels[0] - 1)
@@ -207,7 +210,7 @@ static osc_status layer_knobs(const osc_plan *p, const osc_emit_knobs *k, osc_em
   osc_status st = resolve_knobs(k, r, err);
   if (!st && !r->simd_oct && !r->simd_pv && !r->simd_body && !r->simd_shape && p->layer.code[0])
     st = osc_variant_parse(p->layer.code, r, NULL, err);
-  /* a layer with oc_lanes lets the cost model take avx512_oc (unless the
+  /* a layer with oc_lanes lets the cost model take avx512_oc / avx2_oc (unless the
   ** knobs name a kernel) */
   if (!st && p->layer.oc_lanes && !r->kernel) r->kernel = osc_kernel_avx512_oc_auto.name;
   return st;
@@ -375,7 +378,8 @@ typedef struct layer_emit {
   int detector;                     /* the layer's cpuid check is emitted */
   int no_listing;                   /* osc_emit_layer_unlisted */
   int packed[OSC_MAX_STAGES];       /* the stage reads packed weights: 1 always, 2 when
-                                    ** its dispatcher picks that variant (AVX-512) */
+                                    ** its dispatcher picks an oc variant: where packif */
+  char packif[OSC_MAX_STAGES][96];  /* "isa >= 3 || (isa >= 2 && isa < 3)" */
   char templates[512];
   long long src[OSC_MAX_STAGES], dst[OSC_MAX_STAGES], woff[OSC_MAX_STAGES], region1;
   /* fused runs (gen/x86/oscfuse.h): fuse[i] = 1 + the run's last stage on its
@@ -469,14 +473,15 @@ static osc_status emit_run(const osc_plan *p, const osc_fuse_run *r, const osc_s
 /* PREFIX_pack(weights, packed), for a layer with a stage that reads its
 ** weights packed: PyTorch's layout copied, those stages repacked in place
 ** of theirs (same size, same offsets); a dispatched one only where its
-** dispatcher picks the packed variant, asking the same cpuid check. */
+** dispatcher picks an oc variant (all read one layout), asking the same
+** cpuid check. */
 static void layer_pack(const osc_plan *p, const char *prefix, const layer_emit *e,
                        osc_buf *body) {
   int any = 0, dispatched = 0;
   for (int i = 0; i < p->n_stages; i++) any |= e->packed[i], dispatched |= e->packed[i] == 2;
   if (!any) return;
   osc_buf_printf(body, "\n/* The layer's weights as its code reads them: PyTorch's layout, the "
-                 "stages of\n** avx512_oc in their packed one (README \"ABI\"). */\n"
+                 "stages of\n** lanes over output channels in their packed one (README \"ABI\"). */\n"
                  "void %s_pack(const float *weights, float *packed);\n"
                  "void %s_pack(const float *weights, float *packed) {\n", prefix, prefix);
   if (dispatched) osc_buf_puts(body, "#if defined(__x86_64__)\n");
@@ -485,7 +490,8 @@ static void layer_pack(const osc_plan *p, const char *prefix, const layer_emit *
                  (long long)osc_plan_weights_size(p));
   for (int i = 0; i < p->n_stages; i++) {
     if (!e->packed[i]) continue;
-    if (e->packed[i] == 2) osc_buf_puts(body, "#if defined(__x86_64__)\n  if (isa >= 3)");
+    if (e->packed[i] == 2)
+      osc_buf_printf(body, "#if defined(__x86_64__)\n  if (%s)", e->packif[i]);
     osc_buf_printf(body, "  %s_pack(weights + %lld, packed + %lld);\n", e->fname[i],
                    e->woff[i], e->woff[i]);
     if (e->packed[i] == 2) osc_buf_puts(body, "#endif\n");
@@ -549,6 +555,25 @@ static int reg_pairs(const osc_plan *p, const osc_stage_kernel *const *one, laye
   return n;
 }
 
+/* Whether a stage of variants v[0..n) reads packed weights on some CPU,
+** and on which: the ISA values (of PREFIX_isa()) where its dispatcher
+** (osc_simd_dispatcher: the first v[k] with isa >= v[k]->isa) picks an oc
+** variant, as a C condition. The last variant (portable) never packs. */
+static int pack_condition(const osc_stage_kernel *const *v, int n, char *cond, size_t size) {
+  size_t len = 0;
+  cond[0] = '\0';
+  for (int k = 0; k < n; k++) {
+    if (!osc_oc_kernel(v[k])) continue;
+    assert(n == 1 || k + 1 < n);
+    if (k == 0) len += (size_t)snprintf(cond + len, size - len, "%sisa >= %d", len ? " || " : "",
+                                        (int)v[k]->isa);
+    else len += (size_t)snprintf(cond + len, size - len, "%s(isa >= %d && isa < %d)",
+                                 len ? " || " : "", (int)v[k]->isa, (int)v[k - 1]->isa);
+    assert(len < size);
+  }
+  return len > 0;
+}
+
 static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
                               const osc_emit_knobs *kn, int fuse, layer_emit *e, osc_buf *body,
                               osc_error *err) {
@@ -591,7 +616,8 @@ static osc_status emit_stages(const osc_plan *p, const char *prefix, int isa,
     st = nv[i] > 1 ? emit_variants(j, v[i], nv[i], e, body, err) : v[i][0]->emit(j, body, err);
     if (st) return st;
     e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
-    if (osc_oc_kernel(v[i][0])) osc_oc_emit_pack(j, body), e->packed[i] = nv[i] > 1 ? 2 : 1;
+    if (pack_condition(v[i], nv[i], e->packif[i], sizeof e->packif[i]))
+      osc_oc_emit_pack(j, body), e->packed[i] = nv[i] > 1 ? 2 : 1;
   }
   layer_pack(p, prefix, e, body);
   return OSC_OK;

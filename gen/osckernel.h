@@ -73,6 +73,7 @@ extern const osc_stage_kernel osc_kernel_avx512_pw;   /* 1x1 stages, the plane a
 extern const osc_stage_kernel osc_kernel_avx2_pw;
 /* lanes over output channels, weights packed (oscoc.h: forced by name, or by cost) */
 extern const osc_stage_kernel osc_kernel_avx512_oc, osc_kernel_avx512_oc_auto;
+extern const osc_stage_kernel osc_kernel_avx2_oc, osc_kernel_avx2_oc_auto;
 
 /* The registered kernels, NULL-terminated (oscemit.c). */
 extern const osc_stage_kernel *const osc_stage_kernels[];

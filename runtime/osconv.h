@@ -97,7 +97,7 @@ typedef struct osc_layer {
   const char *file;         /* where it was declared, for messages: NULL or a string */
   int line;
   int oc_lanes;             /* 0 or 1: stages may use lanes over output channels
-                            ** (avx512_oc, where the cost model finds it cheaper); a
+                            ** (avx512_oc / avx2_oc, where the cost model finds it cheaper); a
                             ** layer whose code does then takes its weights packed
                             ** (<layer>_pack, osc_kernel_pack; README "ABI") */
 } osc_layer;
@@ -345,7 +345,7 @@ osc_status osc_kernel_run_residual(const osc_kernel *k, int n, const float *in,
 /* The weights as k's code reads them, into packed (osc_plan_weights_size
 ** floats; it may not overlap weights): PyTorch's layout, except for the
 ** stages a layer with oc_lanes runs with lanes over output channels
-** (avx512_oc), which are in their packed layout (README "ABI"); a copy for
+** (avx512_oc, avx2_oc), which are in their packed layout (README "ABI"); a copy for
 ** every other kernel. osc_kernel_packs says whether runs of k need it: then
 ** pass packed, not weights, to osc_kernel_run / _residual, and pack again
 ** whenever the weights change (a kernel never packs on its own, and runs

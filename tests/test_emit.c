@@ -736,14 +736,26 @@ static void test_avx512(void) { check_simd(&avx512_knobs, OSC_ISA_AVX512, osc_te
 
 /* ---- lanes over output channels (gen/x86/oscoc.c), weights packed ---------------------- */
 
-static const osc_emit_knobs avx512_oc_knobs = {.kernel = "avx512_oc"};
+/* An ISA of the oc shape as the tests drive it. */
+typedef struct oc_target {
+  osc_isa isa;
+  osc_emit_knobs forced, by_cost;   /* "ISA_oc", "ISA_oc_auto" */
+  const char *tag;                  /* its stage comments' ": ISA_oc -- " */
+} oc_target;
+
+static const oc_target oc_avx512 = {OSC_ISA_AVX512, {.kernel = "avx512_oc"},
+                                    {.kernel = "avx512_oc_auto"}, ": avx512_oc -- "};
+static const oc_target oc_avx2 = {OSC_ISA_AVX2, {.kernel = "avx2_oc"},
+                                  {.kernel = "avx2_oc_auto"}, ": avx2_oc -- "};
 
 /* The oc shape alone (explicit ISA): small planes as one block, larger
 ** ones as border blocks and a loop of row blocks with its remainder,
 ** strides 1-3 (and 2x1, 1x3), padding 0-3, kernels larger than the image,
-** channel vectors per tile 1-4, fan-ins that loop and unroll, grouped, a
-** shuffled middle stage, bias, ReLU / ReLU6 / clamp, batch > 1. */
-static int oc_cases(kcase *cs, const osc_emit_knobs *k) {
+** channel vectors per tile 1-4 (AVX2: one block of two ymm, tiles of 1-6
+** pixels), fan-ins that loop and unroll, grouped, a shuffled middle stage,
+** bias, ReLU / ReLU6 / clamp, batch > 1. */
+static int oc_cases(kcase *cs, const oc_target *x) {
+  const osc_emit_knobs *k = &x->forced;
   int count = 0;
   osc_layer l;
   add_grouped(cs, &count, 8, 64, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 2, k);     /* flat 7x7, 4 x 6 */
@@ -768,21 +780,19 @@ static int oc_cases(kcase *cs, const osc_emit_knobs *k) {
   l.act = OSC_ACT_CLAMP;
   l.clamp_min = -0.25f, l.clamp_max = 0.5f;
   add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, k);
-  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  for (int i = 0; i < count; i++) cs[i].isa = x->isa;
   return count;
 }
 
-static const osc_emit_knobs avx512_oc_auto_knobs = {.kernel = "avx512_oc_auto"};
-
-/* The stages of c's code that use avx512_oc (its stage comments). */
-static int oc_stages(const kcase *c) {
+/* The stages of c's code that use the oc kernel of x (its stage comments). */
+static int oc_stages(const kcase *c, const oc_target *x) {
   osc_emit_options o = {c->prefix, c->n, c->isa};
   osc_error err;
   osc_buf b;
   int n = 0;
   osc_buf_init(&b);
   if (osc_emit_layer_knobs(&c->plan, &o, &c->knobs, &b, &err) == OSC_OK)
-    for (const char *at = b.data; (at = strstr(at, ": avx512_oc -- ")); at++) n++;
+    for (const char *at = b.data; (at = strstr(at, x->tag)); at++) n++;
   osc_buf_free(&b);
   return n;
 }
@@ -790,9 +800,9 @@ static int oc_stages(const kcase *c) {
 /* PREFIX_pack against the layout spelled by osc_oc_pack_index, element by
 ** element: a chain whose first stage is oc (packed) and whose second is
 ** not (copied), then the bias; weights w[i] = i, so every value says where
-** it came from. Explicit avx512, and auto (the pack asks the dispatcher's
+** it came from. Explicit ISA, and auto (the pack asks the dispatcher's
 ** cpuid check: on this CPU it packs too). */
-static void test_oc_pack(void) {
+static void check_oc_pack(const oc_target *x) {
   osc_layer l;
   kcase c[2];
   int count = 0;
@@ -801,11 +811,11 @@ static void test_oc_pack(void) {
   l.bias = 1;
   {
     osc_stage_spec chain[2] = {{64, 2, 3, 3}, {32, 4, 1, 1}};   /* m = 32, then m = 8 */
-    add_chain(c, &count, &l, 2, chain, 1, &avx512_oc_knobs);
-    add_chain(c, &count, &l, 2, chain, 1, &avx512_oc_knobs);
+    add_chain(c, &count, &l, 2, chain, 1, &x->forced);
+    add_chain(c, &count, &l, 2, chain, 1, &x->forced);
   }
   CU_ASSERT_EQUAL_FATAL(count, 2);
-  c[0].isa = OSC_ISA_AVX512;
+  c[0].isa = x->isa;
   c[1].isa = OSC_ISA_AUTO;
   for (int k = 0; k < 2; k++) {
     const osc_plan *p = &c[k].plan;
@@ -815,7 +825,7 @@ static void test_oc_pack(void) {
     size_t len, bad = 0;
     char *src, sym[64];
     so sh;
-    CU_ASSERT_EQUAL(oc_stages(&c[k]), 1);
+    CU_ASSERT_EQUAL(oc_stages(&c[k], x), 1);
     src = emit_all(&c[k], 1, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(src);
     if (build(&sh, src, len, cc(), GCC_FLAGS, 1) == 0) {
@@ -844,7 +854,8 @@ static void test_oc_pack(void) {
 ** fan-in 576 on a 6x6 plane), the pixel shapes elsewhere (a 1x1 stage of
 ** fan-in 8 and a grouped stage of 8 outputs a group); every case against
 ** the reference, the layer with a stage of each kind packing only one. */
-static void test_oc_auto(void) {
+static void check_oc_auto(const oc_target *x) {
+  const osc_emit_knobs *k = &x->by_cost;
   kcase *cs = calloc(4, sizeof *cs);
   int count = 0;
   osc_layer l;
@@ -852,31 +863,70 @@ static void test_oc_auto(void) {
   layer_of(&l, 64, 64, 6, 6, 3, 3, 1, 1, 1, 1);
   l.bias = 1;
   l.act = OSC_ACT_RELU;
-  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &avx512_oc_auto_knobs);
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, k);
   {
     osc_stage_spec chain[2] = {{64, 1, 3, 3}, {64, 8, 1, 1}};   /* dense, then fan-in 8 */
-    add_chain(cs, &count, &l, 2, chain, 1, &avx512_oc_auto_knobs);
+    add_chain(cs, &count, &l, 2, chain, 1, k);
   }
-  add_grouped(cs, &count, 16, 64, 8, 12, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, &avx512_oc_auto_knobs);
+  add_grouped(cs, &count, 16, 64, 8, 12, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);
   CU_ASSERT_EQUAL_FATAL(count, 3);
-  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
-  CU_ASSERT_EQUAL(oc_stages(&cs[0]), 1);
-  CU_ASSERT_EQUAL(oc_stages(&cs[1]), 1);
-  CU_ASSERT_EQUAL(oc_stages(&cs[2]), 0);
+  for (int i = 0; i < count; i++) cs[i].isa = x->isa;
+  CU_ASSERT_EQUAL(oc_stages(&cs[0], x), 1);
+  CU_ASSERT_EQUAL(oc_stages(&cs[1], x), 1);
+  CU_ASSERT_EQUAL(oc_stages(&cs[2], x), 0);
   CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 41), count);
   CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 42), count);
   free(cs);
 }
 
-static void test_avx512_oc(void) {
+static void check_oc(const oc_target *x, uint64_t seed) {
   kcase *cs = calloc(24, sizeof *cs);
   int count;
   CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
-  count = oc_cases(cs, &avx512_oc_knobs);
+  count = oc_cases(cs, x);
   CU_ASSERT_EQUAL(count, 14);
-  check_forced(cs, count, &avx512_oc_knobs, osc_test_seed() + 31);
+  check_forced(cs, count, &x->forced, seed);
   free(cs);
 }
+/* --isa auto on layers with oc_lanes: the pack repacks exactly where the
+** dispatcher picks an oc variant, both asking PREFIX_isa(). A 1x1 64->32
+** on 5x5 picks avx512_pw, else avx2_oc_auto (packed on AVX2 CPUs only);
+** a dense 3x3 on 6x6 picks oc on both. Each runs against the reference
+** on this CPU (packing or copying as its dispatcher does). */
+static void test_oc_dispatch(void) {
+  static const struct { int cin, cout, h, k; const char *kerns, *cond; } L[] = {
+      {64, 32, 5, 1, "avx512_pw, else avx2_oc_auto, else pointwise", "  if ((isa >= 2 && isa < 3))"},
+      {64, 64, 6, 3, "avx512_oc_auto, else avx2_oc_auto, else direct",
+       "  if (isa >= 3 || (isa >= 2 && isa < 3))"}};
+  kcase cs[2];
+  int count = 0;
+  memset(cs, 0, sizeof cs);
+  for (int i = 0; i < 2; i++) {
+    osc_layer l;
+    osc_emit_options o;
+    osc_error err;
+    osc_buf b;
+    layer_of(&l, L[i].cin, L[i].cout, L[i].h, L[i].h, L[i].k, L[i].k, 1, 1, L[i].k / 2, L[i].k / 2);
+    l.bias = 1, l.oc_lanes = 1, l.act = OSC_ACT_RELU;
+    CU_ASSERT_FATAL(add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, NULL));
+    cs[i].isa = OSC_ISA_AUTO;
+    o = (osc_emit_options){cs[i].prefix, cs[i].n, OSC_ISA_AUTO};
+    osc_buf_init(&b);
+    CU_ASSERT_FATAL(osc_emit_layer_knobs(&cs[i].plan, &o, &cs[i].knobs, &b, &err) == OSC_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, L[i].kerns));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, L[i].cond));
+    osc_buf_free(&b);
+  }
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 43), count);
+  CU_ASSERT_EQUAL(run_batch(cs, count, "tcc", "-Wall -Werror -shared", osc_test_seed() + 44), count);
+}
+
+static void test_avx512_oc(void) { check_oc(&oc_avx512, osc_test_seed() + 31); }
+static void test_avx2_oc(void) { check_oc(&oc_avx2, osc_test_seed() + 33); }
+static void test_oc_pack(void) { check_oc_pack(&oc_avx512); }
+static void test_oc_pack_avx2(void) { check_oc_pack(&oc_avx2); }
+static void test_oc_auto(void) { check_oc_auto(&oc_avx512); }
+static void test_oc_auto_avx2(void) { check_oc_auto(&oc_avx2); }
 static void test_avx2(void) { check_simd(&avx2_knobs, OSC_ISA_AVX2, osc_test_seed() + 9); }
 
 /* ---- random specs ------------------------------------------------------------------- */
@@ -1226,8 +1276,9 @@ static void test_nonfinite(void) {
 /* The oc shape's store with NaN and Inf (input, weights, bias, residual:
 ** the scenarios of nonfinite_data) and ReLU, relu6, clamp: forced and
 ** explicit under gcc and tcc, and through the JIT of the same layers with
-** oc_lanes (each packing its own way), against oscref. */
-static void test_oc_nonfinite(void) {
+** oc_lanes (each packing its own way; AVX2 under OSCONV_ISA=avx2), against
+** oscref. */
+static void check_oc_nonfinite(const oc_target *x) {
   static const struct { osc_activation act; float lo, hi; } acts[] = {
       {OSC_ACT_RELU, 0.0f, 0.0f}, {OSC_ACT_RELU6, 0.0f, 0.0f}, {OSC_ACT_CLAMP, -0.25f, 0.3f}};
   kcase *cs = calloc(8, sizeof *cs);
@@ -1241,14 +1292,14 @@ static void test_oc_nonfinite(void) {
     layer_of(&l, 64, 32, 7, 6, 3, 3, 1 + (int)q % 2, 1, 1, 1);   /* the JIT takes oc too */
     l.bias = 1, l.act = acts[q].act, l.clamp_min = acts[q].lo, l.clamp_max = acts[q].hi;
     l.oc_lanes = 1, l.residual = (int)q % 2;
-    add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &avx512_oc_knobs);
+    add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, &x->forced);
   }
   CU_ASSERT_EQUAL_FATAL(count, 3);
   for (int i = 0; i < count; i++) {
     kcase jit = cs[i];
-    jit.knobs.kernel = NULL, jit.isa = OSC_ISA_AVX512;   /* as the JIT emits it */
-    CU_ASSERT_EQUAL(oc_stages(&jit), 1);
-    cs[i].isa = OSC_ISA_AVX512;
+    jit.knobs.kernel = NULL, jit.isa = x->isa;   /* as the JIT emits it */
+    CU_ASSERT_EQUAL(oc_stages(&jit, x), 1);
+    cs[i].isa = x->isa;
   }
   src = emit_all(cs, count, &len);
   CU_ASSERT_PTR_NOT_NULL_FATAL(src);
@@ -1260,11 +1311,15 @@ static void test_oc_nonfinite(void) {
                                       &t), count);
     unload(&s);
   }
+  if (x->isa == OSC_ISA_AVX2) setenv("OSCONV_ISA", "avx2", 1);
   CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
+  if (x->isa == OSC_ISA_AVX2) unsetenv("OSCONV_ISA");
   CU_ASSERT(t.nan > 0 && t.inf > 0 && t.finite > 0);
   free(src);
   free(cs);
 }
+static void test_oc_nonfinite(void) { check_oc_nonfinite(&oc_avx512); }
+static void test_oc_nonfinite_avx2(void) { check_oc_nonfinite(&oc_avx2); }
 
 /* relu6 and clamp, every mode and forced kernel, gcc, tcc, JIT and the
 ** reference, against oscref (NaN and Inf scenarios included: clamp keeps
@@ -2096,6 +2151,11 @@ static CU_TestInfo avx2_tests[] = {
     {"avx2_px kernel, explicit ISA (gcc, tcc)", test_avx2},
     {"avx2_px ReLU keeps NaN", test_relu_nan_avx2},
     {"avx2_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx2},
+    {"avx2_oc kernel, packed weights, explicit ISA (gcc, tcc)", test_avx2_oc},
+    {"avx2_oc pack == osc_oc_pack_index, explicit and auto ISA", test_oc_pack_avx2},
+    {"avx2_oc_auto: oc where it costs less, against the reference", test_oc_auto_avx2},
+    {"avx2_oc store: NaN and Inf with ReLU, relu6, clamp (gcc, tcc, JIT)", test_oc_nonfinite_avx2},
+    {"--isa auto, oc_lanes: the pack follows the dispatcher (avx512 and avx2)", test_oc_dispatch},
     CU_TEST_INFO_NULL,
 };
 

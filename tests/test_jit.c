@@ -261,10 +261,12 @@ static int aot_packed;       /* plans whose code takes its weights packed (oc_la
 /* The AOT side is what `osconv gen` writes by default (every SIMD variant
 ** plus the portable C, dispatched on cpuid); the JIT emits for the running
 ** CPU itself: the same machine code must run in both, and the same C. */
+static int aot_isa;   /* the AOT side's --isa: 0 (auto), or the one OSCONV_ISA caps the JIT at */
+
 static void compare_one(const char *dir, int id, const osc_plan *p, uint64_t *rng) {
   int n = osc_test_range(rng, 1, 3);
   char *src = NULL;
-  osc_status emitted = osc_kernel_source_isa(p, 0, &src, NULL);
+  osc_status emitted = osc_kernel_source_isa(p, aot_isa, &src, NULL);
   void *so = src ? aot_build(dir, id, src) : NULL;
   void *aot = so ? dlsym(so, OSC_JIT_SYMBOL) : NULL;
   osc_kernel *k = NULL;
@@ -396,8 +398,9 @@ static void test_jit_equals_aot(void) {
 /* Layers with oc_lanes (lanes over output channels where cheaper, the
 ** weights packed): dense layers on small planes, a residual one, a chain;
 ** the JIT and the AOT build each pack with their own code, then compute
-** the same bits. */
-static void test_jit_oc_equals_aot(void) {
+** the same bits. For avx2_oc: the JIT under OSCONV_ISA=avx2, the AOT
+** side built for --isa avx2. */
+static void check_jit_oc_equals_aot(osc_isa isa) {
   static const struct { int c_in, c_out, hw, stride, res; osc_mode mode; } L[] = {
       {64, 64, 7, 1, 0, OSC_MODE_CONVENTIONAL}, {128, 64, 12, 2, 1, OSC_MODE_CONVENTIONAL},
       {96, 64, 9, 1, 0, OSC_MODE_OPTIMAL}};
@@ -405,6 +408,8 @@ static void test_jit_oc_equals_aot(void) {
   char dir[] = "/tmp/osc-aot-oc-XXXXXX", cmd[64];
   CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
   aot_mismatches = aot_packed = 0;
+  aot_isa = isa == OSC_ISA_AVX2 ? OSC_ISA_AVX2 : 0;
+  if (isa == OSC_ISA_AVX2) setenv("OSCONV_ISA", "avx2", 1);
   for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
     osc_layer l;
     osc_plan p;
@@ -417,11 +422,15 @@ static void test_jit_oc_equals_aot(void) {
     CU_ASSERT_EQUAL_FATAL(osc_plan_layer(&l, &p, NULL), OSC_OK);
     compare_one(dir, (int)i, &p, &rng);
   }
+  unsetenv("OSCONV_ISA");
+  aot_isa = 0;
   CU_ASSERT(aot_packed >= 2);   /* the dense ones at least */
   if (aot_mismatches) return;
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   CU_ASSERT_EQUAL(system(cmd), 0);
 }
+static void test_jit_oc_equals_aot(void) { check_jit_oc_equals_aot(OSC_ISA_AVX512); }
+static void test_jit_oc_equals_aot_avx2(void) { check_jit_oc_equals_aot(OSC_ISA_AVX2); }
 
 static CU_TestInfo tests[] = {
     {"compile, run, pages r-x", test_compile_and_run},
@@ -437,14 +446,21 @@ static CU_TestInfo tests[] = {
 };
 OSC_SUITE("jit", tests)
 
-/* The oc shape is AVX-512 code: without it the JIT emits none, and the test
-** is left out and said so, never counted as passed. */
+/* The oc shape is AVX-512 or AVX2 code: without the ISA the JIT emits
+** none, and the test is left out and said so, never counted as passed. */
 static CU_TestInfo avx512_tests[] = {
     {"JIT equals AOT bit for bit, oc_lanes (packed weights)", test_jit_oc_equals_aot},
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo avx2_tests[] = {
+    {"JIT equals AOT bit for bit, oc_lanes, avx2_oc (packed weights)",
+     test_jit_oc_equals_aot_avx2},
     CU_TEST_INFO_NULL,
 };
 
 __attribute__((constructor)) static void register_avx512(void) {
   if (osc_isa_host() >= OSC_ISA_AVX512) osc_test_add_suite("jit-avx512", avx512_tests);
   else fprintf(stderr, "jit-avx512: SKIPPED, this CPU has no AVX-512F\n");
+  if (osc_isa_host() >= OSC_ISA_AVX2) osc_test_add_suite("jit-avx2", avx2_tests);
+  else fprintf(stderr, "jit-avx2: SKIPPED, this CPU has no AVX2 + FMA\n");
 }

@@ -138,7 +138,16 @@ static const char *const forms_as =
     "vgatherdps zmm24{k1}, dword ptr [r15+zmm31*4+256]\n"
     "vscatterdps dword ptr [r11+zmm31*4]{k1}, zmm5\n"
     "vscatterdps dword ptr [r11+zmm31*4+802816]{k1}, zmm17\n"
-    "vscatterdps dword ptr [r11+zmm31*4-8]{k1}, zmm0\n";
+    "vscatterdps dword ptr [r11+zmm31*4-8]{k1}, zmm0\n"
+    /* avx2_oc: the frame, a block's upper half, the residual's gather by
+    ** inserts, lo / hi from the frame, the spilling store */
+    "sub rsp, 64\nmov dword ptr [rsp+32], 0x40c00000\nmov dword ptr [rsp+36], 0xbe800000\n"
+    "vmovups ymm13, ymmword ptr [rbx+73760]\nvaddps ymm5, ymm5, ymmword ptr [r8+32]\n"
+    "vmovss xmm14, dword ptr [r15+256]\nvinsertps xmm14, xmm14, dword ptr [r15+452], 0x10\n"
+    "vinsertps xmm15, xmm15, dword ptr [r15+1236], 0x30\nvinsertf128 ymm14, ymm14, xmm15, 1\n"
+    "vbroadcastss ymm12, dword ptr [rsp+32]\nvmovups ymmword ptr [rsp], ymm5\n"
+    "mov r13d, dword ptr [rsp+28]\nmov dword ptr [r11+802816], r13d\n"
+    "mov dword ptr [r11-8], r13d\nadd rsp, 64\n";
 
 static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, LEA, R(RSP), M(RSP, -128, 8));
@@ -223,6 +232,18 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86_EVEX(a, VSCATTERDPS, K(K1), 0, VSIB(R11, 0), R(ZMM5));
   OSC_X86_EVEX(a, VSCATTERDPS, K(K1), 0, VSIB(R11, 802816), R(ZMM17));
   OSC_X86_EVEX(a, VSCATTERDPS, K(K1), 0, VSIB(R11, -8), R(ZMM0));
+  OSC_X86(a, SUB, R(RSP), I(64)); OSC_X86(a, MOV, M(RSP, 32, 4), I(0x40c00000));
+  OSC_X86(a, MOV, M(RSP, 36, 4), I((int32_t)0xbe800000u));
+  OSC_X86(a, VMOVUPS, R(YMM13), M(RBX, 73760, 32));
+  OSC_X86(a, VADDPS, R(YMM5), R(YMM5), M(R8, 32, 32));
+  OSC_X86(a, VMOVSS, R(XMM14), M(R15, 256, 4));
+  OSC_X86(a, VINSERTPS, R(XMM14), R(XMM14), M(R15, 452, 4), I(0x10));
+  OSC_X86(a, VINSERTPS, R(XMM15), R(XMM15), M(R15, 1236, 4), I(0x30));
+  OSC_X86(a, VINSERTF128, R(YMM14), R(YMM14), R(XMM15), I(1));
+  OSC_X86(a, VBROADCASTSS, R(YMM12), M(RSP, 32, 4));
+  OSC_X86(a, VMOVUPS, M(RSP, 0, 32), R(YMM5));
+  OSC_X86(a, MOV, R(R13D), M(RSP, 28, 4)); OSC_X86(a, MOV, M(R11, 802816, 4), R(R13D));
+  OSC_X86(a, MOV, M(R11, -8, 4), R(R13D)); OSC_X86(a, ADD, R(RSP), I(64));
 }
 
 static void test_forms_vs_as(void) {
@@ -671,12 +692,13 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT_EQUAL(single_with, 0);
 }
 
-/* The avx512_oc kernel's blocks, forced on layers that take every path
-** of it (one block and row blocks, strides, padding, a residual's gathers,
-** bias and clamp), dispatched (--isa auto: avx2_px and C beside it): each
-** listing assembles to its bytes, each oc block is within AVX-512F and
-** not within AVX2, and the layer gets its pack function. */
-static void test_oc_blocks(void) {
+/* An oc kernel's blocks (avx512_oc, avx2_oc), forced on layers that take
+** every path of it (one block and row blocks, strides, padding, a
+** residual's gathers, bias and clamp), dispatched (--isa auto: the ISAs
+** below beside it): each listing assembles to its bytes, each oc block is
+** within its ISA (AVX2: AVX, AVX2, FMA, no AVX-512) and not within the
+** one below, and the layer gets its pack function. */
+static void check_oc_blocks(osc_isa isa) {
   struct { int cin, cout, h, kh, stride, g, res; } L[] = {
       {16, 64, 7, 3, 1, 1, 0}, {32, 32, 30, 3, 2, 2, 1}, {8, 48, 13, 5, 3, 1, 1}};
   int blocks = 0, listed = 0, oc = 0, within = 0, not_below = 0, packs = 0, as = have_as();
@@ -697,7 +719,7 @@ static void test_oc_blocks(void) {
     l.bias = 1, l.act = OSC_ACT_CLAMP, l.clamp_min = -1.5f, l.clamp_max = 2.0f;
     l.mode = OSC_MODE_CONVENTIONAL;
     CU_ASSERT_FATAL(osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, &err) == OSC_OK);
-    k.kernel = "avx512_oc";
+    k.kernel = isa == OSC_ISA_AVX512 ? "avx512_oc" : "avx2_oc";
     osc_buf_init(&b);
     CU_ASSERT_FATAL(osc_emit_layer_knobs(&p, &o, &k, &b, &err) == OSC_OK);
     packs += strstr(b.data, "void x_pack(const float *weights, float *packed) {") != NULL;
@@ -710,11 +732,11 @@ static void test_oc_blocks(void) {
         listed += same_bytes(bl.name, bl.bytes, bl.len, want, len);
         free(want);
       }
-      if (!strstr(bl.name, "_avx512_oc_")) continue;
+      if (!strstr(bl.name, isa == OSC_ISA_AVX512 ? "_avx512_oc_" : "_avx2_oc_")) continue;
       oc++;
-      if (osc_x86_check_isa(bl.bytes, bl.len, OSC_ISA_AVX512, why, sizeof why) == 0) within++;
+      if (osc_x86_check_isa(bl.bytes, bl.len, isa, why, sizeof why) == 0) within++;
       else fprintf(stderr, "\n%s: %s\n", bl.name, why);
-      not_below += osc_x86_check_isa(bl.bytes, bl.len, OSC_ISA_AVX2, why, sizeof why) != 0;
+      not_below += osc_x86_check_isa(bl.bytes, bl.len, (osc_isa)(isa - 1), why, sizeof why) != 0;
     }
     osc_buf_free(&b);
   }
@@ -728,6 +750,8 @@ static void test_oc_blocks(void) {
     fprintf(stderr, "SKIPPED the as comparison (no GNU as) ");
   }
 }
+static void test_oc_blocks(void) { check_oc_blocks(OSC_ISA_AVX512); }
+static void test_oc_blocks_avx2(void) { check_oc_blocks(OSC_ISA_AVX2); }
 
 /* Register pairs (gen/x86/oscregfuse.h): every block of two fused chains
 ** (bias, clamp, a residual, a masked tail; passes of 1 and 4 vectors)
@@ -876,6 +900,7 @@ static CU_TestInfo tests[] = {
     {"prefetches stay inside the next tile's input and weights", test_prefetch_bounds},
     {"avx512_oc blocks: listing == bytes (as), ISA sets, pack", test_oc_blocks},
     {"register pair blocks: listing == bytes (as), AVX-512F", test_register_pair_blocks},
+    {"avx2_oc blocks: listing == bytes (as), ISA sets, pack", test_oc_blocks_avx2},
     {"isa c emits no machine code, auto both", test_isa_c_has_no_asm},
     {"the JIT's source: the same without the listings", test_unlisted_source},
     {"ISA names, OSCONV_ISA cap", test_isa_names},

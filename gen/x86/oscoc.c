@@ -1,8 +1,8 @@
 /*
-** oscoc.c -- lanes over output channels (oscoc.h), AVX-512F: the tiling of
-** the plane into blocks of rows and tiles of pixels, the per-pixel taps,
-** the fan-in loop, the scattering store, the C glue over groups and
-** channel blocks, and the pack function.
+** oscoc.c -- lanes over output channels (oscoc.h), for an ISA table
+** (osc_oc_isa): the tiling of the plane into blocks of rows and tiles of
+** pixels, the per-pixel taps, the fan-in loop, the C glue over groups and
+** channel blocks, the opt-in, and the pack function.
 */
 #include "oscoc.h"
 
@@ -20,51 +20,33 @@
 #define MAX_CODE_INS 60000.0  /* past this, the portable kernels (as oscpx.c) */
 #define MAX_ROWS 8            /* rows of an interior block */
 #define BYTE_LIMIT 2147483647LL
-/* A vector's store (post-ops, vscatterdps), in the pixel shapes' cost
-** units: fitted on bench_oc's 1x1 stages of low fan-in, where the store
-** decides (README Figures, "Lanes over output channels"). */
-#define STORE_COST 40.0
 
 /* General registers (all saved by the code itself). */
-#define ARGS ZYDIS_REGISTER_RDI
+#define ARGS OSC_OC_ARGS
 #define IN ZYDIS_REGISTER_RSI
 #define OUT ZYDIS_REGISTER_RDX
 #define W ZYDIS_REGISTER_RCX
-#define BIAS ZYDIS_REGISTER_R8
+#define BIAS OSC_OC_BIAS
 #define ROWS ZYDIS_REGISTER_R9
 #define XROW ZYDIS_REGISTER_R10
-#define OROW ZYDIS_REGISTER_R11
+#define OROW OSC_OC_OROW
 #define X ZYDIS_REGISTER_RAX
 #define WK ZYDIS_REGISTER_RBX
 #define IC ZYDIS_REGISTER_R12
-#define TMP32 ZYDIS_REGISTER_R13D
-#define IDXP ZYDIS_REGISTER_R14
+#define IDXP OSC_OC_IDXP
 #define RES ZYDIS_REGISTER_RBP
-#define RROW ZYDIS_REGISTER_R15
+#define RROW OSC_OC_RROW
 
 static const ZydisRegister saved[] = {X, WK, W, OUT, IN, BIAS, ROWS, XROW, OROW, IC,
                                       ZYDIS_REGISTER_R13, IDXP, RES, RROW};
 #define N_SAVED ((int)(sizeof saved / sizeof saved[0]) - 2)   /* the last two: a residual */
 
-/* Vector registers: accumulators (v, p) at v*npx + p, the OCV weights and
-** the broadcast after them; the store's three constants at the top. */
-#define IDX 31
-#define LO 30
-#define HI 29
-#define K1 ZYDIS_REGISTER_K1
-
-static const int px_max[OSC_OC_MAX_OCV + 1] = {0, OSC_OC_MAX_PX, 13, 8, 6};
-
-static ZydisRegister zmm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_ZMM0 + i); }
+/* Vector registers: accumulators (v, p) at v*npx + p, the NV weight
+** vectors and the broadcast after them; the store's constants where the
+** ISA keeps them (kernel_avx512_oc.c: zmm29-31; kernel_avx2_oc.c: the
+** weights' registers, free by then). */
 
 typedef struct oc_pix { int dr, ow, oh; } oc_pix;   /* row in the block, column, absolute row */
-
-typedef struct oc_gen {
-  const osc_stage *s;
-  int n, m, taps, ocv, bias, relu, clamped, residual;
-  float lo, hi;
-  long long x_ic, w_blk, o_oc;   /* bytes between input channels, weight blocks, outputs */
-} oc_gen;
 
 /* ---- the shape ------------------------------------------------------------------------ */
 
@@ -73,51 +55,53 @@ typedef struct oc_gen {
 ** (every pixel tile of the plane streams them again: C512 7x7 ran at
 ** 0.96x the pixel shape with 4 vectors, 1.2 MB, 1.24x with 2). */
 #define L2_WEIGHTS (640 * 1024)
-static int tile_ocv(const osc_stage *s) {
+static int tile_ocv(const osc_oc_isa *x, const osc_stage *s) {
   long long per = 64LL * (s->c_in / s->groups) * s->k_h * s->k_w;
-  int cap = OSC_OC_MAX_OCV;
+  int cap = x->max_ocv;
   while (cap > 1 && cap * per > L2_WEIGHTS) cap--;
   return osc_kernel_largest_divisor(s->c_out / s->groups / LANES, cap);
 }
 
 /* Tiles for p pixels, at most px_max each. */
-static int tiles_for(int p, int ocv) { return (p + px_max[ocv] - 1) / px_max[ocv]; }
+static int tiles_for(const osc_oc_isa *x, int p, int ocv) {
+  return (p + x->px_max[ocv] - 1) / x->px_max[ocv];
+}
 
 /* Instructions of one tile's code, roughly: the fan-in body (within
 ** MAX_BODY but for one input channel's taps) and the store. */
-static double tile_code(const osc_stage *s, int ocv) {
-  int npx = px_max[ocv];
-  double per = (double)s->k_h * s->k_w * (ocv + npx + (ocv > 1 ? ocv * npx : npx));
+static double tile_code(const osc_oc_isa *x, const osc_stage *s, int ocv) {
+  int npx = x->px_max[ocv], nv = ocv * x->vpb;
+  double per = (double)s->k_h * s->k_w * (nv + npx + (nv > 1 ? nv * npx : npx));
   double body = per * (s->c_in / s->groups);
   if (body > MAX_BODY) body = per > MAX_BODY ? per : MAX_BODY;
-  return body + 8.0 + ocv * npx * 6.0;
+  return body + 8.0 + nv * npx * (double)x->store_ins;
 }
 
 /* The interior block's rows: the fewest (up to MAX_ROWS) whose pixels
 ** fill their tiles best. */
-static int block_rows(const osc_stage *s, int ocv) {
+static int block_rows(const osc_oc_isa *x, const osc_stage *s, int ocv) {
   int best = 1;
   double best_fill = 0;
   for (int r = 1; r <= MAX_ROWS; r++) {
     int p = r * s->w_out;
-    double fill = (double)p / (tiles_for(p, ocv) * px_max[ocv]);
+    double fill = (double)p / (tiles_for(x, p, ocv) * x->px_max[ocv]);
     if (fill > best_fill + 1e-9) best = r, best_fill = fill;
   }
   return best;
 }
 
 /* The plane as one block (every pixel's taps its own). */
-static int is_flat(const osc_stage *s, int ocv) {
-  return tiles_for(s->h_out * s->w_out, ocv) * tile_code(s, ocv) <= FLAT_CODE;
+static int is_flat(const osc_oc_isa *x, const osc_stage *s, int ocv) {
+  return tiles_for(x, s->h_out * s->w_out, ocv) * tile_code(x, s, ocv) <= FLAT_CODE;
 }
 
-static double code_estimate(const osc_stage *s) {
-  int ocv = tile_ocv(s), lo, hi, r = block_rows(s, ocv);
+static double code_estimate(const osc_oc_isa *x, const osc_stage *s) {
+  int ocv = tile_ocv(x, s), lo, hi, r = block_rows(x, s, ocv);
   double rows;
-  if (is_flat(s, ocv)) return tiles_for(s->h_out * s->w_out, ocv) * tile_code(s, ocv);
+  if (is_flat(x, s, ocv)) return tiles_for(x, s->h_out * s->w_out, ocv) * tile_code(x, s, ocv);
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
   rows = hi > lo ? lo + (s->h_out - hi) + 2.0 * r : s->h_out;
-  return rows * tiles_for(s->w_out, ocv) * tile_code(s, ocv);
+  return rows * tiles_for(x, s->w_out, ocv) * tile_code(x, s, ocv);
 }
 
 /* ---- one tile ------------------------------------------------------------------------- */
@@ -126,39 +110,6 @@ static int tap_in(const oc_gen *g, const oc_pix *p, int r, int c) {
   const osc_stage *s = g->s;
   int ih = p->oh * s->stride_h + r - s->pad_h, iw = p->ow * s->stride_w + c - s->pad_w;
   return ih >= 0 && ih < s->h_in && iw >= 0 && iw < s->w_in;
-}
-
-static void zero(osc_x86 *a, int r) {
-  OSC_X86_EVEX(a, VPXORD, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
-               osc_x86_r(zmm(r)));
-}
-
-static void all_lanes(osc_x86 *a) {   /* gathers and scatters clear their mask */
-  OSC_X86(a, KXNORW, osc_x86_r(K1), osc_x86_r(K1), osc_x86_r(K1));
-}
-
-/* Post-ops and the scatter of accumulator r: channel vector v at pixel
-** offset `off` (bytes from OROW); `tmp` a free register. */
-static void store(const oc_gen *g, osc_x86 *a, int r, int v, long long off, int tmp) {
-  long long at = off + v * LANES * g->o_oc;
-  if (g->bias)
-    OSC_X86_EVEX(a, VADDPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
-                 osc_x86_m(BIAS, 64LL * v, 64));
-  if (g->residual) {   /* the residual is laid out as the output (last stage) */
-    all_lanes(a);
-    OSC_X86_EVEX(a, VGATHERDPS, K1, 0, osc_x86_r(zmm(tmp)),
-                 osc_x86_mi(RROW, zmm(IDX), 4, at, 4));
-    OSC_X86_EVEX(a, VADDPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(r)),
-                 osc_x86_r(zmm(tmp)));
-  }
-  if (g->relu)   /* the second operand comes back when either is NaN */
-    OSC_X86_EVEX(a, VMAXPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(LO)),
-                 osc_x86_r(zmm(r)));
-  if (g->clamped)
-    OSC_X86_EVEX(a, VMINPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(HI)),
-                 osc_x86_r(zmm(r)));
-  all_lanes(a);
-  OSC_X86_EVEX(a, VSCATTERDPS, K1, 0, osc_x86_mi(OROW, zmm(IDX), 4, at, 4), osc_x86_r(zmm(r)));
 }
 
 /* The largest divisor u of the fan-in with u bodies within MAX_BODY. */
@@ -170,14 +121,16 @@ static int ic_unroll(const oc_gen *g, int per) {
 /* One tile of pixels p[0..npx), XROW / OROW at the block's first row. */
 static void tile_of(const oc_gen *g, osc_x86 *a, const oc_pix *p, int npx) {
   const osc_stage *s = g->s;
-  int ocv = g->ocv, wr = ocv * npx, b = wr + ocv, per = 0, u, iters, top = 0;
+  const osc_oc_isa *x = g->isa;
+  int nv = g->nv, wr = nv * npx, b = wr + nv, per = 0, u, iters, top = 0;
+  int vb = 64 / x->vpb;   /* a vector's bytes */
   for (int r = 0; r < s->k_h; r++)
     for (int c = 0; c < s->k_w; c++) {
       int live = 0;
       for (int i = 0; i < npx; i++) live += tap_in(g, &p[i], r, c);
-      if (live) per += ocv + live * (ocv > 1 ? ocv + 1 : 1);
+      if (live) per += nv + live * (nv > 1 || !x->fma_bcst ? nv + 1 : 1);
     }
-  for (int i = 0; i < wr; i++) zero(a, i);
+  for (int i = 0; i < wr; i++) x->zero(a, i);
   u = ic_unroll(g, per);
   iters = per ? g->n / u : 0;
   if (iters) {
@@ -194,24 +147,25 @@ static void tile_of(const oc_gen *g, osc_x86 *a, const oc_pix *p, int npx) {
         int t = r * s->k_w + c, live = 0;
         for (int i = 0; i < npx; i++) live += tap_in(g, &p[i], r, c);
         if (!live) continue;
-        for (int v = 0; v < ocv; v++)
-          OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(wr + v)),
-                       osc_x86_m(WK, v * g->w_blk + 64LL * (ic * g->taps + t), 64));
+        for (int v = 0; v < nv; v++)   /* vector v: block v / vpb, its part v % vpb */
+          OSC_OC_VEC(x, a, VMOVUPS, osc_x86_r(x->vreg(wr + v)),
+                     osc_x86_m(WK, v / x->vpb * g->w_blk + 64LL * (ic * g->taps + t) +
+                                       v % x->vpb * vb, vb));
         for (int i = 0; i < npx; i++) {
           long long off;
           if (!tap_in(g, &p[i], r, c)) continue;
           off = ic * g->x_ic + 4LL * ((p[i].dr * s->stride_h + r) * (long long)s->w_in +
                                       (long long)p[i].ow * s->stride_w + c - s->pad_w);
-          if (ocv == 1) {
-            OSC_X86_EVEX(a, VFMADD231PS, ZYDIS_REGISTER_K0, OSC_X86_BCST, osc_x86_r(zmm(i)),
-                         osc_x86_r(zmm(wr)), osc_x86_m(X, off, 4));
+          if (nv == 1 && x->fma_bcst) {
+            osc_x86_evex(a, ZYDIS_MNEMONIC_VFMADD231PS, ZYDIS_REGISTER_K0, OSC_X86_BCST,
+                         OSC_X86_OPS(osc_x86_r(x->vreg(i)), osc_x86_r(x->vreg(wr)),
+                                     osc_x86_m(X, off, 4)));
             continue;
           }
-          OSC_X86_EVEX(a, VBROADCASTSS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(b)),
-                       osc_x86_m(X, off, 4));
-          for (int v = 0; v < ocv; v++)
-            OSC_X86_EVEX(a, VFMADD231PS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(v * npx + i)),
-                         osc_x86_r(zmm(wr + v)), osc_x86_r(zmm(b)));
+          OSC_OC_VEC(x, a, VBROADCASTSS, osc_x86_r(x->vreg(b)), osc_x86_m(X, off, 4));
+          for (int v = 0; v < nv; v++)
+            OSC_OC_VEC(x, a, VFMADD231PS, osc_x86_r(x->vreg(v * npx + i)),
+                       osc_x86_r(x->vreg(wr + v)), osc_x86_r(x->vreg(b)));
         }
       }
   if (iters > 1) {
@@ -220,14 +174,17 @@ static void tile_of(const oc_gen *g, osc_x86 *a, const oc_pix *p, int npx) {
     OSC_X86(a, DEC, osc_x86_r(IC));
     osc_x86_jnz(a, top);
   }
-  for (int v = 0; v < ocv; v++)
+  if (x->stores) x->stores(g, a, wr);
+  for (int v = 0; v < nv; v++)
     for (int i = 0; i < npx; i++)
-      store(g, a, v * npx + i, v, 4LL * ((long long)p[i].dr * s->w_out + p[i].ow), wr);
+      x->store(g, a, v * npx + i, v,
+               4LL * ((long long)p[i].dr * s->w_out + p[i].ow) + v * (LANES / x->vpb) * g->o_oc,
+               wr);
 }
 
 /* Rows [r0, r0 + nrows) as one block: its pixels in tiles as even as fit. */
 static void block(const oc_gen *g, osc_x86 *a, int r0, int nrows) {
-  int w = g->s->w_out, np = nrows * w, nt = tiles_for(np, g->ocv);
+  int w = g->s->w_out, np = nrows * w, nt = tiles_for(g->isa, np, g->ocv);
   for (int t = 0; t < nt; t++) {
     oc_pix p[OSC_OC_MAX_PX];
     int lo = t * np / nt, hi = (t + 1) * np / nt;
@@ -253,7 +210,7 @@ static void rows_at(const oc_gen *g, osc_x86 *a, int oh) {
 /* Interior rows [lo, hi): a loop of blocks of R rows, then the rest. */
 static void interior(const oc_gen *g, osc_x86 *a, int lo, int hi) {
   const osc_stage *s = g->s;
-  int r = block_rows(s, g->ocv), full, rem, top = 0;
+  int r = block_rows(g->isa, s, g->ocv), full, rem, top = 0;
   if (hi <= lo) return;
   if (r > hi - lo) r = hi - lo;
   full = (hi - lo) / r;
@@ -277,14 +234,9 @@ static void interior(const oc_gen *g, osc_x86 *a, int lo, int hi) {
   }
 }
 
-static void splat(osc_x86 *a, int r, float v) {
+uint32_t osc_oc_bits(float v) {
   union { float f; uint32_t u; } b = {v};
-  if (b.u == 0) {
-    zero(a, r);
-    return;
-  }
-  OSC_X86(a, MOV, osc_x86_r(TMP32), osc_x86_i((int32_t)b.u));
-  OSC_X86_EVEX(a, VPBROADCASTD, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(TMP32));
+  return b.u;
 }
 
 static void gen_function(const oc_gen *g, osc_x86 *a) {
@@ -298,10 +250,8 @@ static void gen_function(const oc_gen *g, osc_x86 *a) {
   OSC_X86(a, MOV, osc_x86_r(BIAS), osc_x86_m(ARGS, 24, 8));
   OSC_X86(a, MOV, osc_x86_r(IDXP), osc_x86_m(ARGS, 32, 8));
   if (g->residual) OSC_X86(a, MOV, osc_x86_r(RES), osc_x86_m(ARGS, 40, 8));
-  OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(IDX)), osc_x86_m(IDXP, 0, 64));
-  if (g->relu) splat(a, LO, g->lo);
-  if (g->clamped) splat(a, HI, g->hi);
-  if (is_flat(s, g->ocv) || hi <= lo) {
+  g->isa->prologue(g, a);
+  if (is_flat(g->isa, s, g->ocv) || hi <= lo) {
     rows_at(g, a, 0);
     block(g, a, 0, s->h_out);
   } else {
@@ -309,49 +259,55 @@ static void gen_function(const oc_gen *g, osc_x86 *a) {
     interior(g, a, lo, hi);
     if (hi < s->h_out) rows_at(g, a, hi), block(g, a, hi, s->h_out - hi);
   }
+  if (g->isa->epilogue) g->isa->epilogue(g, a);
   osc_x86_restore(a, saved, n_saved);
   osc_x86_ins(a, ZYDIS_MNEMONIC_VZEROUPPER, 0, NULL);
 }
 
 /* ---- the strategy --------------------------------------------------------------------- */
 
-const char *osc_oc_inapplicable(const osc_stage_job *j) {
+const char *osc_oc_inapplicable(const osc_oc_isa *x, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   int m = s->c_out / s->groups;
-  if (osc_simd_cap(j) < OSC_ISA_AVX512) return "the ISA allowed is below the kernel's";
+  if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
   if (m % LANES) return "a group's outputs are not a whole number of 16-channel vectors";
   if (4LL * s->c_in * s->h_in * s->w_in > BYTE_LIMIT ||
       4LL * s->c_out * s->h_out * s->w_out > BYTE_LIMIT)
     return "a tensor is beyond 2 GiB";
   if (s->h_out > 4096 || s->w_out > 4096) return "the plane is beyond 4096 in a dimension";
-  if (code_estimate(s) > MAX_CODE_INS) return "the unrolled code would be too large";
+  if (code_estimate(x, s) > MAX_CODE_INS) return "the unrolled code would be too large";
   return NULL;
 }
 
 /* Vector instructions executed, counted as osc_px_cost counts them: the
-** multiply-adds of real taps (16 a vector) and the vector loads that feed
-** them (OCV per OCV x PX; the broadcasts, like the pixel shapes' weight
-** broadcasts, are not counted), and the store per output vector. */
-double osc_oc_cost(const osc_stage_job *j) {
+** multiply-adds of real taps (16 or 8 a vector) and the vector loads that
+** feed them (NV per NV x PX; the broadcasts, like the pixel shapes' weight
+** broadcasts, are not counted), and the store per output vector (the
+** ISA's store_cost: fitted on bench_oc's 1x1 stages of low fan-in, where
+** the store decides; README Figures, "Lanes over output channels"). */
+double osc_oc_cost(const osc_oc_isa *x, const osc_stage_job *j) {
   const osc_stage *s = j->s;
-  double fmas = (double)osc_kernel_valid_macs(s) / LANES;
-  return fmas * (1.0 + 1.0 / px_max[tile_ocv(s)]) +
-         (double)s->c_out / LANES * s->h_out * s->w_out * STORE_COST;
+  double lanes = (double)LANES / x->vpb;
+  double fmas = (double)osc_kernel_valid_macs(s) / lanes;
+  return fmas * (1.0 + 1.0 / x->px_max[tile_ocv(x, s)]) +
+         (double)s->c_out / lanes * s->h_out * s->w_out * x->store_cost;
 }
 
-int osc_oc_tiles(const osc_stage_job *j) {
+int osc_oc_tiles(const osc_oc_isa *x, const osc_stage_job *j) {
   const osc_stage *s = j->s;
-  return s->groups * (s->c_out / s->groups / LANES / tile_ocv(s));
+  return s->groups * (s->c_out / s->groups / LANES / tile_ocv(x, s));
 }
 
-static void setup(const osc_stage_job *j, oc_gen *g) {
+static void setup(const osc_oc_isa *x, const osc_stage_job *j, oc_gen *g) {
   const osc_stage *s = j->s;
   memset(g, 0, sizeof *g);
   g->s = s;
+  g->isa = x;
   g->n = s->c_in / s->groups;
   g->m = s->c_out / s->groups;
   g->taps = s->k_h * s->k_w;
-  g->ocv = tile_ocv(s);
+  g->ocv = tile_ocv(x, s);
+  g->nv = g->ocv * x->vpb;
   g->bias = j->bias;
   g->relu = j->relu;
   g->clamped = j->clamped;
@@ -392,19 +348,21 @@ static void glue(osc_buf *out, const osc_stage_job *j, const oc_gen *g) {
   osc_buf_puts(out, "    tile(a);\n  }\n}\n");
 }
 
-osc_status osc_oc_emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
+osc_status osc_oc_emit(const osc_oc_isa *x, const osc_stage_job *j, osc_buf *out,
+                       osc_error *err) {
   const osc_stage *s = j->s;
   char name[300];
   const char *why;
   oc_gen g;
   osc_x86 a;
   int lo, hi;
-  setup(j, &g);
+  setup(x, j, &g);
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
-  osc_buf_printf(out, "/* stage %d: avx512_oc -- tiles of %d x %d output channels x up to %d "
+  osc_buf_printf(out, "/* stage %d: %s -- tiles of %d x %d output channels x up to %d "
                  "pixels, %s (gen/x86/oscoc.c); its weights packed (%s_pack) */\n"
-                 "#if defined(__x86_64__)\n", j->index + 1, g.ocv, LANES, px_max[g.ocv],
-                 is_flat(s, g.ocv) || hi <= lo ? "the plane one block" : "a loop of row blocks",
+                 "#if defined(__x86_64__)\n", j->index + 1, x->kernel, g.ocv, LANES,
+                 x->px_max[g.ocv],
+                 is_flat(x, s, g.ocv) || hi <= lo ? "the plane one block" : "a loop of row blocks",
                  j->prefix);
   osc_x86_init(&a);
   gen_function(&g, &a);
@@ -419,7 +377,8 @@ osc_status osc_oc_emit(const osc_stage_job *j, osc_buf *out, osc_error *err) {
   osc_x86_free(&a);
   glue(out, j, &g);
   if (!j->dispatched)
-    osc_buf_puts(out, "#else\n#error \"generated for x86-64 avx512 (osconv gen --isa avx512)\"\n");
+    osc_buf_printf(out, "#else\n#error \"generated for x86-64 %s (osconv gen --isa %s)\"\n",
+                   osc_isa_name(x->isa), osc_isa_name(x->isa));
   osc_buf_puts(out, "#endif\n");
   return OSC_OK;
 }
@@ -428,7 +387,7 @@ void osc_oc_emit_pack(const osc_stage_job *j, osc_buf *out) {
   const osc_stage *s = j->s;
   int m = s->c_out / s->groups, n = s->c_in / s->groups, taps = s->k_h * s->k_w;
   osc_buf_printf(out,
-    "/* stage %d's weights for avx512_oc: p[((gr*%d + b)*%d + c)*%d + t][l] = w[gr*%d + b*%d + l][c][t] */\n"
+    "/* stage %d's weights for the oc kernels: p[((gr*%d + b)*%d + c)*%d + t][l] = w[gr*%d + b*%d + l][c][t] */\n"
     "static void %s_pack(const float *w, float *p) {\n"
     "  for (int gr = 0; gr < %d; gr++)\n"
     "    for (int b = 0; b < %d; b++)\n"
@@ -437,4 +396,48 @@ void osc_oc_emit_pack(const osc_stage_job *j, osc_buf *out) {
     "          p[((long)(gr * %d + b) * %d + k) * %d + l] = w[((long)gr * %d + b * %d + l) * %d + k];\n"
     "}\n", j->index + 1, m / LANES, n, taps, m, LANES, j->fname, s->groups, m / LANES, n * taps,
     LANES, m / LANES, n * taps, LANES, m, LANES, n * taps);
+}
+
+/* ---- the opt-in ----------------------------------------------------------------------- */
+
+static int named(const osc_stage_job *j, const char *name) {
+  return j->knobs && j->knobs->kernel && !strcmp(j->knobs->kernel, name);
+}
+
+#define OPT_IN "an opt-in: chosen only when named (its layer takes packed weights)"
+
+const char *osc_oc_forced(const osc_oc_isa *x, const osc_stage_job *j) {
+  if (!named(j, x->kernel)) return OPT_IN;
+  return osc_oc_inapplicable(x, j);
+}
+
+/* The cheapest other kernel's cost; 0 when none applies. */
+static double others(const osc_stage_job *j) {
+  osc_isa cap = osc_simd_cap(j);
+  double best = 0;
+  for (int i = 0; osc_stage_kernels[i]; i++) {
+    const osc_stage_kernel *k = osc_stage_kernels[i];
+    double c;
+    if (osc_oc_kernel(k) || k->isa > cap || k->inapplicable(j)) continue;
+    c = k->cost(j);
+    if (best == 0 || c < best) best = c;
+  }
+  return best;
+}
+
+/* Either ISA's by-cost name lets every ISA's by-cost kernel compete (a
+** layer with oc_lanes names avx512_oc_auto; on an AVX2 CPU, or under
+** OSCONV_ISA=avx2, avx2_oc_auto is the one its cap allows). */
+const char *osc_oc_by_cost(const osc_oc_isa *x, const osc_stage_job *j) {
+  const char *why;
+  double o;
+  if (!named(j, osc_oc_avx512.auto_kernel) && !named(j, osc_oc_avx2.auto_kernel)) return OPT_IN;
+  if ((why = osc_oc_inapplicable(x, j))) return why;
+  o = others(j);
+  return o > 0 && o <= osc_oc_cost(x, j) ? "another kernel costs less" : NULL;
+}
+
+int osc_oc_kernel(const osc_stage_kernel *k) {
+  return k == &osc_kernel_avx512_oc || k == &osc_kernel_avx512_oc_auto ||
+         k == &osc_kernel_avx2_oc || k == &osc_kernel_avx2_oc_auto;
 }
