@@ -29,7 +29,9 @@
 ** the code prefetches, args[6] and args[7] are the input and the weights of
 ** the next tile the loop runs, its own at the end). Any
 ** stride in height; in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
-** vpermt2ps per vector). A group whose
+** vpermt2ps per vector; or, where the cost says so, the group's input first
+** split into even and odd column phases on the stack, then one load a
+** vector; and rows banded into tiles of equal height: oscpx.c). A group whose
 ** outputs do not fill whole tiles gets a second function for the last one.
 ** Small planes (stride 1, w_in == w_out, the plane within one tile's
 ** vectors) are one tile of vectors over the flattened plane instead, so a
