@@ -172,7 +172,7 @@ void osc_kernel_stage_params(const osc_stage_job *j, osc_tmpl_params *ps) {
 /* ---- knobs ------------------------------------------------------------------------ */
 
 static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_error *err) {
-  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048, 0, 0, 0, NULL};
+  osc_emit_knobs d = {64, 512, 1024, 4, 4, NULL, 2048, 0, 0, 0, NULL, 0};
   *r = d;
   if (!k) return OSC_OK;
   if (k->max_expr_terms > 0) r->max_expr_terms = k->max_expr_terms;
@@ -186,6 +186,7 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
   r->simd_pv = k->simd_pv;
   r->simd_body = k->simd_body;
   r->simd_shape = k->simd_shape;
+  r->simd_split = k->simd_split;
   if (r->simd_oct < 0 || r->simd_oct > 8 || r->simd_pv < 0 || r->simd_pv > 8 ||
       (r->simd_body && (r->simd_body < 32 || r->simd_body > 4096)))
     return osc_error_set(err, OSC_EINVAL, "SIMD tile %dx%d or body %d out of range",

@@ -48,6 +48,9 @@ typedef struct osc_emit_knobs {
   int simd_pv;            /* a tile's vectors at most, 1..8 */
   int simd_body;          /* instructions in one fan-in loop body, 32..4096 (480) */
   const char *simd_shape; /* "px": lanes over pixels (the only shape yet) */
+  int simd_split;         /* stride 2 in width, lanes over pixels: 1 split the input into
+                          ** column phases wherever it fits, -1 never, 0 where it costs less
+                          ** (gen/x86/oscpx.c, "Polyphase"; tests and benchmarks) */
 } osc_emit_knobs;
 
 /* Which registered kernel (an index in osc_stage_kernels) the emitter

@@ -606,8 +606,8 @@ static int all_stages_use(const kcase *c, const char *name) {
   return n == c->plan.n_stages;
 }
 
-/* Cases whose code has the run shape (the stage comment says so). */
-static int runs_in(const kcase *cs, int count) {
+/* Cases whose code has `mark` (a stage comment's words). */
+static int marked_in(const kcase *cs, int count, const char *mark) {
   int n = 0;
   for (int i = 0; i < count; i++) {
     osc_emit_options o = {cs[i].prefix, cs[i].n, cs[i].isa};
@@ -615,11 +615,14 @@ static int runs_in(const kcase *cs, int count) {
     osc_buf b;
     osc_buf_init(&b);
     if (osc_emit_layer_knobs(&cs[i].plan, &o, &cs[i].knobs, &b, &err) == OSC_OK)
-      n += strstr(b.data, "the plane flat: ") != NULL;
+      n += strstr(b.data, mark) != NULL;
     osc_buf_free(&b);
   }
   return n;
 }
+
+/* Cases whose code has the run shape (the stage comment says so). */
+static int runs_in(const kcase *cs, int count) { return marked_in(cs, count, "the plane flat: "); }
 
 /* A forced kernel's cases: every stage uses it, and every case matches
 ** the reference under gcc and tcc. */
@@ -733,6 +736,121 @@ static void test_relu_nan(void) {
 static void test_relu_nan_avx2(void) { check_relu_nan(&avx2_knobs, OSC_ISA_AVX2); }
 
 static void test_avx512(void) { check_simd(&avx512_knobs, OSC_ISA_AVX512, osc_test_seed() + 7); }
+
+/* ---- stride 2 split into column phases (gen/x86/oscpx.c, "Polyphase") ------------------ */
+
+static const osc_emit_knobs avx512_split_knobs = {.kernel = "avx512_px", .simd_split = 1};
+
+/* Cases whose code has the split (the stage comment says so). */
+static int splits_in(const kcase *cs, int count) {
+  return marked_in(cs, count, "the input split into column phases");
+}
+
+/* Stride-2 stages forced through the split: odd and even input widths
+** (one to three vectors a phase, a width of 32 without a tail mask),
+** padding 0-2, kernels 1x1, 2x2, 3x3, 5x5, 3x1, 1x5, stride 1 in height, a
+** 7x7 plane and a one-row one, a fan-in loop, outputs that fill no tile (5,
+** 17), grouped and depthwise, bias, ReLU, relu6, clamp, batch 2; and the
+** copy's size limit: 16 channels x 32 rows x 32 floats (64 KB) split, 17
+** do not. */
+static int split_cases(kcase *cs, const osc_emit_knobs *k) {
+  int count = 0;
+  osc_layer l;
+  add_grouped(cs, &count, 8, 16, 1, 24, 37, 3, 3, 2, 2, 1, 1, 1, 1, 2, k);
+  add_grouped(cs, &count, 4, 6, 1, 11, 24, 3, 3, 2, 2, 0, 0, 1, 0, 1, k);
+  add_grouped(cs, &count, 6, 12, 3, 9, 70, 1, 1, 2, 2, 0, 0, 1, 0, 1, k);
+  add_grouped(cs, &count, 4, 4, 4, 15, 33, 5, 5, 1, 2, 2, 2, 1, 1, 1, k);
+  add_grouped(cs, &count, 3, 5, 1, 7, 7, 3, 3, 2, 2, 1, 1, 0, 1, 1, k);
+  add_grouped(cs, &count, 37, 5, 1, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);
+  add_grouped(cs, &count, 2, 17, 1, 10, 31, 2, 2, 2, 2, 0, 1, 1, 1, 2, k);
+  add_grouped(cs, &count, 8, 24, 2, 13, 15, 3, 1, 2, 2, 1, 0, 1, 0, 1, k);
+  add_grouped(cs, &count, 8, 8, 2, 8, 45, 1, 5, 2, 2, 0, 2, 1, 1, 1, k);
+  add_grouped(cs, &count, 3, 4, 1, 1, 3, 3, 3, 2, 2, 1, 1, 1, 1, 2, k);
+  add_grouped(cs, &count, 4, 8, 1, 30, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);
+  add_grouped(cs, &count, 16, 8, 1, 32, 31, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);
+  add_grouped(cs, &count, 17, 8, 1, 32, 31, 3, 3, 2, 2, 1, 1, 1, 1, 1, k);
+  layer_of(&l, 8, 12, 12, 27, 3, 3, 2, 2, 1, 1);
+  l.bias = 1;
+  l.act = OSC_ACT_RELU6;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 1, k);
+  l.act = OSC_ACT_CLAMP;
+  l.clamp_min = -0.25f, l.clamp_max = 0.3f;
+  add_mode(cs, &count, &l, OSC_MODE_CONVENTIONAL, 2, k);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  return count;
+}
+
+/* Each case computes the same bits split and unsplit (knob -1), gcc-built. */
+static int split_bits_equal(const kcase *cs, int count) {
+  kcase *both = calloc(2 * (size_t)count, sizeof *both);
+  size_t len;
+  char *src;
+  int same = 0;
+  so sh;
+  if (!both) return 0;
+  for (int i = 0; i < count; i++) {
+    both[2 * i] = both[2 * i + 1] = cs[i];
+    both[2 * i + 1].knobs.simd_split = -1;
+    snprintf(both[2 * i + 1].prefix, sizeof both[0].prefix, "u%d", i);
+  }
+  src = emit_all(both, 2 * count, &len);
+  if (src && build(&sh, src, len, cc(), GCC_FLAGS, 1) == 0) {
+    for (int i = 0; i < count; i++) {
+      const osc_plan *p = &cs[i].plan;
+      size_t in_n = osc_plan_input_size(p) * cs[i].n, out_n = osc_plan_output_size(p) * cs[i].n;
+      size_t w_n = osc_plan_weights_size(p), s_n = osc_plan_scratch_size(p) + 1;
+      float *in = malloc(in_n * 4), *w = malloc(w_n * 4), *res = malloc(out_n * 4);
+      float *a = malloc(out_n * 4), *b = malloc(out_n * 4), *scratch = malloc(s_n * 4);
+      uint64_t st = osc_test_seed() + (uint64_t)i;
+      if (in && w && res && a && b && scratch) {
+        fill(in, in_n, &st), fill(w, w_n, &st), fill(res, out_n, &st);
+        if (call_layer(sh.handle, &both[2 * i], in, res, a, w, scratch) == 0 &&
+            call_layer(sh.handle, &both[2 * i + 1], in, res, b, w, scratch) == 0)
+          same += memcmp(a, b, out_n * 4) == 0;
+      }
+      free(in), free(w), free(res), free(a), free(b), free(scratch);
+    }
+    unload(&sh);
+  }
+  free(src);
+  free(both);
+  return same;
+}
+
+static void test_split(void) {
+  kcase *cs = calloc(24, sizeof *cs);
+  int count;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  count = split_cases(cs, &avx512_split_knobs);
+  CU_ASSERT_EQUAL(count, 15);
+  CU_ASSERT_EQUAL(splits_in(cs, count), count - 1);   /* all but the one past the limit */
+  CU_ASSERT_EQUAL(split_bits_equal(cs, count), count);
+  check_forced(cs, count, &avx512_split_knobs, osc_test_seed() + 17);
+  CU_ASSERT_EQUAL(split_bits_equal(cs, count), count);   /* with the residual */
+  free(cs);
+}
+
+/* The cost's choice: 5x5 and 7x7 stride-2 stages split, 3x3 and 1x1 do not
+** (README Figures, "Stride-2 stages"), nor a stride-1 one. */
+static void test_split_by_cost(void) {
+  static const osc_emit_knobs px = {.kernel = "avx512_px"};
+  kcase *cs = calloc(8, sizeof *cs);
+  int count = 0;
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cs);
+  add_grouped(cs, &count, 64, 64, 32, 28, 28, 5, 5, 2, 2, 2, 2, 1, 1, 1, &px);
+  add_grouped(cs, &count, 16, 16, 8, 28, 28, 7, 7, 2, 2, 3, 3, 1, 1, 1, &px);
+  CU_ASSERT_EQUAL(count, 2);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  CU_ASSERT_EQUAL(splits_in(cs, count), 2);
+  CU_ASSERT_EQUAL(run_batch(cs, count, cc(), GCC_FLAGS, osc_test_seed() + 19), count);
+  count = 0;
+  add_grouped(cs, &count, 128, 128, 32, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1, &px);
+  add_grouped(cs, &count, 64, 64, 8, 28, 28, 1, 1, 2, 2, 0, 0, 1, 1, 1, &px);
+  add_grouped(cs, &count, 64, 64, 32, 28, 28, 5, 5, 1, 1, 2, 2, 1, 1, 1, &px);
+  for (int i = 0; i < count; i++) cs[i].isa = OSC_ISA_AVX512;
+  CU_ASSERT_EQUAL(splits_in(cs, count), 0);
+  free(cs);
+}
 
 /* ---- lanes over output channels (gen/x86/oscoc.c), weights packed ---------------------- */
 
@@ -2143,6 +2261,8 @@ static CU_TestInfo avx512_tests[] = {
     {"avx512_oc pack == osc_oc_pack_index, explicit and auto ISA", test_oc_pack},
     {"avx512_oc_auto: oc where it costs less, against the reference", test_oc_auto},
     {"avx512_oc store: NaN and Inf with ReLU, relu6, clamp (gcc, tcc, JIT)", test_oc_nonfinite},
+    {"avx512_px stride 2 split into column phases (gcc, tcc, same bits)", test_split},
+    {"avx512_px split by cost: 5x5 and 7x7 at stride 2", test_split_by_cost},
     {"avx512_px ReLU keeps NaN", test_relu_nan},
     {"avx512_pw kernel, explicit ISA (gcc, tcc)", test_pw_avx512},
     CU_TEST_INFO_NULL,

@@ -330,6 +330,7 @@ static int edge_plan(int i, osc_plan *p) {
       {64, 64, 5, 3, 1, 1, 3, OSC_MODE_OPTIMAL},        /* a 3-stage chain */
       {16, 24, 7, 5, 2, 2, 2, OSC_MODE_SPATIAL},        /* stride 2, wide padding */
       {24, 24, 9, 3, 2, 0, 2, OSC_MODE_DEPTHWISE},      /* stride, no padding */
+      {32, 32, 14, 5, 2, 2, 1, OSC_MODE_CONVENTIONAL},  /* stride 2 split into column phases */
   };
   osc_layer l;
   if (i > (int)(sizeof e / sizeof e[0])) return 0;

@@ -147,7 +147,12 @@ static const char *const forms_as =
     "vinsertps xmm15, xmm15, dword ptr [r15+1236], 0x30\nvinsertf128 ymm14, ymm14, xmm15, 1\n"
     "vbroadcastss ymm12, dword ptr [rsp+32]\nvmovups ymmword ptr [rsp], ymm5\n"
     "mov r13d, dword ptr [rsp+28]\nmov dword ptr [r11+802816], r13d\n"
-    "mov dword ptr [r11-8], r13d\nadd rsp, 64\n";
+    "mov dword ptr [r11-8], r13d\nadd rsp, 64\n"
+    /* the stride-2 split into column phases: a copy on the stack */
+    "sub rsp, 12544\nmov rax, rsi\nmov r10, rsp\nmov rsi, rsp\nadd rsp, 12544\n"
+    "vmovups zmm29, zmmword ptr [r14+64]\nvmovups zmm1, zmmword ptr [rax+128]\n"
+    "vmovups zmm2{k2}{z}, zmmword ptr [rax+0xc0]\nvpermt2ps zmm1, zmm29, zmm2\n"
+    "vmovups zmmword ptr [r10+0x80], zmm1\n";
 
 static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, LEA, R(RSP), M(RSP, -128, 8));
@@ -244,6 +249,14 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, VMOVUPS, M(RSP, 0, 32), R(YMM5));
   OSC_X86(a, MOV, R(R13D), M(RSP, 28, 4)); OSC_X86(a, MOV, M(R11, 802816, 4), R(R13D));
   OSC_X86(a, MOV, M(R11, -8, 4), R(R13D)); OSC_X86(a, ADD, R(RSP), I(64));
+  OSC_X86(a, SUB, R(RSP), I(12544)); OSC_X86(a, MOV, R(RAX), R(RSI));
+  OSC_X86(a, MOV, R(R10), R(RSP)); OSC_X86(a, MOV, R(RSI), R(RSP));
+  OSC_X86(a, ADD, R(RSP), I(12544));
+  OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, R(ZMM29), M(R14, 64, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, R(ZMM1), M(RAX, 128, 64));
+  OSC_X86_EVEX(a, VMOVUPS, K(K2), OSC_X86_ZERO, R(ZMM2), M(RAX, 0xc0, 64));
+  OSC_X86_EVEX(a, VPERMT2PS, K(K0), 0, R(ZMM1), R(ZMM29), R(ZMM2));
+  OSC_X86_EVEX(a, VMOVUPS, K(K0), 0, M(R10, 0x80, 64), R(ZMM1));
 }
 
 static void test_forms_vs_as(void) {
@@ -474,7 +487,8 @@ static char *emit_plan(const osc_plan *p, int isa) {
 
 /* Layers whose stages walk every code path of the kernels: borders, the
 ** interior row loop and its remainder, segments, masks beyond six, tails,
-** bias, ReLU, shuffled stores, the fan-in loop. */
+** bias, ReLU, shuffled stores, the fan-in loop, a stride-2 stage split into
+** column phases. */
 static int sample_plans(osc_plan *p) {
   struct { int cin, cout, h, w, kh, kw, ph, pw, g, bias, relu, stride; osc_mode mode; } L[] = {
       {64, 64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, OSC_MODE_OPTIMAL},
@@ -484,6 +498,7 @@ static int sample_plans(osc_plan *p) {
       {32, 32, 28, 28, 3, 3, 1, 1, 4, 1, 1, 2, OSC_MODE_CONVENTIONAL},
       {40, 24, 13, 11, 1, 1, 0, 0, 1, 1, 3, 1, OSC_MODE_CONVENTIONAL},   /* pw, clamp */
       {16, 16, 10, 19, 3, 3, 1, 1, 1, 0, 2, 1, OSC_MODE_OPTIMAL},        /* relu6 */
+      {16, 16, 28, 28, 5, 5, 2, 2, 8, 1, 1, 2, OSC_MODE_CONVENTIONAL},   /* stride 2, split */
   };
   int n = 0;
   for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
@@ -514,7 +529,7 @@ static void test_generated_blocks(void) {
   int n = sample_plans(p), blocks = 0, listed = 0, within = 0, kernels = 0, not_below = 0;
   int per_isa[4] = {0}, pw_blocks = 0;
   int as = have_as();
-  CU_ASSERT_EQUAL(n, 7);
+  CU_ASSERT_EQUAL(n, 8);
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -620,11 +635,12 @@ static long long listed_disp(const char *at) {
 ** group's input minus this one's; a weight one, [r13 + d], lies inside the
 ** weights of the stage's smallest tile (the next one may be it) from the
 ** next tile's first. Grouped stages of a kernel beyond 1x1 prefetch
-** input, single-group and 1x1 stages do not. */
+** input, single-group and 1x1 stages do not, nor stages split into column
+** phases (the copy reads the group's input in order). */
 static void test_prefetch_bounds(void) {
   osc_plan p[8];
   int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
-  int single_with = 0;
+  int single_with = 0, split = 0;
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -677,7 +693,8 @@ static void test_prefetch_bounds(void) {
           }
         }
         free(loads);
-        if (s->groups > 1 && s->k_h * s->k_w > 1) grouped++, grouped_with += has_in;
+        if (strstr(b.listing, "sub rsp")) split++, single_with += has_in;   /* its copy reads in order */
+        else if (s->groups > 1 && s->k_h * s->k_w > 1) grouped++, grouped_with += has_in;
         else single_with += has_in;
       }
       free_block(&b);
@@ -690,6 +707,7 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT(grouped > 0);
   CU_ASSERT_EQUAL(grouped_with, grouped);
   CU_ASSERT_EQUAL(single_with, 0);
+  CU_ASSERT(split > 0);
 }
 
 /* An oc kernel's blocks (avx512_oc, avx2_oc), forced on layers that take

@@ -107,6 +107,6 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
 
 const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
-                                NULL, zero, load, load_even, madd, splat, store, epilogue};
+                                NULL, zero, load, load_even, NULL, madd, splat, store, epilogue};
 
 OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

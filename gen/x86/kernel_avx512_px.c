@@ -59,6 +59,43 @@ static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, lo
                osc_x86_r(zmm(PAIR)));
 }
 
+/* The polyphase split (oscpx.c, "Polyphase"). Before the row loop
+** (`setup`): the permutation indices of the even and of the odd lanes into
+** zmm28, zmm29, the masks of a row's last 32 columns into k1, k2 (the last
+** row must not read past the tensor). A row: per 32 input columns three
+** loads (the first vector twice: the permute overwrites it), two
+** vpermt2ps, two whole-vector stores, each phase at a vector boundary of
+** the copy (the lanes past the row's end are zero, never read). */
+static void split_row(osc_px *g, osc_x86 *a, int setup) {
+  int w = g->s->w_in, chunks = (int)g->xw / 32, tail = w % 32;
+  if (setup) {
+    OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(28)), osc_x86_m(OSC_PX_MASKS, 0, 64));
+    OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(29)), osc_x86_m(OSC_PX_MASKS, 64, 64));
+    if (tail && tail < 16) set_k(a, 1, (1u << tail) - 1);
+    if (tail > 16) set_k(a, 2, (1u << (tail - 16)) - 1);
+    return;
+  }
+  for (int c = 0; c < chunks; c++) {
+    int left = w - 32 * c;
+    ZydisRegister k0 = left < 16 ? kreg(1) : ZYDIS_REGISTER_K0;
+    ZydisRegister k1 = left > 16 && left < 32 ? kreg(2) : ZYDIS_REGISTER_K0;
+    for (int r = 0; r < 2; r++)
+      OSC_X86_EVEX(a, VMOVUPS, k0, k0 == ZYDIS_REGISTER_K0 ? 0 : OSC_X86_ZERO, osc_x86_r(zmm(r)),
+                   osc_x86_m(OSC_PX_X, 128LL * c, 64));
+    if (left > 16)
+      OSC_X86_EVEX(a, VMOVUPS, k1, k1 == ZYDIS_REGISTER_K0 ? 0 : OSC_X86_ZERO, osc_x86_r(zmm(2)),
+                   osc_x86_m(OSC_PX_X, 128LL * c + 64, 64));
+    else
+      zero(g, a, 2);
+    for (int r = 0; r < 2; r++) {
+      OSC_X86_EVEX(a, VPERMT2PS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(28 + r)),
+                   osc_x86_r(zmm(2)));
+      OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0,
+                   osc_x86_m(OSC_PX_XROW, 64LL * c + r * 2 * g->xw, 64), osc_x86_r(zmm(r)));
+    }
+  }
+}
+
 /* A weight that multiplies two vectors or more is broadcast once into the
 ** register after the tile's (when one is free: at stride 2 zmm30, the
 ** second load's, is free once the tap's loads are done; zmm31 is not),
@@ -117,6 +154,6 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
 
 const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 2,
-                                  prologue, zero, load, load_even, madd, splat, store, epilogue};
+                                  prologue, zero, load, load_even, split_row, madd, splat, store, epilogue};
 
 OSC_PX_STAGE_KERNEL(avx512, px, osc_px_avx512, OSC_ISA_AVX512, 0);

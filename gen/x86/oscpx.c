@@ -47,6 +47,24 @@
 #define PF_MAX_W_LINES 64
 #define PF_IN ZYDIS_MNEMONIC_PREFETCHT0
 #define PF_W ZYDIS_MNEMONIC_PREFETCHT0
+/* Polyphase: at stride 2 in width every vector and tap takes two loads and
+** a permute that keeps the even lanes. Split instead, once per tile, the
+** group's input rows into their even columns, then their odd ones (each
+** phase whole vectors, so the copy's stores are aligned; on the stack
+** below the saved registers), and each tap becomes one load from one
+** phase: tap column sc of output column ow reads input column 2*ow + sc -
+** pad_w, column ow + floor((sc - pad_w) / 2) of phase (sc - pad_w) mod 2.
+** The same values in the same sums: the bits do not change. Not past
+** SPLIT_MAX_BYTES of copy (the stack), and only where the loads and
+** permutes it saves outweigh the copy. Measured hot on Zen 5 (README
+** Figures, "Stride-2 stages"): the taps after the split ran 1.3x faster
+** (C128 28x28 3x3/g32: 8.5 against 11.7 us), but the copy, bound by its
+** reads of the group's input from L2 which the unsplit code overlaps with
+** its multiply-adds, cost as much as that for 3x3 kernels: one row and
+** phase vector about SPLIT_ROW_COST vector instructions. So 3x3 stays
+** unsplit and 5x5 and 7x7 split (1.4x on C64 28x28 5x5/g32). */
+#define SPLIT_MAX_BYTES (64 * 1024)
+#define SPLIT_ROW_COST 16.0
 /* bytes the compiler puts before a tile function's asm (its prologue) */
 #define CODE_SLACK 64
 
@@ -114,6 +132,33 @@ static int run_shape(const osc_px_isa *x, const osc_stage *s, osc_px_run *r) {
   return r->nv - r->iters * p <= MAX_UNROLLED;
 }
 
+/* Vectors of one phase of a split row. */
+static int split_chunks(const osc_px_isa *x, const osc_stage *s) {
+  return ((s->w_in + 1) / 2 + x->lanes - 1) / x->lanes;
+}
+
+/* Vector instructions a tile's split would save (a load and a permute
+** per vector and tap) less what it costs (SPLIT_ROW_COST per row and
+** vector of a phase); > 0: split. The knob simd_split forces it either way. */
+static double split_gain(const osc_px_isa *x, const osc_stage_job *j) {
+  const osc_stage *s = j->s;
+  int n = s->c_in / s->groups, cpr = (s->w_out + x->lanes - 1) / x->lanes;
+  int chunks = split_chunks(x, s), force = j->knobs ? j->knobs->simd_split : 0;
+  if (!x->split_row || s->stride_w != 2 || force < 0 ||
+      8LL * x->lanes * chunks * n * s->h_in > SPLIT_MAX_BYTES)
+    return 0;
+  if (force > 0) return 1;
+  return 2.0 * s->h_out * cpr * n * s->k_h * s->k_w - SPLIT_ROW_COST * n * s->h_in * chunks;
+}
+
+/* Column d of the tap (sc - pad_w): its phase's first column in the split
+** row (even phase, then odd, each split_chunks vectors: aligned stores)
+** and the column within the phase of output column 0. */
+static int split_col(const osc_px *g, int sc) {
+  int d = sc - g->s->pad_w, fl = d >= 0 ? d / 2 : -((1 - d) / 2);
+  return (d - 2 * fl ? (int)g->xw / 2 : 0) + fl;
+}
+
 static osc_px_vec vec_at(const osc_px *g, int dr, int c) {
   int left = (g->flat ? g->s->h_out : 1) * g->s->w_out - c * g->isa->lanes;
   osc_px_vec v = {dr, c * g->isa->lanes, left < g->isa->lanes ? left : g->isa->lanes, 0};
@@ -130,12 +175,17 @@ static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, i
   for (int l = 0; l < lanes; l++) {
     int o = sw == 1 ? l : half * lanes / 2 + l / 2;
     int iw = (v->c0 + o) * sw + sc - s->pad_w, ih = 0;
+    if (g->row0 >= 0) ih = (g->row0 + v->dr) * s->stride_h + r - s->pad_h;   /* banded */
     if (g->flat) {   /* the flat pixel's row and column */
       ih = (v->c0 + l) / s->w_out + r - s->pad_h;
       iw = (v->c0 + l) % s->w_out + sc - s->pad_w;
     }
-    if ((sw == 1 || l % 2 == 0) && (sw == 2 || half == 0) && o < v->width && iw >= 0 &&
-        iw < s->w_in && ih >= 0 && ih < s->h_in)
+    if (g->split) {   /* lane l of one load from the tap's phase */
+      o = l;
+      iw = (v->c0 + o) * 2 + sc - s->pad_w;
+    }
+    if ((sw == 1 || g->split || l % 2 == 0) && (sw == 2 || half == 0) && !(g->split && half) &&
+        o < v->width && iw >= 0 && iw < s->w_in && ih >= 0 && ih < s->h_in)
       m |= 1u << l;
   }
   return m;
@@ -197,6 +247,7 @@ static void pw_views(osc_px *g) {
     if (v.width > 0) note_mask(g, store_mask(&v)), note_mask(g, load_mask(g, &v, 0, 0, 0));
   }
   g->s = &g->view;
+  g->xw = g->view.w_in;
   g->cpr = 1;
   g->tr = g->isa->pv_max[g->oct];
   g->nseg = 1;
@@ -210,6 +261,8 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   memset(g, 0, sizeof *g);
   g->isa = x;
   g->s = s;
+  g->row0 = -1;
+  g->xw = s->w_in;
   g->max_body = j->knobs && j->knobs->simd_body ? j->knobs->simd_body : MAX_BODY;
   g->n = s->c_in / s->groups;
   g->m = s->c_out / s->groups;
@@ -230,6 +283,10 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
     g->pf_w_lines = (int)(((oct < tail ? oct : tail) * g->w_oc + 63) / 64);
   }
   if (g->pf_w_lines > PF_MAX_W_LINES) g->pf_w_lines = PF_MAX_W_LINES;
+  g->split = !pw && split_gain(x, j) > 0;
+  if (g->split) g->pf_in = 0;   /* its copy reads the group's input in order (prefetching the
+                                 ** next group's rows there measured 10% slower) */
+  if (g->split) g->xw = 2 * g->isa->lanes * split_chunks(g->isa, s), g->x_ic = 4LL * s->h_in * g->xw;
   if (pw) {   /* before the row segments: a pointwise stage's rows may be of any width */
     pw_views(g);
     return;
@@ -254,7 +311,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
     note_mask(g, store_mask(&v));
     for (int r = 0; r < (g->flat ? s->k_h : 1); r++)
       for (int sc = 0; sc < s->k_w; sc++)
-        for (int half = 0; half < s->stride_w; half++)
+        for (int half = 0; half < (g->split ? 1 : s->stride_w); half++)
           note_mask(g, load_mask(g, &v, r, sc, half));
   }
 }
@@ -320,8 +377,11 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
           long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
                                                 (v[i].c0 - v[i].base) * s->stride_w + sc -
                                                 s->pad_w);
+          if (g->split)
+            off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * g->xw +
+                                        v[i].c0 - v[i].base + split_col(g, sc));
           live[i] = m != 0 || m1 != 0;
-          if (live[i] && s->stride_w == 2) x->load_even(g, a, xr[i], m, m1, off);
+          if (live[i] && s->stride_w == 2 && !g->split) x->load_even(g, a, xr[i], m, m1, off);
           else if (live[i]) x->load(g, a, xr[i], m, off);
         }
         for (int t = 0; t < oct; t++) {
@@ -362,7 +422,7 @@ static void row_tiles(osc_px *g, osc_x86 *a, int nrows, int r_lo, int r_hi) {
 static void rows_at(osc_px *g, osc_x86 *a, int oh) {
   const osc_stage *s = g->s;
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_XROW),
-          osc_x86_m(OSC_PX_IN, 4LL * (oh * s->stride_h - s->pad_h) * s->w_in, 8));
+          osc_x86_m(OSC_PX_IN, 4LL * (oh * s->stride_h - s->pad_h) * g->xw, 8));
   OSC_X86(a, LEA, osc_x86_r(OSC_PX_OROW), osc_x86_m(OSC_PX_OUT, 4LL * oh * s->w_out, 8));
   if (g->residual)
     OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, 4LL * oh * s->w_out, 8));
@@ -394,7 +454,7 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
   }
   row_tiles(g, a, g->tr, 0, s->k_h);
   if (full > 1 || rem) {
-    OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(4LL * g->tr * s->stride_h * s->w_in));
+    OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(4LL * g->tr * s->stride_h * g->xw));
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_OROW), osc_x86_i(4LL * g->tr * s->w_out));
     if (g->residual) OSC_X86(a, ADD, osc_x86_r(OSC_PX_RROW), osc_x86_i(4LL * g->tr * s->w_out));
   }
@@ -403,6 +463,40 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
     osc_x86_jnz(a, top);
   }
   if (rem) row_tiles(g, a, rem, 0, s->k_h);
+}
+
+/* Banded rows (stride 2 in width): at stride 2 a row of 14-28 outputs is one
+** or two vectors, so a border row alone is a tile of 1-2 vectors whose
+** 4-8 accumulators wait on the multiply-add latency at every tap; and the
+** interior's remainder likewise. Instead every tile has about the same
+** rows, ceil(h_out / tiles): the first tile (the top border rows and the
+** first interior ones) and the last ones (the remainder and the bottom
+** border rows) unrolled at known rows, a kernel row outside the input left
+** out vector by vector (load_mask, row0), the interior loop between them.
+** The same taps in the same order: the bits do not change. AVX-512 only:
+** AVX2 (12 accumulators at most) measured no faster (README Figures,
+** "Stride-2 stages"). */
+static int band_rows(const osc_px *g, int lo) {
+  int h = g->s->h_out, tiles = (h + g->tr - 1) / g->tr, t = (h + tiles - 1) / tiles;
+  return g->isa->isa == OSC_ISA_AVX512 && g->s->stride_w == 2 && g->tr > 1 && t >= lo ? t : 0;
+}
+
+static void banded(osc_px *g, osc_x86 *a, int t, int hi) {
+  int h = g->s->h_out, end = t + (hi > t ? (hi - t) / t * t : 0), n;
+  rows_at(g, a, 0);
+  g->row0 = 0;
+  row_tiles(g, a, t, 0, g->s->k_h);
+  g->row0 = -1;
+  g->tr = t;
+  interior(g, a, t, end);
+  n = (h - end + t - 1) / t;
+  for (int i = 0; i < n; i++) {
+    int r0 = end + i * (h - end) / n, r1 = end + (i + 1) * (h - end) / n;
+    rows_at(g, a, r0);
+    g->row0 = r0;
+    row_tiles(g, a, r1 - r0, 0, g->s->k_h);
+    g->row0 = -1;
+  }
 }
 
 /* Flat vectors [first, first + n) in tiles as even as fit, addressed from
@@ -457,6 +551,28 @@ static void pw_body(osc_px *g, osc_x86 *a) {
   g->s = &g->view;
 }
 
+/* Bytes of a tile's split copy on the stack. */
+static long long split_bytes(const osc_px *g) { return g->n * g->x_ic; }
+
+/* The polyphase split: the group's input rows, phase by phase, into the
+** stack below the saved registers; then OSC_PX_IN points at the copy. */
+static void split_input(osc_px *g, osc_x86 *a) {
+  const osc_stage *s = g->s;
+  int top;
+  OSC_X86(a, SUB, osc_x86_r(ZYDIS_REGISTER_RSP), osc_x86_i(split_bytes(g)));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_X), osc_x86_r(OSC_PX_IN));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_XROW), osc_x86_r(ZYDIS_REGISTER_RSP));
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_ROWS), osc_x86_i(g->n * s->h_in));
+  g->isa->split_row(g, a, 1);
+  top = osc_x86_label(a);
+  g->isa->split_row(g, a, 0);
+  OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(4LL * s->w_in));
+  OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(4LL * g->xw));
+  OSC_X86(a, DEC, osc_x86_r(OSC_PX_ROWS));
+  osc_x86_jnz(a, top);
+  OSC_X86(a, MOV, osc_x86_r(OSC_PX_IN), osc_x86_r(ZYDIS_REGISTER_RSP));
+}
+
 /* The whole function for tiles of `oct` output channels. */
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
@@ -482,6 +598,7 @@ static void gen_function(osc_px *g, osc_x86 *a) {
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_PFD), osc_x86_m(OSC_PX_ARGS, 48, 8));
     OSC_X86(a, SUB, osc_x86_r(OSC_PX_PFD), osc_x86_r(OSC_PX_IN));
   }
+  if (g->split) split_input(g, a);
   if (g->isa->prologue) g->isa->prologue(g, a);
   if (g->pw) {
     pw_body(g, a);
@@ -490,11 +607,14 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   } else if (g->flat) {   /* one tile, every tap, the masks do the borders */
     rows_at(g, a, 0);
     row_tiles(g, a, 1, 0, s->k_h);
+  } else if (band_rows(g, lo)) {
+    banded(g, a, band_rows(g, lo), hi);
   } else {
     for (int oh = 0; oh < lo; oh++) border_row(g, a, oh);
     interior(g, a, lo, hi);
     for (int oh = hi; oh < s->h_out; oh++) border_row(g, a, oh);
   }
+  if (g->split) OSC_X86(a, ADD, osc_x86_r(ZYDIS_REGISTER_RSP), osc_x86_i(split_bytes(g)));
   osc_x86_restore(a, regs, n_saved);
   if (g->isa->epilogue) g->isa->epilogue(g, a);
 }
@@ -550,6 +670,10 @@ double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   osc_px_run r;
   if (!pw && run_shape(x, s, &r)) vecs = r.nv;
   double per = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
+  double gain = pw ? 0 : split_gain(x, j);   /* per tile */
+  if (gain > 0)
+    return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct) -
+           gain * osc_px_tiles(x, pw, j);
   return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
 }
 
@@ -653,9 +777,11 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   int n = s->c_in / s->groups, m = s->c_out / s->groups;
   long long hw_out = (long long)s->h_out * s->w_out;
   if (g->isa->mask_table) mask_table(out, j, g);
-  else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors */
-    osc_buf_printf(out, "static const int %s_masks[%d] = {", j->fname, g->isa->lanes);
-    for (int l = 0; l < g->isa->lanes; l++) osc_buf_printf(out, "%s%d", l ? ", " : "", 2 * l);
+  else if (s->stride_w == 2) {   /* vpermt2ps: the even lanes of two vectors (split: odd too) */
+    int len = g->isa->lanes * (g->split ? 2 : 1);
+    osc_buf_printf(out, "static const int %s_masks[%d] = {", j->fname, len);
+    for (int l = 0; l < len; l++)
+      osc_buf_printf(out, "%s%d", l ? ", " : "", 2 * (l % g->isa->lanes) + l / g->isa->lanes);
     osc_buf_puts(out, "};\n");
   }
   osc_buf_printf(out, "static void %s(", j->fname);
@@ -749,6 +875,7 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
   osc_px g;
   osc_px_run r;
   if (pw) snprintf(run, sizeof run, ", the plane as one run");
+  else if (split_gain(x, j) > 0) snprintf(run, sizeof run, ", the input split into column phases");
   else if (run_shape(x, s, &r) && r.iters)
     snprintf(run, sizeof run, ", the plane flat: a loop of %d passes of %d vectors", r.iters, r.p);
   else if (run_shape(x, s, &r))

@@ -29,7 +29,9 @@
 ** the code prefetches, args[6] and args[7] are the input and the weights of
 ** the next tile the loop runs, its own at the end). Any
 ** stride in height; in width 1, or 2 where the ISA can (avx512_px: two masked loads and a
-** vpermt2ps per vector). A group whose
+** vpermt2ps per vector; or, where the cost says so, the group's input first
+** split into even and odd column phases on the stack, then one load a
+** vector; and rows banded into tiles of equal height: oscpx.c). A group whose
 ** outputs do not fill whole tiles gets a second function for the last one.
 ** Small planes (stride 1, w_in == w_out, the plane within one tile's
 ** vectors) are one tile of vectors over the flattened plane instead, so a
@@ -111,12 +113,15 @@ typedef struct osc_px {
   osc_px_run runp;
   int mask_overflow;                 /* more than OSC_PX_MAX_MASKS masks */
   int tr;                            /* rows per interior tile */
+  int row0;                          /* the tile's first output row when known (banded), else -1 */
   int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
   unsigned mask[OSC_PX_MAX_MASKS];   /* the partial lane masks, in first-use order */
   int n_masks;
   int pf_in;                         /* prefetch the next group's input (oscpx.c, "Cold") */
   int pf_w_lines;                    /* cache lines of the next tile's weights prefetched */
+  int split;                         /* stride 2: the input split into column phases (oscpx.c) */
+  long long xw;                      /* floats between input rows (split: the copy's) */
 } osc_px;
 
 struct osc_px_isa {
@@ -135,6 +140,12 @@ struct osc_px_isa {
   /* stride 2: reg = the even lanes of OSC_PX_X[off] (mask m0) and of the
   ** vector after it (m1); the permutation index was set up by the prologue */
   void (*load_even)(osc_px *g, osc_x86 *a, int reg, unsigned m0, unsigned m1, long long off);
+  /* stride 2, the polyphase split (NULL: the ISA has none): one input row
+  ** at OSC_PX_X copied to OSC_PX_XROW as its even columns, then its odd
+  ** ones, each phase whole vectors from OSC_PX_XROW and + g->xw / 2 (the
+  ** permutation indices of both at OSC_PX_MASKS); with `setup`, once
+  ** before the rows, what every row uses */
+  void (*split_row)(osc_px *g, osc_x86 *a, int setup);
   /* acc[i] += x[i] * OSC_PX_WK[w_off] for the live i */
   void (*fma)(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
               long long w_off);

@@ -59,6 +59,7 @@ static osc_emit_knobs draw_knobs(uint64_t h) {
   k.simd_oct = take(&g, 4) % 9;                           /* 0 (the ISA's)..8 */
   k.simd_pv = take(&g, 4) % 9;
   k.simd_body = take(&g, 1) ? 0 : 32 + take(&g, 12) % 4065;   /* 0 (480), or 32..4096 */
+  k.simd_split = take(&g, 2) % 3 - 1;                     /* never, the cost's, always */
   k.max_expr_terms = 1 + take(&h, 7);                     /* 1..128 */
   k.max_body_terms = 1 + take(&h, 10);                    /* 1..1024 */
   k.full_unroll_terms = take(&h, 1) ? -1 : take(&h, 11);  /* never, or 0 (default)..2047 */
