@@ -1353,6 +1353,18 @@ static int nonfinite_backend(kcase *cs, int count, void *handle, osc_backend be,
   return passed;
 }
 
+/* The cases' source built by gcc and by tcc, every case and scenario on each. */
+static void nonfinite_gcc_tcc(kcase *cs, int count, const char *src, size_t len, ieee_tally *t) {
+  for (int a = 0; a < 2; a++) {
+    so s;
+    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, a ? "tcc" : cc(), a ? "-Wall -Werror -shared"
+                                                              : GCC_FLAGS, 1), 0);
+    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, a ? "tcc" : "gcc",
+                                      t), count);
+    unload(&s);
+  }
+}
+
 /* Every case and scenario under gcc -O1 and -O3, tcc, the JIT and the
 ** reference backend; the data must reach NaN and Inf outputs, and finite ones. */
 static void nonfinite_everywhere(kcase *cs, int count) {
@@ -1421,14 +1433,7 @@ static void check_oc_nonfinite(const oc_target *x) {
   }
   src = emit_all(cs, count, &len);
   CU_ASSERT_PTR_NOT_NULL_FATAL(src);
-  for (int a = 0; a < 2; a++) {
-    so s;
-    CU_ASSERT_EQUAL_FATAL(build(&s, src, len, a ? "tcc" : cc(), a ? "-Wall -Werror -shared"
-                                                              : GCC_FLAGS, 1), 0);
-    CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, a ? "tcc" : "gcc",
-                                      &t), count);
-    unload(&s);
-  }
+  nonfinite_gcc_tcc(cs, count, src, len, &t);
   if (x->isa == OSC_ISA_AVX2) setenv("OSCONV_ISA", "avx2", 1);
   CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
   if (x->isa == OSC_ISA_AVX2) unsetenv("OSCONV_ISA");
@@ -1455,14 +1460,7 @@ static void test_relu6_clamp(void) {
     count = act_cases(cs, acts[q].act, acts[q].lo, acts[q].hi);
     src = emit_all(cs, count, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(src);
-    for (int a = 0; a < 2; a++) {
-      so s;
-      CU_ASSERT_EQUAL_FATAL(build(&s, src, len, a ? "tcc" : cc(), a ? "-Wall -Werror -shared"
-                                                                : GCC_FLAGS, 1), 0);
-      CU_ASSERT_EQUAL(nonfinite_backend(cs, count, s.handle, OSC_BACKEND_JIT, a ? "tcc" : "gcc",
-                                        &t), count);
-      unload(&s);
-    }
+    nonfinite_gcc_tcc(cs, count, src, len, &t);
     CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_JIT, "jit", &t), count);
     CU_ASSERT_EQUAL(nonfinite_backend(cs, count, NULL, OSC_BACKEND_REFERENCE, "reference", &t),
                     count);
