@@ -187,8 +187,9 @@ static osc_status resolve_knobs(const osc_emit_knobs *k, osc_emit_knobs *r, osc_
   r->simd_body = k->simd_body;
   r->simd_shape = k->simd_shape;
   r->simd_split = k->simd_split;
-  if (r->simd_oct < 0 || r->simd_oct > 8 || r->simd_pv < 0 || r->simd_pv > 8 ||
-      (r->simd_body && (r->simd_body < 32 || r->simd_body > 4096)))
+  if (r->simd_oct < 0 || r->simd_oct > OSC_VARIANT_MAX_TILE || r->simd_pv < 0 ||
+      r->simd_pv > OSC_VARIANT_MAX_TILE ||
+      (r->simd_body && (r->simd_body < OSC_VARIANT_MIN_BODY || r->simd_body > OSC_VARIANT_MAX_BODY)))
     return osc_error_set(err, OSC_EINVAL, "SIMD tile %dx%d or body %d out of range",
                          r->simd_oct, r->simd_pv, r->simd_body);
   /* a deeper expression tree than this overflows tcc's value stack */
@@ -449,25 +450,34 @@ static int stage_kernels(const osc_stage_job *j, layer_emit *e, const osc_stage_
   size_t len = 0;
   for (int k = 0; k < n; k++) {
     e->tnames[e->n_tnames++] = v[k]->template_name;
-    len += (size_t)snprintf(e->kern[i] + len, len < 64 ? 64 - len : 0, "%s%s",
+    len += (size_t)snprintf(e->kern[i] + len, len < sizeof e->kern[i] ? sizeof e->kern[i] - len : 0,
+                            "%s%s",
                             k ? ", else " : "", v[k]->name);
   }
   return n;
 }
 
+/* Stages first..last fused into one function (the fused-run ABI): the
+** first has its `tiles`, the others one tile that does nothing; `note`
+** goes after their kernels' names. */
+static void mark_fused(const osc_plan *p, layer_emit *e, int first, int last, int tiles,
+                       long long buf_off, const char *note) {
+  for (int i = first; i <= last; i++) {
+    e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
+    e->fuse[i] = i == first ? last + 1 : -1;
+    e->fuse_off[i] = buf_off;
+    snprintf(e->tiles[i], sizeof e->tiles[i], "%d", i == first ? tiles : 1);
+    e->tptr[i] = e->tiles[i];
+    strncat(e->kern[i], note, sizeof e->kern[i] - strlen(e->kern[i]) - 1);
+  }
+}
+
 /* A fused run (its first stage i): one function for all its stages, whose
-** tiles are its blocks; its other stages have one tile that does nothing. */
+** tiles are its blocks. */
 static osc_status emit_run(const osc_plan *p, const osc_fuse_run *r, const osc_stage_kernel *k,
                            const osc_stage_job *jobs, layer_emit *e, osc_buf *body,
                            osc_error *err) {
-  for (int i = r->first; i <= r->last; i++) {
-    e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
-    e->fuse[i] = i == r->first ? r->last + 1 : -1;
-    e->fuse_off[i] = r->buf_off;
-    snprintf(e->tiles[i], sizeof e->tiles[i], "%d", i == r->first ? r->tiles : 1);
-    e->tptr[i] = e->tiles[i];
-    strncat(e->kern[i], ", fused", sizeof e->kern[i] - strlen(e->kern[i]) - 1);
-  }
+  mark_fused(p, e, r->first, r->last, r->tiles, r->buf_off, ", fused");
   return osc_fuse_emit(r, k, &jobs[r->first], &e->woff[r->first], body, err);
 }
 
@@ -504,14 +514,7 @@ static void layer_pack(const osc_plan *p, const char *prefix, const layer_emit *
 ** above, its tiles the pair's. */
 static osc_status emit_pair(const osc_plan *p, const osc_regfuse *r, const osc_stage_job *jobs,
                             layer_emit *e, osc_buf *body, osc_error *err) {
-  for (int i = r->first; i <= r->first + 1; i++) {
-    e->woff[i] = (long long)osc_plan_stage_weights_offset(p, i);
-    e->fuse[i] = i == r->first ? r->first + 2 : -1;
-    e->fuse_off[i] = 0;
-    snprintf(e->tiles[i], sizeof e->tiles[i], "%d", i == r->first ? r->tiles : 1);
-    e->tptr[i] = e->tiles[i];
-    strncat(e->kern[i], ", fused in registers", sizeof e->kern[i] - strlen(e->kern[i]) - 1);
-  }
+  mark_fused(p, e, r->first, r->first + 1, r->tiles, 0, ", fused in registers");
   return osc_regfuse_emit(r, &jobs[r->first], &e->woff[r->first], body, err);
 }
 
@@ -695,10 +698,17 @@ static osc_status restore(osc_buf *b, size_t len, osc_status st) {
   return st;
 }
 
+/* emit_layer, out as it was when it fails */
+static osc_status emit_layer_restored(const osc_plan *p, const osc_emit_options *o,
+                                      const osc_emit_knobs *k, int fuse, int listing,
+                                      osc_buf *out, osc_error *err) {
+  size_t len = out ? out->len : 0;
+  return restore(out, len, emit_layer(p, o, k, fuse, listing, out, err));
+}
+
 osc_status osc_emit_layer_fuse(const osc_plan *p, const osc_emit_options *o,
                                const osc_emit_knobs *k, int fuse, osc_buf *out, osc_error *err) {
-  size_t len = out ? out->len : 0;
-  return restore(out, len, emit_layer(p, o, k, fuse, 1, out, err));
+  return emit_layer_restored(p, o, k, fuse, 1, out, err);
 }
 
 osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
@@ -708,8 +718,7 @@ osc_status osc_emit_layer_knobs(const osc_plan *p, const osc_emit_options *o,
 
 osc_status osc_emit_layer_unlisted(const osc_plan *p, const osc_emit_options *o,
                                    const osc_emit_knobs *k, osc_buf *out, osc_error *err) {
-  size_t len = out ? out->len : 0;
-  return restore(out, len, emit_layer(p, o, k, 0, 0, out, err));
+  return emit_layer_restored(p, o, k, 0, 0, out, err);
 }
 
 osc_status osc_emit_layer(const osc_plan *p, const osc_emit_options *o, osc_buf *out,
@@ -996,7 +1005,9 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   e->w_sizes[i] = (long long)osc_plan_weights_size(p);
   e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
   e->residuals[i] = p->layer.residual;
-  e->packs[i] = (kernels_used(p, e->isa) & oc_bits()) != 0;
+  /* an alias packs as the layer whose code it runs */
+  e->packs[i] = e->same[i] >= 0 ? e->packs[e->same[i]]
+                                : (kernels_used(p, e->isa) & oc_bits()) != 0;
   return OSC_OK;
 }
 

@@ -46,7 +46,8 @@ typedef struct osc_emit_knobs {
   ** NULL: the ISA's own choice. */
   int simd_oct;           /* a tile's output channels at most, 1..8 */
   int simd_pv;            /* a tile's vectors at most, 1..8 */
-  int simd_body;          /* instructions in one fan-in loop body, 32..4096 (480) */
+  int simd_body;          /* instructions in one fan-in loop body, 32..4096 (the pixel
+                          ** shapes' default: OSC_VARIANT_BODY, 40) */
   const char *simd_shape; /* "px": lanes over pixels (the only shape yet) */
   int simd_split;         /* stride 2 in width, lanes over pixels: 1 split the input into
                           ** column phases wherever it fits, -1 never, 0 where it costs less

@@ -9,9 +9,9 @@
 #include "oscerr.h"
 #include "oscisa.h"
 
-#define MAX_TILE 8      /* OSC_PX_MAX_OCT and OSC_PX_MAX_PV (gen/x86/oscpx.h) */
-#define MIN_BODY 32
-#define MAX_BODY 4096
+#define MAX_TILE OSC_VARIANT_MAX_TILE
+#define MIN_BODY OSC_VARIANT_MIN_BODY
+#define MAX_BODY OSC_VARIANT_MAX_BODY
 
 /* A decimal in [lo, hi] that is all of s[0..n); -1 otherwise. */
 static int number(const char *s, size_t n, int lo, int hi) {

@@ -23,6 +23,11 @@
 /* The SIMD kernels' default fan-in body, in instructions (gen/x86/oscpx.c
 ** says why it is small). */
 #define OSC_VARIANT_BODY 40
+/* The limits a variant (and osc_emit_knobs' simd fields) may name: tile
+** sides (OSC_PX_MAX_OCT and OSC_PX_MAX_PV, gen/x86/oscpx.h) and bodies. */
+#define OSC_VARIANT_MAX_TILE 8
+#define OSC_VARIANT_MIN_BODY 32
+#define OSC_VARIANT_MAX_BODY 4096
 
 /* Parse `name` (NULL or "" = "auto") into k's simd fields (the others are
 ** left alone) and its canonical form into canon (OSC_VARIANT_MAX bytes,

@@ -21,10 +21,6 @@
 static ZydisRegister ymm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_YMM0 + i); }
 static ZydisRegister xmm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_XMM0 + i); }
 
-static void vec(osc_x86 *a, ZydisMnemonic mn, int n, const osc_x86_op *ops) {
-  osc_x86_ins(a, mn, n, ops);
-}
-
 static void zero(osc_x86 *a, int r) {
   OSC_X86(a, VXORPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(r)));
 }
@@ -85,6 +81,6 @@ static const int px_max[] = {0, 6};
 
 /* store_cost: fitted as avx512_oc's (README Figures, "Lanes over output channels") */
 const osc_oc_isa osc_oc_avx2 = {"avx2_oc", "avx2_oc_auto", OSC_ISA_AVX2, 2, 1, px_max, 0,
-                                20.0, 20, ymm, vec, zero, prologue, stores, store, epilogue};
+                                20.0, 20, ymm, osc_x86_ins, zero, prologue, stores, store, epilogue};
 
 OSC_OC_STAGE_KERNELS(avx2, osc_oc_avx2, OSC_ISA_AVX2);

@@ -577,8 +577,9 @@ static void split_input(osc_px *g, osc_x86 *a) {
 static void gen_function(osc_px *g, osc_x86 *a) {
   const osc_stage *s = g->s;
   ZydisRegister regs[N_SAVED + 3];
-  int lo, hi, n_saved = N_SAVED + (g->residual ? 2 : 0);
+  int lo, hi, band, n_saved = N_SAVED + (g->residual ? 2 : 0);
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
+  band = g->pw || g->run || g->flat ? 0 : band_rows(g, lo);   /* 0: not banded */
   memcpy(regs, saved, sizeof saved);
   if (g->pf_in) regs[n_saved++] = OSC_PX_PFD;   /* rdi: the asm's input, kept */
   osc_x86_save(a, regs, n_saved);
@@ -607,8 +608,8 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   } else if (g->flat) {   /* one tile, every tap, the masks do the borders */
     rows_at(g, a, 0);
     row_tiles(g, a, 1, 0, s->k_h);
-  } else if (band_rows(g, lo)) {
-    banded(g, a, band_rows(g, lo), hi);
+  } else if (band) {
+    banded(g, a, band, hi);
   } else {
     for (int oh = 0; oh < lo; oh++) border_row(g, a, oh);
     interior(g, a, lo, hi);
@@ -671,10 +672,8 @@ double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   if (!pw && run_shape(x, s, &r)) vecs = r.nv;
   double per = (double)(s->c_in / s->groups) * s->k_h * s->k_w;
   double gain = pw ? 0 : split_gain(x, j);   /* per tile */
-  if (gain > 0)
-    return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct) -
-           gain * osc_px_tiles(x, pw, j);
-  return vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
+  double base = vecs * per * ((double)s->c_out + (double)s->stride_w * s->c_out / oct);
+  return gain > 0 ? base - gain * osc_px_tiles(x, pw, j) : base;
 }
 
 int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j) {
@@ -705,14 +704,12 @@ static void mask_table(osc_buf *out, const osc_stage_job *j, const osc_px *g) {
 static void stage_prefetch(osc_buf *out, const osc_stage_job *j, const osc_px *g,
                            const int *code_lines) {
   static const ZydisRegister regs[] = {ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RCX};
-  const osc_stage *s = j->s;
   long long lines[4];
   char name[300];
   osc_x86 a;
   lines[0] = code_lines[0], lines[1] = code_lines[1];
   lines[2] = g->pf_in ? (g->n * g->x_ic + 63) / 64 : 0;
   lines[3] = g->pf_w_lines;
-  (void)s;
   osc_x86_init(&a);
   osc_x86_save(&a, regs, 2);
   for (int i = 0; i < 4; i++) {
@@ -886,7 +883,6 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
                  x->lanes, run);
   osc_status st = tile_functions(x, pw, j, 0, 0, out, err, &g, code_lines);
   if (st) return st;
-  if (sizes[1] == oct) code_lines[1] = 0;
   stage_prefetch(out, j, &g, code_lines);
   glue(out, j, &g, oct, sizes[1]);
   if (!j->dispatched)

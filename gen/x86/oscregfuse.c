@@ -199,9 +199,8 @@ static void glue(const osc_regfuse *r, const pair_shape *sh, const osc_stage_job
   osc_buf_printf(out, "  for (int t = t0; t < t1; t++) {\n"
                  "    const int comp = t / %d, j0 = t %% %d * %d;\n", chunks, chunks, r->jc);
   osc_buf_printf(out, "    a[0] = in + comp * %lld;\n", (long long)sh->nB * sh->nA * hw);
-  if (sh->last)
-    osc_buf_printf(out, "    a[1] = out + (j0 * %d + comp) * %lld;\n", sh->q, sh->mB * hw);
-  else osc_buf_printf(out, "    a[1] = out + (j0 * %d + comp) * %lld;\n", sh->q, hw);
+  osc_buf_printf(out, "    a[1] = out + (j0 * %d + comp) * %lld;\n", sh->q,
+                 sh->last ? sh->mB * hw : hw);
   osc_buf_printf(out, "    a[2] = weights + %lld + (comp * %d + j0) * %d;\n", woff[0],
                  sh->nB * sh->mA, sh->nA);
   if (jb->bias) osc_buf_printf(out, "    a[3] = bias + (j0 * %d + comp) * %d;\n", sh->q, sh->mB);

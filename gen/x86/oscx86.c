@@ -153,8 +153,9 @@ static void request(osc_x86 *a, ZydisMnemonic mn, int evex, ZydisRegister mask, 
   osc_x86_memo_key key;
   char text[TEXT_MAX] = "";
   size_t len, at = a->len;
-  int keyed = request_key(&key, mn, evex, mask, flags, n, ops);
+  int keyed;
   if (a->error[0]) return;
+  keyed = request_key(&key, mn, evex, mask, flags, n, ops);
   if (keyed && !reserve(a, ZYDIS_MAX_INSTRUCTION_LENGTH) &&
       osc_x86_memo_get(&key, a->code + at, &len, text)) {
     a->len += len;
