@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "oscpx.h"
+#include "oscsimd.h"
 
 /* The rule (README, "Fused pointwise runs"): fuse nothing unless the knob
 ** asks for blocks of P pixels. Measured on the bench layer set at
@@ -120,9 +121,9 @@ static void block_glue(const osc_fuse_run *r, const osc_px_isa *x, const osc_sta
   const char *dst = at == r->last ? "out + p0" : k % 2 ? "b1" : "b0";
   osc_buf_printf(out, "    for (int t = 0; t < %d; t++) {   /* stage %d */\n", s->groups * per,
                  at + 1);
-  if (s->groups == 1) osc_buf_printf(out, "      const int gr = 0, j = t * %d;\n", oct);
-  else if (per == 1) osc_buf_puts(out, "      const int gr = t, j = 0;\n");
-  else osc_buf_printf(out, "      const int gr = t / %d, j = t %% %d * %d;\n", per, per, oct);
+  osc_buf_puts(out, "      const int ");
+  osc_simd_tile_index(out, s, oct, "t", "gr", "j");
+  osc_buf_puts(out, ";\n");
   osc_buf_printf(out, "      a[0] = %s + gr * %lld;\n", src, (long long)n * in_plane);
   if (j[k].last) osc_buf_printf(out, "      a[1] = %s + (gr * %d + j) * %lld;\n", dst, m, out_plane);
   else osc_buf_printf(out, "      a[1] = %s + (j * %d + gr) * %lld;\n", dst, s->groups, out_plane);

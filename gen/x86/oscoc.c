@@ -322,7 +322,7 @@ static void setup(const osc_oc_isa *x, const osc_stage_job *j, oc_gen *g) {
 /* The C loop over tiles [t0, t1): a tile is OCV channel vectors of a group. */
 static void glue(osc_buf *out, const osc_stage_job *j, const oc_gen *g) {
   const osc_stage *s = j->s;
-  int per = g->m / LANES / g->ocv, oct = g->ocv * LANES;
+  int oct = g->ocv * LANES;
   long long hw = (long long)s->h_out * s->w_out;
   osc_buf_printf(out, "static const int %s_idx[%d] = {", j->fname, LANES);
   for (int l = 0; l < LANES; l++)
@@ -334,9 +334,9 @@ static void glue(osc_buf *out, const osc_stage_job *j, const oc_gen *g) {
                  j->fname);
   osc_buf_printf(out, "  const void *a[%d];\n  a[4] = %s_idx;\n", j->residual ? 6 : 5, j->fname);
   osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n");
-  if (s->groups == 1) osc_buf_printf(out, "    const int gr = 0, j = t * %d;\n", oct);
-  else if (per == 1) osc_buf_puts(out, "    const int gr = t, j = 0;\n");
-  else osc_buf_printf(out, "    const int gr = t / %d, j = t %% %d * %d;\n", per, per, oct);
+  osc_buf_puts(out, "    const int ");
+  osc_simd_tile_index(out, s, oct, "t", "gr", "j");
+  osc_buf_puts(out, ";\n");
   osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)g->n * s->h_in * s->w_in);
   if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", g->m, hw);
   else osc_buf_printf(out, "    a[1] = out + (j * %d + gr) * %lld;\n", s->groups, hw);

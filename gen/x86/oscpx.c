@@ -729,22 +729,13 @@ static void stage_prefetch(osc_buf *out, const osc_stage_job *j, const osc_px *g
   osc_x86_free(&a);
 }
 
-/* Group and first output channel of tile `t`, into `gr` and `j`. */
-static void tile_index(osc_buf *out, const osc_stage *s, int oct, const char *t, const char *gr,
-                       const char *j) {
-  int m = s->c_out / s->groups, per = (m + oct - 1) / oct;
-  if (s->groups == 1) osc_buf_printf(out, "%s = 0, %s = %s * %d", gr, j, t, oct);
-  else if (per == 1) osc_buf_printf(out, "%s = %s, %s = 0", gr, t, j);
-  else osc_buf_printf(out, "%s = %s / %d, %s = %s %% %d * %d", gr, t, per, j, t, per, oct);
-}
-
 /* What the tile prefetches (args[6], args[7]: input, weights): the next
 ** tile's of the stage, whatever the range (the last one: its own). */
 static void prefetch_args(osc_buf *out, const osc_stage_job *j, int oct) {
   const osc_stage *s = j->s;
   int n = s->c_in / s->groups, m = s->c_out / s->groups, per = (m + oct - 1) / oct;
   osc_buf_printf(out, "    const int u = t + 1 < %d ? t + 1 : t, ", s->groups * per);
-  tile_index(out, s, oct, "u", "gu", "ju");
+  osc_simd_tile_index(out, s, oct, "u", "gu", "ju");
   osc_buf_printf(out, ";\n    a[6] = in + gu * %lld;\n", (long long)n * s->h_in * s->w_in);
   osc_buf_printf(out, "    a[7] = w + (gu * %d + ju) * %lld;\n", m, (long long)n * s->k_h * s->k_w);
 }
@@ -759,7 +750,7 @@ static void fetch_call(osc_buf *out, const osc_stage_job *j, int oct, int tail) 
                  "    static void (*const volatile fetch)(const void *) = %s_fetch;\n"
                  "    union { void (*f)(const void *); const void *p; } full_code, tail_code;\n"
                  "    const int ", j->fname);
-  tile_index(out, s, oct, "t0", "gr", "j");
+  osc_simd_tile_index(out, s, oct, "t0", "gr", "j");
   osc_buf_printf(out, ";\n    const void *c[4];\n    full_code.f = full;\n    tail_code.f = %s;\n"
                  "    c[0] = full_code.p;\n    c[1] = tail_code.p;\n"
                  "    c[2] = in + gr * %lld;\n    c[3] = w + (gr * %d + j) * %lld;\n"
@@ -795,7 +786,7 @@ static void glue(osc_buf *out, const osc_stage_job *j, const osc_px *g, int oct,
   else osc_buf_puts(out, "  a[4] = 0;\n");
   fetch_call(out, j, oct, tail);
   osc_buf_puts(out, "  for (int t = t0; t < t1; t++) {\n    const int ");
-  tile_index(out, s, oct, "t", "gr", "j");
+  osc_simd_tile_index(out, s, oct, "t", "gr", "j");
   osc_buf_puts(out, ";\n");
   osc_buf_printf(out, "    a[0] = in + gr * %lld;\n", (long long)n * s->h_in * s->w_in);
   if (j->last) osc_buf_printf(out, "    a[1] = out + (gr * %d + j) * %lld;\n", m, hw_out);

@@ -153,3 +153,12 @@ void osc_simd_dispatcher(osc_buf *out, const osc_stage_job *j, const osc_stage_k
 osc_isa osc_simd_cap(const osc_stage_job *j) {
   return j->isa == OSC_ISA_AUTO ? OSC_ISA_AVX512 : j->isa;
 }
+
+/* Group and first output channel of tile `t`, into `gr` and `j`. */
+void osc_simd_tile_index(osc_buf *out, const osc_stage *s, int oct, const char *t, const char *gr,
+                         const char *j) {
+  int m = s->c_out / s->groups, per = (m + oct - 1) / oct;
+  if (s->groups == 1) osc_buf_printf(out, "%s = 0, %s = %s * %d", gr, j, t, oct);
+  else if (per == 1) osc_buf_printf(out, "%s = %s, %s = 0", gr, t, j);
+  else osc_buf_printf(out, "%s = %s / %d, %s = %s %% %d * %d", gr, t, per, j, t, per, oct);
+}

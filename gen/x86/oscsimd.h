@@ -48,4 +48,10 @@ void osc_simd_params(osc_buf *out, const osc_stage_job *j);
 ** reads as the best, the dispatcher guards it). */
 osc_isa osc_simd_cap(const osc_stage_job *j);
 
+/* The glue's group `gr` and first output channel `j` of tile `t` (C
+** expressions, "gr = ..., j = ..."), tiles being groups x ceil(m / oct)
+** tiles of oct output channels. */
+void osc_simd_tile_index(osc_buf *out, const osc_stage *s, int oct, const char *t, const char *gr,
+                         const char *j);
+
 #endif
