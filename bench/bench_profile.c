@@ -9,7 +9,7 @@
 **   flock /tmp/osconv-core1.lock taskset -c 1 build/bench/bench_profile \
 **     [--runs N] [--peak G] [--resnet] [--min-mmac M] [--conventional]
 **     [--layer c_in=..,c_out=..,size=..,k=..[,stride=..]] [--cold MB] [--cold-conv]
-**     [--oc-lanes]
+**     [--oc-lanes] [--flush]
 ** Without --layer or --resnet: the make-bench layer set. --resnet: the
 ** distinct layers of examples/resnet50.lua with at least --min-mmac
 ** million dense MACs (default 100). --conventional: the layers' dense
@@ -22,11 +22,19 @@
 ** buffer up to 8 MiB leaves the time as hot; this one makes it colder
 ** than `make bench`, varying from run to run). --oc-lanes: every layer
 ** and stage with oc_lanes = true (lanes over output channels where
-** cheaper; the weights packed once, before the runs).
+** cheaper; the weights packed once, before the runs). --flush: DRAM-cold,
+** the same every time: before each timed call the call's own buffers (input,
+** output, weights, scratch) are flushed from every cache level (clflush),
+** after --cold-conv's call if both are given; each round also times the
+** call hot (the second of two calls) and the table gains the hot time, the
+** ratio and the buffers' footprint: what a call moves from DRAM at least.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>   /* _mm_clflush, _mm_mfence: SSE2, every x86-64 */
+#endif
 
 #include "bench.h"
 #include "osconv.h"
@@ -42,8 +50,14 @@ static size_t cold_bytes;   /* --cold: evict L1 and L2 before each timed call */
 static unsigned char *cold_buf;
 static int cold_conv;       /* --cold-conv */
 static int oc_lanes;
+static int flush;           /* --flush: the call's buffers out of every cache */
 
-typedef struct timed { osc_kernel *k; osc_plan p; float *in, *out, *w, *s; double t[MAX_RUNS]; } timed;
+typedef struct timed {
+  osc_kernel *k;
+  osc_plan p;
+  float *in, *out, *w, *s;
+  double t[MAX_RUNS], hot[MAX_RUNS];   /* hot: --flush's second of two calls */
+} timed;
 
 static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
   osc_kernel_options o = {0};
@@ -72,10 +86,36 @@ static int timed_init(timed *x, const osc_layer *l, osc_mode mode) {
 
 static timed evictor;       /* --cold-conv: the layer's dense plan */
 
+/* Bytes of the buffers a call touches: input, output, weights, scratch. */
+static size_t footprint(const timed *x) {
+  return 4 * (osc_plan_input_size(&x->p) + osc_plan_output_size(&x->p) +
+              osc_plan_weights_size(&x->p) + osc_plan_scratch_size(&x->p));
+}
+
+static void flush_buffer(const float *p, size_t floats) {
+#if defined(__x86_64__)
+  for (size_t i = 0; i < floats; i += 16) _mm_clflush(p + i);
+  if (floats) _mm_clflush(p + floats - 1);   /* the last line, when p is not aligned */
+#else
+  (void)p, (void)floats;
+#endif
+}
+
+static void flush_buffers(const timed *x) {
+  flush_buffer(x->in, osc_plan_input_size(&x->p));
+  flush_buffer(x->out, osc_plan_output_size(&x->p));
+  flush_buffer(x->w, osc_plan_weights_size(&x->p));
+  flush_buffer(x->s, osc_plan_scratch_size(&x->p));
+#if defined(__x86_64__)
+  _mm_mfence();
+#endif
+}
+
 static double timed_run(timed *x) {
   double t0;
   if (evictor.k) osc_kernel_run(evictor.k, 1, evictor.in, evictor.out, evictor.w, evictor.s, NULL);
   for (size_t i = 0; i < cold_bytes; i += 64) cold_buf[i]++;
+  if (flush) flush_buffers(x);
   t0 = now_ms();
   osc_kernel_run(x->k, 1, x->in, x->out, x->w, x->s, NULL);
   return now_ms() - t0;
@@ -86,8 +126,27 @@ static void timed_free(timed *x) {
   free(x->in), free(x->out), free(x->w), free(x->s);
 }
 
+/* --flush: the same call hot, the second of two. */
+static double hot_run(timed *x) {
+  double t0;
+  osc_kernel_run(x->k, 1, x->in, x->out, x->w, x->s, NULL);
+  t0 = now_ms();
+  osc_kernel_run(x->k, 1, x->in, x->out, x->w, x->s, NULL);
+  return now_ms() - t0;
+}
+
+/* The table's head, before its first row (the flags are read by then). */
+static void header(void) {
+  static int done;
+  if (done++) return;
+  printf("| layer / stage (JIT, best ISA) | MMAC | ms%s | GFLOP/s | peak | kernels |%s\n"
+         "|---|---|---|---|---|---|%s\n", flush ? " flushed" : "",
+         flush ? " ms hot | flushed / hot | KB |" : "", flush ? "---|---|---|" : "");
+}
+
 static void row(const char *name, timed *x) {
   double ms = median(x->t, runs), gf = 2.0 * (double)x->p.macs / ms / 1e6;
+  header();
   char kern[128] = "", *src = NULL;
   /* the kernels the emitter chose, from the source's stage comments */
   if (osc_kernel_source(&x->p, &src, NULL) == OSC_OK)
@@ -97,8 +156,13 @@ static void row(const char *name, timed *x) {
         strcat(strcat(kern, kern[0] ? " " : ""), k);
     }
   free(src);
-  printf("| %-34s | %7.2f | %8.4f | %6.1f | %4.0f%% | %s |\n", name, (double)x->p.macs / 1e6, ms,
+  printf("| %-34s | %7.2f | %8.4f | %6.1f | %4.0f%% | %s |", name, (double)x->p.macs / 1e6, ms,
          gf, 100 * gf / peak, kern);
+  if (flush) {
+    double hot = median(x->hot, runs);
+    printf(" %8.4f | %5.2f | %6.0f |", hot, ms / hot, footprint(x) / 1024.0);
+  }
+  printf("\n");
 }
 
 /* The layer's plan, then each stage as a conventional layer of its own. */
@@ -126,7 +190,10 @@ static void bench_layer(const char *name, const osc_layer *l0) {
   for (int r = 0; r < 2; r++)
     for (int i = 0; i < n; i++) timed_run(&x[i]);
   for (int r = 0; r < runs; r++)
-    for (int i = 0; i < n; i++) x[i].t[r] = timed_run(&x[i]);
+    for (int i = 0; i < n; i++) {
+      x[i].t[r] = timed_run(&x[i]);
+      if (flush) x[i].hot[r] = hot_run(&x[i]);
+    }
   osc_plan_describe(&x[0].p, chain, sizeof chain);
   snprintf(label, sizeof label, "%s `%s`", name, chain);
   row(label, &x[0]);
@@ -185,8 +252,6 @@ int main(int argc, char **argv) {
       {"c128to256_28_k3_s2", 128, 256, 28, 3, 2}, {"c64to128_56_k3", 64, 128, 56, 3, 1}};
   int any = 0, do_resnet = 0;
   double min_mmac = 100;
-  printf("| layer / stage (JIT, best ISA) | MMAC | ms | GFLOP/s | peak | kernels |\n"
-         "|---|---|---|---|---|---|\n");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--runs") && v) runs = atoi(argv[++i]);
@@ -202,6 +267,7 @@ int main(int argc, char **argv) {
     }
     else if (!strcmp(a, "--conventional")) plan_mode = OSC_MODE_CONVENTIONAL;
     else if (!strcmp(a, "--oc-lanes")) oc_lanes = 1;
+    else if (!strcmp(a, "--flush")) flush = 1;   /* before --layer, which runs at once */
     else if (!strcmp(a, "--layer") && v) {
       int c_in = 0, c_out = 0, size = 0, k = 0, stride = 1;
       osc_layer l;

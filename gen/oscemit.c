@@ -883,7 +883,9 @@ static unsigned oc_bits(void) {
   return b;
 }
 
-static osc_status net_head(const osc_network *net, const osc_plan *plans, const net_emit *e,
+/* The head: the source's comment and the templates' prelude; also each
+** layer's pack flag (e->packs), from the one look at its kernels. */
+static osc_status net_head(const osc_network *net, const osc_plan *plans, net_emit *e,
                            osc_buf *out, osc_error *err) {
   const char *names[4 + N_KERNELS];
   char tlist[512];
@@ -893,7 +895,11 @@ static osc_status net_head(const osc_network *net, const osc_plan *plans, const 
   names[n_names++] = "network.c.in";
   names[n_names++] = "layer.c.in";
   if (e->aliases) names[n_names++] = "layer_alias.c.in";
-  for (int i = 0; i < net->n_layers; i++) used |= kernels_used(&plans[i], e->isa);
+  for (int i = 0; i < net->n_layers; i++) {   /* an alias packs as the layer whose code it runs */
+    unsigned k = e->same[i] >= 0 ? 0 : kernels_used(&plans[i], e->isa);
+    e->packs[i] = e->same[i] >= 0 ? e->packs[e->same[i]] : (k & oc_bits()) != 0;
+    used |= k;
+  }
   for (int i = 0; i < N_KERNELS; i++)
     if (used & (1u << i)) names[n_names++] = osc_stage_kernels[i]->template_name;
   if (net->n_layers) names[n_names++] = "network_table.c.in";
@@ -1005,9 +1011,6 @@ static osc_status net_layer_code(const osc_network *net, const osc_plan *p, int 
   e->w_sizes[i] = (long long)osc_plan_weights_size(p);
   e->s_sizes[i] = (long long)osc_plan_scratch_size(p);
   e->residuals[i] = p->layer.residual;
-  /* an alias packs as the layer whose code it runs */
-  e->packs[i] = e->same[i] >= 0 ? e->packs[e->same[i]]
-                                : (kernels_used(p, e->isa) & oc_bits()) != 0;
   return OSC_OK;
 }
 

@@ -428,11 +428,12 @@ static int opt_threads(lua_State *L, int o) {
 }
 
 /* opts.code, a code variant (gen/oscvariant.h): into k's simd fields and
-** its canonical name into canon; absent: "auto". */
-static void opt_code(lua_State *L, int o, osc_emit_knobs *k, char canon[OSC_VARIANT_MAX]) {
+** its canonical name into canon; absent: "auto". 1: it was given. */
+static int opt_code(lua_State *L, int o, osc_emit_knobs *k, char canon[OSC_VARIANT_MAX]) {
   const char *s = opt_str(L, o, "code");
   osc_error err;
   if (osc_variant_parse(s, k, canon, &err)) luaL_error(L, "options.code: %s", err.msg);
+  return s != NULL;
 }
 
 /* opts.isa, checked against what the CPU runs; OSC_ISA_AUTO when absent. */
@@ -508,8 +509,8 @@ static int l_compile(lua_State *L) {
   lkernel *u;
   char code[OSC_VARIANT_MAX];
   check_plan(L, 1, &p);
-  opt_code(L, 2, &(osc_emit_knobs){0}, code);
-  if (opt_str(L, 2, "code")) ko.code = code;   /* copied by the kernel; absent: the layer's */
+  if (opt_code(L, 2, &(osc_emit_knobs){0}, code)) ko.code = code;   /* copied by the kernel;
+                                                                      ** absent: the layer's */
   isa = opt_isa(L, 2, 0);
   ko.isa = isa == OSC_ISA_AUTO ? NULL : osc_isa_name(isa);
   ko.threads = opt_threads(L, 2);
