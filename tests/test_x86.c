@@ -489,6 +489,8 @@ static char *emit_plan(const osc_plan *p, int isa) {
 ** interior row loop and its remainder, segments, masks beyond six, tails,
 ** bias, ReLU, shuffled stores, the fan-in loop, a stride-2 stage split into
 ** column phases. */
+#define N_SAMPLES 10
+
 static int sample_plans(osc_plan *p) {
   struct { int cin, cout, h, w, kh, kw, ph, pw, g, bias, relu, stride; osc_mode mode; } L[] = {
       {64, 64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, OSC_MODE_OPTIMAL},
@@ -499,8 +501,11 @@ static int sample_plans(osc_plan *p) {
       {40, 24, 13, 11, 1, 1, 0, 0, 1, 1, 3, 1, OSC_MODE_CONVENTIONAL},   /* pw, clamp */
       {16, 16, 10, 19, 3, 3, 1, 1, 1, 0, 2, 1, OSC_MODE_OPTIMAL},        /* relu6 */
       {16, 16, 28, 28, 5, 5, 2, 2, 8, 1, 1, 2, OSC_MODE_CONVENTIONAL},   /* stride 2, split */
+      {64, 64, 28, 28, 1, 1, 0, 0, 4, 1, 1, 1, OSC_MODE_CONVENTIONAL},   /* grouped pw */
+      {32, 64, 28, 28, 1, 1, 0, 0, 4, 0, 0, 2, OSC_MODE_CONVENTIONAL},   /* grouped 1x1, stride 2 */
   };
   int n = 0;
+  static_assert(sizeof L / sizeof L[0] <= N_SAMPLES, "N_SAMPLES plans at most");
   for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
     osc_layer l;
     osc_error err;
@@ -525,11 +530,11 @@ static int sample_plans(osc_plan *p) {
 ** within its ISA, and (so the check is seen to bite) not within the one
 ** below: avx512_px needs AVX-512F, avx2_px AVX2 + FMA. */
 static void test_generated_blocks(void) {
-  osc_plan p[8];
+  osc_plan p[N_SAMPLES];
   int n = sample_plans(p), blocks = 0, listed = 0, within = 0, kernels = 0, not_below = 0;
   int per_isa[4] = {0}, pw_blocks = 0;
   int as = have_as();
-  CU_ASSERT_EQUAL(n, 8);
+  CU_ASSERT_EQUAL(n, N_SAMPLES);
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -602,7 +607,7 @@ static int is_unlisted(const char *b, const char *u, int *dropped) {
 /* The JIT's source (osc_emit_layer_unlisted) is the listed source without
 ** the kernels' listings: the same code, only comments go. */
 static void test_unlisted_source(void) {
-  osc_plan p[8];
+  osc_plan p[N_SAMPLES];
   int n = sample_plans(p), same = 0;
   for (int i = 0; i < n; i++) {
     osc_emit_options o = {"x", 1, OSC_ISA_AUTO};
@@ -634,13 +639,14 @@ static long long listed_disp(const char *at) {
 ** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
 ** group's input minus this one's; a weight one, [r13 + d], lies inside the
 ** weights of the stage's smallest tile (the next one may be it) from the
-** next tile's first. Grouped stages of a kernel beyond 1x1 prefetch
-** input, single-group and 1x1 stages do not, nor stages split into column
-** phases (the copy reads the group's input in order). */
+** next tile's first. Grouped stages of a kernel beyond 1x1 and grouped
+** pointwise ones (the pw shape) prefetch input; single-group stages and
+** the other 1x1 ones (lanes over pixels, stride 2) do not, nor stages
+** split into column phases (the copy reads the group's input in order). */
 static void test_prefetch_bounds(void) {
-  osc_plan p[8];
+  osc_plan p[N_SAMPLES];
   int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
-  int single_with = 0, split = 0;
+  int single_with = 0, split = 0, grouped_pw = 0, strided_1x1 = 0;
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -694,8 +700,9 @@ static void test_prefetch_bounds(void) {
         }
         free(loads);
         if (strstr(b.listing, "sub rsp")) split++, single_with += has_in;   /* its copy reads in order */
-        else if (s->groups > 1 && s->k_h * s->k_w > 1) grouped++, grouped_with += has_in;
-        else single_with += has_in;
+        else if (s->groups > 1 && (s->k_h * s->k_w > 1 || strstr(b.name, "_pw_")))
+          grouped++, grouped_with += has_in, grouped_pw += strstr(b.name, "_pw_") != NULL;
+        else single_with += has_in, strided_1x1 += s->k_h * s->k_w == 1 && s->groups > 1;
       }
       free_block(&b);
     }
@@ -708,6 +715,8 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT_EQUAL(grouped_with, grouped);
   CU_ASSERT_EQUAL(single_with, 0);
   CU_ASSERT(split > 0);
+  CU_ASSERT(grouped_pw > 0);
+  CU_ASSERT(strided_1x1 > 0);
 }
 
 /* An oc kernel's blocks (avx512_oc, avx2_oc), forced on layers that take
@@ -835,7 +844,7 @@ static int kernel_asm_count(const char *src) {
 
 /* --isa c: no machine code at all; auto: the portable code is there too. */
 static void test_isa_c_has_no_asm(void) {
-  osc_plan p[8];
+  osc_plan p[N_SAMPLES];
   int n = sample_plans(p);
   for (int i = 0; i < n; i++) {
     char *c = emit_plan(&p[i], OSC_ISA_C), *a = emit_plan(&p[i], OSC_ISA_AUTO);
@@ -856,7 +865,7 @@ static void test_isa_c_has_no_asm(void) {
 ** must be gone from the object. SKIPPED without clang's AArch64 target. */
 static void test_other_arch_builds(void) {
   char dir[] = "/tmp/osconv-a64-XXXXXX", c[64], o[64], cmd[400];
-  osc_plan p[8];
+  osc_plan p[N_SAMPLES];
   int n = sample_plans(p), built = 0;
   if (system("clang --target=aarch64-linux-gnu -x c -c -o /dev/null /dev/null "
              "> /dev/null 2>&1") != 0) {

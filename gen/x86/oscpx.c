@@ -40,11 +40,22 @@
 ** loop beside the loads, and the next tile's weights at the start (they
 ** follow this tile's in memory). Not past a group input of PF_MAX_GROUP
 ** bytes (it would push the group's own input out of L2), nor past
-** PF_MAX_W_LINES lines of weights; no input prefetches in 1x1 stages,
-** whose one-tap bodies they lengthened by a sixth (ResNet-50's stride-2
-** downsample layers measured 10% slower hot with them). */
+** PF_MAX_W_LINES lines of weights; no input prefetches in the other 1x1
+** stages (lanes over pixels at stride 2), whose one-tap bodies they
+** lengthened by a sixth (ResNet-50's stride-2 downsample layers measured
+** 10% slower hot with them on Zen 5, and mixed, 0.94-1.08x, on the Xeon).
+** The pointwise shape does prefetch: each of its tiles sweeps the group's
+** whole plane, the last tile of a group fetching the next group's, and
+** on the Xeon (bench_profile --flush, interleaved A/B) that made
+** ResNet-50's 1x1 layers 1.07-1.25x faster DRAM-cold and up to 1.3x after
+** another layer's call (C512->256 28x28: 411 -> 328 us cold), at a cost
+** of 1-2.5% where the input sat in L2 (C128->256 s2's second stage). Its
+** `_fetch` takes only the first PF_PW_FIRST_LINES lines of the first
+** group's input (a group's plane is up to PF_MAX_GROUP): a longer run of
+** prefetches waits on DRAM before the first tile starts. */
 #define PF_MAX_GROUP (256 * 1024)
 #define PF_MAX_W_LINES 64
+#define PF_PW_FIRST_LINES 256
 #define PF_IN ZYDIS_MNEMONIC_PREFETCHT0
 #define PF_W ZYDIS_MNEMONIC_PREFETCHT0
 /* Polyphase: at stride 2 in width every vector and tap takes two loads and
@@ -277,7 +288,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->x_ic = 4LL * s->h_in * s->w_in;
   g->w_oc = 4LL * g->n * g->khkw;
   g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
-  g->pf_in = s->groups > 1 && g->khkw > 1 && g->n * g->x_ic <= PF_MAX_GROUP;
+  g->pf_in = s->groups > 1 && (g->khkw > 1 || pw) && g->n * g->x_ic <= PF_MAX_GROUP;
   {   /* as many lines as the smallest tile has, the stage's last (the tail) */
     int full = tile_oct(x, pw, s), tail = g->m - (g->m + full - 1) / full * full + full;
     g->pf_w_lines = (int)(((oct < tail ? oct : tail) * g->w_oc + 63) / 64);
@@ -709,6 +720,7 @@ static void stage_prefetch(osc_buf *out, const osc_stage_job *j, const osc_px *g
   osc_x86 a;
   lines[0] = code_lines[0], lines[1] = code_lines[1];
   lines[2] = g->pf_in ? (g->n * g->x_ic + 63) / 64 : 0;
+  if (g->pw && lines[2] > PF_PW_FIRST_LINES) lines[2] = PF_PW_FIRST_LINES;
   lines[3] = g->pf_w_lines;
   osc_x86_init(&a);
   osc_x86_save(&a, regs, 2);
