@@ -128,6 +128,8 @@ static const char *const forms_as =
     "prefetcht0 byte ptr [r13+0]\nprefetcht0 byte ptr [r13+0xfc0]\n"
     "prefetcht0 byte ptr [rax+rdi*1+0]\nprefetcht0 byte ptr [rax+rdi*1+0x40]\n"
     "prefetcht0 byte ptr [rax+rdi*1+12540]\nprefetcht0 byte ptr [rax+rdi*1-4]\npop rdi\n"
+    /* the tile's output lines, for writing */
+    "prefetchw byte ptr [r11+0]\nprefetchw byte ptr [r11+0x7f]\nprefetchw byte ptr [r11+802816]\n"
     /* a stage's _fetch: its code, the first tile's input and weights */
     "mov ecx, 263\nprefetcht1 byte ptr [rax]\nadd rax, 64\ndec ecx\n"
     /* avx512_oc: weight vectors, per-pixel broadcasts, the scattering store */
@@ -225,6 +227,8 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, 12540, 1));
   OSC_X86(a, PREFETCHT0, osc_x86_mx(ZYDIS_REGISTER_RAX, ZYDIS_REGISTER_RDI, -4, 1));
   OSC_X86(a, POP, R(RDI));
+  OSC_X86(a, PREFETCHW, M(R11, 0, 1)); OSC_X86(a, PREFETCHW, M(R11, 0x7f, 1));
+  OSC_X86(a, PREFETCHW, M(R11, 802816, 1));
   OSC_X86(a, MOV, R(ECX), I(263)); OSC_X86(a, PREFETCHT1, M(RAX, 0, 1));
   OSC_X86(a, ADD, R(RAX), I(64)); OSC_X86(a, DEC, R(ECX));
   OSC_X86(a, MOV, R(R14), M(RDI, 32, 8)); OSC_X86(a, MOV, R(RBP), M(RDI, 40, 8));
@@ -639,7 +643,9 @@ static long long listed_disp(const char *at) {
 ** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
 ** group's input minus this one's; a weight one, [r13 + d], lies inside the
 ** weights of the stage's smallest tile (the next one may be it) from the
-** next tile's first. Grouped stages of a kernel beyond 1x1 and grouped
+** next tile's first; an output one, prefetchw [r11 + d], inside a store of
+** the block ([r11 + d'], d' <= d < d' + the vector's bytes), every block
+** that stores having some. Grouped stages of a kernel beyond 1x1 and grouped
 ** pointwise ones (the pw shape) prefetch input; single-group stages and
 ** the other 1x1 ones (lanes over pixels, stride 2) do not, nor stages
 ** split into column phases (the copy reads the group's input in order). */
@@ -647,6 +653,7 @@ static void test_prefetch_bounds(void) {
   osc_plan p[N_SAMPLES];
   int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
   int single_with = 0, split = 0, grouped_pw = 0, strided_1x1 = 0;
+  int out_pf = 0, out_blocks = 0, out_with = 0;   /* prefetchw of the tile's output */
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -666,7 +673,8 @@ static void test_prefetch_bounds(void) {
     at = src;
     while (next_block(&at, &b)) {
       const char *k = strstr(b.name, "_s"), *t = strrchr(b.name, 't');
-      int st, oct, has_in = 0, wide = strstr(b.name, "avx512") != NULL, bytes = wide ? 64 : 32;
+      int st, oct, has_in = 0, has_out = 0, wide = strstr(b.name, "avx512") != NULL;
+      int bytes = wide ? 64 : 32;
       if ((strstr(b.name, "_px_") || strstr(b.name, "_pw_")) && k && t &&
           sscanf(k, "_s%d", &st) == 1 && sscanf(t, "t%d", &oct) == 1 && st < p[i].n_stages) {
         const osc_stage *s = &p[i].stage[st];
@@ -698,6 +706,26 @@ static void test_prefetch_bounds(void) {
             outside++;
           }
         }
+        n_loads = 0;   /* now the stores' offsets: each prefetchw lies inside one */
+        for (const char *x = b.listing; (x = strstr(x, "[r11")); x++) {
+          const char *line = x;
+          while (line > b.listing && line[-1] != '\n') line--;
+          line += strspn(line, " ");
+          if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10)) {
+            const char *comma = strchr(line, ',');
+            if (comma && comma > x) loads[n_loads++] = listed_disp(x);   /* [r11..] is the target */
+          }
+        }
+        out_blocks += n_loads > 0;
+        for (const char *l = b.listing; (l = strstr(l, "prefetchw [")); l++) {
+          long long d = listed_disp(l);
+          int stored = 0;
+          for (int q = 0; q < n_loads && !stored; q++) stored = loads[q] <= d && d < loads[q] + bytes;
+          out_pf++, has_out = 1;
+          outside += !stored || strncmp(l, "prefetchw [r11", 14) != 0;
+          if (!stored) fprintf(stderr, "\n%s: %.40s: no store there\n", b.name, l);
+        }
+        out_with += has_out;
         free(loads);
         if (strstr(b.listing, "sub rsp")) split++, single_with += has_in;   /* its copy reads in order */
         else if (s->groups > 1 && (s->k_h * s->k_w > 1 || strstr(b.name, "_pw_")))
@@ -717,6 +745,9 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT(split > 0);
   CU_ASSERT(grouped_pw > 0);
   CU_ASSERT(strided_1x1 > 0);
+  CU_ASSERT(out_pf > 0);
+  CU_ASSERT(out_blocks > 0);
+  CU_ASSERT_EQUAL(out_with, out_blocks);   /* every block that stores asks for its lines */
 }
 
 /* An oc kernel's blocks (avx512_oc, avx2_oc), forced on layers that take

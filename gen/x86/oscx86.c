@@ -233,6 +233,7 @@ static int allowed(ZydisISASet set, osc_isa isa) {
   case ZYDIS_ISA_SET_I486: case ZYDIS_ISA_SET_I486REAL: case ZYDIS_ISA_SET_LONGMODE:
   case ZYDIS_ISA_SET_CMOV: case ZYDIS_ISA_SET_PENTIUMREAL:
   case ZYDIS_ISA_SET_SSE_PREFETCH:   /* prefetcht0: SSE, in every x86-64 */
+  case ZYDIS_ISA_SET_PREFETCH_NOP:   /* prefetchw: a NOP where not implemented */
     return 1;
   case ZYDIS_ISA_SET_AVX: case ZYDIS_ISA_SET_AVX2: case ZYDIS_ISA_SET_FMA:
     return isa >= OSC_ISA_AVX2;
