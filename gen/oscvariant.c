@@ -9,10 +9,6 @@
 #include "oscerr.h"
 #include "oscisa.h"
 
-#define MAX_TILE OSC_VARIANT_MAX_TILE
-#define MIN_BODY OSC_VARIANT_MIN_BODY
-#define MAX_BODY OSC_VARIANT_MAX_BODY
-
 /* A decimal in [lo, hi] that is all of s[0..n); -1 otherwise. */
 static int number(const char *s, size_t n, int lo, int hi) {
   int v = 0;
@@ -36,16 +32,16 @@ static osc_status part(const char *name, const char *s, size_t n, int *rank,
                          "oc_lanes = true, not a code variant", name);
   else if (s[0] == 'u') {
     r = 2;
-    if ((k->simd_body = number(s + 1, n - 1, MIN_BODY, MAX_BODY)) < 0)
+    if ((k->simd_body = number(s + 1, n - 1, OSC_VARIANT_MIN_BODY, OSC_VARIANT_MAX_BODY)) < 0)
       return osc_error_set(err, OSC_EINVAL, "code variant '%s': uN needs N in %d..%d", name,
-                           MIN_BODY, MAX_BODY);
+                           OSC_VARIANT_MIN_BODY, OSC_VARIANT_MAX_BODY);
   } else if (x) {
     r = 1;
-    k->simd_oct = number(s, (size_t)(x - s), 1, MAX_TILE);
-    k->simd_pv = number(x + 1, n - (size_t)(x - s) - 1, 1, MAX_TILE);
+    k->simd_oct = number(s, (size_t)(x - s), 1, OSC_VARIANT_MAX_TILE);
+    k->simd_pv = number(x + 1, n - (size_t)(x - s) - 1, 1, OSC_VARIANT_MAX_TILE);
     if (k->simd_oct < 0 || k->simd_pv < 0)
       return osc_error_set(err, OSC_EINVAL, "code variant '%s': OxP needs O and P in 1..%d",
-                           name, MAX_TILE);
+                           name, OSC_VARIANT_MAX_TILE);
   } else {
     return osc_error_set(err, OSC_EINVAL, "code variant '%.*s' in '%s': expected auto, OxP "
                          "(tile), uN (unroll) or px (shape)", (int)n, s, name);

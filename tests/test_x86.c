@@ -638,6 +638,29 @@ static long long listed_disp(const char *at) {
   return (*sign == '-' ? -1 : 1) * strtoll(sign + 1, NULL, 16);
 }
 
+/* The offsets of a listing's vector moves (vmovups, vmaskmovps) with a
+** memory operand at BASE ("[rax"), into offs (one per line at most);
+** target: only where that operand is the destination (a store). */
+static int vector_moves(const char *listing, const char *base, int target, long long *offs) {
+  int n = 0;
+  for (const char *x = listing; (x = strstr(x, base)); x++) {
+    const char *line = x, *comma;
+    while (line > listing && line[-1] != '\n') line--;
+    line += strspn(line, " ");
+    if (strncmp(line, "vmovups", 7) && strncmp(line, "vmaskmovps", 10)) continue;
+    comma = strchr(line, ',');
+    if (!target || (comma && comma > x)) offs[n++] = listed_disp(x);
+  }
+  return n;
+}
+
+/* 1: byte d lies inside one of the n moves of `bytes` at offs. */
+static int covers(const long long *offs, int n, long long d, int bytes) {
+  for (int q = 0; q < n; q++)
+    if (offs[q] <= d && d < offs[q] + bytes) return 1;
+  return 0;
+}
+
 /* Every prefetch stays inside what the next tile reads (oscpx.c, "Cold"):
 ** an input one, [rax + rdi + d], is where a load of the same block reads
 ** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
@@ -681,21 +704,13 @@ static void test_prefetch_bounds(void) {
         /* the next tile may be the stage's smallest */
         long long w_tile = 4LL * smallest[st][wide] * (s->c_in / s->groups) * s->k_h * s->k_w;
         long long *loads = malloc(b.listing_len / 8 * sizeof *loads + sizeof *loads);
-        int n_loads = 0;
+        int n_loads;
         CU_ASSERT_PTR_NOT_NULL_FATAL(loads);
-        for (const char *x = b.listing; (x = strstr(x, "[rax")); x++) {   /* the loads' offsets */
-          const char *line = x;
-          while (line > b.listing && line[-1] != '\n') line--;
-          line += strspn(line, " ");
-          if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10))
-            loads[n_loads++] = listed_disp(x);
-        }
+        n_loads = vector_moves(b.listing, "[rax", 0, loads);
         for (const char *l = b.listing; (l = strstr(l, "prefetcht0 [")); l++) {
           long long d = listed_disp(l);
           if (!strncmp(l, "prefetcht0 [rax+rdi*1", 21)) {
-            int loaded = 0;   /* a load of this block covers d */
-            for (int q = 0; q < n_loads && !loaded; q++)
-              loaded = loads[q] <= d && d < loads[q] + bytes;
+            int loaded = covers(loads, n_loads, d, bytes);   /* a load of this block */
             in_pf++, has_in = 1;
             outside += !loaded;
             if (!loaded) fprintf(stderr, "\n%s: %.40s: no load there\n", b.name, l);
@@ -706,21 +721,11 @@ static void test_prefetch_bounds(void) {
             outside++;
           }
         }
-        n_loads = 0;   /* now the stores' offsets: each prefetchw lies inside one */
-        for (const char *x = b.listing; (x = strstr(x, "[r11")); x++) {
-          const char *line = x;
-          while (line > b.listing && line[-1] != '\n') line--;
-          line += strspn(line, " ");
-          if (!strncmp(line, "vmovups", 7) || !strncmp(line, "vmaskmovps", 10)) {
-            const char *comma = strchr(line, ',');
-            if (comma && comma > x) loads[n_loads++] = listed_disp(x);   /* [r11..] is the target */
-          }
-        }
+        n_loads = vector_moves(b.listing, "[r11", 1, loads);   /* now the stores' */
         out_blocks += n_loads > 0;
         for (const char *l = b.listing; (l = strstr(l, "prefetchw [")); l++) {
           long long d = listed_disp(l);
-          int stored = 0;
-          for (int q = 0; q < n_loads && !stored; q++) stored = loads[q] <= d && d < loads[q] + bytes;
+          int stored = covers(loads, n_loads, d, bytes);
           out_pf++, has_out = 1;
           outside += !stored || strncmp(l, "prefetchw [r11", 14) != 0;
           if (!stored) fprintf(stderr, "\n%s: %.40s: no store there\n", b.name, l);
