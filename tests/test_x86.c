@@ -661,6 +661,26 @@ static int covers(const long long *offs, int n, long long d, int bytes) {
   return 0;
 }
 
+/* The split's stream of the next group's input (oscpx.c, prefetch_stream):
+** every run of `prefetcht0 [rdi+d]` takes consecutive lines from rdi
+** (d = 0, 64, ...) and is followed by `add rdi` of the run's bytes, so the
+** stream walks each line once. The runs, or -1 when one breaks that. */
+static int stream_runs(const char *listing) {
+  int runs = 0;
+  for (const char *l = listing; (l = strstr(l, "prefetcht0 [rdi"));) {
+    long long k = 0;
+    char want[40];
+    while (!strncmp(l, "prefetcht0 [rdi", 15)) {
+      if (listed_disp(l) != 64 * k++ || !(l = strchr(l, '\n'))) return -1;
+      l += 1 + strspn(l + 1, " *");
+    }
+    snprintf(want, sizeof want, "add rdi, 0x%llX", 64 * k);
+    if (strncmp(l, want, strlen(want))) return -1;
+    runs++;
+  }
+  return runs;
+}
+
 /* Every prefetch stays inside what the next tile reads (oscpx.c, "Cold"):
 ** an input one, [rax + rdi + d], is where a load of the same block reads
 ** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
@@ -670,13 +690,15 @@ static int covers(const long long *offs, int n, long long d, int bytes) {
 ** the block ([r11 + d'], d' <= d < d' + the vector's bytes), every block
 ** that stores having some. Grouped stages of a kernel beyond 1x1 and grouped
 ** pointwise ones (the pw shape) prefetch input; single-group stages and
-** the other 1x1 ones (lanes over pixels, stride 2) do not, nor stages
-** split into column phases (the copy reads the group's input in order). */
+** the other 1x1 ones (lanes over pixels, stride 2) do not; stages split
+** into column phases (their copy reads the group's input) stream the next
+** group's input through rdi instead (stream_runs), and only they. */
 static void test_prefetch_bounds(void) {
   osc_plan p[N_SAMPLES];
   int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
   int single_with = 0, split = 0, grouped_pw = 0, strided_1x1 = 0;
   int out_pf = 0, out_blocks = 0, out_with = 0;   /* prefetchw of the tile's output */
+  int split_streams = 0;
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -697,7 +719,7 @@ static void test_prefetch_bounds(void) {
     while (next_block(&at, &b)) {
       const char *k = strstr(b.name, "_s"), *t = strrchr(b.name, 't');
       int st, oct, has_in = 0, has_out = 0, wide = strstr(b.name, "avx512") != NULL;
-      int bytes = wide ? 64 : 32;
+      int bytes = wide ? 64 : 32, is_split, runs;
       if ((strstr(b.name, "_px_") || strstr(b.name, "_pw_")) && k && t &&
           sscanf(k, "_s%d", &st) == 1 && sscanf(t, "t%d", &oct) == 1 && st < p[i].n_stages) {
         const osc_stage *s = &p[i].stage[st];
@@ -714,6 +736,8 @@ static void test_prefetch_bounds(void) {
             in_pf++, has_in = 1;
             outside += !loaded;
             if (!loaded) fprintf(stderr, "\n%s: %.40s: no load there\n", b.name, l);
+          } else if (!strncmp(l, "prefetcht0 [rdi", 15)) {
+            outside += !strstr(b.listing, "sub rsp");   /* a split's stream only */
           } else if (!strncmp(l, "prefetcht0 [r13", 15)) {
             w_pf++;
             outside += d < 0 || d >= w_tile;
@@ -732,7 +756,10 @@ static void test_prefetch_bounds(void) {
         }
         out_with += has_out;
         free(loads);
-        if (strstr(b.listing, "sub rsp")) split++, single_with += has_in;   /* its copy reads in order */
+        is_split = strstr(b.listing, "sub rsp") != NULL, runs = stream_runs(b.listing);
+        outside += runs < 0 || (!is_split && runs > 0);
+        if (is_split)   /* its copy reads this group's input; the taps stream the next one's */
+          split++, single_with += has_in, split_streams += runs > 0;
         else if (s->groups > 1 && (s->k_h * s->k_w > 1 || strstr(b.name, "_pw_")))
           grouped++, grouped_with += has_in, grouped_pw += strstr(b.name, "_pw_") != NULL;
         else single_with += has_in, strided_1x1 += s->k_h * s->k_w == 1 && s->groups > 1;
@@ -748,6 +775,7 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT_EQUAL(grouped_with, grouped);
   CU_ASSERT_EQUAL(single_with, 0);
   CU_ASSERT(split > 0);
+  CU_ASSERT_EQUAL(split_streams, split);
   CU_ASSERT(grouped_pw > 0);
   CU_ASSERT(strided_1x1 > 0);
   CU_ASSERT(out_pf > 0);

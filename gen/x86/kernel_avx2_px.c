@@ -11,6 +11,8 @@
 */
 #include "oscpx.h"
 
+#include <assert.h>
+
 #define TMP 15
 
 static ZydisRegister ymm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_YMM0 + i); }
@@ -38,7 +40,9 @@ static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
 /* Stride 2: the even lanes of two loads. vshufps keeps lanes 0, 2 of each
 ** 128-bit half of both ([A0 A2 B0 B2 | A4 A6 B4 B6]), vpermpd puts the
 ** 64-bit pairs in order ([A0 A2 A4 A6 B0 B2 B4 B6]). */
-static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off) {
+static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off,
+                      unsigned keep) {
+  assert(keep == 0);   /* oscpx.c's even_keep: AVX-512 only */
   if (m0) load(g, a, r, m0, off);
   else zero(g, a, r);
   if (m1) {   /* the mask register is the destination too */

@@ -49,14 +49,19 @@ static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
                osc_x86_r(zmm(r)), osc_x86_m(OSC_PX_X, off, 64));
 }
 
-static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off) {
+static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off,
+                      unsigned keep) {
   /* masked-off lanes are zero: a load with no lane on may stay out */
   if (m0) load(g, a, r, m0, off);
   else zero(g, a, r);
   if (m1) load(g, a, PAIR, m1, off + 64);
   else zero(g, a, PAIR);
-  OSC_X86_EVEX(a, VPERMT2PS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(PERM)),
-               osc_x86_r(zmm(PAIR)));
+  if (keep && keep != osc_px_full(g))   /* zero-masking: free on the permute */
+    OSC_X86_EVEX(a, VPERMT2PS, mask_reg(g, a, keep), OSC_X86_ZERO, osc_x86_r(zmm(r)),
+                 osc_x86_r(zmm(PERM)), osc_x86_r(zmm(PAIR)));
+  else
+    OSC_X86_EVEX(a, VPERMT2PS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(r)), osc_x86_r(zmm(PERM)),
+                 osc_x86_r(zmm(PAIR)));
 }
 
 /* The polyphase split (oscpx.c, "Polyphase"). Before the row loop

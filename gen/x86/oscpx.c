@@ -210,6 +210,54 @@ static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, i
   return m;
 }
 
+/* A split tap's load needs no mask when every lane it reads lies in its
+** own row of the copy and each lane that must be zero (an output's tap in
+** the padding) falls on a phase's tail, which the copy zeroed: the lanes
+** past the output row's end read copied values nobody stores. An unmasked
+** load is one uop; a masked one on this Intel core two, the second on the
+** FMA ports (README Figures, "Stride-2 stages"). */
+static unsigned split_load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc) {
+  const osc_stage *s = g->s;
+  int half = (int)g->xw / 2, lanes = g->isa->lanes;
+  unsigned m = load_mask(g, v, r, sc, 0);
+  for (int l = 0; l < lanes; l++) {
+    int pos = v->c0 + split_col(g, sc) + l, iw = (v->c0 + l) * 2 + sc - s->pad_w;
+    if (pos < 0 || pos >= (int)g->xw) return m;
+    if (l < v->width && (iw < 0 || iw >= s->w_in) && 2 * (pos % half) + pos / half < s->w_in)
+      return m;
+  }
+  return m ? osc_px_full(g) : 0;
+}
+
+/* The output lanes of a stride-2 tap's two loads that read input: bit o
+** from the even lane 2o of the first load (o < LANES/2) or of the second. */
+static unsigned even_lanes(const osc_px *g, unsigned m0, unsigned m1) {
+  unsigned keep = 0;
+  int h = g->isa->lanes / 2;
+  for (int o = 0; o < 2 * h; o++)
+    if ((o < h ? m0 >> (2 * o) : m1 >> (2 * (o - h))) & 1) keep |= 1u << o;
+  return keep;
+}
+
+/* Stride 2, unsplit, AVX-512: a tap's two loads may go unmasked, the
+** permute zeroing the lanes that must be zero (zero-masking is free on it;
+** a masked load is two uops on this Intel core, the second on the FMA
+** ports: README Figures, "Stride-2 stages"), wherever both loads stay
+** inside the channel's plane for every output row the code serves. The
+** permute's lane mask, or 0: the loads keep their masks. */
+static unsigned even_keep(const osc_px *g, const osc_px_vec *v, int r, int sc, unsigned m0,
+                          unsigned m1) {
+  const osc_stage *s = g->s;
+  int lo = g->row0 >= 0 ? g->row0 + v->dr : g->oh_lo, hi = g->row0 >= 0 ? lo + 1 : g->oh_hi;
+  long long cs = 2LL * (v->c0 - v->base) + sc - s->pad_w, ce = cs + 2LL * g->isa->lanes;
+  long long ih_lo = (long long)lo * s->stride_h + r - s->pad_h;
+  long long ih_hi = (long long)(hi - 1) * s->stride_h + r - s->pad_h;
+  if (g->isa->isa != OSC_ISA_AVX512 || g->flat || v->base || lo < 0 || hi <= lo ||
+      ih_lo * s->w_in + cs < 0 || ih_hi * s->w_in + ce > (long long)s->h_in * s->w_in)
+    return 0;
+  return even_lanes(g, m0, m1);
+}
+
 static unsigned store_mask(const osc_px_vec *v) {
   assert(v->width > 0 && v->width <= 16);
   return (1u << v->width) - 1;
@@ -280,7 +328,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   memset(g, 0, sizeof *g);
   g->isa = x;
   g->s = s;
-  g->row0 = -1;
+  g->row0 = g->oh_lo = -1;
   g->xw = s->w_in;
   g->max_body = j->knobs && j->knobs->simd_body ? j->knobs->simd_body : MAX_BODY;
   g->n = s->c_in / s->groups;
@@ -303,8 +351,9 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   }
   if (g->pf_w_lines > PF_MAX_W_LINES) g->pf_w_lines = PF_MAX_W_LINES;
   g->split = !pw && split_gain(x, j) > 0;
-  if (g->split) g->pf_in = 0;   /* its copy reads the group's input in order (prefetching the
-                                 ** next group's rows there measured 10% slower) */
+  if (g->split)   /* its copy reads this group's input: the taps stream the next group's in
+                  ** (prefetch_stream; prefetching them in the copy measured 10% slower) */
+    g->pf_split = g->pf_in, g->pf_in = 0;
   if (g->split) g->xw = 2 * g->isa->lanes * split_chunks(g->isa, s), g->x_ic = 4LL * s->h_in * g->xw;
   if (pw) {   /* before the row segments: a pointwise stage's rows may be of any width */
     pw_views(g);
@@ -324,6 +373,11 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
     note_flat_masks(g, 0, r->v0);
     note_flat_masks(g, r->v0 + r->iters * r->p, r->nv);
     return;
+  }
+  for (int c = 0; c < g->cpr && s->stride_w == 2 && !g->split && !g->flat; c++) {
+    osc_px_vec v = vec_at(g, 0, c);   /* even_keep's: the interior's, so first */
+    for (int sc = 0; sc < s->k_w; sc++)
+      note_mask(g, even_lanes(g, load_mask(g, &v, 0, sc, 0), load_mask(g, &v, 0, sc, 1)));
   }
   for (int c = 0; c < g->cpr; c++) {
     osc_px_vec v = vec_at(g, 0, c);
@@ -363,6 +417,20 @@ static void prefetch_next(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, in
         last = off;
       }
   }
+}
+
+/* Split (stride 2, "Polyphase"): the copy reads the group's input, so the
+** next group's input is fetched while this group's taps run, a share of its
+** lines per fan-in pass through OSC_PX_PFD, which walks them (any tile or
+** loop order covers the lines in turn; past the end, a prefetch is only
+** wasted). A tile of pv vectors takes its share of the plane's. */
+static void prefetch_stream(osc_px *g, osc_x86 *a, int pv, int iters) {
+  const osc_stage *s = g->s;
+  long long lines = (4LL * g->n * s->h_in * s->w_in + 63) / 64;
+  long long vecs = (long long)s->h_out * g->cpr, per = (lines * pv + vecs * iters - 1) / (vecs * iters);
+  for (long long k = 0; k < per; k++)
+    osc_x86_ins(a, PF_IN, OSC_X86_OPS(osc_x86_m(OSC_PX_PFD, 64 * k, 1)));
+  OSC_X86(a, ADD, osc_x86_r(OSC_PX_PFD), osc_x86_i(64 * per));
 }
 
 /* The output lines tile_of's stores will write, for writing (prefetchw),
@@ -412,6 +480,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
   }
   for (int ic = 0; ic < u && iters; ic++) {
     if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
+    if (g->pf_split) prefetch_stream(g, a, pv, iters);
     for (int r = r_lo; r < r_hi; r++)
       for (int sc = 0; sc < s->k_w; sc++) {
         int live[OSC_PX_MAX_PV];
@@ -423,8 +492,13 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
           if (g->split)
             off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * g->xw +
                                         v[i].c0 - v[i].base + split_col(g, sc));
+          if (g->split && !g->flat && v[i].base == 0) m = split_load_mask(g, &v[i], r, sc);
           live[i] = m != 0 || m1 != 0;
-          if (live[i] && s->stride_w == 2 && !g->split) x->load_even(g, a, xr[i], m, m1, off);
+          if (live[i] && s->stride_w == 2 && !g->split) {
+            unsigned keep = even_keep(g, &v[i], r, sc, m, m1), full = osc_px_full(g);
+            if (keep) m = m ? full : 0, m1 = m1 ? full : 0;   /* a load no lane needs stays out */
+            x->load_even(g, a, xr[i], m, m1, off, keep);
+          }
           else if (live[i]) x->load(g, a, xr[i], m, off);
         }
         for (int t = 0; t < oct; t++) {
@@ -479,7 +553,9 @@ static void border_row(osc_px *g, osc_x86 *a, int oh) {
   int r_hi = s->h_in - ih < s->k_h ? s->h_in - ih : s->k_h;
   if (r_hi < r_lo) r_hi = r_lo;
   rows_at(g, a, oh);
+  g->oh_lo = oh, g->oh_hi = oh + 1;
   row_tiles(g, a, 1, r_lo, r_hi);
+  g->oh_lo = -1;
 }
 
 /* The interior rows [lo, hi): a loop of tr-row tiles, then the remainder. */
@@ -491,6 +567,7 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
   full = (hi - lo) / g->tr;
   rem = (hi - lo) % g->tr;
   rows_at(g, a, lo);
+  g->oh_lo = lo, g->oh_hi = hi;
   if (full > 1) {
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_ROWS), osc_x86_i(full));
     top = osc_x86_label(a);
@@ -506,6 +583,7 @@ static void interior(osc_px *g, osc_x86 *a, int lo, int hi) {
     osc_x86_jnz(a, top);
   }
   if (rem) row_tiles(g, a, rem, 0, s->k_h);
+  g->oh_lo = -1;
 }
 
 /* Banded rows (stride 2 in width): at stride 2 a row of 14-28 outputs is one
@@ -624,7 +702,7 @@ static void gen_function(osc_px *g, osc_x86 *a) {
   osc_kernel_interior(s->h_in, s->k_h, s->stride_h, s->pad_h, s->h_out, &lo, &hi);
   band = g->pw || g->run || g->flat ? 0 : band_rows(g, lo);   /* 0: not banded */
   memcpy(regs, saved, sizeof saved);
-  if (g->pf_in) regs[n_saved++] = OSC_PX_PFD;   /* rdi: the asm's input, kept */
+  if (g->pf_in || g->pf_split) regs[n_saved++] = OSC_PX_PFD;   /* rdi: the asm's input, kept */
   osc_x86_save(a, regs, n_saved);
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_IN), osc_x86_m(OSC_PX_ARGS, 0, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_OUT), osc_x86_m(OSC_PX_ARGS, 8, 8));
@@ -638,9 +716,9 @@ static void gen_function(osc_px *g, osc_x86 *a) {
     for (int i = 0; i < g->pf_w_lines; i++)
       osc_x86_ins(a, PF_W, OSC_X86_OPS(osc_x86_m(OSC_PX_TMP, 64LL * i, 1)));
   }
-  if (g->pf_in) {   /* the last use of args */
+  if (g->pf_in || g->pf_split) {   /* the last use of args */
     OSC_X86(a, MOV, osc_x86_r(OSC_PX_PFD), osc_x86_m(OSC_PX_ARGS, 48, 8));
-    OSC_X86(a, SUB, osc_x86_r(OSC_PX_PFD), osc_x86_r(OSC_PX_IN));
+    if (g->pf_in) OSC_X86(a, SUB, osc_x86_r(OSC_PX_PFD), osc_x86_r(OSC_PX_IN));
   }
   if (g->split) split_input(g, a);
   if (g->isa->prologue) g->isa->prologue(g, a);

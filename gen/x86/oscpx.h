@@ -114,11 +114,13 @@ typedef struct osc_px {
   int mask_overflow;                 /* more than OSC_PX_MAX_MASKS masks */
   int tr;                            /* rows per interior tile */
   int row0;                          /* the tile's first output row when known (banded), else -1 */
+  int oh_lo, oh_hi;                  /* else the output rows the code serves, when known (lo >= 0) */
   int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
   unsigned mask[OSC_PX_MAX_MASKS];   /* the partial lane masks, in first-use order */
   int n_masks;
   int pf_in;                         /* prefetch the next group's input (oscpx.c, "Cold") */
+  int pf_split;                      /* the split's copy prefetches the next group's rows */
   int pf_w_lines;                    /* cache lines of the next tile's weights prefetched */
   int split;                         /* stride 2: the input split into column phases (oscpx.c) */
   long long xw;                      /* floats between input rows (split: the copy's) */
@@ -138,8 +140,11 @@ struct osc_px_isa {
   /* reg = OSC_PX_X[off], lanes outside `mask` zero (mask: all ones = full) */
   void (*load)(osc_px *g, osc_x86 *a, int reg, unsigned mask, long long off);
   /* stride 2: reg = the even lanes of OSC_PX_X[off] (mask m0) and of the
-  ** vector after it (m1); the permutation index was set up by the prologue */
-  void (*load_even)(osc_px *g, osc_x86 *a, int reg, unsigned m0, unsigned m1, long long off);
+  ** vector after it (m1); the permutation index was set up by the prologue.
+  ** keep != 0 (AVX-512 only, m0 and m1 full): the lanes of reg outside keep
+  ** zeroed by the permute */
+  void (*load_even)(osc_px *g, osc_x86 *a, int reg, unsigned m0, unsigned m1, long long off,
+                    unsigned keep);
   /* stride 2, the polyphase split (NULL: the ISA has none): one input row
   ** at OSC_PX_X copied to OSC_PX_XROW as its even columns, then its odd
   ** ones, each phase whole vectors from OSC_PX_XROW and + g->xw / 2 (the
