@@ -445,20 +445,25 @@ static float *fence(fenced *f, size_t n, int at_end) {
   return f->p = (float *)(f->map + page + (at_end ? body - bytes : 0));
 }
 
-/* Stride-2 stages read their input unmasked where the reads stay inside a
-** channel's plane (oscpx.c, even_keep and split_load_mask): with the input
+/* SIMD stages read their input unmasked where the reads stay inside a
+** channel's plane (oscpx.c: even_keep and split_load_mask at stride 2,
+** load_in_plane for the masked multiply-adds at stride 1): with the input
 ** and the weights flush against a PROT_NONE page, before them and after,
-** every such stage (unsplit and split, tails and none, odd sizes, padding
-** 0-3, grouped and dense, 1-4 images) runs without a fault and matches
-** oscref.c. A read past the tensor would fault here, not pass unseen. */
-static void check_stride2_fenced(const char *isa) {
-  static const struct { int c_in, c_out, g, hw, kh, kw, pad; } L[] = {
-      {128, 128, 32, 28, 3, 3, 1}, {16, 16, 1, 13, 3, 3, 1}, {32, 32, 16, 28, 5, 5, 2},
-      {16, 16, 16, 32, 7, 7, 3},  {8, 8, 2, 31, 1, 3, 1},   {8, 16, 4, 17, 3, 1, 0},
-      {24, 24, 8, 9, 3, 3, 0},    {4, 8, 1, 64, 3, 3, 1},   {32, 64, 32, 30, 3, 3, 1}};
+** such stages (stride 2 unsplit and split, tails and none, odd sizes,
+** padding 0-3, grouped and dense; stride 1 flat planes, a run's passes and
+** rows, 1xK, Kx1 and KxK; 1-4 images) run without a fault and match
+** oscref.c. A read past the tensor faults here instead of passing unseen. */
+static void check_fenced(const char *isa) {
+  static const struct { int c_in, c_out, g, hw, kh, kw, pad, stride; } L[] = {
+      {128, 128, 32, 28, 3, 3, 1, 2}, {16, 16, 1, 13, 3, 3, 1, 2}, {32, 32, 16, 28, 5, 5, 2, 2},
+      {16, 16, 16, 32, 7, 7, 3, 2},  {8, 8, 2, 31, 1, 3, 1, 2},   {8, 16, 4, 17, 3, 1, 0, 2},
+      {24, 24, 8, 9, 3, 3, 0, 2},    {4, 8, 1, 64, 3, 3, 1, 2},   {32, 64, 32, 30, 3, 3, 1, 2},
+      {32, 32, 2, 14, 1, 7, 3, 1},   {16, 16, 1, 7, 3, 3, 1, 1},  {16, 16, 2, 56, 1, 3, 1, 1},
+      {16, 32, 4, 28, 3, 3, 1, 1},   {8, 8, 1, 13, 5, 5, 2, 1},   {16, 16, 4, 15, 1, 5, 2, 1}};
+  enum { N = sizeof L / sizeof L[0] };
   uint64_t rng = rt_rng();
   int ran = 0;
-  for (size_t i = 0; i < sizeof L / sizeof L[0]; i++)
+  for (size_t i = 0; i < N; i++)
     for (int at_end = 0; at_end < 2; at_end++) {
       osc_layer l;
       osc_plan p;
@@ -469,7 +474,8 @@ static void check_stride2_fenced(const char *isa) {
       osc_layer_init(&l);
       l.in_channels = L[i].c_in, l.out_channels = L[i].c_out, l.groups = L[i].g;
       l.in_h = l.in_w = L[i].hw, l.k_h = L[i].kh, l.k_w = L[i].kw;
-      l.stride_h = l.stride_w = 2, l.pad_h = L[i].kh > 1 ? L[i].pad : 0, l.pad_w = L[i].pad;
+      l.stride_h = l.stride_w = L[i].stride;
+      l.pad_h = L[i].kh > 1 ? L[i].pad : 0, l.pad_w = L[i].kw > 1 ? L[i].pad : 0;
       CU_ASSERT_EQUAL_FATAL(osc_plan_layer_mode(&l, OSC_MODE_CONVENTIONAL, &p, NULL), OSC_OK);
       o.isa = isa, o.threads = 1;
       CU_ASSERT_EQUAL_FATAL(osc_kernel_create(&p, &o, &k, NULL), OSC_OK);
@@ -488,10 +494,10 @@ static void check_stride2_fenced(const char *isa) {
       free(src), free(wt), free(got), free(want);
       osc_kernel_free(k);
     }
-  CU_ASSERT_EQUAL(ran, 18);
+  CU_ASSERT_EQUAL(ran, 2 * N);
 }
-static void test_stride2_fenced(void) { check_stride2_fenced("avx512"); }
-static void test_stride2_fenced_avx2(void) { check_stride2_fenced("avx2"); }
+static void test_fenced(void) { check_fenced("avx512"); }
+static void test_fenced_avx2(void) { check_fenced("avx2"); }
 
 static CU_TestInfo tests[] = {
     {"compile, run, pages r-x", test_compile_and_run},
@@ -511,13 +517,13 @@ OSC_SUITE("jit", tests)
 ** none, and the test is left out and said so, never counted as passed. */
 static CU_TestInfo avx512_tests[] = {
     {"JIT equals AOT bit for bit, oc_lanes (packed weights)", test_jit_oc_equals_aot},
-    {"stride-2 stages with their buffers against PROT_NONE pages", test_stride2_fenced},
+    {"SIMD stages with their buffers against PROT_NONE pages", test_fenced},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo avx2_tests[] = {
     {"JIT equals AOT bit for bit, oc_lanes, avx2_oc (packed weights)",
      test_jit_oc_equals_aot_avx2},
-    {"stride-2 stages with their buffers against PROT_NONE pages", test_stride2_fenced_avx2},
+    {"SIMD stages with their buffers against PROT_NONE pages", test_fenced_avx2},
     CU_TEST_INFO_NULL,
 };
 

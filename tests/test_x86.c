@@ -120,6 +120,9 @@ static const char *const forms_as =
     /* weights broadcast once into a register; relu6 / clamp bounds */
     "vbroadcastss zmm27, dword ptr [rbx+40]\nvfmadd231ps zmm3, zmm24, zmm27\n"
     "vbroadcastss zmm30, dword ptr [rbx-4]\nvfmadd231ps zmm23, zmm29, zmm30\n"
+    /* masked multiply-adds (a stride-1 tap's padding lanes) and the stride-2 zeroing permute */
+    "vfmadd231ps zmm3{k2}, zmm24, zmm27\nvfmadd231ps zmm15{k7}, zmm17, dword ptr [rbx+0x1c4]{1to16}\n"
+    "vpermt2ps zmm24{k1}{z}, zmm31, zmm30\n"
     "mov r13d, 0x40c00000\nvpbroadcastd zmm25, r13d\nvminps zmm5, zmm25, zmm5\n"
     "vmovd xmm12, r13d\nvbroadcastss ymm12, xmm12\nvminps ymm2, ymm13, ymm2\n"
     "mov r13d, 0xbf000000\n"
@@ -212,6 +215,9 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86_EVEX(a, VFMADD231PS, K(K0), 0, R(ZMM3), R(ZMM24), R(ZMM27));
   OSC_X86_EVEX(a, VBROADCASTSS, K(K0), 0, R(ZMM30), M(RBX, -4, 4));
   OSC_X86_EVEX(a, VFMADD231PS, K(K0), 0, R(ZMM23), R(ZMM29), R(ZMM30));
+  OSC_X86_EVEX(a, VFMADD231PS, K(K2), 0, R(ZMM3), R(ZMM24), R(ZMM27));
+  OSC_X86_EVEX(a, VFMADD231PS, K(K7), OSC_X86_BCST, R(ZMM15), R(ZMM17), M(RBX, 0x1c4, 4));
+  OSC_X86_EVEX(a, VPERMT2PS, K(K1), OSC_X86_ZERO, R(ZMM24), R(ZMM31), R(ZMM30));
   OSC_X86(a, MOV, R(R13D), I(0x40c00000));
   OSC_X86_EVEX(a, VPBROADCASTD, K(K0), 0, R(ZMM25), R(R13D));
   OSC_X86_EVEX(a, VMINPS, K(K0), 0, R(ZMM5), R(ZMM25), R(ZMM5));

@@ -57,9 +57,10 @@ static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, lo
 }
 
 static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
-                long long w_off) {
+                long long w_off, const int *k) {
   int any = 0;
   (void)g;
+  assert(k == NULL);   /* no fma_masks: no masked multiply-adds */
   for (int i = 0; i < pv; i++) any |= live[i];
   if (!any) return;
   OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_WK, w_off, 4));
@@ -111,6 +112,6 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
 
 const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
-                                NULL, zero, load, load_even, NULL, madd, splat, store, epilogue};
+                                NULL, zero, load, load_even, NULL, madd, NULL, splat, store, epilogue};
 
 OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

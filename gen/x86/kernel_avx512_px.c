@@ -9,10 +9,11 @@
 */
 #include "oscpx.h"
 
+#include <assert.h>
+
 static ZydisRegister zmm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_ZMM0 + i); }
 static ZydisRegister kreg(int i) { return (ZydisRegister)(ZYDIS_REGISTER_K0 + i); }
 
-#define PRELOADED 6
 
 static void set_k(osc_x86 *a, int k, unsigned m) {
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP32), osc_x86_i(m));
@@ -23,7 +24,7 @@ static void set_k(osc_x86 *a, int k, unsigned m) {
 #define PAIR 30   /* stride 2: the second vector */
 
 static void prologue(osc_px *g, osc_x86 *a) {
-  for (int i = 0; i < g->n_masks && i < PRELOADED; i++) set_k(a, 1 + i, g->mask[i]);
+  for (int i = 0; i < g->n_masks && i < OSC_PX_KREGS; i++) set_k(a, 1 + i, g->mask[i]);
   if (g->s->stride_w == 2)
     OSC_X86_EVEX(a, VMOVUPS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(PERM)),
                  osc_x86_m(OSC_PX_MASKS, 0, 64));
@@ -33,7 +34,7 @@ static void prologue(osc_px *g, osc_x86 *a) {
 static ZydisRegister mask_reg(osc_px *g, osc_x86 *a, unsigned m) {
   int i = osc_px_mask_index(g, m);
   if (m == osc_px_full(g)) return ZYDIS_REGISTER_K0;
-  if (i >= 0 && i < PRELOADED) return kreg(1 + i);
+  if (i >= 0 && i < OSC_PX_KREGS) return kreg(1 + i);
   set_k(a, 7, m);
   return kreg(7);
 }
@@ -108,21 +109,32 @@ static void split_row(osc_px *g, osc_x86 *a, int setup) {
 ** which measured 1.2-1.5x faster on Zen 5 (README Figures). A weight of
 ** one vector stays a broadcast from memory. */
 static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
-                long long w_off) {
+                long long w_off, const int *k) {
   int n = 0, b = x[pv - 1] + 1;
   for (int i = 0; i < pv; i++) n += live[i];
   if (n > 1 && b < (g->s->stride_w == 2 ? PERM : 32)) {
     OSC_X86_EVEX(a, VBROADCASTSS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(b)), osc_x86_m(OSC_PX_WK, w_off, 4));
     for (int i = 0; i < pv; i++)
       if (live[i])
-        OSC_X86_EVEX(a, VFMADD231PS, ZYDIS_REGISTER_K0, 0, osc_x86_r(zmm(acc[i])),
+        OSC_X86_EVEX(a, VFMADD231PS, kreg(k ? k[i] : 0), 0, osc_x86_r(zmm(acc[i])),
                      osc_x86_r(zmm(x[i])), osc_x86_r(zmm(b)));
     return;
   }
   for (int i = 0; i < pv; i++)
     if (live[i])
-      OSC_X86_EVEX(a, VFMADD231PS, ZYDIS_REGISTER_K0, OSC_X86_BCST, osc_x86_r(zmm(acc[i])),
+      OSC_X86_EVEX(a, VFMADD231PS, kreg(k ? k[i] : 0), OSC_X86_BCST, osc_x86_r(zmm(acc[i])),
                    osc_x86_r(zmm(x[i])), osc_x86_m(OSC_PX_WK, w_off, 4));
+}
+
+/* Merge-masked multiply-adds (oscpx.c, "Masked multiply-adds"): each
+** partial mask's register, k7 loaded for the one that has none. */
+static void fma_masks(osc_px *g, osc_x86 *a, const unsigned *lanes, int pv, int *k) {
+  int loaded = 0;
+  for (int i = 0; i < pv; i++) {
+    ZydisRegister r = lanes[i] ? mask_reg(g, a, lanes[i]) : ZYDIS_REGISTER_K0;
+    k[i] = (int)(r - ZYDIS_REGISTER_K0);
+    assert(k[i] != 7 || !loaded++);   /* k7 holds one mask at a time */
+  }
 }
 
 /* +0.0 by xor, else the bits through r13d */
@@ -159,6 +171,7 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
 
 const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 2,
-                                  prologue, zero, load, load_even, split_row, madd, splat, store, epilogue};
+                                  prologue, zero, load, load_even, split_row, madd, fma_masks, splat, store,
+                                  epilogue};
 
 OSC_PX_STAGE_KERNEL(avx512, px, osc_px_avx512, OSC_ISA_AVX512, 0);

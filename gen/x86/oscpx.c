@@ -329,6 +329,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->isa = x;
   g->s = s;
   g->row0 = g->oh_lo = -1;
+  g->passes = 1;
   g->xw = s->w_in;
   g->max_body = j->knobs && j->knobs->simd_body ? j->knobs->simd_body : MAX_BODY;
   g->n = s->c_in / s->groups;
@@ -456,6 +457,91 @@ static void prefetch_out(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv) {
     }
 }
 
+/* Whether a stride-1 tap's whole-vector load for v stays inside the
+** channel's plane every time the code runs: the rows the code serves
+** (banded, border row, interior loop) or, flat, every pass of a run. */
+static int load_in_plane(const osc_px *g, const osc_px_vec *v, int r, int sc) {
+  const osc_stage *s = g->s;
+  long long n = g->isa->lanes, lo, hi;
+  if (g->flat) {
+    lo = (long long)(r - s->pad_h) * s->w_in + v->c0 + sc - s->pad_w;
+    hi = lo + n + (long long)(g->passes - 1) * g->runp.p * n;
+  } else {
+    int oh_lo = g->row0 >= 0 ? g->row0 + v->dr : g->oh_lo;
+    int oh_hi = g->row0 >= 0 ? oh_lo + 1 : g->oh_hi;
+    long long cs = (long long)(v->c0 - v->base) + sc - s->pad_w;
+    if (oh_lo < 0 || oh_hi <= oh_lo) return 0;
+    lo = ((long long)oh_lo * s->stride_h + r - s->pad_h) * s->w_in + cs;
+    hi = ((long long)(oh_hi - 1) * s->stride_h + r - s->pad_h) * s->w_in + cs + n;
+  }
+  return lo >= 0 && hi <= (long long)s->h_in * s->w_in;
+}
+
+/* Masked multiply-adds (AVX-512, stride 1): a tap's load whose lanes are
+** partly padding goes unmasked where it stays inside the channel's plane,
+** and its multiply-adds take the mask instead (merge-masking: the lanes
+** outside keep their sums, as the zeros of a masked load left them): on
+** the Xeon a masked load is two uops, one on the FMA ports, and a masked
+** multiply-add one (README Figures, "Masked multiply-adds"). Of a tap's
+** vectors whose mask is not preloaded only the last (k7 holds it through
+** the tap's multiply-adds) does so; the others keep their masked loads.
+** fm[i]: the lanes of vector i's multiply-adds, 0 when its load is masked. */
+static void fma_lanes(const osc_px *g, const osc_px_vec *v, int pv, int r, int sc,
+                      const unsigned *m, unsigned *fm) {
+  int last = -1;
+  for (int i = 0; i < pv; i++) {
+    int k;
+    fm[i] = 0;
+    if (!g->isa->fma_masks || g->s->stride_w != 1 || g->split || !m[i] ||
+        m[i] == osc_px_full(g) || !load_in_plane(g, &v[i], r, sc))
+      continue;
+    fm[i] = m[i];
+    k = osc_px_mask_index(g, m[i]);
+    if (k < 0 || k >= OSC_PX_KREGS) {
+      if (last >= 0) fm[last] = 0;
+      last = i;
+    }
+  }
+}
+
+/* Tap (r, sc) of fan-in channel ic of the loop body for tile_of's vectors:
+** their loads, then the multiply-adds of each output channel. */
+static void tap_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int ic, int r, int sc) {
+  const osc_stage *s = g->s;
+  const osc_px_isa *x = g->isa;
+  int live[OSC_PX_MAX_PV], xr[OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV], k[OSC_PX_MAX_PV], masked = 0;
+  unsigned m[OSC_PX_MAX_PV], m1[OSC_PX_MAX_PV], fm[OSC_PX_MAX_PV], full = osc_px_full(g);
+  for (int i = 0; i < pv; i++) {
+    xr[i] = g->oct * pv + i;
+    m[i] = load_mask(g, &v[i], r, sc, 0), m1[i] = load_mask(g, &v[i], r, sc, 1);
+    if (g->split && !g->flat && v[i].base == 0) m[i] = split_load_mask(g, &v[i], r, sc);
+    live[i] = m[i] != 0 || m1[i] != 0;
+  }
+  fma_lanes(g, v, pv, r, sc, m, fm);
+  for (int i = 0; i < pv; i++) {
+    long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
+                                          (v[i].c0 - v[i].base) * s->stride_w + sc - s->pad_w);
+    if (g->split)
+      off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * g->xw + v[i].c0 - v[i].base +
+                                  split_col(g, sc));
+    if (!live[i]) continue;
+    if (s->stride_w == 2 && !g->split) {
+      unsigned keep = even_keep(g, &v[i], r, sc, m[i], m1[i]);
+      if (keep) m[i] = m[i] ? full : 0, m1[i] = m1[i] ? full : 0;   /* a load no lane needs stays out */
+      x->load_even(g, a, xr[i], m[i], m1[i], off, keep);
+    } else {
+      x->load(g, a, xr[i], fm[i] ? full : m[i], off);
+    }
+    masked |= fm[i] != 0;
+  }
+  if (masked) x->fma_masks(g, a, fm, pv, k);
+  for (int t = 0; t < g->oct; t++) {
+    for (int i = 0; i < pv; i++) acc[i] = t * pv + i;
+    x->fma(g, a, acc, xr, live, pv, t * g->w_oc + 4LL * (ic * g->khkw + r * s->k_w + sc),
+           masked ? k : NULL);
+  }
+}
+
 /* One tile of vectors v[0..pv) from OSC_PX_XROW / OSC_PX_OROW (the tile's
 ** first output row; XROW at its input row minus the padding), kernel rows
 ** [r_lo, r_hi) (the ones inside the input).
@@ -464,7 +550,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
   const osc_stage *s = g->s;
   const osc_px_isa *x = g->isa;
   int oct = g->oct, taps = (r_hi - r_lo) * s->k_w, u, iters, top = 0;
-  int xr[OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV];
+  int xr[OSC_PX_MAX_PV];
   for (int i = 0; i < pv; i++) xr[i] = oct * pv + i;
   for (int i = 0; i < oct * pv; i++) x->zero(g, a, i);
   prefetch_out(g, a, v, pv);
@@ -482,30 +568,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
     if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
     if (g->pf_split) prefetch_stream(g, a, pv, iters);
     for (int r = r_lo; r < r_hi; r++)
-      for (int sc = 0; sc < s->k_w; sc++) {
-        int live[OSC_PX_MAX_PV];
-        for (int i = 0; i < pv; i++) {
-          unsigned m = load_mask(g, &v[i], r, sc, 0), m1 = load_mask(g, &v[i], r, sc, 1);
-          long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
-                                                (v[i].c0 - v[i].base) * s->stride_w + sc -
-                                                s->pad_w);
-          if (g->split)
-            off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * g->xw +
-                                        v[i].c0 - v[i].base + split_col(g, sc));
-          if (g->split && !g->flat && v[i].base == 0) m = split_load_mask(g, &v[i], r, sc);
-          live[i] = m != 0 || m1 != 0;
-          if (live[i] && s->stride_w == 2 && !g->split) {
-            unsigned keep = even_keep(g, &v[i], r, sc, m, m1), full = osc_px_full(g);
-            if (keep) m = m ? full : 0, m1 = m1 ? full : 0;   /* a load no lane needs stays out */
-            x->load_even(g, a, xr[i], m, m1, off, keep);
-          }
-          else if (live[i]) x->load(g, a, xr[i], m, off);
-        }
-        for (int t = 0; t < oct; t++) {
-          for (int i = 0; i < pv; i++) acc[i] = t * pv + i;
-          x->fma(g, a, acc, xr, live, pv, t * g->w_oc + 4LL * (ic * g->khkw + r * s->k_w + sc));
-        }
-      }
+      for (int sc = 0; sc < s->k_w; sc++) tap_of(g, a, v, pv, ic, r, sc);
   }
   if (iters > 1) {
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(u * g->x_ic));
@@ -649,7 +712,9 @@ static void run_body(osc_px *g, osc_x86 *a) {
   if (g->residual) OSC_X86(a, LEA, osc_x86_r(OSC_PX_RROW), osc_x86_m(OSC_PX_RES, 4 * at, 8));
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_ROWS), osc_x86_i(r->iters));
   top = osc_x86_label(a);
+  g->passes = r->iters;
   run_tiles(g, a, r->v0, r->p, (int)at);
+  g->passes = 1;
   OSC_X86(a, ADD, osc_x86_r(OSC_PX_XROW), osc_x86_i(step));
   OSC_X86(a, ADD, osc_x86_r(OSC_PX_OROW), osc_x86_i(step));
   if (g->residual) OSC_X86(a, ADD, osc_x86_r(OSC_PX_RROW), osc_x86_i(step));

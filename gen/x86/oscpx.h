@@ -65,6 +65,9 @@
 #define OSC_PX_MAX_PV 8
 #define OSC_PX_MAX_OCT 8
 #define OSC_PX_MAX_MASKS 64
+/* The first masks of a stage (in first-use order) live in mask registers
+** for the whole function (AVX-512: k1..k6); the others are loaded per use. */
+#define OSC_PX_KREGS 6
 
 /* General registers of the code (all saved by the code itself). */
 #define OSC_PX_ARGS ZYDIS_REGISTER_RDI
@@ -115,6 +118,7 @@ typedef struct osc_px {
   int tr;                            /* rows per interior tile */
   int row0;                          /* the tile's first output row when known (banded), else -1 */
   int oh_lo, oh_hi;                  /* else the output rows the code serves, when known (lo >= 0) */
+  int passes;                        /* flat: how many passes of a run the code makes (1: none) */
   int nseg, seg[OSC_PX_MAX_PV + 1];  /* a row's vectors in segments [seg[i], seg[i+1]) */
   long long x_ic, w_oc, o_oc;        /* bytes between input channels, weight rows, outputs */
   unsigned mask[OSC_PX_MAX_MASKS];   /* the partial lane masks, in first-use order */
@@ -151,9 +155,14 @@ struct osc_px_isa {
   ** permutation indices of both at OSC_PX_MASKS); with `setup`, once
   ** before the rows, what every row uses */
   void (*split_row)(osc_px *g, osc_x86 *a, int setup);
-  /* acc[i] += x[i] * OSC_PX_WK[w_off] for the live i */
+  /* acc[i] += x[i] * OSC_PX_WK[w_off] for the live i; k NULL, or k[i] the
+  ** mask register (0: none) whose lanes alone x[i] updates (fma_masks) */
   void (*fma)(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
-              long long w_off);
+              long long w_off, const int *k);
+  /* NULL: the ISA has no masked multiply-adds. Else k[i] = the mask register
+  ** holding lanes[i] (0 when lanes[i] is 0 or full), after loading it where
+  ** it is not one of the OSC_PX_KREGS preloaded: one such at most */
+  void (*fma_masks)(osc_px *g, osc_x86 *a, const unsigned *lanes, int pv, int *k);
   /* reg = v in every lane (through OSC_PX_TMP32) */
   void (*splat)(osc_px *g, osc_x86 *a, int reg, float v);
   /* bias (OSC_PX_BIAS[b_off]), the residual (OSC_PX_RROW[off], masked like
