@@ -424,11 +424,12 @@ static void prefetch_next(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, in
 ** next group's input is fetched while this group's taps run, a share of its
 ** lines per fan-in pass through OSC_PX_PFD, which walks them (any tile or
 ** loop order covers the lines in turn; past the end, a prefetch is only
-** wasted). A tile of pv vectors takes its share of the plane's. */
-static void prefetch_stream(osc_px *g, osc_x86 *a, int pv, int iters) {
+** wasted). A tile of pv vectors takes its share of the plane's, spread
+** over its n fan-in channels (the body's u unrolled ones, iters times). */
+static void prefetch_stream(osc_px *g, osc_x86 *a, int pv) {
   const osc_stage *s = g->s;
   long long lines = (4LL * g->n * s->h_in * s->w_in + 63) / 64;
-  long long vecs = (long long)s->h_out * g->cpr, per = (lines * pv + vecs * iters - 1) / (vecs * iters);
+  long long vecs = (long long)s->h_out * g->cpr, per = (lines * pv + vecs * g->n - 1) / (vecs * g->n);
   for (long long k = 0; k < per; k++)
     osc_x86_ins(a, PF_IN, OSC_X86_OPS(osc_x86_m(OSC_PX_PFD, 64 * k, 1)));
   OSC_X86(a, ADD, osc_x86_r(OSC_PX_PFD), osc_x86_i(64 * per));
@@ -566,7 +567,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
   }
   for (int ic = 0; ic < u && iters; ic++) {
     if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
-    if (g->pf_split) prefetch_stream(g, a, pv, iters);
+    if (g->pf_split) prefetch_stream(g, a, pv);
     for (int r = r_lo; r < r_hi; r++)
       for (int sc = 0; sc < s->k_w; sc++) tap_of(g, a, v, pv, ic, r, sc);
   }
