@@ -447,7 +447,7 @@ static float *fence(fenced *f, size_t n, int at_end) {
 
 /* SIMD stages read their input unmasked where the reads stay inside a
 ** channel's plane (oscpx.c: even_keep and split_load_mask at stride 2,
-** load_in_plane for the masked multiply-adds at stride 1): with the input
+** reads_in_plane for the masked multiply-adds at stride 1): with the input
 ** and the weights flush against a PROT_NONE page, before them and after,
 ** such stages (stride 2 unsplit and split, tails and none, odd sizes,
 ** padding 0-3, grouped and dense; stride 1 flat planes, a run's passes and

@@ -14,7 +14,6 @@
 static ZydisRegister zmm(int i) { return (ZydisRegister)(ZYDIS_REGISTER_ZMM0 + i); }
 static ZydisRegister kreg(int i) { return (ZydisRegister)(ZYDIS_REGISTER_K0 + i); }
 
-
 static void set_k(osc_x86 *a, int k, unsigned m) {
   OSC_X86(a, MOV, osc_x86_r(OSC_PX_TMP32), osc_x86_i(m));
   OSC_X86(a, KMOVW, osc_x86_r(kreg(k)), osc_x86_r(OSC_PX_TMP32));

@@ -215,7 +215,7 @@ static unsigned load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc, i
 ** the padding) falls on a phase's tail, which the copy zeroed: the lanes
 ** past the output row's end read copied values nobody stores. An unmasked
 ** load is one uop; a masked one on this Intel core two, the second on the
-** FMA ports (README Figures, "Stride-2 stages"). */
+** FMA ports (README Figures, "Stride-2 loads on the Xeon"). */
 static unsigned split_load_mask(const osc_px *g, const osc_px_vec *v, int r, int sc) {
   const osc_stage *s = g->s;
   int half = (int)g->xw / 2, lanes = g->isa->lanes;
@@ -239,21 +239,39 @@ static unsigned even_lanes(const osc_px *g, unsigned m0, unsigned m1) {
   return keep;
 }
 
+/* Whether the n floats a tap reads for v, from column cs of its input row
+** as the code addresses it (from v's base: a run's pass), stay inside the
+** channel's plane every time the code runs: for the rows the code serves
+** (banded, border row, interior loop) or, flat, every pass of a run. Then
+** a load may go unmasked: what it reads past the tap's real lanes is the
+** plane's own data. */
+static int reads_in_plane(const osc_px *g, const osc_px_vec *v, int r, long long cs, long long n) {
+  const osc_stage *s = g->s;
+  long long lo, hi;
+  if (g->flat) {
+    lo = (long long)(r - s->pad_h) * s->w_in + v->base + cs;   /* the first pass */
+    hi = lo + n + (long long)(g->passes - 1) * g->runp.p * g->isa->lanes;
+  } else {
+    int oh_lo = g->row0 >= 0 ? g->row0 + v->dr : g->oh_lo;
+    int oh_hi = g->row0 >= 0 ? oh_lo + 1 : g->oh_hi;
+    if (oh_lo < 0 || oh_hi <= oh_lo) return 0;
+    lo = ((long long)oh_lo * s->stride_h + r - s->pad_h) * s->w_in + cs;
+    hi = ((long long)(oh_hi - 1) * s->stride_h + r - s->pad_h) * s->w_in + cs + n;
+  }
+  return lo >= 0 && hi <= (long long)s->h_in * s->w_in;
+}
+
 /* Stride 2, unsplit, AVX-512: a tap's two loads may go unmasked, the
 ** permute zeroing the lanes that must be zero (zero-masking is free on it;
 ** a masked load is two uops on this Intel core, the second on the FMA
-** ports: README Figures, "Stride-2 stages"), wherever both loads stay
-** inside the channel's plane for every output row the code serves. The
-** permute's lane mask, or 0: the loads keep their masks. */
+** ports: README Figures, "Stride-2 loads on the Xeon"), wherever both
+** loads stay inside the channel's plane. The permute's lane mask, or 0:
+** the loads keep their masks. */
 static unsigned even_keep(const osc_px *g, const osc_px_vec *v, int r, int sc, unsigned m0,
                           unsigned m1) {
-  const osc_stage *s = g->s;
-  int lo = g->row0 >= 0 ? g->row0 + v->dr : g->oh_lo, hi = g->row0 >= 0 ? lo + 1 : g->oh_hi;
-  long long cs = 2LL * (v->c0 - v->base) + sc - s->pad_w, ce = cs + 2LL * g->isa->lanes;
-  long long ih_lo = (long long)lo * s->stride_h + r - s->pad_h;
-  long long ih_hi = (long long)(hi - 1) * s->stride_h + r - s->pad_h;
-  if (g->isa->isa != OSC_ISA_AVX512 || g->flat || v->base || lo < 0 || hi <= lo ||
-      ih_lo * s->w_in + cs < 0 || ih_hi * s->w_in + ce > (long long)s->h_in * s->w_in)
+  long long cs = 2LL * (v->c0 - v->base) + sc - g->s->pad_w;
+  if (g->isa->isa != OSC_ISA_AVX512 || g->flat || v->base ||
+      !reads_in_plane(g, v, r, cs, 2LL * g->isa->lanes))
     return 0;
   return even_lanes(g, m0, m1);
 }
@@ -458,26 +476,6 @@ static void prefetch_out(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv) {
     }
 }
 
-/* Whether a stride-1 tap's whole-vector load for v stays inside the
-** channel's plane every time the code runs: the rows the code serves
-** (banded, border row, interior loop) or, flat, every pass of a run. */
-static int load_in_plane(const osc_px *g, const osc_px_vec *v, int r, int sc) {
-  const osc_stage *s = g->s;
-  long long n = g->isa->lanes, lo, hi;
-  if (g->flat) {
-    lo = (long long)(r - s->pad_h) * s->w_in + v->c0 + sc - s->pad_w;
-    hi = lo + n + (long long)(g->passes - 1) * g->runp.p * n;
-  } else {
-    int oh_lo = g->row0 >= 0 ? g->row0 + v->dr : g->oh_lo;
-    int oh_hi = g->row0 >= 0 ? oh_lo + 1 : g->oh_hi;
-    long long cs = (long long)(v->c0 - v->base) + sc - s->pad_w;
-    if (oh_lo < 0 || oh_hi <= oh_lo) return 0;
-    lo = ((long long)oh_lo * s->stride_h + r - s->pad_h) * s->w_in + cs;
-    hi = ((long long)(oh_hi - 1) * s->stride_h + r - s->pad_h) * s->w_in + cs + n;
-  }
-  return lo >= 0 && hi <= (long long)s->h_in * s->w_in;
-}
-
 /* Masked multiply-adds (AVX-512, stride 1): a tap's load whose lanes are
 ** partly padding goes unmasked where it stays inside the channel's plane,
 ** and its multiply-adds take the mask instead (merge-masking: the lanes
@@ -494,7 +492,8 @@ static void fma_lanes(const osc_px *g, const osc_px_vec *v, int pv, int r, int s
     int k;
     fm[i] = 0;
     if (!g->isa->fma_masks || g->s->stride_w != 1 || g->split || !m[i] ||
-        m[i] == osc_px_full(g) || !load_in_plane(g, &v[i], r, sc))
+        m[i] == osc_px_full(g) ||
+        !reads_in_plane(g, &v[i], r, v[i].c0 - v[i].base + sc - g->s->pad_w, g->isa->lanes))
       continue;
     fm[i] = m[i];
     k = osc_px_mask_index(g, m[i]);
@@ -505,15 +504,16 @@ static void fma_lanes(const osc_px *g, const osc_px_vec *v, int pv, int r, int s
   }
 }
 
-/* Tap (r, sc) of fan-in channel ic of the loop body for tile_of's vectors:
-** their loads, then the multiply-adds of each output channel. */
-static void tap_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int ic, int r, int sc) {
+/* Tap (r, sc) of fan-in channel ic of the loop body for tile_of's vectors
+** (loaded into xr): their loads, then the multiply-adds of each output
+** channel. */
+static void tap_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, const int *xr, int pv, int ic,
+                   int r, int sc) {
   const osc_stage *s = g->s;
   const osc_px_isa *x = g->isa;
-  int live[OSC_PX_MAX_PV], xr[OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV], k[OSC_PX_MAX_PV], masked = 0;
+  int live[OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV], k[OSC_PX_MAX_PV], masked = 0;
   unsigned m[OSC_PX_MAX_PV], m1[OSC_PX_MAX_PV], fm[OSC_PX_MAX_PV], full = osc_px_full(g);
   for (int i = 0; i < pv; i++) {
-    xr[i] = g->oct * pv + i;
     m[i] = load_mask(g, &v[i], r, sc, 0), m1[i] = load_mask(g, &v[i], r, sc, 1);
     if (g->split && !g->flat && v[i].base == 0) m[i] = split_load_mask(g, &v[i], r, sc);
     live[i] = m[i] != 0 || m1[i] != 0;
@@ -569,7 +569,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
     if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
     if (g->pf_split) prefetch_stream(g, a, pv);
     for (int r = r_lo; r < r_hi; r++)
-      for (int sc = 0; sc < s->k_w; sc++) tap_of(g, a, v, pv, ic, r, sc);
+      for (int sc = 0; sc < s->k_w; sc++) tap_of(g, a, v, xr, pv, ic, r, sc);
   }
   if (iters > 1) {
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(u * g->x_ic));

@@ -124,7 +124,7 @@ typedef struct osc_px {
   unsigned mask[OSC_PX_MAX_MASKS];   /* the partial lane masks, in first-use order */
   int n_masks;
   int pf_in;                         /* prefetch the next group's input (oscpx.c, "Cold") */
-  int pf_split;                      /* the split's copy prefetches the next group's rows */
+  int pf_split;                      /* split: the taps stream the next group's input */
   int pf_w_lines;                    /* cache lines of the next tile's weights prefetched */
   int split;                         /* stride 2: the input split into column phases (oscpx.c) */
   long long xw;                      /* floats between input rows (split: the copy's) */
