@@ -117,6 +117,7 @@ static const char *const forms_as =
     "vmaskmovps ymmword ptr [r11+100000], ymm15, ymm9\n"
     "vmaskmovps ymm15, ymm15, ymmword ptr [rax+36]\n"
     "vshufps ymm5, ymm5, ymm15, 0x88\nvpermpd ymm5, ymm5, 0xd8\n"
+    "vandps ymm9, ymm9, ymmword ptr [r14+0x20]\n"
     /* weights broadcast once into a register; relu6 / clamp bounds */
     "vbroadcastss zmm27, dword ptr [rbx+40]\nvfmadd231ps zmm3, zmm24, zmm27\n"
     "vbroadcastss zmm30, dword ptr [rbx-4]\nvfmadd231ps zmm23, zmm29, zmm30\n"
@@ -211,6 +212,7 @@ static void forms_encoded(osc_x86 *a) {
   OSC_X86(a, VMASKMOVPS, R(YMM15), R(YMM15), M(RAX, 36, 32));
   OSC_X86(a, VSHUFPS, R(YMM5), R(YMM5), R(YMM15), I(0x88));
   OSC_X86(a, VPERMPD, R(YMM5), R(YMM5), I(0xd8));
+  OSC_X86(a, VANDPS, R(YMM9), R(YMM9), M(R14, 0x20, 32));
   OSC_X86_EVEX(a, VBROADCASTSS, K(K0), 0, R(ZMM27), M(RBX, 40, 4));
   OSC_X86_EVEX(a, VFMADD231PS, K(K0), 0, R(ZMM3), R(ZMM24), R(ZMM27));
   OSC_X86_EVEX(a, VBROADCASTSS, K(K0), 0, R(ZMM30), M(RBX, -4, 4));

@@ -1,13 +1,16 @@
 /*
 ** kernel_avx2_px.c -- AVX2 + FMA, lanes over pixels (the shape: oscpx.h):
 ** 8 pixels per ymm, 16 registers: tiles of up to 4 output channels x 3
-** vectors (12 accumulators, 3 x vectors, ymm15 for the weight broadcast
-** and masks); up to 7 vectors when the tile has fewer channels. Per input
+** vectors, at stride 2 6 x 2 (12 accumulators, the x vectors, ymm15 for
+** the weight broadcast and masks); up to 7 vectors when the tile has fewer
+** channels. Per input
 ** channel, tap and weight: `vbroadcastss ymm15, dword [w]`, then
 ** `vfmadd231ps acc, x, ymm15` per vector. Masked loads and stores are
 ** vmaskmovps with the lane mask read into ymm15 from the stage's table
 ** (args[4], 32 bytes a mask): masked-off lanes read zero and cannot fault.
-** Stride 2 in width: two masked loads, vshufps + vpermpd keep the even lanes.
+** Stride 2 in width: two loads (masked where they would leave the plane),
+** a vshufps keeps the even lanes (the store's vpermpd puts the pixels in
+** order), a vandps zeroes the padding's.
 */
 #include "oscpx.h"
 
@@ -37,15 +40,23 @@ static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
   OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_X, off, 32));
 }
 
-/* Stride 2: the even lanes of two loads. vshufps keeps lanes 0, 2 of each
-** 128-bit half of both ([A0 A2 B0 B2 | A4 A6 B4 B6]), vpermpd puts the
-** 64-bit pairs in order ([A0 A2 A4 A6 B0 B2 B4 B6]). */
+/* Stride 2: the even lanes of two loads, by one vshufps, which keeps lanes
+** 0, 2 of each 128-bit half of both: [A0 A2 B0 B2 | A4 A6 B4 B6], output
+** pixels 0 1 4 5 2 3 6 7 (even_order). Every tap's vectors come in that
+** order, so the sums do too, and the store's vpermpd puts them in order:
+** one lane-crossing shuffle per output vector instead of one per vector and
+** tap. With keep (the loads unmasked: oscpx.c's even_keep), a vandps with
+** keep's row of the table (in that order) zeroes the other lanes. */
+static const unsigned char even_order[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+
 static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, long long off,
                       unsigned keep) {
-  assert(keep == 0);   /* oscpx.c's even_keep: AVX-512 only */
+  assert(!keep || ((m0 == 0 || m0 == osc_px_full(g)) && (m1 == 0 || m1 == osc_px_full(g))));
   if (m0) load(g, a, r, m0, off);
   else zero(g, a, r);
-  if (m1) {   /* the mask register is the destination too */
+  if (m1 == osc_px_full(g)) {
+    OSC_X86(a, VMOVUPS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_X, off + 32, 32));
+  } else if (m1) {   /* the mask register is the destination too */
     mask_to_tmp(g, a, m1);
     OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(TMP)), osc_x86_r(ymm(TMP)),
             osc_x86_m(OSC_PX_X, off + 32, 32));
@@ -53,7 +64,9 @@ static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, lo
     zero(g, a, TMP);
   }
   OSC_X86(a, VSHUFPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_i(0x88));
-  OSC_X86(a, VPERMPD, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_i(0xd8));
+  if (keep && keep != osc_px_full(g))
+    OSC_X86(a, VANDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)),
+            osc_x86_m(OSC_PX_MASKS, 32LL * osc_px_mask_index(g, keep), 32));
 }
 
 static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
@@ -79,6 +92,8 @@ static void splat(osc_px *g, osc_x86 *a, int r, float v) {
 
 static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off, unsigned m,
                   long long off) {
+  if (g->s->stride_w == 2)   /* the pixels of load_even's order in place */
+    OSC_X86(a, VPERMPD, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_i(0xd8));
   if (g->bias) {
     OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_BIAS, b_off, 4));
     OSC_X86(a, VADDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)));
@@ -108,10 +123,13 @@ static void epilogue(osc_px *g, osc_x86 *a) {
   osc_x86_ins(a, ZYDIS_MNEMONIC_VZEROUPPER, 0, NULL);
 }
 
-/* accumulators + vectors <= 15 (ymm15 is the broadcast) */
-static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3};
+/* accumulators + vectors <= 15 (ymm15 is the broadcast); 5 and 6 channels
+** at stride 2 only (max_oct_s2), where a vector's load costs two loads and
+** a shuffle, so more channels share it: 6 x 2 ran 1.25x faster than 4 x 2
+** on C128->256 28x28 s2; at stride 1 4 x 3 stays (6 x 2 was 0.95-1.09x) */
+static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3, 2, 2};
 
-const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 1, 2,
+const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 6, 1, 2, 1, even_order,
                                 NULL, zero, load, load_even, NULL, madd, NULL, splat, store, epilogue};
 
 OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

@@ -93,10 +93,13 @@ static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_
                                       OSC_PX_RES,  OSC_PX_RROW};   /* the last two: a residual */
 #define N_SAVED ((int)(sizeof saved / sizeof saved[0]) - 2)
 
-/* The ISA as the job's code variant narrows it (knobs simd_oct, simd_pv:
-** gen/oscvariant.h): tiles of at most that many output channels and
-** vectors. Everything below reads the tile budget from the view, so the
-** tile count, the cost and the code agree. */
+/* The ISA as the stage and the job's code variant shape it: at stride 2
+** (unsplit) tiles of up to max_oct_s2 output channels where the ISA has
+** them (AVX2: 6 x 2 vectors, where stride 1 takes 4 x 3; README Figures,
+** "Stride 2 on AVX2"); then the knobs simd_oct, simd_pv (gen/oscvariant.h)
+** narrow it: tiles of at most that many output channels and vectors.
+** Everything below reads the tile budget from the view, so the tile count,
+** the cost and the code agree. */
 typedef struct px_view {
   osc_px_isa isa;
   int pv[OSC_PX_MAX_OCT + 1];
@@ -104,11 +107,14 @@ typedef struct px_view {
 
 static const osc_px_isa *variant(const osc_px_isa *x, const osc_stage_job *j, px_view *v) {
   int oct = j->knobs ? j->knobs->simd_oct : 0, pv = j->knobs ? j->knobs->simd_pv : 0;
-  if (!oct && !pv) return x;
+  int s2 = x->max_oct_s2 > x->max_oct && !x->split_row && j->s->stride_w == 2 &&
+           (j->s->w_out + x->lanes - 1) / x->lanes <= OSC_PX_MAX_PV * x->pv_max[x->max_oct_s2];
+  if (!oct && !pv && !s2) return x;
   v->isa = *x;
-  if (oct && oct < x->max_oct) v->isa.max_oct = oct;
+  if (s2) v->isa.max_oct = x->max_oct_s2;
+  if (oct && oct < v->isa.max_oct) v->isa.max_oct = oct;
   for (int o = 0; o <= OSC_PX_MAX_OCT; o++)
-    v->pv[o] = o > x->max_oct ? 0 : pv && pv < x->pv_max[o] ? pv : x->pv_max[o];
+    v->pv[o] = o > v->isa.max_oct ? 0 : pv && pv < x->pv_max[o] ? pv : x->pv_max[o];
   v->isa.pv_max = v->pv;
   return &v->isa;
 }
@@ -229,13 +235,22 @@ static unsigned split_load_mask(const osc_px *g, const osc_px_vec *v, int r, int
   return m ? osc_px_full(g) : 0;
 }
 
-/* The output lanes of a stride-2 tap's two loads that read input: bit o
-** from the even lane 2o of the first load (o < LANES/2) or of the second. */
-static unsigned even_lanes(const osc_px *g, unsigned m0, unsigned m1) {
+/* The lanes of a stride-2 vector whose outputs a tap's two loads read
+** input for: output o from the even lane 2o of the first load (o <
+** LANES/2) or of the second, in lane even_order[o]'s place (the ISA's
+** order until the store; natural where it has none). Where zeroing costs
+** an instruction (AVX2's vandps), the lanes past v's outputs, which no
+** store writes, count as kept; AVX-512's zero-masking is free and zeroes
+** them. */
+static unsigned even_lanes(const osc_px *g, const osc_px_vec *v, unsigned m0, unsigned m1) {
+  const unsigned char *order = g->isa->even_order;
   unsigned keep = 0;
   int h = g->isa->lanes / 2;
-  for (int o = 0; o < 2 * h; o++)
-    if ((o < h ? m0 >> (2 * o) : m1 >> (2 * (o - h))) & 1) keep |= 1u << o;
+  for (int l = 0; l < 2 * h; l++) {
+    int o = order ? order[l] : l;
+    if ((o < h ? m0 >> (2 * o) : m1 >> (2 * (o - h))) & 1) keep |= 1u << l;
+    if (g->isa->mask_table && o >= v->width) keep |= 1u << l;
+  }
   return keep;
 }
 
@@ -261,19 +276,21 @@ static int reads_in_plane(const osc_px *g, const osc_px_vec *v, int r, long long
   return lo >= 0 && hi <= (long long)s->h_in * s->w_in;
 }
 
-/* Stride 2, unsplit, AVX-512: a tap's two loads may go unmasked, the
-** permute zeroing the lanes that must be zero (zero-masking is free on it;
-** a masked load is two uops on this Intel core, the second on the FMA
-** ports: README Figures, "Stride-2 loads on the Xeon"), wherever both
-** loads stay inside the channel's plane. The permute's lane mask, or 0:
-** the loads keep their masks. */
+/* Stride 2, unsplit: a tap's two loads may go unmasked wherever both stay
+** inside the channel's plane, the lanes that must be zero zeroed after the
+** permute. AVX-512: zero-masking, free on the permute (a masked load is two
+** uops on the Xeon, the second on the FMA ports: README Figures, "Stride-2
+** loads on the Xeon"); AVX2: a vandps with the mask table's row, one uop
+** where the masked loads were two vmaskmovps and two mask loads (README
+** Figures, "Stride 2 on AVX2"). The lanes to keep, or 0: the loads keep
+** their masks. */
 static unsigned even_keep(const osc_px *g, const osc_px_vec *v, int r, int sc, unsigned m0,
                           unsigned m1) {
   long long cs = 2LL * (v->c0 - v->base) + sc - g->s->pad_w;
-  if (g->isa->isa != OSC_ISA_AVX512 || g->flat || v->base ||
+  if (!g->isa->keep_even || g->flat || v->base ||
       !reads_in_plane(g, v, r, cs, 2LL * g->isa->lanes))
     return 0;
-  return even_lanes(g, m0, m1);
+  return even_lanes(g, v, m0, m1);
 }
 
 static unsigned store_mask(const osc_px_vec *v) {
@@ -396,7 +413,7 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   for (int c = 0; c < g->cpr && s->stride_w == 2 && !g->split && !g->flat; c++) {
     osc_px_vec v = vec_at(g, 0, c);   /* even_keep's: the interior's, so first */
     for (int sc = 0; sc < s->k_w; sc++)
-      note_mask(g, even_lanes(g, load_mask(g, &v, 0, sc, 0), load_mask(g, &v, 0, sc, 1)));
+      note_mask(g, even_lanes(g, &v, load_mask(g, &v, 0, sc, 0), load_mask(g, &v, 0, sc, 1)));
   }
   for (int c = 0; c < g->cpr; c++) {
     osc_px_vec v = vec_at(g, 0, c);

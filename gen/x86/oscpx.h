@@ -135,9 +135,14 @@ struct osc_px_isa {
   const char *pw_kernel;              /* "avx512_pw": the pointwise shape */
   osc_isa isa;
   int lanes, max_oct;
-  const int *pv_max;                  /* vectors per tile, by tile channels 0..max_oct */
+  const int *pv_max;                  /* vectors per tile, by tile channels 0..max_oct_s2 */
+  int max_oct_s2;                     /* stride 2, unsplit: tiles up to this many (0: max_oct) */
   int mask_table;                     /* loads masks from the table in args[4] */
   int max_stride_w;                   /* 1, or 2: loads two vectors and keeps even lanes */
+  int keep_even;                      /* load_even takes keep (oscpx.c's even_keep) */
+  /* stride 2 (unsplit): NULL, lane l of a vector holds output pixel l; else
+  ** even_order[l], from load_even to the store, which puts them in order */
+  const unsigned char *even_order;
   /* before the rows: e.g. masks into mask registers */
   void (*prologue)(osc_px *g, osc_x86 *a);
   void (*zero)(osc_px *g, osc_x86 *a, int reg);
@@ -145,8 +150,9 @@ struct osc_px_isa {
   void (*load)(osc_px *g, osc_x86 *a, int reg, unsigned mask, long long off);
   /* stride 2: reg = the even lanes of OSC_PX_X[off] (mask m0) and of the
   ** vector after it (m1); the permutation index was set up by the prologue.
-  ** keep != 0 (AVX-512 only, m0 and m1 full): the lanes of reg outside keep
-  ** zeroed by the permute */
+  ** keep != 0 (where the ISA has keep_even; m0 and m1 full or 0): the lanes
+  ** of reg outside keep zeroed (AVX-512: by the permute's zero-masking;
+  ** AVX2: an AND with keep's row of the mask table) */
   void (*load_even)(osc_px *g, osc_x86 *a, int reg, unsigned m0, unsigned m1, long long off,
                     unsigned keep);
   /* stride 2, the polyphase split (NULL: the ISA has none): one input row
