@@ -501,7 +501,7 @@ static char *emit_plan(const osc_plan *p, int isa) {
 ** interior row loop and its remainder, segments, masks beyond six, tails,
 ** bias, ReLU, shuffled stores, the fan-in loop, a stride-2 stage split into
 ** column phases. */
-#define N_SAMPLES 10
+#define N_SAMPLES 12
 
 static int sample_plans(osc_plan *p) {
   struct { int cin, cout, h, w, kh, kw, ph, pw, g, bias, relu, stride; osc_mode mode; } L[] = {
@@ -515,6 +515,8 @@ static int sample_plans(osc_plan *p) {
       {16, 16, 28, 28, 5, 5, 2, 2, 8, 1, 1, 2, OSC_MODE_CONVENTIONAL},   /* stride 2, split */
       {64, 64, 28, 28, 1, 1, 0, 0, 4, 1, 1, 1, OSC_MODE_CONVENTIONAL},   /* grouped pw */
       {32, 64, 28, 28, 1, 1, 0, 0, 4, 0, 0, 2, OSC_MODE_CONVENTIONAL},   /* grouped 1x1, stride 2 */
+      {64, 64, 56, 56, 1, 1, 0, 0, 2, 0, 1, 1, OSC_MODE_CONVENTIONAL},   /* pw, AVX2 prefetches ahead */
+      {256, 24, 28, 28, 1, 1, 0, 0, 1, 1, 0, 1, OSC_MODE_CONVENTIONAL},  /* pw, fan-in too long for it */
   };
   int n = 0;
   static_assert(sizeof L / sizeof L[0] <= N_SAMPLES, "N_SAMPLES plans at most");
@@ -689,6 +691,25 @@ static int stream_runs(const char *listing) {
   return runs;
 }
 
+/* The pointwise shape's prefetches ahead (oscpx.c, "Ahead"): each one,
+** [rax + d], PF_AHEAD bytes past a load of the same block, and each load
+** [rax + d] with a prefetch of the line holding d + PF_AHEAD. 1 when the
+** block's prefetches ahead keep that, with *n of them. */
+#define PF_AHEAD 256
+static int ahead_ok(const block *b, const long long *loads, int n_loads, int bytes, int *n) {
+  int ok = 1;
+  long long pf[4096];
+  *n = 0;
+  for (const char *l = b->listing; (l = strstr(l, "prefetcht0 [rax")); l++)
+    if (strncmp(l, "prefetcht0 [rax+rdi", 19)) {
+      long long d = listed_disp(l);
+      ok &= covers(loads, n_loads, d - PF_AHEAD, bytes);
+      if (*n < 4096) pf[(*n)++] = d;
+    }
+  for (int q = 0; q < n_loads && *n; q++) ok &= covers(pf, *n, loads[q] + PF_AHEAD, 64);
+  return ok;
+}
+
 /* Every prefetch stays inside what the next tile reads (oscpx.c, "Cold"):
 ** an input one, [rax + rdi + d], is where a load of the same block reads
 ** ([rax + d'], d' <= d < d' + the vector's bytes) shifted by rdi, the next
@@ -697,16 +718,20 @@ static int stream_runs(const char *listing) {
 ** next tile's first; an output one, prefetchw [r11 + d], inside a store of
 ** the block ([r11 + d'], d' <= d < d' + the vector's bytes), every block
 ** that stores having some. Grouped stages of a kernel beyond 1x1 and grouped
-** pointwise ones (the pw shape) prefetch input; single-group stages and
+** pointwise ones (the pw shape) prefetch input where a group's is at most
+** 256 KB (it would push the group's own out of L2); single-group stages and
 ** the other 1x1 ones (lanes over pixels, stride 2) do not; stages split
 ** into column phases (their copy reads the group's input) stream the next
-** group's input through rdi instead (stream_runs), and only they. */
+** group's input through rdi instead (stream_runs), and only they. AVX2
+** pointwise stages with a group's input past 64 KB and a fan-in of at most
+** 64 channels also prefetch each plane ahead (ahead_ok), and no other
+** stage does. */
 static void test_prefetch_bounds(void) {
   osc_plan p[N_SAMPLES];
   int n = sample_plans(p), in_pf = 0, w_pf = 0, outside = 0, grouped = 0, grouped_with = 0;
   int single_with = 0, split = 0, grouped_pw = 0, strided_1x1 = 0;
   int out_pf = 0, out_blocks = 0, out_with = 0;   /* prefetchw of the tile's output */
-  int split_streams = 0;
+  int split_streams = 0, ahead = 0, ahead_bad = 0;
   for (int i = 0; i < n; i++) {
     char *src = emit_plan(&p[i], OSC_ISA_AUTO);
     const char *at = src;
@@ -744,6 +769,8 @@ static void test_prefetch_bounds(void) {
             in_pf++, has_in = 1;
             outside += !loaded;
             if (!loaded) fprintf(stderr, "\n%s: %.40s: no load there\n", b.name, l);
+          } else if (!strncmp(l, "prefetcht0 [rax", 15)) {
+            /* ahead_ok below */
           } else if (!strncmp(l, "prefetcht0 [rdi", 15)) {
             outside += !strstr(b.listing, "sub rsp");   /* a split's stream only */
           } else if (!strncmp(l, "prefetcht0 [r13", 15)) {
@@ -752,6 +779,13 @@ static void test_prefetch_bounds(void) {
           } else {
             outside++;
           }
+        }
+        {
+          int n_ahead, n_in = s->c_in / s->groups;
+          int want = !wide && strstr(b.name, "_pw_") && n_in <= 64 &&
+                     4LL * n_in * s->h_in * s->w_in > 64 * 1024;
+          ahead_bad += !ahead_ok(&b, loads, n_loads, bytes, &n_ahead) || (n_ahead > 0) != want;
+          ahead += n_ahead > 0;
         }
         n_loads = vector_moves(b.listing, "[r11", 1, loads);   /* now the stores' */
         out_blocks += n_loads > 0;
@@ -768,7 +802,8 @@ static void test_prefetch_bounds(void) {
         outside += runs < 0 || (!is_split && runs > 0);
         if (is_split)   /* its copy reads this group's input; the taps stream the next one's */
           split++, single_with += has_in, split_streams += runs > 0;
-        else if (s->groups > 1 && (s->k_h * s->k_w > 1 || strstr(b.name, "_pw_")))
+        else if (s->groups > 1 && (s->k_h * s->k_w > 1 || strstr(b.name, "_pw_")) &&
+                 4LL * s->c_in / s->groups * s->h_in * s->w_in <= 256 * 1024)
           grouped++, grouped_with += has_in, grouped_pw += strstr(b.name, "_pw_") != NULL;
         else single_with += has_in, strided_1x1 += s->k_h * s->k_w == 1 && s->groups > 1;
       }
@@ -789,6 +824,8 @@ static void test_prefetch_bounds(void) {
   CU_ASSERT(out_pf > 0);
   CU_ASSERT(out_blocks > 0);
   CU_ASSERT_EQUAL(out_with, out_blocks);   /* every block that stores asks for its lines */
+  CU_ASSERT(ahead > 0);
+  CU_ASSERT_EQUAL(ahead_bad, 0);
 }
 
 /* An oc kernel's blocks (avx512_oc, avx2_oc), forced on layers that take

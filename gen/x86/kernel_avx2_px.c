@@ -129,7 +129,7 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 ** on C128->256 28x28 s2; at stride 1 4 x 3 stays (6 x 2 was 0.95-1.09x) */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3, 2, 2};
 
-const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 6, 1, 2, 1, even_order,
+const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 6, 1, 2, 1, 1, even_order,
                                 NULL, zero, load, load_even, NULL, madd, NULL, splat, store, epilogue};
 
 OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

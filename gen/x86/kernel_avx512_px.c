@@ -171,7 +171,7 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 /* accumulators + vectors <= 30 (zmm30, 31 for stride 2), accumulators <= 24 */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
 
-const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 0, 2, 1, NULL,
+const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 0, 2, 1, 0, NULL,
                                   prologue, zero, load, load_even, split_row, madd, fma_masks, splat, store,
                                   epilogue};
 

@@ -55,6 +55,21 @@
 ** prefetches waits on DRAM before the first tile starts. */
 #define PF_MAX_GROUP (256 * 1024)
 #define PF_MAX_W_LINES 64
+/* Ahead (the pointwise shape, where the ISA asks: pw_ahead): a tile of pv
+** vectors reads pv vectors from each of the group's n planes, n streams
+** the hardware prefetchers do not keep up with once the group's input is
+** past L1 and L2 hold (C64 56x56 1x1/g2 on Zen 3: 401 KB, 46 GFLOP/s
+** against 65 on 16x16). So each fan-in channel's load is preceded by a
+** prefetch of the same plane PF_AHEAD bytes on (2-3 tiles), a line per 64
+** bytes of the tile's: hot on Zen 3 (README Figures, "Pointwise on AVX2")
+** C64 56x56 g2 0.80-0.86x, C64->256 56x56 0.83x, C128 28x28 g4 0.96x; but
+** 1.09-1.17x slower where the lines a tile prefetches over its fan-in
+** (n x pv vectors) pass PF_AHEAD_MAX_TILE, which L1 does not keep until
+** their use (fan-in 256 and more), and no gain where the group's input
+** fits PF_AHEAD_MIN_GROUP. */
+#define PF_AHEAD 256
+#define PF_AHEAD_MAX_TILE (8 * 1024)
+#define PF_AHEAD_MIN_GROUP (64 * 1024)
 #define PF_PW_FIRST_LINES 256
 #define PF_IN ZYDIS_MNEMONIC_PREFETCHT0
 #define PF_W ZYDIS_MNEMONIC_PREFETCHT0
@@ -381,6 +396,8 @@ static void setup(const osc_px_isa *x, int pw, int run, const osc_stage_job *j, 
   g->w_oc = 4LL * g->n * g->khkw;
   g->o_oc = 4LL * s->h_out * s->w_out * (j->last ? 1 : s->groups);
   g->pf_in = s->groups > 1 && (g->khkw > 1 || pw) && g->n * g->x_ic <= PF_MAX_GROUP;
+  g->pf_ahead = pw && x->pw_ahead && g->n * g->x_ic > PF_AHEAD_MIN_GROUP &&
+                4LL * g->n * pvm * x->lanes <= PF_AHEAD_MAX_TILE;
   {   /* as many lines as the smallest tile has, the stage's last (the tail) */
     int full = tile_oct(x, pw, s), tail = g->m - (g->m + full - 1) / full * full + full;
     g->pf_w_lines = (int)(((oct < tail ? oct : tail) * g->w_oc + 63) / 64);
@@ -468,6 +485,15 @@ static void prefetch_stream(osc_px *g, osc_x86 *a, int pv) {
   for (long long k = 0; k < per; k++)
     osc_x86_ins(a, PF_IN, OSC_X86_OPS(osc_x86_m(OSC_PX_PFD, 64 * k, 1)));
   OSC_X86(a, ADD, osc_x86_r(OSC_PX_PFD), osc_x86_i(64 * per));
+}
+
+/* Pointwise, fan-in channel ic of the loop body: its plane PF_AHEAD bytes
+** past tile_of's vectors v[0..pv) (contiguous in the run), a line per 64
+** bytes of them, so consecutive tiles cover every line. */
+static void prefetch_ahead(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int ic) {
+  long long off = ic * g->x_ic + 4LL * (v[0].dr * g->s->w_in + v[0].c0) + PF_AHEAD;
+  for (long long k = 0; k < (4LL * pv * g->isa->lanes + 63) / 64; k++)
+    osc_x86_ins(a, PF_IN, OSC_X86_OPS(osc_x86_m(OSC_PX_X, off + 64 * k, 1)));
 }
 
 /* The output lines tile_of's stores will write, for writing (prefetchw),
@@ -585,6 +611,7 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
   for (int ic = 0; ic < u && iters; ic++) {
     if (g->pf_in) prefetch_next(g, a, v, pv, ic, r_lo, r_hi);
     if (g->pf_split) prefetch_stream(g, a, pv);
+    if (g->pf_ahead) prefetch_ahead(g, a, v, pv, ic);
     for (int r = r_lo; r < r_hi; r++)
       for (int sc = 0; sc < s->k_w; sc++) tap_of(g, a, v, xr, pv, ic, r, sc);
   }

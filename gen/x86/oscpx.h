@@ -125,6 +125,7 @@ typedef struct osc_px {
   int n_masks;
   int pf_in;                         /* prefetch the next group's input (oscpx.c, "Cold") */
   int pf_split;                      /* split: the taps stream the next group's input */
+  int pf_ahead;                      /* pointwise: each plane prefetched ahead (oscpx.c) */
   int pf_w_lines;                    /* cache lines of the next tile's weights prefetched */
   int split;                         /* stride 2: the input split into column phases (oscpx.c) */
   long long xw;                      /* floats between input rows (split: the copy's) */
@@ -140,6 +141,7 @@ struct osc_px_isa {
   int mask_table;                     /* loads masks from the table in args[4] */
   int max_stride_w;                   /* 1, or 2: loads two vectors and keeps even lanes */
   int keep_even;                      /* load_even takes keep (oscpx.c's even_keep) */
+  int pw_ahead;                       /* the pointwise shape prefetches ahead (oscpx.c, "Ahead") */
   /* stride 2 (unsplit): NULL, lane l of a vector holds output pixel l; else
   ** even_order[l], from load_even to the store, which puts them in order */
   const unsigned char *even_order;
