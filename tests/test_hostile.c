@@ -39,12 +39,14 @@
 
 /* The lowered limits the corpus runs under (README of tests/hostile), and
 ** the CPU time that allows: the script's cap, the planning budget in conv{}
-** (the same cap) and after, emission of up to 8 MiB (1.25 s), and start-up
-** (loading 100000 layers: 0.3 s). */
+** (the same cap) and after, emission of up to 8 MiB (2 s: 1.0-1.5 s on a
+** Zen 3 VM, whose plan_bomb.lua took 2.0-3.25 s in all, past the 3.15 s
+** once allowed, with the other core busy), and start-up (loading 100000
+** layers: 0.3 s). */
 static const char *const lowered_env[] = {"OSCONV_CONFIG_INSTRUCTIONS=2000000",
                                           "OSCONV_PLAN_SECONDS=1",
                                           "OSCONV_GEN_MAX_BYTES=8388608", NULL};
-#define LOWERED_CPU_MAX (0.2 + 0.2 + 1.0 + 1.25 + 0.5)
+#define LOWERED_CPU_MAX (0.2 + 0.2 + 1.0 + 2.0 + 0.5)
 /* The defaults (README, Sandbox): 10 s script, 10 s planning in conv{} and
 ** 10 s after, and emission of 64 MiB (about 10 s). */
 #define DEFAULT_CPU_MAX (10.0 + 10.0 + 10.0 + 10.0)
