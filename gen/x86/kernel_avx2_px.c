@@ -1,11 +1,11 @@
 /*
 ** kernel_avx2_px.c -- AVX2 + FMA, lanes over pixels (the shape: oscpx.h):
 ** 8 pixels per ymm, 16 registers: tiles of up to 4 output channels x 3
-** vectors, at stride 2 6 x 2 (12 accumulators, the x vectors, ymm15 for
-** the weight broadcast and masks); up to 7 vectors when the tile has fewer
-** channels. Per input
-** channel, tap and weight: `vbroadcastss ymm15, dword [w]`, then
-** `vfmadd231ps acc, x, ymm15` per vector. Masked loads and stores are
+** vectors, at stride 2 and in the pointwise shape 6 x 2 (12 accumulators,
+** the x vectors, ymm15 for the weight broadcast and masks); up to 7
+** vectors when the tile has fewer channels. Per input channel, tap and
+** weight: `vbroadcastss ymm15, dword [w]`, then `vfmadd231ps acc, x,
+** ymm15` per vector. Masked loads and stores are
 ** vmaskmovps with the lane mask read into ymm15 from the stage's table
 ** (args[4], 32 bytes a mask): masked-off lanes read zero and cannot fault.
 ** Stride 2 in width: two loads (masked where they would leave the plane),
@@ -124,9 +124,12 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 }
 
 /* accumulators + vectors <= 15 (ymm15 is the broadcast); 5 and 6 channels
-** at stride 2 only (max_oct_s2), where a vector's load costs two loads and
-** a shuffle, so more channels share it: 6 x 2 ran 1.25x faster than 4 x 2
-** on C128->256 28x28 s2; at stride 1 4 x 3 stays (6 x 2 was 0.95-1.09x) */
+** at stride 2 and in the pointwise shape only (max_oct_pv2): at stride 2
+** a vector's load costs two loads and a shuffle, so more channels share
+** it (6 x 2 ran 1.25x faster than 4 x 2 on C128->256 28x28 s2); a
+** pointwise tile passes over its group's input once per 6 channels, not
+** 4 (0.84-0.95x on six of eight 1x1 stages); stride-1 KxK stages keep
+** 4 x 3 (6 x 2 was 0.95-1.09x) */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3, 2, 2};
 
 const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 6, 1, 2, 1, 1, even_order,

@@ -109,24 +109,27 @@ static const ZydisRegister saved[] = {OSC_PX_X,    OSC_PX_WK,   OSC_PX_W,   OSC_
 #define N_SAVED ((int)(sizeof saved / sizeof saved[0]) - 2)
 
 /* The ISA as the stage and the job's code variant shape it: at stride 2
-** (unsplit) tiles of up to max_oct_s2 output channels where the ISA has
-** them (AVX2: 6 x 2 vectors, where stride 1 takes 4 x 3; README Figures,
-** "Stride 2 on AVX2"); then the knobs simd_oct, simd_pv (gen/oscvariant.h)
-** narrow it: tiles of at most that many output channels and vectors.
-** Everything below reads the tile budget from the view, so the tile count,
-** the cost and the code agree. */
+** (unsplit) and in the pointwise shape, tiles of up to max_oct_pv2 output
+** channels where the ISA has them (AVX2: 6 x 2 vectors, where stride-1
+** KxK stages keep 4 x 3; README Figures, "Stride 2 on AVX2", "Pointwise
+** on AVX2"); then the knobs simd_oct, simd_pv (gen/oscvariant.h) narrow
+** it: tiles of at most that many output channels and vectors. Everything
+** below reads the tile budget from the view, so the tile count, the cost
+** and the code agree. */
 typedef struct px_view {
   osc_px_isa isa;
   int pv[OSC_PX_MAX_OCT + 1];
 } px_view;
 
-static const osc_px_isa *variant(const osc_px_isa *x, const osc_stage_job *j, px_view *v) {
+static const osc_px_isa *variant(const osc_px_isa *x, int pw, const osc_stage_job *j,
+                                 px_view *v) {
   int oct = j->knobs ? j->knobs->simd_oct : 0, pv = j->knobs ? j->knobs->simd_pv : 0;
-  int s2 = x->max_oct_s2 > x->max_oct && !x->split_row && j->s->stride_w == 2 &&
-           (j->s->w_out + x->lanes - 1) / x->lanes <= OSC_PX_MAX_PV * x->pv_max[x->max_oct_s2];
-  if (!oct && !pv && !s2) return x;
+  int rows_fit = (j->s->w_out + x->lanes - 1) / x->lanes <= OSC_PX_MAX_PV * x->pv_max[x->max_oct_pv2];
+  int wide = x->max_oct_pv2 > x->max_oct && !x->split_row &&
+             (pw || (j->s->stride_w == 2 && rows_fit));   /* pw: rows of LANES pixels */
+  if (!oct && !pv && !wide) return x;
   v->isa = *x;
-  if (s2) v->isa.max_oct = x->max_oct_s2;
+  if (wide) v->isa.max_oct = x->max_oct_pv2;
   if (oct && oct < v->isa.max_oct) v->isa.max_oct = oct;
   for (int o = 0; o <= OSC_PX_MAX_OCT; o++)
     v->pv[o] = o > v->isa.max_oct ? 0 : pv && pv < x->pv_max[o] ? pv : x->pv_max[o];
@@ -870,7 +873,7 @@ static double code_estimate(const osc_px_isa *x, const osc_stage *s) {
 const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   px_view view;
-  x = variant(x, j, &view);
+  x = variant(x, pw, j, &view);
   if (osc_simd_cap(j) < x->isa) return "the ISA allowed is below the kernel's";
   if (pw && (s->k_h != 1 || s->k_w != 1 || s->stride_h != 1 || s->stride_w != 1 ||
              s->pad_h || s->pad_w))
@@ -895,7 +898,7 @@ const char *osc_px_inapplicable(const osc_px_isa *x, int pw, const osc_stage_job
 double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   const osc_stage *s = j->s;
   px_view view;
-  x = variant(x, j, &view);
+  x = variant(x, pw, j, &view);
   double vecs = pw ? (s->h_out * s->w_out + x->lanes - 1) / x->lanes
                    : (double)s->h_out * ((s->w_out + x->lanes - 1) / x->lanes);
   int oct = tile_oct(x, pw, s);
@@ -909,7 +912,7 @@ double osc_px_cost(const osc_px_isa *x, int pw, const osc_stage_job *j) {
 
 int osc_px_tiles(const osc_px_isa *x, int pw, const osc_stage_job *j) {
   px_view view;
-  x = variant(x, j, &view);
+  x = variant(x, pw, j, &view);
   int m = j->s->c_out / j->s->groups, oct = tile_oct(x, pw, j->s);
   return j->s->groups * ((m + oct - 1) / oct);
 }
@@ -1087,7 +1090,7 @@ osc_status osc_px_emit(const osc_px_isa *x, int pw, const osc_stage_job *j, osc_
                        osc_error *err) {
   const osc_stage *s = j->s;
   px_view view;
-  x = variant(x, j, &view);
+  x = variant(x, pw, j, &view);
   int m = s->c_out / s->groups, oct = tile_oct(x, pw, s), tiles = (m + oct - 1) / oct;
   int sizes[2] = {oct, m - (tiles - 1) * oct};
   char run[96] = "";

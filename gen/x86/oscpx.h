@@ -136,8 +136,9 @@ struct osc_px_isa {
   const char *pw_kernel;              /* "avx512_pw": the pointwise shape */
   osc_isa isa;
   int lanes, max_oct;
-  const int *pv_max;                  /* vectors per tile, by tile channels 0..max_oct_s2 */
-  int max_oct_s2;                     /* stride 2, unsplit: tiles up to this many (0: max_oct) */
+  const int *pv_max;                  /* vectors per tile, by tile channels 0..max_oct_pv2 */
+  int max_oct_pv2;                    /* stride 2 (unsplit) and the pointwise shape: tiles up
+                                      ** to this many channels (0: max_oct; oscpx.c, variant) */
   int mask_table;                     /* loads masks from the table in args[4] */
   int max_stride_w;                   /* 1, or 2: loads two vectors and keeps even lanes */
   int keep_even;                      /* load_even takes keep (oscpx.c's even_keep) */
