@@ -40,6 +40,12 @@ static void load(osc_px *g, osc_x86 *a, int r, unsigned m, long long off) {
   OSC_X86(a, VMASKMOVPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_X, off, 32));
 }
 
+/* The lanes of r outside keep zeroed: a vandps with keep's row of the table. */
+static void zero_outside(osc_px *g, osc_x86 *a, int r, unsigned keep) {
+  OSC_X86(a, VANDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)),
+          osc_x86_m(OSC_PX_MASKS, 32LL * osc_px_mask_index(g, keep), 32));
+}
+
 /* Stride 2: the even lanes of two loads, by one vshufps, which keeps lanes
 ** 0, 2 of each 128-bit half of both: [A0 A2 B0 B2 | A4 A6 B4 B6], output
 ** pixels 0 1 4 5 2 3 6 7 (even_order). Every tap's vectors come in that
@@ -64,9 +70,19 @@ static void load_even(osc_px *g, osc_x86 *a, int r, unsigned m0, unsigned m1, lo
     zero(g, a, TMP);
   }
   OSC_X86(a, VSHUFPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_i(0x88));
-  if (keep && keep != osc_px_full(g))
-    OSC_X86(a, VANDPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)),
-            osc_x86_m(OSC_PX_MASKS, 32LL * osc_px_mask_index(g, keep), 32));
+  if (keep && keep != osc_px_full(g)) zero_outside(g, a, r, keep);
+}
+
+/* Two taps from one pair of loads (oscpx.c's tap_pair_of): the odd lanes
+** by vshufps 0xdd (the same lane order as the even ones), then the even. */
+static void load_even_pair(osc_px *g, osc_x86 *a, int r, int r2, long long off, unsigned keep,
+                           unsigned keep2) {
+  OSC_X86(a, VMOVUPS, osc_x86_r(ymm(r)), osc_x86_m(OSC_PX_X, off, 32));
+  OSC_X86(a, VMOVUPS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_X, off + 32, 32));
+  OSC_X86(a, VSHUFPS, osc_x86_r(ymm(r2)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_i(0xdd));
+  OSC_X86(a, VSHUFPS, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_r(ymm(TMP)), osc_x86_i(0x88));
+  if (keep && keep != osc_px_full(g)) zero_outside(g, a, r, keep);
+  if (keep2 && keep2 != osc_px_full(g)) zero_outside(g, a, r2, keep2);
 }
 
 static void madd(osc_px *g, osc_x86 *a, const int *acc, const int *x, const int *live, int pv,
@@ -133,6 +149,7 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3, 2, 2};
 
 const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 6, 1, 2, 1, 1, even_order,
-                                NULL, zero, load, load_even, NULL, madd, NULL, splat, store, epilogue};
+                                NULL, zero, load, load_even, load_even_pair, 15, NULL, madd, NULL, splat, store,
+                                epilogue};
 
 OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

@@ -172,7 +172,7 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
 
 const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 0, 2, 1, 0, NULL,
-                                  prologue, zero, load, load_even, split_row, madd, fma_masks, splat, store,
+                                  prologue, zero, load, load_even, NULL, 0, split_row, madd, fma_masks, splat, store,
                                   epilogue};
 
 OSC_PX_STAGE_KERNEL(avx512, px, osc_px_avx512, OSC_ISA_AVX512, 0);

@@ -589,6 +589,50 @@ static void tap_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, const int *xr, in
   }
 }
 
+/* Stride 2, unsplit, where the ISA pairs taps (load_even_pair: AVX2) and
+** the tile leaves pv registers free: taps sc and sc + 1 of kernel row r
+** from one pair of loads. Tap sc + 1 reads input column 2 ow + sc + 1 -
+** pad_w, the odd lanes of tap sc's two loads, so where those go unmasked
+** for every vector (inside the plane: even_keep's rule) one shuffle more
+** gives tap sc + 1 its vectors, each zeroed outside its own lanes: two
+** loads a vector saved (README Figures, "Stride 2 on AVX2"). The same
+** values in the same sums. Returns 0 (nothing emitted) where it cannot. */
+static int tap_pair_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, const int *xr, int pv, int ic,
+                       int r, int sc) {
+  const osc_stage *s = g->s;
+  const osc_px_isa *x = g->isa;
+  int live[2][OSC_PX_MAX_PV], acc[OSC_PX_MAX_PV], xr2[OSC_PX_MAX_PV];
+  unsigned keep[2][OSC_PX_MAX_PV];
+  if (!x->load_even_pair || s->stride_w != 2 || g->split || g->flat || sc + 1 >= s->k_w ||
+      g->oct * pv + 2 * pv > x->pair_regs)
+    return 0;
+  for (int i = 0; i < pv; i++) {
+    long long cs = 2LL * (v[i].c0 - v[i].base) + sc - s->pad_w;
+    for (int d = 0; d < 2; d++) {
+      unsigned m0 = load_mask(g, &v[i], r, sc + d, 0), m1 = load_mask(g, &v[i], r, sc + d, 1);
+      live[d][i] = m0 != 0 || m1 != 0;
+      keep[d][i] = even_lanes(g, &v[i], m0, m1);
+    }
+    if ((live[0][i] || live[1][i]) &&
+        (v[i].base || !reads_in_plane(g, &v[i], r, cs, 2LL * x->lanes)))
+      return 0;
+    xr2[i] = xr[pv - 1] + 1 + i;
+  }
+  for (int i = 0; i < pv; i++)
+    if (live[0][i] || live[1][i])
+      x->load_even_pair(g, a, xr[i], xr2[i],
+                        ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
+                                              2 * (v[i].c0 - v[i].base) + sc - s->pad_w),
+                        live[0][i] ? keep[0][i] : 0, live[1][i] ? keep[1][i] : 0);
+  for (int d = 0; d < 2; d++)
+    for (int t = 0; t < g->oct; t++) {
+      for (int i = 0; i < pv; i++) acc[i] = t * pv + i;
+      x->fma(g, a, acc, d ? xr2 : xr, live[d], pv,
+             t * g->w_oc + 4LL * (ic * g->khkw + r * s->k_w + sc + d), NULL);
+    }
+  return 1;
+}
+
 /* One tile of vectors v[0..pv) from OSC_PX_XROW / OSC_PX_OROW (the tile's
 ** first output row; XROW at its input row minus the padding), kernel rows
 ** [r_lo, r_hi) (the ones inside the input).
@@ -616,7 +660,9 @@ static void tile_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, int pv, int r_lo
     if (g->pf_split) prefetch_stream(g, a, pv);
     if (g->pf_ahead) prefetch_ahead(g, a, v, pv, ic);
     for (int r = r_lo; r < r_hi; r++)
-      for (int sc = 0; sc < s->k_w; sc++) tap_of(g, a, v, xr, pv, ic, r, sc);
+      for (int sc = 0; sc < s->k_w; sc++)
+        if (tap_pair_of(g, a, v, xr, pv, ic, r, sc)) sc++;
+        else tap_of(g, a, v, xr, pv, ic, r, sc);
   }
   if (iters > 1) {
     OSC_X86(a, ADD, osc_x86_r(OSC_PX_X), osc_x86_i(u * g->x_ic));

@@ -158,6 +158,12 @@ struct osc_px_isa {
   ** AVX2: an AND with keep's row of the mask table) */
   void (*load_even)(osc_px *g, osc_x86 *a, int reg, unsigned m0, unsigned m1, long long off,
                     unsigned keep);
+  /* stride 2 (NULL: the ISA pairs no taps): reg = the even lanes, reg2 the
+  ** odd ones, of the unmasked OSC_PX_X[off] and the vector after it, each
+  ** zeroed outside its keep (in load_even's lane order; 0: not used) */
+  void (*load_even_pair)(osc_px *g, osc_x86 *a, int reg, int reg2, long long off, unsigned keep,
+                         unsigned keep2);
+  int pair_regs;                      /* accumulators + x vectors a tile may use when it pairs */
   /* stride 2, the polyphase split (NULL: the ISA has none): one input row
   ** at OSC_PX_X copied to OSC_PX_XROW as its even columns, then its odd
   ** ones, each phase whole vectors from OSC_PX_XROW and + g->xw / 2 (the
