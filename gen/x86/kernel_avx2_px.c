@@ -108,7 +108,7 @@ static void splat(osc_px *g, osc_x86 *a, int r, float v) {
 
 static void store(osc_px *g, osc_x86 *a, int r, int lo, int hi, long long b_off, unsigned m,
                   long long off) {
-  if (g->s->stride_w == 2)   /* the pixels of load_even's order in place */
+  if (g->s->stride_w == 2 && !g->split)   /* the pixels of load_even's order in place */
     OSC_X86(a, VPERMPD, osc_x86_r(ymm(r)), osc_x86_r(ymm(r)), osc_x86_i(0xd8));
   if (g->bias) {
     OSC_X86(a, VBROADCASTSS, osc_x86_r(ymm(TMP)), osc_x86_m(OSC_PX_BIAS, b_off, 4));
@@ -148,8 +148,11 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 ** 4 x 3 (6 x 2 was 0.95-1.09x) */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 7, 5, 3, 3, 2, 2};
 
-const osc_px_isa osc_px_avx2 = {"avx2_px", "avx2_pw", OSC_ISA_AVX2, 8, 4, pv_max, 6, 1, 2, 1, 1, even_order,
-                                NULL, zero, load, load_even, load_even_pair, 15, NULL, madd, NULL, splat, store,
-                                epilogue};
+const osc_px_isa osc_px_avx2 = {
+    .kernel = "avx2_px", .pw_kernel = "avx2_pw", .isa = OSC_ISA_AVX2, .lanes = 8, .max_oct = 4,
+    .pv_max = pv_max, .max_oct_pv2 = 6, .mask_table = 1, .max_stride_w = 2, .keep_even = 1,
+    .pw_ahead = 1, .even_order = even_order, .zero = zero, .load = load, .load_even = load_even,
+    .load_even_pair = load_even_pair, .pair_regs = 15, .fma = madd, .splat = splat,
+    .store = store, .epilogue = epilogue};
 
 OSC_PX_STAGE_KERNEL(avx2, px, osc_px_avx2, OSC_ISA_AVX2, 0);

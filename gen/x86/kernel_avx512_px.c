@@ -171,8 +171,10 @@ static void epilogue(osc_px *g, osc_x86 *a) {
 /* accumulators + vectors <= 30 (zmm30, 31 for stride 2), accumulators <= 24 */
 static const int pv_max[OSC_PX_MAX_OCT + 1] = {0, 8, 8, 7, 6, 4, 4, 3, 3};
 
-const osc_px_isa osc_px_avx512 = {"avx512_px", "avx512_pw", OSC_ISA_AVX512, 16, 8, pv_max, 0, 0, 2, 1, 0, NULL,
-                                  prologue, zero, load, load_even, NULL, 0, split_row, madd, fma_masks, splat, store,
-                                  epilogue};
+const osc_px_isa osc_px_avx512 = {
+    .kernel = "avx512_px", .pw_kernel = "avx512_pw", .isa = OSC_ISA_AVX512, .lanes = 16,
+    .max_oct = 8, .pv_max = pv_max, .max_stride_w = 2, .keep_even = 1, .prologue = prologue,
+    .zero = zero, .load = load, .load_even = load_even, .split_row = split_row, .fma = madd,
+    .fma_masks = fma_masks, .splat = splat, .store = store, .epilogue = epilogue};
 
 OSC_PX_STAGE_KERNEL(avx512, px, osc_px_avx512, OSC_ISA_AVX512, 0);

@@ -300,15 +300,17 @@ static int reads_in_plane(const osc_px *g, const osc_px_vec *v, int r, long long
 ** uops on the Xeon, the second on the FMA ports: README Figures, "Stride-2
 ** loads on the Xeon"); AVX2: a vandps with the mask table's row, one uop
 ** where the masked loads were two vmaskmovps and two mask loads (README
-** Figures, "Stride 2 on AVX2"). The lanes to keep, or 0: the loads keep
-** their masks. */
+** Figures, "Stride 2 on AVX2"). even_unmasked: whether they may;
+** even_keep: the lanes to keep, or 0: the loads keep their masks. */
+static int even_unmasked(const osc_px *g, const osc_px_vec *v, int r, int sc) {
+  long long cs = 2LL * (v->c0 - v->base) + sc - g->s->pad_w;
+  return g->isa->keep_even && !g->flat && !v->base &&
+         reads_in_plane(g, v, r, cs, 2LL * g->isa->lanes);
+}
+
 static unsigned even_keep(const osc_px *g, const osc_px_vec *v, int r, int sc, unsigned m0,
                           unsigned m1) {
-  long long cs = 2LL * (v->c0 - v->base) + sc - g->s->pad_w;
-  if (!g->isa->keep_even || g->flat || v->base ||
-      !reads_in_plane(g, v, r, cs, 2LL * g->isa->lanes))
-    return 0;
-  return even_lanes(g, v, m0, m1);
+  return even_unmasked(g, v, r, sc) ? even_lanes(g, v, m0, m1) : 0;
 }
 
 static unsigned store_mask(const osc_px_vec *v) {
@@ -550,6 +552,17 @@ static void fma_lanes(const osc_px *g, const osc_px_vec *v, int pv, int r, int s
   }
 }
 
+/* The byte offset from OSC_PX_X of vector v's load for tap (r, sc) of
+** fan-in channel ic of the loop body (stride 2: the first of its two). */
+static long long tap_offset(const osc_px *g, const osc_px_vec *v, int ic, int r, int sc) {
+  const osc_stage *s = g->s;
+  if (g->split)
+    return ic * g->x_ic +
+           4LL * ((v->dr * s->stride_h + r) * g->xw + v->c0 - v->base + split_col(g, sc));
+  return ic * g->x_ic + 4LL * ((v->dr * s->stride_h + r) * s->w_in +
+                               (v->c0 - v->base) * s->stride_w + sc - s->pad_w);
+}
+
 /* Tap (r, sc) of fan-in channel ic of the loop body for tile_of's vectors
 ** (loaded into xr): their loads, then the multiply-adds of each output
 ** channel. */
@@ -566,11 +579,7 @@ static void tap_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, const int *xr, in
   }
   fma_lanes(g, v, pv, r, sc, m, fm);
   for (int i = 0; i < pv; i++) {
-    long long off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
-                                          (v[i].c0 - v[i].base) * s->stride_w + sc - s->pad_w);
-    if (g->split)
-      off = ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * g->xw + v[i].c0 - v[i].base +
-                                  split_col(g, sc));
+    long long off = tap_offset(g, &v[i], ic, r, sc);
     if (!live[i]) continue;
     if (s->stride_w == 2 && !g->split) {
       unsigned keep = even_keep(g, &v[i], r, sc, m[i], m1[i]);
@@ -607,22 +616,17 @@ static int tap_pair_of(osc_px *g, osc_x86 *a, const osc_px_vec *v, const int *xr
       g->oct * pv + 2 * pv > x->pair_regs)
     return 0;
   for (int i = 0; i < pv; i++) {
-    long long cs = 2LL * (v[i].c0 - v[i].base) + sc - s->pad_w;
     for (int d = 0; d < 2; d++) {
       unsigned m0 = load_mask(g, &v[i], r, sc + d, 0), m1 = load_mask(g, &v[i], r, sc + d, 1);
       live[d][i] = m0 != 0 || m1 != 0;
       keep[d][i] = even_lanes(g, &v[i], m0, m1);
     }
-    if ((live[0][i] || live[1][i]) &&
-        (v[i].base || !reads_in_plane(g, &v[i], r, cs, 2LL * x->lanes)))
-      return 0;
+    if ((live[0][i] || live[1][i]) && !even_unmasked(g, &v[i], r, sc)) return 0;
     xr2[i] = xr[pv - 1] + 1 + i;
   }
   for (int i = 0; i < pv; i++)
     if (live[0][i] || live[1][i])
-      x->load_even_pair(g, a, xr[i], xr2[i],
-                        ic * g->x_ic + 4LL * ((v[i].dr * s->stride_h + r) * s->w_in +
-                                              2 * (v[i].c0 - v[i].base) + sc - s->pad_w),
+      x->load_even_pair(g, a, xr[i], xr2[i], tap_offset(g, &v[i], ic, r, sc),
                         live[0][i] ? keep[0][i] : 0, live[1][i] ? keep[1][i] : 0);
   for (int d = 0; d < 2; d++)
     for (int t = 0; t < g->oct; t++) {
