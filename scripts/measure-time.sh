@@ -31,5 +31,4 @@ for layer in c64_56_k3 c128_28_k3 c256_14_k3 c512_7_k3 c256_14_k5 c256_14_k7 \
              c128to256_28_k3_s2 c64to128_56_k3; do
   run --layers --only "$layer" >> "$tmp/layers.csv"
 done
-rm -f "$tmp"/kept-*
 mv "$tmp/stages.csv" "$tmp/layers.csv" "$out/"
